@@ -1,0 +1,65 @@
+//! hirelay's schema, one migration per change. Migrations are append-only: a landed file is never
+//! edited; a change to the schema is a new file. Every migration is written with sea-query so the
+//! same set runs on SQLite and PostgreSQL.
+//!
+//! Conventions: timestamps are `BIGINT` unix milliseconds (portable, orderable on both databases);
+//! JSON documents are `TEXT`; public ids are prefixed text (`evt_…`, `app_…`).
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+mod m0002_recruiting;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_recruiting::Migration),
+        ]
+    }
+}
+
+/// Column helpers shared by every migration, so each table reads as a list of its fields.
+pub(crate) mod col {
+    use sea_orm_migration::prelude::*;
+
+    pub fn id<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name)
+            .string()
+            .not_null()
+            .primary_key()
+            .take()
+    }
+    pub fn serial<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name)
+            .big_integer()
+            .not_null()
+            .auto_increment()
+            .primary_key()
+            .take()
+    }
+    pub fn text<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name).text().not_null().take()
+    }
+    pub fn text_null<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name).text().null().take()
+    }
+    pub fn millis<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name).big_integer().not_null().take()
+    }
+    pub fn millis_null<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name).big_integer().null().take()
+    }
+    pub fn int<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name).integer().not_null().default(0).take()
+    }
+    pub fn flag<T: IntoIden>(name: T) -> ColumnDef {
+        ColumnDef::new(name)
+            .boolean()
+            .not_null()
+            .default(false)
+            .take()
+    }
+}

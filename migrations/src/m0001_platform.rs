@@ -1,0 +1,437 @@
+//! The platform: API tokens, audit log, the event queue with its decision records, versioned
+//! scripts and templates, the mail outbox, KPI records, outbound webhooks and scheduler ticks.
+use crate::col::*;
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0001_platform"
+    }
+}
+
+#[derive(DeriveIden)]
+enum ApiTokens {
+    Table,
+    Id,
+    Name,
+    Role,
+    TokenHash,
+    CreatedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    Actor,
+    Action,
+    Target,
+    Detail,
+}
+
+#[derive(DeriveIden)]
+enum Events {
+    Table,
+    Id,
+    Source,
+    Kind,
+    WebhookId,
+    BodyHash,
+    Payload,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LockedUntil,
+    LockedBy,
+    LastError,
+    ReceivedAt,
+    ProcessedAt,
+}
+
+#[derive(DeriveIden)]
+enum Decisions {
+    Table,
+    Id,
+    EventId,
+    Script,
+    ScriptVersion,
+    Actions,
+    Log,
+    Error,
+    DurationUs,
+    DecidedAt,
+}
+
+#[derive(DeriveIden)]
+enum DocumentVersions {
+    Table,
+    Kind,
+    Name,
+    Version,
+    Body,
+    ContentHash,
+    Origin,
+    Author,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum MailOutbox {
+    Table,
+    Id,
+    DedupeKey,
+    Template,
+    TemplateVersion,
+    Recipient,
+    Subject,
+    Html,
+    TextBody,
+    Headers,
+    MessageId,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LockedUntil,
+    LastError,
+    CreatedAt,
+    SentAt,
+}
+
+#[derive(DeriveIden)]
+enum KpiRecords {
+    Table,
+    Id,
+    DedupeKey,
+    Name,
+    Value,
+    Tags,
+    EventId,
+    RecordedAt,
+}
+
+#[derive(DeriveIden)]
+enum WebhookSubscriptions {
+    Table,
+    Id,
+    Url,
+    EventTypes,
+    SecretEnc,
+    CreatedAt,
+    DisabledAt,
+}
+
+#[derive(DeriveIden)]
+enum WebhookDeliveries {
+    Table,
+    Id,
+    SubscriptionId,
+    EventType,
+    Payload,
+    DedupeKey,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LockedUntil,
+    LastError,
+    CreatedAt,
+    DeliveredAt,
+}
+
+#[derive(DeriveIden)]
+enum SchedulerRuns {
+    Table,
+    Job,
+    Tick,
+    Instance,
+    StartedAt,
+    FinishedAt,
+    Result,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ApiTokens::Table)
+                .col(id(ApiTokens::Id))
+                .col(text(ApiTokens::Name))
+                .col(text(ApiTokens::Role))
+                .col(
+                    ColumnDef::new(ApiTokens::TokenHash)
+                        .string()
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(millis(ApiTokens::CreatedAt))
+                .col(millis_null(ApiTokens::RevokedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(AuditLog::Table)
+                .col(serial(AuditLog::Id))
+                .col(millis(AuditLog::At))
+                .col(text(AuditLog::Actor))
+                .col(text(AuditLog::Action))
+                .col(text(AuditLog::Target))
+                .col(text(AuditLog::Detail))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Events::Table)
+                .col(id(Events::Id))
+                .col(ColumnDef::new(Events::Source).string().not_null())
+                .col(text(Events::Kind))
+                .col(ColumnDef::new(Events::WebhookId).string().not_null())
+                .col(text(Events::BodyHash))
+                .col(text(Events::Payload))
+                .col(ColumnDef::new(Events::Status).string().not_null())
+                .col(int(Events::Attempts))
+                .col(millis(Events::NextAttemptAt))
+                .col(millis_null(Events::LockedUntil))
+                .col(text_null(Events::LockedBy))
+                .col(text_null(Events::LastError))
+                .col(millis(Events::ReceivedAt))
+                .col(millis_null(Events::ProcessedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("events_webhook_id")
+                .table(Events::Table)
+                .col(Events::Source)
+                .col(Events::WebhookId)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("events_claim")
+                .table(Events::Table)
+                .col(Events::Status)
+                .col(Events::NextAttemptAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("events_received")
+                .table(Events::Table)
+                .col(Events::ReceivedAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Decisions::Table)
+                .col(serial(Decisions::Id))
+                .col(ColumnDef::new(Decisions::EventId).string().not_null())
+                .col(text(Decisions::Script))
+                .col(
+                    ColumnDef::new(Decisions::ScriptVersion)
+                        .integer()
+                        .not_null(),
+                )
+                .col(text(Decisions::Actions))
+                .col(text(Decisions::Log))
+                .col(text_null(Decisions::Error))
+                .col(millis(Decisions::DurationUs))
+                .col(millis(Decisions::DecidedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("decisions_event")
+                .table(Decisions::Table)
+                .col(Decisions::EventId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(DocumentVersions::Table)
+                .col(ColumnDef::new(DocumentVersions::Kind).string().not_null())
+                .col(ColumnDef::new(DocumentVersions::Name).string().not_null())
+                .col(
+                    ColumnDef::new(DocumentVersions::Version)
+                        .integer()
+                        .not_null(),
+                )
+                .col(text(DocumentVersions::Body))
+                .col(text(DocumentVersions::ContentHash))
+                .col(text(DocumentVersions::Origin))
+                .col(text(DocumentVersions::Author))
+                .col(millis(DocumentVersions::CreatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(DocumentVersions::Kind)
+                        .col(DocumentVersions::Name)
+                        .col(DocumentVersions::Version),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(MailOutbox::Table)
+                .col(id(MailOutbox::Id))
+                .col(
+                    ColumnDef::new(MailOutbox::DedupeKey)
+                        .string()
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(text(MailOutbox::Template))
+                .col(int(MailOutbox::TemplateVersion))
+                .col(text(MailOutbox::Recipient))
+                .col(text(MailOutbox::Subject))
+                .col(text(MailOutbox::Html))
+                .col(text(MailOutbox::TextBody))
+                .col(text(MailOutbox::Headers))
+                .col(text(MailOutbox::MessageId))
+                .col(ColumnDef::new(MailOutbox::Status).string().not_null())
+                .col(int(MailOutbox::Attempts))
+                .col(millis(MailOutbox::NextAttemptAt))
+                .col(millis_null(MailOutbox::LockedUntil))
+                .col(text_null(MailOutbox::LastError))
+                .col(millis(MailOutbox::CreatedAt))
+                .col(millis_null(MailOutbox::SentAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("mail_outbox_claim")
+                .table(MailOutbox::Table)
+                .col(MailOutbox::Status)
+                .col(MailOutbox::NextAttemptAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(KpiRecords::Table)
+                .col(serial(KpiRecords::Id))
+                .col(
+                    ColumnDef::new(KpiRecords::DedupeKey)
+                        .string()
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(ColumnDef::new(KpiRecords::Name).string().not_null())
+                .col(ColumnDef::new(KpiRecords::Value).double().not_null())
+                .col(text(KpiRecords::Tags))
+                .col(text_null(KpiRecords::EventId))
+                .col(millis(KpiRecords::RecordedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("kpi_records_name")
+                .table(KpiRecords::Table)
+                .col(KpiRecords::Name)
+                .col(KpiRecords::RecordedAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(WebhookSubscriptions::Table)
+                .col(id(WebhookSubscriptions::Id))
+                .col(text(WebhookSubscriptions::Url))
+                .col(text(WebhookSubscriptions::EventTypes))
+                .col(text(WebhookSubscriptions::SecretEnc))
+                .col(millis(WebhookSubscriptions::CreatedAt))
+                .col(millis_null(WebhookSubscriptions::DisabledAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(WebhookDeliveries::Table)
+                .col(id(WebhookDeliveries::Id))
+                .col(
+                    ColumnDef::new(WebhookDeliveries::SubscriptionId)
+                        .string()
+                        .not_null(),
+                )
+                .col(text(WebhookDeliveries::EventType))
+                .col(text(WebhookDeliveries::Payload))
+                .col(
+                    ColumnDef::new(WebhookDeliveries::DedupeKey)
+                        .string()
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(
+                    ColumnDef::new(WebhookDeliveries::Status)
+                        .string()
+                        .not_null(),
+                )
+                .col(int(WebhookDeliveries::Attempts))
+                .col(millis(WebhookDeliveries::NextAttemptAt))
+                .col(millis_null(WebhookDeliveries::LockedUntil))
+                .col(text_null(WebhookDeliveries::LastError))
+                .col(millis(WebhookDeliveries::CreatedAt))
+                .col(millis_null(WebhookDeliveries::DeliveredAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("webhook_deliveries_claim")
+                .table(WebhookDeliveries::Table)
+                .col(WebhookDeliveries::Status)
+                .col(WebhookDeliveries::NextAttemptAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(SchedulerRuns::Table)
+                .col(ColumnDef::new(SchedulerRuns::Job).string().not_null())
+                .col(ColumnDef::new(SchedulerRuns::Tick).big_integer().not_null())
+                .col(text(SchedulerRuns::Instance))
+                .col(millis(SchedulerRuns::StartedAt))
+                .col(millis_null(SchedulerRuns::FinishedAt))
+                .col(text_null(SchedulerRuns::Result))
+                .primary_key(
+                    Index::create()
+                        .col(SchedulerRuns::Job)
+                        .col(SchedulerRuns::Tick),
+                )
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            SchedulerRuns::Table.into_iden(),
+            WebhookDeliveries::Table.into_iden(),
+            WebhookSubscriptions::Table.into_iden(),
+            KpiRecords::Table.into_iden(),
+            MailOutbox::Table.into_iden(),
+            DocumentVersions::Table.into_iden(),
+            Decisions::Table.into_iden(),
+            Events::Table.into_iden(),
+            AuditLog::Table.into_iden(),
+            ApiTokens::Table.into_iden(),
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

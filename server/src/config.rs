@@ -1,0 +1,445 @@
+//! Configuration: defaults → optional TOML file → `HIRELAY_*` variables → one validated [`Config`].
+//!
+//! [`SETTINGS`] is the one table of every setting, its default and its meaning; the README's
+//! configuration table is checked against it by a test. A bad value stops start-up with a message
+//! naming the variable and the file key.
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::domain::schedule::Schedule;
+use crate::ingest::signature::WebhookSecrets;
+
+/// One configurable setting: its file key (the variable is `HIRELAY_` + the key upper-cased).
+pub struct Setting {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every setting hirelay reads. Defaults that depend on another setting are described in `doc`
+/// and left empty here.
+pub const SETTINGS: &[Setting] = &[
+    Setting { key: "bind", default: "127.0.0.1:8080", doc: "address and port the HTTP server listens on" },
+    Setting { key: "data_dir", default: "./data", doc: "directory for the SQLite database, the mail outbox and the key file" },
+    Setting { key: "database_url", default: "", doc: "`sqlite://…` or `postgres://…`; default an SQLite file `hirelay.db` in the data directory" },
+    Setting { key: "rules_dir", default: "./rules", doc: "directory of the rule scripts (`import.rhai`, `status.rhai`, `career_relay.rhai`)" },
+    Setting { key: "templates_dir", default: "./templates", doc: "directory of the email templates" },
+    Setting { key: "smtp_url", default: "", doc: "`smtp://host:port` (or `smtps://user:pass@host`); unset: mail is written as `.eml` files under `DATA_DIR/outbox/`" },
+    Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address" },
+    Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token (use `hirelay token create` for real ones)" },
+    Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
+    Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
+    Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
+    Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API" },
+    Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
+    Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
+    Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
+    Setting { key: "sync_schedule", default: "0 */15 * * * *", doc: "cron expression of the progress sync to BizReach" },
+    Setting { key: "secret_key", default: "", doc: "base64 32-byte key encrypting secrets at rest; default a key file `secret.key` created in the data directory" },
+    Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
+    Setting { key: "workers", default: "2", doc: "event-processing workers" },
+    Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
+    Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
+    Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
+];
+
+/// A setting that could not be read, naming where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// Where a raw value came from, for error messages.
+#[derive(Clone, Debug)]
+enum Origin {
+    Default,
+    File(String),
+    Env,
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: SecretString,
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub smtp_url: Option<SecretString>,
+    pub public_url: String,
+    pub admin_token: Option<SecretString>,
+    pub webhook_secrets: SourceSecrets,
+    pub bizreach_url: Option<String>,
+    pub career_relay_url: Option<String>,
+    pub mail_from: String,
+    pub poll_schedule: Schedule,
+    pub sync_schedule: Schedule,
+    pub secret_key: Option<SecretString>,
+    pub body_limit: usize,
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub career_relay_ratio: u32,
+    pub log_format: LogFormat,
+}
+
+/// The signing secrets of each inbound webhook source.
+#[derive(Clone, Default)]
+pub struct SourceSecrets {
+    pub bizreach: WebhookSecrets,
+    pub ats: WebhookSecrets,
+    pub career_relay: WebhookSecrets,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database", &redact_url(self.database_url.expose_secret()))
+            .field("rules_dir", &self.rules_dir)
+            .field("templates_dir", &self.templates_dir)
+            .field(
+                "smtp",
+                &self
+                    .smtp_url
+                    .as_ref()
+                    .map(|u| redact_url(u.expose_secret())),
+            )
+            .field("public_url", &self.public_url)
+            .field("bizreach_url", &self.bizreach_url)
+            .field("mail_from", &self.mail_from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `scheme://user:pass@host/…` → `scheme://host/…`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+struct Raw {
+    values: HashMap<&'static str, (String, Origin)>,
+}
+
+impl Raw {
+    fn get(&self, key: &str) -> Option<(&str, &Origin)> {
+        self.values
+            .get(key)
+            .filter(|(v, _)| !v.trim().is_empty())
+            .map(|(v, o)| (v.trim(), o))
+    }
+
+    fn origin_name(key: &str, origin: &Origin) -> String {
+        let var = format!("HIRELAY_{}", key.to_uppercase());
+        match origin {
+            Origin::Env => var,
+            Origin::File(path) => format!("`{key}` in {path}"),
+            Origin::Default => format!("default of {var}"),
+        }
+    }
+
+    fn invalid(key: &str, origin: &Origin, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            origin: Self::origin_name(key, origin),
+            message: message.into(),
+        }
+    }
+
+    fn parse<T: FromStr>(&self, key: &str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(key) {
+            None => Ok(None),
+            Some((v, origin)) => v
+                .parse::<T>()
+                .map(Some)
+                .map_err(|e| Self::invalid(key, origin, format!("{e} (got `{v}`)"))),
+        }
+    }
+
+    fn required<T: FromStr>(&self, key: &str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.parse(key)?
+            .ok_or_else(|| Self::invalid(key, &Origin::Default, "has no value"))
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        self.get(key).map(|(v, _)| v.to_owned())
+    }
+
+    fn secrets(&self, key: &str) -> Result<WebhookSecrets, ConfigError> {
+        match self.get(key) {
+            None => Ok(WebhookSecrets::default()),
+            Some((v, origin)) => {
+                WebhookSecrets::parse(v).map_err(|e| Self::invalid(key, origin, e.to_string()))
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration: `file` if given (it must exist), else `hirelay.toml` if present,
+    /// then the `HIRELAY_*` variables of `env`.
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut values: HashMap<&'static str, (String, Origin)> = SETTINGS
+            .iter()
+            .map(|s| (s.key, (s.default.to_owned(), Origin::Default)))
+            .collect();
+        let default_file = Path::new("hirelay.toml");
+        let file = match file {
+            Some(f) => Some(f),
+            None if default_file.exists() => Some(default_file),
+            None => None,
+        };
+        if let Some(path) = file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: shown.clone(),
+                        message: e.to_string(),
+                    })?;
+            for (key, value) in table {
+                let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
+                    return Err(ConfigError::File {
+                        path: shown,
+                        message: format!("unknown key `{key}`"),
+                    });
+                };
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                values.insert(setting.key, (value, Origin::File(shown.clone())));
+            }
+        }
+        for setting in SETTINGS {
+            if let Some(v) = env.get(&format!("HIRELAY_{}", setting.key.to_uppercase())) {
+                values.insert(setting.key, (v.clone(), Origin::Env));
+            }
+        }
+        Self::from_raw(&Raw { values })
+    }
+
+    /// The configuration from the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load(file, &std::env::vars().collect())
+    }
+
+    fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
+        let bind: SocketAddr = raw.required("bind")?;
+        let data_dir: PathBuf = raw.required("data_dir")?;
+        let database_url = match raw.get("database_url") {
+            Some((url, origin)) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(Raw::invalid(
+                        "database_url",
+                        origin,
+                        "must start with sqlite:// or postgres://",
+                    ));
+                }
+                url.to_owned()
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("hirelay.db").display()
+            ),
+        };
+        let public_url = raw
+            .string("public_url")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if let Some((v, origin)) = raw.get("public_url") {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err(Raw::invalid(
+                    "public_url",
+                    origin,
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        for key in ["bizreach_url", "career_relay_url"] {
+            if let Some((v, origin)) = raw.get(key) {
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(Raw::invalid(
+                        key,
+                        origin,
+                        "must be an http:// or https:// URL",
+                    ));
+                }
+            }
+        }
+        let mail_from = match raw.get("mail_from") {
+            Some((v, origin)) => crate::domain::email::Email::parse(v)
+                .map_err(|e| Raw::invalid("mail_from", origin, e.to_string()))?
+                .to_string(),
+            None => format!("noreply@{}", url_host(&public_url)),
+        };
+        let log_format = match raw.get("log_format") {
+            Some(("json", _)) => LogFormat::Json,
+            Some(("text", _)) | None => LogFormat::Text,
+            Some((_, origin)) => {
+                return Err(Raw::invalid(
+                    "log_format",
+                    origin,
+                    "must be `text` or `json`",
+                ))
+            }
+        };
+        let positive = |key: &str| -> Result<u64, ConfigError> {
+            let v: u64 = raw.required(key)?;
+            if v == 0 {
+                let origin = raw
+                    .get(key)
+                    .map(|(_, o)| o.clone())
+                    .unwrap_or(Origin::Default);
+                return Err(Raw::invalid(key, &origin, "must be at least 1"));
+            }
+            Ok(v)
+        };
+        Ok(Config {
+            bind,
+            database_url: SecretString::from(database_url),
+            rules_dir: raw.required("rules_dir")?,
+            templates_dir: raw.required("templates_dir")?,
+            smtp_url: raw.string("smtp_url").map(SecretString::from),
+            admin_token: raw.string("admin_token").map(SecretString::from),
+            webhook_secrets: SourceSecrets {
+                bizreach: raw.secrets("webhook_secret_bizreach")?,
+                ats: raw.secrets("webhook_secret_ats")?,
+                career_relay: raw.secrets("webhook_secret_career_relay")?,
+            },
+            bizreach_url: raw
+                .string("bizreach_url")
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            career_relay_url: raw.string("career_relay_url"),
+            mail_from,
+            poll_schedule: raw.required("poll_schedule")?,
+            sync_schedule: raw.required("sync_schedule")?,
+            secret_key: raw.string("secret_key").map(SecretString::from),
+            body_limit: positive("body_limit")? as usize,
+            workers: positive("workers")? as usize,
+            max_attempts: positive("max_attempts")? as u32,
+            career_relay_ratio: positive("career_relay_ratio")? as u32,
+            log_format,
+            public_url,
+            data_dir,
+        })
+    }
+
+    /// Whether the database is SQLite (the embedded default).
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+/// The host of an `http(s)://host[:port]/…` URL.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.split(':').next().unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url.expose_secret(),
+            "sqlite://./data/hirelay.db?mode=rwc"
+        );
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.mail_from, "noreply@127.0.0.1");
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.career_relay_ratio, 10);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let err = Config::load(None, &env(&[("HIRELAY_BIND", "nowhere")])).unwrap_err();
+        assert!(err.to_string().starts_with("HIRELAY_BIND:"), "{err}");
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_POLL_SCHEDULE", "every now and then")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("HIRELAY_POLL_SCHEDULE:"),
+            "{err}"
+        );
+        let err = Config::load(None, &env(&[("HIRELAY_WEBHOOK_SECRET_ATS", "nope")])).unwrap_err();
+        assert!(
+            err.to_string().contains("HIRELAY_WEBHOOK_SECRET_ATS"),
+            "{err}"
+        );
+        let err = Config::load(None, &env(&[("HIRELAY_WORKERS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("HIRELAY_WORKERS"), "{err}");
+    }
+
+    #[test]
+    fn variables_override_the_file_and_unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hirelay.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\npublic_url = \"https://jobs.example.jp\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), &env(&[("HIRELAY_BIND", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(c.bind.port(), 9001);
+        assert_eq!(c.mail_from, "noreply@jobs.example.jp");
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("unknown key `bnid`"), "{err}");
+        std::fs::write(&path, "workers = 0\n").unwrap();
+        let err = Config::load(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("`workers` in"), "{err}");
+    }
+
+    #[test]
+    fn urls_are_redacted_for_logs() {
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/h"),
+            "postgres://db:5432/h"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+}

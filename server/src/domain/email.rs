@@ -1,0 +1,97 @@
+//! An email address, normalised when built (trimmed, lower-cased) so that one person is one
+//! candidate (C8: no duplicate candidates).
+use std::fmt;
+
+/// A syntactically valid, normalised email address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EmailError {
+    #[error("is empty")]
+    Empty,
+    #[error("is not an email address (`local@domain`)")]
+    Malformed,
+    #[error("is longer than 254 characters")]
+    TooLong,
+}
+
+impl Email {
+    /// Parses and normalises: surrounding space removed, the whole address lower-cased.
+    pub fn parse(raw: &str) -> Result<Email, EmailError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if s.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(EmailError::Malformed)?;
+        let bad = |p: &str| {
+            p.is_empty()
+                || p.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ','
+                })
+        };
+        if bad(local)
+            || bad(domain)
+            || local.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
+            return Err(EmailError::Malformed);
+        }
+        Ok(Email(s.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The domain part, which is all of an address that logs may show.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// `***@domain`, for logs.
+    pub fn redacted(&self) -> String {
+        format!("***@{}", self.domain())
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c8_emails_are_normalised_so_one_person_is_one_candidate() {
+        let a = Email::parse(" Taro.Yamada@Example.jp ").unwrap();
+        let b = Email::parse("taro.yamada@example.jp").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "taro.yamada@example.jp");
+        assert_eq!(a.redacted(), "***@example.jp");
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        for bad in [
+            "",
+            "taro",
+            "taro@",
+            "@example.jp",
+            "a b@example.jp",
+            "taro@localhost",
+            "a@b@c.jp",
+            "<a@b.jp>",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+}

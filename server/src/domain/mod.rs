@@ -1,0 +1,9 @@
+//! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
+pub mod email;
+pub mod ids;
+pub mod names;
+pub mod payload;
+pub mod role;
+pub mod schedule;
+pub mod status;
+pub mod time;

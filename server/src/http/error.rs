@@ -1,0 +1,217 @@
+//! The one error body every endpoint answers with, and the one table of error codes.
+//!
+//! Each layer has its own error enum; the `From` impls here are the single place where a layer's
+//! error becomes an HTTP status and a stable, searchable code. Internal errors are logged with
+//! their cause chain and answered with an opaque 500.
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Every error code hirelay answers with: `(code, HTTP status)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    MalformedJson,
+    InvalidField,
+    BadRequest,
+    MissingToken,
+    InvalidToken,
+    InvalidSignature,
+    Forbidden,
+    NotFound,
+    Conflict,
+    IdempotencyConflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unprocessable,
+    ScriptInvalid,
+    TemplateInvalid,
+    Upstream,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The table: code users can search for, and its HTTP status.
+    pub fn spec(self) -> (&'static str, StatusCode) {
+        use ErrorCode::*;
+        match self {
+            MalformedJson => ("malformed_json", StatusCode::BAD_REQUEST),
+            InvalidField => ("invalid_field", StatusCode::BAD_REQUEST),
+            BadRequest => ("bad_request", StatusCode::BAD_REQUEST),
+            MissingToken => ("missing_token", StatusCode::UNAUTHORIZED),
+            InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED),
+            InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
+            Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            NotFound => ("not_found", StatusCode::NOT_FOUND),
+            Conflict => ("conflict", StatusCode::CONFLICT),
+            IdempotencyConflict => ("idempotency_conflict", StatusCode::CONFLICT),
+            PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            Unprocessable => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY),
+            ScriptInvalid => ("script_invalid", StatusCode::UNPROCESSABLE_ENTITY),
+            TemplateInvalid => ("template_invalid", StatusCode::UNPROCESSABLE_ENTITY),
+            Upstream => ("upstream_error", StatusCode::BAD_GATEWAY),
+            Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+}
+
+/// An error as answered: `{"error": {"code", "message", "field"?, "details"?}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            field: None,
+            details: None,
+        }
+    }
+
+    pub fn field(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// An internal failure: logged in full here, answered opaquely.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        let err = err.into();
+        tracing::error!(error = format!("{err:#}"), "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the server log has the details",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.spec().0, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.spec().1
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (code, status) = self.code.spec();
+        HttpResponse::build(status).json(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.message.clone(),
+                field: self.field.clone(),
+                details: self.details.clone(),
+            },
+        })
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            StoreError::Db(e) => ApiError::internal(e),
+            StoreError::Corrupt(e) => ApiError::internal(anyhow::anyhow!(e)),
+        }
+    }
+}
+
+impl From<crate::ingest::IngestError> for ApiError {
+    fn from(err: crate::ingest::IngestError) -> Self {
+        use crate::ingest::IngestError as E;
+        let message = err.to_string();
+        match err {
+            E::Signature(_) => ApiError::new(ErrorCode::InvalidSignature, message),
+            E::NotJson => ApiError::new(ErrorCode::UnsupportedMediaType, message),
+            E::TooLarge { .. } => ApiError::new(ErrorCode::PayloadTooLarge, message),
+            E::Malformed { field: None, .. } => ApiError::new(ErrorCode::MalformedJson, message),
+            E::Malformed {
+                field: Some(field), ..
+            } => ApiError::field(ErrorCode::InvalidField, field, message),
+            E::Refused { field, .. } => ApiError {
+                code: ErrorCode::Unprocessable,
+                message,
+                field,
+                details: None,
+            },
+            E::IdempotencyConflict { .. } => {
+                ApiError::field(ErrorCode::IdempotencyConflict, "webhook-id", message)
+            }
+            E::Unavailable => ApiError::new(ErrorCode::Unavailable, message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A JSON request body that failed to parse: 400 naming the field at fault.
+pub fn json_body_error(err: actix_web::error::JsonPayloadError) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be application/json",
+        ),
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
+        }
+        J::Deserialize(e) if e.is_data() => ApiError::new(ErrorCode::InvalidField, e.to_string()),
+        _ => ApiError::new(ErrorCode::MalformedJson, err.to_string()),
+    };
+    api.into()
+}
+
+/// A query string that failed to parse: 400.
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> actix_web::Error {
+    ApiError::new(ErrorCode::BadRequest, format!("query string: {err}")).into()
+}
+
+/// A path segment that failed to parse: 400/404.
+pub fn path_error(err: actix_web::error::PathError) -> actix_web::Error {
+    ApiError::new(ErrorCode::NotFound, format!("path: {err}")).into()
+}

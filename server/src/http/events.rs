@@ -1,0 +1,221 @@
+//! `/v1/events`: the queue as admins see it, with each event's decision record, and replay.
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Admin, Auth};
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::domain::status::EventStatus;
+use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
+use crate::store::decisions::DecisionRecord;
+use crate::store::entities::event;
+use crate::store::events::ReplayFilter;
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/events", web::get().to(list))
+        .route("/v1/events/replay", web::post().to(replay_many))
+        .route("/v1/events/{id}", web::get().to(get))
+        .route("/v1/events/{id}/replay", web::post().to(replay_one));
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventOut {
+    pub id: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub webhook_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub received_at: String,
+    pub processed_at: Option<String>,
+    pub next_attempt_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventDetailOut {
+    #[serde(flatten)]
+    pub event: EventOut,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// The newest decision: script and version, actions, log, error.
+    #[schema(value_type = Object)]
+    pub decision: Option<DecisionRecord>,
+    /// Every decision, oldest first (a replay adds one).
+    #[schema(value_type = Vec<Object>)]
+    pub decisions: Vec<DecisionRecord>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventList {
+    pub items: Vec<EventOut>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<&event::Model> for EventOut {
+    fn from(e: &event::Model) -> Self {
+        EventOut {
+            id: e.id.clone(),
+            source: e.source.clone(),
+            kind: e.kind.clone(),
+            webhook_id: e.webhook_id.clone(),
+            status: e.status.clone(),
+            attempts: e.attempts,
+            last_error: e.last_error.clone(),
+            received_at: rfc3339(e.received_at),
+            processed_at: e.processed_at.map(rfc3339),
+            next_attempt_at: (e.status == EventStatus::Pending.as_str())
+                .then(|| rfc3339(e.next_attempt_at)),
+        }
+    }
+}
+
+/// Parses an optional status filter, naming the field.
+pub fn status_param(status: Option<&str>) -> Result<Option<EventStatus>, ApiError> {
+    status
+        .map(|s| {
+            EventStatus::parse(s).map_err(|e| ApiError::field(ErrorCode::InvalidField, "status", e))
+        })
+        .transpose()
+}
+
+/// Events newest first, filtered by status.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(ListQuery),
+    responses((status = 200, body = EventList)), security(("bearer" = [])))]
+async fn list(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let status = status_param(query.status.as_deref())?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let page = state
+        .store
+        .list_events(status, query.cursor.as_deref(), limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(EventList {
+        items: page.items.iter().map(EventOut::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One event with its payload and decision record.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+    responses((status = 200, body = EventDetailOut), (status = 404)), security(("bearer" = [])))]
+async fn get(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(detail(&state.store, &id).await?))
+}
+
+async fn detail(store: &Store, id: &str) -> Result<EventDetailOut, ApiError> {
+    let event = store.get_event(id).await?;
+    let decisions = Store::decisions_for(&store.db, id).await?;
+    Ok(EventDetailOut {
+        payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
+        event: EventOut::from(&event),
+        decision: decisions.last().cloned(),
+        decisions,
+    })
+}
+
+/// Puts one event back in the queue (after fixing the script that failed it, say).
+#[utoipa::path(post, path = "/v1/events/{id}/replay", tag = "events",
+    responses((status = 202, body = EventOut), (status = 404), (status = 409)), security(("bearer" = [])))]
+async fn replay_one(
+    auth: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let event = state.store.replay_event(&id, now_millis()).await?;
+    Store::audit(
+        &state.store.db,
+        &auth.actor(),
+        "event.replay",
+        &id,
+        serde_json::json!({}),
+    )
+    .await?;
+    state.queue_wake.notify_waiters();
+    Ok(HttpResponse::Accepted().json(EventOut::from(&event)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayIn {
+    pub status: Option<String>,
+    /// RFC 3339; events received at or after.
+    pub since: Option<String>,
+    /// RFC 3339; events received before.
+    pub until: Option<String>,
+    /// Events decided by this version of `script` (default script: any).
+    pub script_version: Option<i32>,
+    pub script: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReplayOut {
+    pub replayed: u64,
+}
+
+/// Re-runs every event that matches the filter (e.g. all that a bad script version decided).
+#[utoipa::path(post, path = "/v1/events/replay", tag = "events", request_body = ReplayIn,
+    responses((status = 202, body = ReplayOut), (status = 400)), security(("bearer" = [])))]
+async fn replay_many(
+    auth: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<ReplayIn>,
+) -> Result<HttpResponse, ApiError> {
+    let time = |field: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+        v.as_deref()
+            .map(|s| {
+                parse_rfc3339(s).map_err(|e| {
+                    ApiError::field(
+                        ErrorCode::InvalidField,
+                        field,
+                        format!("`{s}` is not RFC 3339: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let filter = ReplayFilter {
+        status: status_param(body.status.as_deref())?,
+        since: time("since", &body.since)?,
+        until: time("until", &body.until)?,
+        script_version: match (body.script_version, &body.script) {
+            (Some(v), Some(s)) => Some((s.clone(), v)),
+            (Some(v), None) => Some((String::new(), v)),
+            (None, _) => None,
+        },
+    };
+    if filter.status.is_none()
+        && filter.since.is_none()
+        && filter.until.is_none()
+        && filter.script_version.is_none()
+    {
+        return Err(ApiError::new(ErrorCode::BadRequest, "give at least one of status, since, until, script_version: replaying everything is not done by accident"));
+    }
+    let replayed = state.store.replay_events(&filter, now_millis()).await?;
+    Store::audit(
+        &state.store.db,
+        &auth.actor(),
+        "event.replay_many",
+        "events",
+        serde_json::json!({"replayed": replayed}),
+    )
+    .await?;
+    state.queue_wake.notify_waiters();
+    Ok(HttpResponse::Accepted().json(ReplayOut { replayed }))
+}

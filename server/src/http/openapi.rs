@@ -1,0 +1,36 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hirelay", description = "Webhook-and-rules automation for recruiting teams. See docs/contract.md."),
+    paths(
+        super::webhooks::bizreach,
+        super::webhooks::ats,
+        super::webhooks::career_relay,
+        super::events::list,
+        super::events::get,
+        super::events::replay_one,
+        super::events::replay_many,
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

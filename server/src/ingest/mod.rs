@@ -1,0 +1,198 @@
+//! Inbound webhooks: signature check, typed parsing, reference checks, and the durable accept.
+//!
+//! Accepting is group commit: every request hands its event to a writer task that stores
+//! whatever is pending in one transaction, then answers each request. An event is acknowledged
+//! (`202`) only once its transaction committed.
+pub mod signature;
+mod writer;
+
+use crate::config::SourceSecrets;
+use crate::domain::ids::new_id;
+use crate::domain::payload::{InboundEvent, PayloadError};
+use crate::domain::status::EventSource;
+use crate::store::events::{InsertOutcome, NewEvent};
+use crate::store::{Store, StoreError};
+use signature::{SignatureError, WebhookSecrets};
+
+/// Why a delivery was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    NotJson,
+    #[error("the body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{message}")]
+    Malformed {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{message}")]
+    Refused {
+        field: Option<String>,
+        message: String,
+    },
+    #[error(
+        "webhook-id `{webhook_id}` was already delivered with a different body (event {event_id})"
+    )]
+    IdempotencyConflict {
+        webhook_id: String,
+        event_id: String,
+    },
+    #[error("the server is shutting down; retry")]
+    Unavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PayloadError> for IngestError {
+    fn from(e: PayloadError) -> Self {
+        IngestError::Malformed {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+/// The Standard Webhooks headers of a delivery.
+pub struct Delivery<'a> {
+    pub webhook_id: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// What the sender is told.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    New { event_id: String },
+    Duplicate { event_id: String },
+}
+
+/// The inbound side: verifies, parses, checks references and stores.
+#[derive(Clone)]
+pub struct Ingest {
+    secrets: SourceSecrets,
+    store: Store,
+    writer: writer::Writer,
+}
+
+impl Ingest {
+    /// Starts the group-commit writer(s) on `store`.
+    pub fn start(store: Store, secrets: SourceSecrets) -> Ingest {
+        let writers = if store.is_postgres() { 4 } else { 1 };
+        let writer = writer::Writer::start(store.clone(), writers);
+        Ingest {
+            secrets,
+            store,
+            writer,
+        }
+    }
+
+    fn secrets(&self, source: EventSource) -> (&WebhookSecrets, &'static str) {
+        match source {
+            EventSource::Bizreach => (&self.secrets.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH"),
+            EventSource::Ats => (&self.secrets.ats, "HIRELAY_WEBHOOK_SECRET_ATS"),
+            EventSource::CareerRelay => (
+                &self.secrets.career_relay,
+                "HIRELAY_WEBHOOK_SECRET_CAREER_RELAY",
+            ),
+        }
+    }
+
+    /// Verifies, parses and durably stores one delivery.
+    pub async fn accept(
+        &self,
+        source: EventSource,
+        delivery: Delivery<'_>,
+        now_secs: i64,
+    ) -> Result<Accepted, IngestError> {
+        let (secrets, variable) = self.secrets(source);
+        if !secrets.is_configured() {
+            return Err(SignatureError::NotConfigured(source.as_str(), variable).into());
+        }
+        let webhook_id = delivery
+            .webhook_id
+            .ok_or(SignatureError::MissingHeader("webhook-id"))?;
+        let timestamp = delivery
+            .timestamp
+            .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?;
+        let signature = delivery
+            .signature
+            .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+        secrets.verify(webhook_id, timestamp, signature, delivery.body, now_secs)?;
+        let event = InboundEvent::parse(source, delivery.body)?;
+        self.check_references(&event).await?;
+        let new = NewEvent {
+            id: new_id("evt"),
+            source,
+            kind: event.kind().to_owned(),
+            webhook_id: webhook_id.to_owned(),
+            body_hash: body_hash(delivery.body),
+            payload: String::from_utf8_lossy(delivery.body).into_owned(),
+            received_at: crate::domain::time::now_millis(),
+        };
+        self.store_event(new).await
+    }
+
+    /// Stores an event through the group-commit writer (also used by the poller and backfill).
+    pub async fn store_event(&self, new: NewEvent) -> Result<Accepted, IngestError> {
+        let (id, webhook_id) = (new.id.clone(), new.webhook_id.clone());
+        match self.writer.submit(new).await? {
+            InsertOutcome::Accepted => Ok(Accepted::New { event_id: id }),
+            InsertOutcome::Duplicate { event_id } => Ok(Accepted::Duplicate { event_id }),
+            InsertOutcome::Conflict { event_id } => Err(IngestError::IdempotencyConflict {
+                webhook_id,
+                event_id,
+            }),
+        }
+    }
+
+    /// 422s: a BizReach event for a group account that is not linked (L5); an ATS change for an
+    /// application hirelay does not know, without the candidate to create it from.
+    async fn check_references(&self, event: &InboundEvent) -> Result<(), IngestError> {
+        match event {
+            InboundEvent::Bizreach(e) => {
+                let id = e.group_account_id.as_str();
+                match self.store.group_account_status(id).await? {
+                    Some(status) if status == "linked" => Ok(()),
+                    Some(status) => Err(IngestError::Refused {
+                        field: Some("group_account_id".into()),
+                        message: format!("group account `{id}` is {status}, not linked: its candidates are not imported (L5)"),
+                    }),
+                    None => Err(IngestError::Refused {
+                        field: Some("group_account_id".into()),
+                        message: format!("group account `{id}` is unknown to hirelay: sign in and link it first (L5)"),
+                    }),
+                }
+            }
+            InboundEvent::Ats(change) if change.candidate.is_none() => {
+                let known = self
+                    .store
+                    .application_known(
+                        change
+                            .source
+                            .as_ref()
+                            .map(|s| (s.system.as_str(), s.application_id.as_str())),
+                        change.ats_application_id.as_ref().map(|t| t.as_str()),
+                    )
+                    .await?;
+                if known {
+                    Ok(())
+                } else {
+                    Err(IngestError::Refused {
+                        field: Some("candidate".into()),
+                        message: "hirelay does not know this application; send `candidate` so it can be created".into(),
+                    })
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// SHA-256 of a body, hex: how a redelivery is told apart from a different body.
+pub fn body_hash(body: &[u8]) -> String {
+    crate::domain::ids::token_hash_bytes(body)
+}

@@ -1,0 +1,15 @@
+//! hirelay: a self-hosted webhook-and-rules automation server for recruiting teams in Japan.
+//!
+//! Data flows one way: `http` → `ingest`/`queue` → `pipeline` → `scripting` → `domain`
+//! decisions → `store`/`mail`.
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod pipeline;
+pub mod queue;
+pub mod readiness;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

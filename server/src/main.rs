@@ -1,0 +1,145 @@
+//! The `hirelay` command: parse arguments, call a command.
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hirelay::config::Config;
+use hirelay::domain::role::Role;
+
+/// hirelay: webhook-and-rules automation for recruiting teams (BizReach imports, ATS status
+/// webhooks, Career Relay invitations), driven by editable Rhai scripts and Handlebars emails.
+#[derive(Parser)]
+#[command(name = "hirelay", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file (default: ./hirelay.toml if present). HIRELAY_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server, the event workers and the scheduler (migrations run first).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it once (it is stored only as a hash).
+    Create {
+        /// admin, integrator, marketer or viewer.
+        #[arg(long)]
+        role: Role,
+        /// Who or what the token is for (shown in the audit log).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hirelay: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    hirelay::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hirelay: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::Token {
+                command: TokenCommand::Create { role, name },
+            } => create_token(config, role, &name).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hirelay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    tracing::info!(config = ?config, "starting");
+    let app = hirelay::startup::Application::build(config).await?;
+    tracing::info!(port = app.port(), "listening");
+    let stopper = app.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests and events");
+        stopper.stop().await;
+    });
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn connect(config: &Config) -> anyhow::Result<hirelay::store::Store> {
+    use secrecy::ExposeSecret;
+    let store = hirelay::store::Store::connect(config.database_url.expose_secret()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
+    connect(&config).await?;
+    println!("migrations are up to date");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create_token(config: Config, role: Role, name: &str) -> anyhow::Result<ExitCode> {
+    let store = connect(&config).await?;
+    let (identity, token) = store.create_token(name, role).await?;
+    eprintln!(
+        "created {} token `{}` ({}); it is shown once:",
+        role.as_str(),
+        identity.name,
+        identity.id
+    );
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}

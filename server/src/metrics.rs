@@ -1,0 +1,132 @@
+//! Process metrics in Prometheus text format: requests by route and status, events finished by
+//! state, script run time, mails sent and failed, outbound deliveries. Queue depth and events by
+//! state come from the database when `/metrics` is read.
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::domain::status::EventStatus;
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    events_finished: BTreeMap<&'static str, u64>,
+    event_seconds: f64,
+    script_runs: BTreeMap<String, (u64, f64)>,
+    counters: BTreeMap<&'static str, u64>,
+}
+
+/// Shared, cheap to clone.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// Counters other modules bump by name (one place lists them, for the help text).
+pub const COUNTERS: &[(&str, &str)] = &[
+    ("hirelay_mails_sent_total", "Emails handed to the transport"),
+    (
+        "hirelay_mails_failed_total",
+        "Email sends that failed (retried or dead)",
+    ),
+    (
+        "hirelay_webhooks_delivered_total",
+        "Outbound webhooks delivered",
+    ),
+    (
+        "hirelay_webhooks_failed_total",
+        "Outbound webhook attempts that failed",
+    ),
+    (
+        "hirelay_progress_sync_pushed_total",
+        "Statuses pushed to BizReach by progress sync",
+    ),
+    (
+        "hirelay_progress_sync_failed_total",
+        "Progress sync pushes that failed",
+    ),
+    ("hirelay_imports_total", "BizReach applications imported"),
+];
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn request(&self, method: &str, route: &str, status: u16) {
+        self.with(|m| {
+            *m.requests
+                .entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1
+        });
+    }
+
+    pub fn event_finished(&self, status: EventStatus, took: Duration) {
+        self.with(|m| {
+            *m.events_finished.entry(status.as_str()).or_default() += 1;
+            m.event_seconds += took.as_secs_f64();
+        });
+    }
+
+    pub fn script_run(&self, script: &str, took: Duration) {
+        self.with(|m| {
+            let e = m.script_runs.entry(script.to_owned()).or_default();
+            e.0 += 1;
+            e.1 += took.as_secs_f64();
+        });
+    }
+
+    /// Adds `n` to a counter of [`COUNTERS`].
+    pub fn add(&self, counter: &'static str, n: u64) {
+        debug_assert!(
+            COUNTERS.iter().any(|(c, _)| *c == counter),
+            "{counter} is not in COUNTERS"
+        );
+        self.with(|m| *m.counters.entry(counter).or_default() += n);
+    }
+
+    pub fn counter(&self, counter: &str) -> u64 {
+        self.with(|m| m.counters.get(counter).copied().unwrap_or(0))
+    }
+
+    /// The text exposition, with the database gauges passed in.
+    pub fn render(&self, events_by_status: &std::collections::HashMap<String, i64>) -> String {
+        let mut out = String::new();
+        self.with(|m| {
+            let _ = writeln!(out, "# HELP hirelay_http_requests_total HTTP requests by route and status\n# TYPE hirelay_http_requests_total counter");
+            for ((method, route, status), n) in &m.requests {
+                let _ = writeln!(out, "hirelay_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+            let _ = writeln!(out, "# HELP hirelay_events_processed_total Events finished by workers, by resulting state\n# TYPE hirelay_events_processed_total counter");
+            for (status, n) in &m.events_finished {
+                let _ = writeln!(out, "hirelay_events_processed_total{{status=\"{status}\"}} {n}");
+            }
+            let _ = writeln!(out, "# HELP hirelay_event_processing_seconds_total Time spent handling events\n# TYPE hirelay_event_processing_seconds_total counter\nhirelay_event_processing_seconds_total {}", m.event_seconds);
+            let _ = writeln!(out, "# HELP hirelay_script_runs_total Rule script runs\n# TYPE hirelay_script_runs_total counter");
+            for (script, (n, _)) in &m.script_runs {
+                let _ = writeln!(out, "hirelay_script_runs_total{{script=\"{script}\"}} {n}");
+            }
+            let _ = writeln!(out, "# HELP hirelay_script_run_seconds_total Time spent running rule scripts\n# TYPE hirelay_script_run_seconds_total counter");
+            for (script, (_, secs)) in &m.script_runs {
+                let _ = writeln!(out, "hirelay_script_run_seconds_total{{script=\"{script}\"}} {secs}");
+            }
+            for (name, help) in COUNTERS {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", m.counters.get(name).copied().unwrap_or(0));
+            }
+        });
+        let _ = writeln!(
+            out,
+            "# HELP hirelay_events Events by state\n# TYPE hirelay_events gauge"
+        );
+        for status in EventStatus::ALL {
+            let n = events_by_status.get(status.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(out, "hirelay_events{{status=\"{}\"}} {n}", status.as_str());
+        }
+        let depth = events_by_status.get("pending").copied().unwrap_or(0)
+            + events_by_status.get("processing").copied().unwrap_or(0);
+        let _ = writeln!(out, "# HELP hirelay_queue_depth Events waiting or being processed\n# TYPE hirelay_queue_depth gauge\nhirelay_queue_depth {depth}");
+        out
+    }
+}

@@ -1,0 +1,165 @@
+//! Workers: claim a batch, handle each event inside a savepoint of one transaction, commit once.
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use super::{retry, HandleError, Handler};
+use crate::domain::status::EventStatus;
+use crate::domain::time::now_millis;
+use crate::metrics::Metrics;
+use crate::store::entities::event;
+use crate::store::Store;
+
+/// How the workers run.
+#[derive(Clone, Debug)]
+pub struct QueueSettings {
+    pub workers: usize,
+    pub batch: u64,
+    pub lease: Duration,
+    pub idle_poll: Duration,
+    pub max_attempts: u32,
+    pub instance: String,
+}
+
+/// One worker; tests may drive it directly with [`Worker::run_once`].
+pub struct Worker {
+    pub name: String,
+    store: Store,
+    handler: Arc<dyn Handler>,
+    settings: QueueSettings,
+    metrics: Metrics,
+}
+
+/// Starts `settings.workers` workers; they stop when `shutdown` is cancelled, after finishing
+/// the batch in hand.
+pub fn spawn_workers(
+    store: Store,
+    handler: Arc<dyn Handler>,
+    settings: QueueSettings,
+    metrics: Metrics,
+    wake: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..settings.workers)
+        .map(|n| {
+            let worker = Worker {
+                name: format!("{}-w{n}", settings.instance),
+                store: store.clone(),
+                handler: handler.clone(),
+                settings: settings.clone(),
+                metrics: metrics.clone(),
+            };
+            let (shutdown, wake) = (shutdown.clone(), wake.clone());
+            tokio::spawn(async move { worker.run(wake, shutdown).await })
+        })
+        .collect()
+}
+
+impl Worker {
+    async fn run(self, wake: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
+        let mut last_reclaim = 0i64;
+        while !shutdown.is_cancelled() {
+            let now = now_millis();
+            if now - last_reclaim > self.settings.lease.as_millis() as i64 / 2 {
+                last_reclaim = now;
+                match self.store.release_expired_leases(now).await {
+                    Ok(n) if n > 0 => tracing::warn!(
+                        released = n,
+                        "events whose worker died are back in the queue"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "releasing expired leases failed"),
+                }
+            }
+            match self.run_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(self.settings.idle_poll) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, worker = %self.name, "claiming events failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// Claims and handles one batch; answers how many events it took.
+    pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        let now = now_millis();
+        let lease_until = now + self.settings.lease.as_millis() as i64;
+        let batch = self
+            .store
+            .claim_events(&self.name, now, lease_until, self.settings.batch)
+            .await?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.store.db.begin().await?;
+        for event in &batch {
+            self.handle_one(&txn, event).await?;
+        }
+        txn.commit().await?;
+        Ok(batch.len())
+    }
+
+    /// Handles one event in a savepoint: its effects and its new state land together, or the
+    /// effects are rolled back and only the new state (retry, failed, dead) is written.
+    async fn handle_one(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &event::Model,
+    ) -> Result<(), crate::store::StoreError> {
+        let span = tracing::info_span!("event", id = %event.id, kind = %event.kind);
+        let _guard = span.enter();
+        let started = std::time::Instant::now();
+        let savepoint = txn.begin().await?;
+        let outcome = self.handler.handle(&savepoint, event).await;
+        let now = now_millis();
+        let (status, error, retry_at) = match &outcome {
+            Ok(()) => (EventStatus::Done, None, None),
+            Err(HandleError::Script { message, .. }) | Err(HandleError::Invalid(message)) => {
+                (EventStatus::Failed, Some(message.clone()), None)
+            }
+            Err(HandleError::Transient(e))
+                if event.attempts as u32 >= self.settings.max_attempts =>
+            {
+                (EventStatus::Dead, Some(format!("{e:#}")), None)
+            }
+            Err(HandleError::Transient(e)) => (
+                EventStatus::Pending,
+                Some(format!("{e:#}")),
+                Some(now + retry::backoff_millis(event.attempts as u32, retry::jitter())),
+            ),
+        };
+        if outcome.is_ok() {
+            Store::finish_event(
+                &savepoint, &event.id, &self.name, status, error, retry_at, now,
+            )
+            .await?;
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+            if let Err(HandleError::Script {
+                record: Some(record),
+                ..
+            }) = &outcome
+            {
+                Store::insert_decision(txn, record).await?;
+            }
+            tracing::warn!(
+                status = status.as_str(),
+                error = error.as_deref().unwrap_or(""),
+                "event not done"
+            );
+            Store::finish_event(txn, &event.id, &self.name, status, error, retry_at, now).await?;
+        }
+        self.metrics.event_finished(status, started.elapsed());
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! `Application::build(config)`: the database, ingestion, workers, scheduler and HTTP server of
+//! one process. Tests build it on port 0 and talk HTTP to it.
+use actix_web::{dev::Service, web, App, HttpServer};
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::queue::{self, QueueSettings};
+use crate::readiness::Readiness;
+use crate::store::Store;
+
+/// A built, not yet running, hirelay.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub state: web::Data<AppState>,
+}
+
+/// Stops a running application from elsewhere (signals, tests).
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    shutdown: CancellationToken,
+}
+
+impl Stopper {
+    /// Graceful: the HTTP server finishes in-flight requests, workers finish the batch in hand.
+    pub async fn stop(&self) {
+        self.server.stop(true).await;
+        self.shutdown.cancel();
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let config = Arc::new(config);
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store = Store::connect(config.database_url.expose_secret()).await?;
+        store.migrate().await?;
+        let shutdown = CancellationToken::new();
+        let metrics = Metrics::default();
+        let readiness = Readiness::default();
+        let queue_wake = Arc::new(tokio::sync::Notify::new());
+        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
+        let instance = crate::domain::ids::new_id("inst");
+
+        let tasks = queue::spawn_workers(
+            store.clone(),
+            Arc::new(Pipeline::new()),
+            QueueSettings {
+                workers: config.workers,
+                batch: 128,
+                lease: Duration::from_secs(60),
+                idle_poll: Duration::from_millis(500),
+                max_attempts: config.max_attempts,
+                instance: instance.clone(),
+            },
+            metrics.clone(),
+            queue_wake.clone(),
+            shutdown.clone(),
+        );
+
+        let state = web::Data::new(AppState {
+            config: config.clone(),
+            store,
+            ingest,
+            metrics: metrics.clone(),
+            readiness,
+            queue_wake,
+        });
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let request_metrics = app_state.metrics.clone();
+            App::new()
+                .app_data(app_state.clone())
+                .wrap_fn(move |req, srv| {
+                    let method = req.method().to_string();
+                    let metrics = request_metrics.clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
+                        metrics.request(&method, &route, res.status().as_u16());
+                        Ok(res)
+                    }
+                })
+                .wrap(
+                    actix_web::middleware::Logger::new("%r %s %Dms")
+                        .exclude("/healthz")
+                        .exclude("/metrics"),
+                )
+                .configure(http::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(http::error::ApiError::new(
+                        http::error::ErrorCode::NotFound,
+                        "no such endpoint",
+                    ))
+                }))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .disable_signals()
+        .run();
+        Ok(Application {
+            port,
+            server,
+            shutdown,
+            tasks,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Runs until stopped, then waits for the workers to finish their batch.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+        result
+    }
+}

@@ -1,0 +1,180 @@
+//! Versioned documents: rule scripts and email templates. Every save is a new version (numbered
+//! from 1, with author and time); the newest version is the active one; a rollback saves the
+//! chosen version's body again as the newest.
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use super::entities::document_version::{self, Column, Entity as Versions};
+use super::{Store, StoreError, StoreResult};
+
+/// What a document is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    Rule,
+    Template,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Rule => "rule",
+            DocumentKind::Template => "template",
+        }
+    }
+}
+
+/// Where a version came from: the admin API or a file on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Api,
+    File,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Api => "api",
+            Origin::File => "file",
+        }
+    }
+}
+
+impl Store {
+    /// The newest version of a document.
+    pub async fn latest_document(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+    ) -> StoreResult<Option<document_version::Model>> {
+        Ok(Versions::find()
+            .filter(Column::Kind.eq(kind.as_str()))
+            .filter(Column::Name.eq(name))
+            .order_by(Column::Version, Order::Desc)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// The newest version of every document of a kind.
+    pub async fn latest_documents(
+        &self,
+        kind: DocumentKind,
+    ) -> StoreResult<Vec<document_version::Model>> {
+        let all = Versions::find()
+            .filter(Column::Kind.eq(kind.as_str()))
+            .order_by(Column::Name, Order::Asc)
+            .order_by(Column::Version, Order::Desc)
+            .all(&self.db)
+            .await?;
+        let mut latest: Vec<document_version::Model> = Vec::new();
+        for v in all {
+            if latest.last().is_none_or(|l| l.name != v.name) {
+                latest.push(v);
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The newest version that came from a file, to tell whether the file changed since.
+    pub async fn latest_file_document(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+    ) -> StoreResult<Option<document_version::Model>> {
+        Ok(Versions::find()
+            .filter(Column::Kind.eq(kind.as_str()))
+            .filter(Column::Name.eq(name))
+            .filter(Column::Origin.eq(Origin::File.as_str()))
+            .order_by(Column::Version, Order::Desc)
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn document_version(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+        version: i32,
+    ) -> StoreResult<document_version::Model> {
+        Versions::find_by_id((kind.as_str().to_owned(), name.to_owned(), version))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("{} `{name}` version {version}", kind.as_str()))
+            })
+    }
+
+    /// Every version, oldest first.
+    pub async fn document_versions(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+    ) -> StoreResult<Vec<document_version::Model>> {
+        Ok(Versions::find()
+            .filter(Column::Kind.eq(kind.as_str()))
+            .filter(Column::Name.eq(name))
+            .order_by(Column::Version, Order::Asc)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Saves `body` as the next version and audits it, in one transaction. Two concurrent saves
+    /// cannot take the same number: the primary key refuses the second, which is retried.
+    pub async fn save_document(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+        body: &str,
+        origin: Origin,
+        author: &str,
+    ) -> StoreResult<document_version::Model> {
+        for _ in 0..5 {
+            let txn = self.db.begin().await?;
+            let latest = Versions::find()
+                .filter(Column::Kind.eq(kind.as_str()))
+                .filter(Column::Name.eq(name))
+                .order_by(Column::Version, Order::Desc)
+                .one(&txn)
+                .await?;
+            let model = document_version::Model {
+                kind: kind.as_str().to_owned(),
+                name: name.to_owned(),
+                version: latest.map_or(1, |l| l.version + 1),
+                body: body.to_owned(),
+                content_hash: crate::domain::ids::token_hash(body),
+                origin: origin.as_str().to_owned(),
+                author: author.to_owned(),
+                created_at: crate::domain::time::now_millis(),
+            };
+            let active = document_version::ActiveModel {
+                kind: Set(model.kind.clone()),
+                name: Set(model.name.clone()),
+                version: Set(model.version),
+                body: Set(model.body.clone()),
+                content_hash: Set(model.content_hash.clone()),
+                origin: Set(model.origin.clone()),
+                author: Set(model.author.clone()),
+                created_at: Set(model.created_at),
+            };
+            match Versions::insert(active).exec_without_returning(&txn).await {
+                Ok(_) => {}
+                Err(e) if StoreError::is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            Store::audit(
+                &txn,
+                author,
+                &format!("{}.save", kind.as_str()),
+                name,
+                serde_json::json!({"version": model.version, "origin": origin.as_str()}),
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(model);
+        }
+        Err(StoreError::Conflict(format!(
+            "{} `{name}` is being saved concurrently; retry",
+            kind.as_str()
+        )))
+    }
+}

@@ -1,0 +1,20 @@
+//! One small file per table.
+pub mod api_token;
+pub mod application;
+pub mod application_history;
+pub mod audit_entry;
+pub mod bizreach_credential;
+pub mod candidate;
+pub mod decision;
+pub mod document_version;
+pub mod event;
+pub mod group_account;
+pub mod job;
+pub mod kpi_record;
+pub mod link_approval;
+pub mod mail_outbox;
+pub mod notification_subscription;
+pub mod routing_rule;
+pub mod scheduler_run;
+pub mod webhook_delivery;
+pub mod webhook_subscription;

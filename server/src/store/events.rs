@@ -1,0 +1,378 @@
+//! The event queue's table: durable group-commit inserts with idempotency, safe claiming by
+//! several workers and processes, completion, retry, dead-lettering and replay.
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
+};
+use std::collections::HashMap;
+
+use super::entities::event::{self, Column, Entity as Events};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::status::{EventSource, EventStatus};
+
+/// An event to store, before it is acknowledged.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub id: String,
+    pub source: EventSource,
+    pub kind: String,
+    pub webhook_id: String,
+    pub body_hash: String,
+    pub payload: String,
+    pub received_at: i64,
+}
+
+/// What storing one event of a batch came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored now, under the id it was given.
+    Accepted,
+    /// The same webhook id with the same body was stored before, as this event.
+    Duplicate { event_id: String },
+    /// The same webhook id was stored before with a different body.
+    Conflict { event_id: String },
+}
+
+/// A page of events, newest first.
+pub struct EventPage {
+    pub items: Vec<event::Model>,
+    pub next_cursor: Option<String>,
+}
+
+/// Which events a bulk replay takes.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayFilter {
+    pub status: Option<EventStatus>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub script_version: Option<(String, i32)>,
+}
+
+/// Most rows one multi-row INSERT carries (SQLite allows 32,766 bound values; 7 a row).
+const INSERT_CHUNK: usize = 2_000;
+
+impl Store {
+    /// Stores a batch in one transaction (group commit) and says, for each event in order,
+    /// whether it was accepted, a duplicate, or an idempotency conflict.
+    pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
+        let txn = self.db.begin().await?;
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            let mut insert = Query::insert();
+            insert.into_table(Events).columns([
+                Column::Id,
+                Column::Source,
+                Column::Kind,
+                Column::WebhookId,
+                Column::BodyHash,
+                Column::Payload,
+                Column::Status,
+                Column::Attempts,
+                Column::NextAttemptAt,
+                Column::ReceivedAt,
+            ]);
+            for e in chunk {
+                insert.values_panic([
+                    e.id.clone().into(),
+                    e.source.as_str().into(),
+                    e.kind.clone().into(),
+                    e.webhook_id.clone().into(),
+                    e.body_hash.clone().into(),
+                    e.payload.clone().into(),
+                    EventStatus::Pending.as_str().into(),
+                    0i32.into(),
+                    e.received_at.into(),
+                    e.received_at.into(),
+                ]);
+            }
+            insert.on_conflict(
+                OnConflict::columns([Column::Source, Column::WebhookId])
+                    .do_nothing()
+                    .to_owned(),
+            );
+            let backend = txn.get_database_backend();
+            txn.execute(backend.build(&insert)).await?;
+        }
+        let stored = stored_keys(&txn, batch).await?;
+        txn.commit().await?;
+        Ok(batch
+            .iter()
+            .map(
+                |e| match stored.get(&(e.source.as_str().to_owned(), e.webhook_id.clone())) {
+                    Some((id, _)) if *id == e.id => InsertOutcome::Accepted,
+                    Some((id, hash)) if *hash == e.body_hash => InsertOutcome::Duplicate {
+                        event_id: id.clone(),
+                    },
+                    Some((id, _)) => InsertOutcome::Conflict {
+                        event_id: id.clone(),
+                    },
+                    // Not stored and not there: cannot happen inside one transaction.
+                    None => InsertOutcome::Conflict {
+                        event_id: String::new(),
+                    },
+                },
+            )
+            .collect())
+    }
+
+    /// Claims up to `limit` due events for `worker`, leased until `lease_until`. With several
+    /// processes on PostgreSQL, `FOR UPDATE SKIP LOCKED` gives each event to one claimer; on
+    /// SQLite the single writer does the same.
+    pub async fn claim_events(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<event::Model>> {
+        let backend = self.backend();
+        let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
+            DatabaseBackend::Postgres => (
+                "UPDATE events SET status = 'processing', locked_until = $1, locked_by = $2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= $3 \
+                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *",
+                vec![lease_until.into(), worker.into(), now.into(), (limit as i64).into()],
+            ),
+            _ => (
+                "UPDATE events SET status = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= ? \
+                 ORDER BY next_attempt_at, id LIMIT ?) RETURNING *",
+                vec![lease_until.into(), worker.into(), now.into(), (limit as i64).into()],
+            ),
+        };
+        let mut claimed =
+            event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(&self.db)
+                .await?;
+        claimed.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// Puts events whose lease ran out (their worker died) back in the queue.
+    pub async fn release_expired_leases(&self, now: i64) -> StoreResult<u64> {
+        let result = Events::update_many()
+            .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+            .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+            .filter(Column::LockedUntil.lt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Within `txn`, marks a claimed event finished with `status`; fails with a conflict if
+    /// `worker` no longer holds it (its lease ran out and another worker took it), so the
+    /// caller's transaction, and every effect in it, rolls back.
+    pub async fn finish_event(
+        txn: &DatabaseTransaction,
+        event_id: &str,
+        worker: &str,
+        status: EventStatus,
+        error: Option<String>,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut update = Events::update_many()
+            .col_expr(Column::Status, Expr::value(status.as_str()))
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::LastError, Expr::value(error))
+            .filter(Column::Id.eq(event_id))
+            .filter(Column::LockedBy.eq(worker))
+            .filter(Column::Status.eq(EventStatus::Processing.as_str()));
+        update = match retry_at {
+            Some(at) => update.col_expr(Column::NextAttemptAt, Expr::value(at)),
+            None => update.col_expr(Column::ProcessedAt, Expr::value(now)),
+        };
+        let result = update.exec(txn).await?;
+        if result.rows_affected != 1 {
+            return Err(StoreError::Conflict(format!(
+                "event {event_id} is no longer held by {worker}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn get_event(&self, id: &str) -> StoreResult<event::Model> {
+        Events::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
+    }
+
+    /// Events newest first, optionally of one status; `cursor` is the last id of the previous page.
+    pub async fn list_events(
+        &self,
+        status: Option<EventStatus>,
+        cursor: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<EventPage> {
+        let mut query = Events::find()
+            .order_by(Column::Id, Order::Desc)
+            .limit(limit + 1);
+        if let Some(status) = status {
+            query = query.filter(Column::Status.eq(status.as_str()));
+        }
+        if let Some(cursor) = cursor {
+            query = query.filter(Column::Id.lt(cursor));
+        }
+        let mut items = query.all(&self.db).await?;
+        let next_cursor = if items.len() as u64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
+        Ok(EventPage { items, next_cursor })
+    }
+
+    /// Puts one finished event back in the queue, due now. A `processing` event is left alone.
+    pub async fn replay_event(&self, id: &str, now: i64) -> StoreResult<event::Model> {
+        let event = self.get_event(id).await?;
+        if event.status == EventStatus::Processing.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "event {id} is being processed right now"
+            )));
+        }
+        requeue(&self.db, Column::Id.eq(id), now).await?;
+        self.get_event(id).await
+    }
+
+    /// Puts every finished event that matches `filter` back in the queue; answers how many.
+    pub async fn replay_events(&self, filter: &ReplayFilter, now: i64) -> StoreResult<u64> {
+        let mut condition =
+            sea_orm::Condition::all().add(Column::Status.ne(EventStatus::Processing.as_str()));
+        if let Some(status) = filter.status {
+            condition = condition.add(Column::Status.eq(status.as_str()));
+        }
+        if let Some(since) = filter.since {
+            condition = condition.add(Column::ReceivedAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            condition = condition.add(Column::ReceivedAt.lt(until));
+        }
+        if let Some((script, version)) = &filter.script_version {
+            use super::entities::decision;
+            let mut decided = Query::select()
+                .column(decision::Column::EventId)
+                .from(decision::Entity)
+                .and_where(decision::Column::ScriptVersion.eq(*version))
+                .to_owned();
+            if !script.is_empty() {
+                decided.and_where(decision::Column::Script.eq(script.as_str()));
+            }
+            condition = condition.add(Column::Id.in_subquery(decided));
+        }
+        requeue(&self.db, condition, now).await
+    }
+
+    /// How many events are in each status, for `/metrics`.
+    pub async fn count_events_by_status(&self) -> StoreResult<HashMap<String, i64>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            status: String,
+            n: i64,
+        }
+        let rows = Events::find()
+            .select_only()
+            .column(Column::Status)
+            .column_as(Column::Id.count(), "n")
+            .group_by(Column::Status)
+            .into_model::<Row>()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
+    }
+
+    /// Events received within `[since, …)`, oldest first, for dry runs on history.
+    pub async fn events_since(
+        &self,
+        since: Option<i64>,
+        source: Option<EventSource>,
+        limit: u64,
+    ) -> StoreResult<Vec<event::Model>> {
+        let mut query = Events::find()
+            .order_by(Column::ReceivedAt, Order::Asc)
+            .order_by(Column::Id, Order::Asc)
+            .limit(limit);
+        if let Some(since) = since {
+            query = query.filter(Column::ReceivedAt.gte(since));
+        }
+        if let Some(source) = source {
+            query = query.filter(Column::Source.eq(source.as_str()));
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    /// Stores a single event outside the ingestion path (events hirelay makes itself, e.g. an
+    /// import pulled by the poller). Idempotent on `(source, webhook_id)`.
+    pub async fn insert_event(&self, event: NewEvent) -> StoreResult<InsertOutcome> {
+        let mut outcomes = self.insert_events(std::slice::from_ref(&event)).await?;
+        Ok(outcomes.pop().unwrap_or(InsertOutcome::Accepted))
+    }
+
+    /// A fresh model for tests and internal callers.
+    pub fn event_active_model(e: &NewEvent) -> event::ActiveModel {
+        event::ActiveModel {
+            id: Set(e.id.clone()),
+            source: Set(e.source.as_str().to_owned()),
+            kind: Set(e.kind.clone()),
+            webhook_id: Set(e.webhook_id.clone()),
+            body_hash: Set(e.body_hash.clone()),
+            payload: Set(e.payload.clone()),
+            status: Set(EventStatus::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(e.received_at),
+            locked_until: Set(None),
+            locked_by: Set(None),
+            last_error: Set(None),
+            received_at: Set(e.received_at),
+            processed_at: Set(None),
+        }
+    }
+}
+
+async fn requeue<C: ConnectionTrait>(
+    db: &C,
+    condition: impl sea_orm::sea_query::IntoCondition,
+    now: i64,
+) -> StoreResult<u64> {
+    let result = Events::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .filter(condition)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// `(source, webhook_id) → (event id, body hash)` of what is stored for the batch's keys.
+async fn stored_keys(
+    txn: &DatabaseTransaction,
+    batch: &[NewEvent],
+) -> StoreResult<HashMap<(String, String), (String, String)>> {
+    let mut found = HashMap::with_capacity(batch.len());
+    for chunk in batch.chunks(INSERT_CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|e| e.webhook_id.as_str()).collect();
+        let rows: Vec<(String, String, String, String)> = Events::find()
+            .select_only()
+            .columns([
+                Column::Source,
+                Column::WebhookId,
+                Column::Id,
+                Column::BodyHash,
+            ])
+            .filter(Column::WebhookId.is_in(ids))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for (source, webhook_id, id, hash) in rows {
+            found.insert((source, webhook_id), (id, hash));
+        }
+    }
+    Ok(found)
+}

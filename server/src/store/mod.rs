@@ -1,0 +1,114 @@
+//! Storage: the sea-orm entities and every query. Nothing above this module writes SQL.
+//!
+//! One [`Store`] wraps the connection pool for SQLite (the embedded default, WAL and
+//! `synchronous=FULL`) or PostgreSQL (production, several instances side by side).
+pub mod audit;
+pub mod decisions;
+pub mod documents;
+pub mod entities;
+pub mod events;
+pub mod recruiting;
+pub mod scheduler;
+pub mod tokens;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
+};
+use std::time::Duration;
+
+/// A storage failure, as the layers above see it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database refused the write for a unique key (by the error's kind, never its text).
+    pub fn is_unique_violation(err: &DbErr) -> bool {
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database, shared by the HTTP handlers, the workers and the scheduler.
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its directory if needed) and runs the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if let Some(path) = sqlite_path(url) {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Full)
+                        .busy_timeout(Duration::from_secs(30))
+                        .foreign_keys(false)
+                });
+        } else {
+            options.max_connections(32).min_connections(2);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Store { db })
+    }
+
+    /// Runs every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DatabaseBackend::Postgres
+    }
+
+    /// A trivial query, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.db.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// The file path of a `sqlite://path?…` URL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// JSON text stored in a column, read back into a value.
+pub fn json_column<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}

@@ -1,0 +1,244 @@
+//! One `TestApp` for every test: the real server on a free port, a fresh SQLite file (or a fresh
+//! PostgreSQL database when `HIRELAY_TEST_DATABASE_URL` is set), copies of the shipped rules and
+//! templates, a real SMTP server on loopback, and typed request helpers.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hirelay::config::Config;
+use hirelay::ingest::signature::WebhookSecrets;
+use hirelay::startup::{Application, Stopper};
+use serde_json::Value;
+
+use crate::smtp::SmtpServer;
+
+pub const SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub smtp: SmtpServer,
+    pub dir: tempfile::TempDir,
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub database_url: String,
+    pub env: HashMap<String, String>,
+    stopper: Stopper,
+    pub state: actix_web::web::Data<hirelay::http::AppState>,
+}
+
+/// The workspace root (beside it: `../shared`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    if !from.exists() {
+        return;
+    }
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A fresh database URL: a new PostgreSQL database on the test server, or an SQLite file in `dir`.
+pub async fn fresh_database(dir: &Path) -> String {
+    match std::env::var("HIRELAY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            use sea_orm::ConnectionTrait;
+            let name = format!("hirelay_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&url)
+                .await
+                .expect("connect to HIRELAY_TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (base, _) = url.rsplit_once('/').expect("postgres URL with a database");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("hirelay.db").display()),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra `HIRELAY_*` variables.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(dir.path()).await;
+        Self::spawn_in(dir, database_url, extra).await
+    }
+
+    /// Spawns on an existing directory and database (to restart over the same data).
+    pub async fn spawn_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let smtp = SmtpServer::start().await;
+        let rules_dir = dir.path().join("rules");
+        let templates_dir = dir.path().join("templates");
+        if !rules_dir.exists() {
+            copy_dir(&repo_root().join("rules"), &rules_dir);
+            copy_dir(&repo_root().join("templates"), &templates_dir);
+        }
+        let mut env: HashMap<String, String> = [
+            ("HIRELAY_BIND", "127.0.0.1:0".to_owned()),
+            (
+                "HIRELAY_DATA_DIR",
+                dir.path().join("data").display().to_string(),
+            ),
+            ("HIRELAY_DATABASE_URL", database_url.clone()),
+            ("HIRELAY_RULES_DIR", rules_dir.display().to_string()),
+            ("HIRELAY_TEMPLATES_DIR", templates_dir.display().to_string()),
+            ("HIRELAY_SMTP_URL", smtp.url()),
+            ("HIRELAY_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("HIRELAY_WEBHOOK_SECRET_BIZREACH", SECRET.to_owned()),
+            ("HIRELAY_WEBHOOK_SECRET_ATS", SECRET.to_owned()),
+            ("HIRELAY_WEBHOOK_SECRET_CAREER_RELAY", SECRET.to_owned()),
+            ("HIRELAY_PUBLIC_URL", "http://hirelay.test".to_owned()),
+            (
+                "HIRELAY_CAREER_RELAY_URL",
+                "https://career-relay.test/register".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::load(None, &env).expect("test config");
+        let app = Application::build(config).await.expect("build app");
+        let port = app.port();
+        let stopper = app.stopper();
+        let state = app.state.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            smtp,
+            dir,
+            rules_dir,
+            templates_dir,
+            database_url,
+            env,
+            stopper,
+            state,
+        }
+    }
+
+    /// Stops the server gracefully and hands back its directory and database for a restart.
+    pub async fn stop(self) -> (tempfile::TempDir, String) {
+        self.stopper.stop().await;
+        (self.dir, self.database_url)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A signed webhook delivery with the test secret.
+    pub async fn post_webhook(
+        &self,
+        source: &str,
+        webhook_id: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        let secrets = WebhookSecrets::parse(SECRET).unwrap();
+        let ts = chrono::Utc::now().timestamp();
+        let signature = secrets.sign(webhook_id, ts, body.as_bytes()).unwrap();
+        self.client
+            .post(self.url(&format!("/v1/webhooks/{source}")))
+            .header("content-type", "application/json")
+            .header("webhook-id", webhook_id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A request with the bootstrap admin token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.as_token(ADMIN_TOKEN, method, path)
+    }
+
+    pub fn as_token(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.admin(reqwest::Method::GET, path).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {body}");
+        body
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .admin(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Creates a token of `role` through the store, as `hirelay token create` does.
+    pub async fn token(&self, role: hirelay::domain::role::Role) -> String {
+        self.state.store.create_token("test", role).await.unwrap().1
+    }
+
+    /// Waits until the event reaches a final state (`done`, `failed`, `dead`) and returns it.
+    pub async fn wait_event(&self, event_id: &str) -> Value {
+        for _ in 0..400 {
+            let e = self.get_json(&format!("/v1/events/{event_id}")).await;
+            if matches!(e["status"].as_str(), Some("done" | "failed" | "dead")) {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("event {event_id} did not finish");
+    }
+}
+
+/// Reads a file of `../shared/samples`.
+pub fn sample(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("..").join("shared/samples").join(name)).unwrap()
+}

@@ -1,0 +1,153 @@
+//! A real SMTP server on loopback for the tests: it speaks the protocol (EHLO, MAIL, RCPT,
+//! DATA, RSET, NOOP, QUIT), keeps every message it receives, and can be told to refuse mail for
+//! a while, so tests read back what arrived over the wire.
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One message as received.
+#[derive(Clone, Debug)]
+pub struct ReceivedMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl ReceivedMail {
+    /// A header's value (first occurrence, unfolded).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next()?;
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    mails: Vec<ReceivedMail>,
+    refuse: bool,
+}
+
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub port: u16,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let port = listener.local_addr().unwrap().port();
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let shared = inbox.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let inbox = shared.clone();
+                tokio::spawn(async move {
+                    let _ = session(socket, inbox).await;
+                });
+            }
+        });
+        SmtpServer { port, inbox }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        self.inbox.lock().unwrap().mails.clone()
+    }
+
+    /// While `true`, every transaction is refused with a 451 (temporary failure).
+    pub fn refuse(&self, refuse: bool) {
+        self.inbox.lock().unwrap().refuse = refuse;
+    }
+
+    /// Waits until at least `n` messages arrived (or 15 s passed) and returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<ReceivedMail> {
+        for _ in 0..300 {
+            let mails = self.mails();
+            if mails.len() >= n {
+                return mails;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.mails()
+    }
+}
+
+async fn session(socket: tokio::net::TcpStream, inbox: Arc<Mutex<Inbox>>) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 hirelay-test ESMTP\r\n").await?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_uppercase();
+        if upper.starts_with("EHLO") {
+            write
+                .write_all(
+                    b"250-hirelay-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n",
+                )
+                .await?;
+        } else if upper.starts_with("HELO") {
+            write.write_all(b"250 hirelay-test\r\n").await?;
+        } else if upper.starts_with("MAIL FROM:") {
+            if inbox.lock().unwrap().refuse {
+                write.write_all(b"451 4.3.0 try again later\r\n").await?;
+                continue;
+            }
+            from = addr(&cmd[10..]);
+            to.clear();
+            write.write_all(b"250 OK\r\n").await?;
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(addr(&cmd[8..]));
+            write.write_all(b"250 OK\r\n").await?;
+        } else if upper == "DATA" {
+            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let l = line.strip_prefix('.').unwrap_or(&line);
+                data.push_str(l);
+            }
+            inbox.lock().unwrap().mails.push(ReceivedMail {
+                from: from.clone(),
+                to: to.clone(),
+                data,
+            });
+            write.write_all(b"250 OK queued\r\n").await?;
+        } else if upper == "RSET" || upper == "NOOP" {
+            write.write_all(b"250 OK\r\n").await?;
+        } else if upper == "QUIT" {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            write.write_all(b"502 command not implemented\r\n").await?;
+        }
+    }
+}
+
+fn addr(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
