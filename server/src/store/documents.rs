@@ -90,6 +90,31 @@ impl Store {
             .await?)
     }
 
+    /// Records the content of a file on disk (start-up or hot reload) as a new version when it
+    /// changed since the file was last read; `None` when it did not. A version saved through the
+    /// API is therefore not undone by an unchanged file at the next start.
+    pub async fn import_file_document(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+        body: &str,
+    ) -> StoreResult<Option<document_version::Model>> {
+        let hash = crate::domain::ids::token_hash(body);
+        if let Some(last) = self.latest_file_document(kind, name).await? {
+            if last.content_hash == hash {
+                return Ok(None);
+            }
+        }
+        if let Some(latest) = self.latest_document(kind, name).await? {
+            if latest.content_hash == hash {
+                return Ok(None);
+            }
+        }
+        self.save_document(kind, name, body, Origin::File, "file")
+            .await
+            .map(Some)
+    }
+
     pub async fn document_version(
         &self,
         kind: DocumentKind,
