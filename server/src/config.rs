@@ -42,6 +42,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "2", doc: "event-processing workers" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
+    Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds a claimed event before another may take it (a crashed worker's events return after this)" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
 ];
@@ -84,6 +85,7 @@ pub struct Config {
     pub body_limit: usize,
     pub workers: usize,
     pub max_attempts: u32,
+    pub event_lease_secs: u64,
     pub career_relay_ratio: u32,
     pub log_format: LogFormat,
 }
@@ -346,6 +348,7 @@ impl Config {
             body_limit: positive("body_limit")? as usize,
             workers: positive("workers")? as usize,
             max_attempts: positive("max_attempts")? as u32,
+            event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
             log_format,
             public_url,

@@ -59,7 +59,7 @@ impl Application {
             QueueSettings {
                 workers: config.workers,
                 batch: 128,
-                lease: Duration::from_secs(60),
+                lease: Duration::from_secs(config.event_lease_secs),
                 idle_poll: Duration::from_millis(500),
                 max_attempts: config.max_attempts,
                 instance: instance.clone(),

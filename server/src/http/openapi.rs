@@ -13,6 +13,8 @@ use utoipa::{Modify, OpenApi};
         super::events::get,
         super::events::replay_one,
         super::events::replay_many,
+        super::applications::find,
+        super::applications::get,
     ),
     modifiers(&BearerAuth)
 )]

@@ -2,6 +2,7 @@
 //!
 //! One [`Store`] wraps the connection pool for SQLite (the embedded default, WAL and
 //! `synchronous=FULL`) or PostgreSQL (production, several instances side by side).
+pub mod applications;
 pub mod audit;
 pub mod decisions;
 pub mod documents;

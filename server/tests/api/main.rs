@@ -5,5 +5,6 @@ mod helpers;
 #[allow(dead_code)]
 mod smtp;
 
+mod crash;
 mod events;
 mod webhooks;

@@ -1,0 +1,73 @@
+//! `/v1/applications`: applications as the ATS side and HR see them, with their status history.
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{Auth, Viewer};
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::store::applications::{application_json, history_json, BIZREACH};
+use crate::store::entities::application;
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/applications", web::get().to(find))
+        .route("/v1/applications/{id}", web::get().to(get));
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FindQuery {
+    /// The BizReach application id.
+    pub source_application_id: Option<String>,
+    pub ats_application_id: Option<String>,
+}
+
+async fn with_candidate(store: &Store, app: &application::Model) -> Result<Value, ApiError> {
+    let candidate = Store::get_candidate(&store.db, &app.candidate_id).await?;
+    Ok(application_json(app, Some(&candidate)))
+}
+
+/// Finds applications by their BizReach or ATS id.
+#[utoipa::path(get, path = "/v1/applications", tag = "applications", params(FindQuery),
+    responses((status = 200, description = "`{\"items\": [application], \"next_cursor\": null}`")), security(("bearer" = [])))]
+async fn find(
+    _: Auth<Viewer>,
+    state: web::Data<AppState>,
+    query: web::Query<FindQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let db = &state.store.db;
+    let found = match (&query.source_application_id, &query.ats_application_id) {
+        (Some(source), None) => Store::find_application_by_source(db, BIZREACH, source).await?,
+        (None, Some(ats)) => Store::find_application_by_ats_id(db, ats).await?,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "give exactly one of source_application_id, ats_application_id",
+            ));
+        }
+    };
+    let mut items = Vec::new();
+    if let Some(app) = found {
+        items.push(with_candidate(&state.store, &app).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+}
+
+/// One application with its candidate and its status history (applied and out-of-order changes).
+#[utoipa::path(get, path = "/v1/applications/{id}", tag = "applications",
+    responses((status = 200, description = "the application with `history`"), (status = 404)), security(("bearer" = [])))]
+async fn get(
+    _: Auth<Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let app = Store::get_application(&state.store.db, &id).await?;
+    let mut body = with_candidate(&state.store, &app).await?;
+    let history: Vec<Value> = Store::application_history(&state.store.db, &app.id)
+        .await?
+        .iter()
+        .map(history_json)
+        .collect();
+    body["history"] = Value::Array(history);
+    Ok(HttpResponse::Ok().json(body))
+}

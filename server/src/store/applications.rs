@@ -1,0 +1,435 @@
+//! Applications and candidates: candidates are one per normalised email (C8); BizReach
+//! applications one per BizReach id (a re-import updates, never duplicates); ATS status changes
+//! are kept as history and applied only when newer than what was applied (by `changed_at`).
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+};
+use serde_json::{json, Value};
+
+use super::entities::{application, application_history, candidate, job};
+use super::{json_column, Store, StoreError, StoreResult};
+use crate::domain::email::Email;
+use crate::domain::ids::new_id;
+use crate::domain::time::rfc3339;
+
+/// The source system of BizReach imports.
+pub const BIZREACH: &str = "bizreach";
+
+/// A candidate as an import or a status change describes them.
+pub struct CandidateIn<'a> {
+    pub email: &'a Email,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub attributes: &'a serde_json::Map<String, Value>,
+    pub bizreach_candidate_id: Option<&'a str>,
+}
+
+/// A BizReach application to import.
+pub struct ImportIn<'a> {
+    pub group_account_id: &'a str,
+    pub source_application_id: &'a str,
+    pub channel: &'a str,
+    pub position_name: &'a str,
+    pub source_status: &'a str,
+    pub applied_at: i64,
+    pub imported_via: &'a str,
+}
+
+/// An ATS status change to record.
+pub struct StatusChangeIn<'a> {
+    pub event_id: &'a str,
+    pub from_status: Option<&'a str>,
+    pub to_status: &'a str,
+    pub stage: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub changed_at: i64,
+}
+
+/// What recording a status change came to.
+pub struct StatusChangeOutcome {
+    pub application: application::Model,
+    /// Whether it changed the application (false: older than the newest applied, or the same).
+    pub applied: bool,
+    pub previous_status: String,
+}
+
+impl Store {
+    /// Creates or updates the candidate with this email; answers it.
+    pub async fn upsert_candidate<C: ConnectionTrait>(
+        db: &C,
+        c: CandidateIn<'_>,
+    ) -> StoreResult<candidate::Model> {
+        let now = crate::domain::time::now_millis();
+        let attributes = Value::Object(c.attributes.clone()).to_string();
+        let mut update = vec![candidate::Column::Name, candidate::Column::UpdatedAt];
+        if c.phone.is_some() {
+            update.push(candidate::Column::Phone);
+        }
+        if !c.attributes.is_empty() {
+            update.push(candidate::Column::Attributes);
+        }
+        if c.bizreach_candidate_id.is_some() {
+            update.push(candidate::Column::BizreachCandidateId);
+        }
+        candidate::Entity::insert(candidate::ActiveModel {
+            id: Set(new_id("cand")),
+            email: Set(c.email.as_str().to_owned()),
+            name: Set(c.name.to_owned()),
+            phone: Set(c.phone.map(str::to_owned)),
+            attributes: Set(attributes),
+            bizreach_candidate_id: Set(c.bizreach_candidate_id.map(str::to_owned)),
+            opted_out_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(candidate::Column::Email)
+                .update_columns(update)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        candidate::Entity::find()
+            .filter(candidate::Column::Email.eq(c.email.as_str()))
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("candidate {}", c.email.redacted())))
+    }
+
+    /// Creates the application of this BizReach id, or updates what BizReach may change
+    /// (status, position, channel); answers it and whether it was created.
+    pub async fn upsert_import<C: ConnectionTrait>(
+        db: &C,
+        candidate_id: &str,
+        i: ImportIn<'_>,
+    ) -> StoreResult<(application::Model, bool)> {
+        let now = crate::domain::time::now_millis();
+        if let Some(existing) =
+            Self::find_application_by_source(db, BIZREACH, i.source_application_id).await?
+        {
+            let mut active: application::ActiveModel = existing.into();
+            active.source_status = Set(Some(i.source_status.to_owned()));
+            active.position_name = Set(Some(i.position_name.to_owned()));
+            active.channel = Set(Some(i.channel.to_owned()));
+            active.group_account_id = Set(Some(i.group_account_id.to_owned()));
+            active.updated_at = Set(now);
+            let model = application::Entity::update(active).exec(db).await?;
+            return Ok((model, false));
+        }
+        let model = application::Model {
+            id: new_id("app"),
+            source_system: Some(BIZREACH.to_owned()),
+            source_application_id: Some(i.source_application_id.to_owned()),
+            ats_application_id: None,
+            group_account_id: Some(i.group_account_id.to_owned()),
+            channel: Some(i.channel.to_owned()),
+            position_name: Some(i.position_name.to_owned()),
+            source_status: Some(i.source_status.to_owned()),
+            status: "new".to_owned(),
+            status_changed_at: None,
+            stage: None,
+            reason: None,
+            job_id: None,
+            candidate_id: candidate_id.to_owned(),
+            applied_at: Some(i.applied_at),
+            imported_via: Some(i.imported_via.to_owned()),
+            labels: "[]".to_owned(),
+            synced_status: None,
+            synced_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        application::Entity::insert(application::ActiveModel::from(model.clone()))
+            .exec_without_returning(db)
+            .await?;
+        Ok((model, true))
+    }
+
+    pub async fn find_application_by_source<C: ConnectionTrait>(
+        db: &C,
+        system: &str,
+        id: &str,
+    ) -> StoreResult<Option<application::Model>> {
+        Ok(application::Entity::find()
+            .filter(application::Column::SourceSystem.eq(system))
+            .filter(application::Column::SourceApplicationId.eq(id))
+            .one(db)
+            .await?)
+    }
+
+    pub async fn find_application_by_ats_id<C: ConnectionTrait>(
+        db: &C,
+        ats_id: &str,
+    ) -> StoreResult<Option<application::Model>> {
+        Ok(application::Entity::find()
+            .filter(application::Column::AtsApplicationId.eq(ats_id))
+            .one(db)
+            .await?)
+    }
+
+    pub async fn get_application<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+    ) -> StoreResult<application::Model> {
+        application::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("application {id}")))
+    }
+
+    /// Creates an application the ATS knows but hirelay does not (a candidate from another channel).
+    pub async fn create_ats_application<C: ConnectionTrait>(
+        db: &C,
+        candidate_id: &str,
+        ats_id: &str,
+    ) -> StoreResult<application::Model> {
+        let now = crate::domain::time::now_millis();
+        let model = application::Model {
+            id: new_id("app"),
+            source_system: None,
+            source_application_id: None,
+            ats_application_id: Some(ats_id.to_owned()),
+            group_account_id: None,
+            channel: None,
+            position_name: None,
+            source_status: None,
+            status: "new".to_owned(),
+            status_changed_at: None,
+            stage: None,
+            reason: None,
+            job_id: None,
+            candidate_id: candidate_id.to_owned(),
+            applied_at: None,
+            imported_via: Some("ats".to_owned()),
+            labels: "[]".to_owned(),
+            synced_status: None,
+            synced_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        application::Entity::insert(application::ActiveModel::from(model.clone()))
+            .exec_without_returning(db)
+            .await?;
+        Ok(model)
+    }
+
+    /// Links an application to its ATS id (first status change of an imported application).
+    pub async fn set_ats_id<C: ConnectionTrait>(
+        db: &C,
+        app: application::Model,
+        ats_id: &str,
+    ) -> StoreResult<application::Model> {
+        if app.ats_application_id.as_deref() == Some(ats_id) {
+            return Ok(app);
+        }
+        let mut active: application::ActiveModel = app.into();
+        active.ats_application_id = Set(Some(ats_id.to_owned()));
+        Ok(application::Entity::update(active).exec(db).await?)
+    }
+
+    /// Records a status change in the history and applies it when it is newer than the newest
+    /// applied one (an out-of-order delivery is recorded but changes nothing).
+    pub async fn record_status_change<C: ConnectionTrait>(
+        db: &C,
+        app: application::Model,
+        change: StatusChangeIn<'_>,
+    ) -> StoreResult<StatusChangeOutcome> {
+        let now = crate::domain::time::now_millis();
+        let previous_status = app.status.clone();
+        let applied = match app.status_changed_at {
+            None => true,
+            Some(current) => {
+                change.changed_at > current
+                    || (change.changed_at == current && change.to_status != app.status)
+            }
+        };
+        application_history::Entity::insert(application_history::ActiveModel {
+            id: Default::default(),
+            application_id: Set(app.id.clone()),
+            event_id: Set(Some(change.event_id.to_owned())),
+            from_status: Set(change.from_status.map(str::to_owned)),
+            to_status: Set(change.to_status.to_owned()),
+            stage: Set(change.stage.map(str::to_owned)),
+            reason: Set(change.reason.map(str::to_owned)),
+            changed_at: Set(change.changed_at),
+            applied: Set(applied),
+            recorded_at: Set(now),
+        })
+        .exec_without_returning(db)
+        .await?;
+        let application = if applied {
+            let mut active: application::ActiveModel = app.into();
+            active.status = Set(change.to_status.to_owned());
+            active.status_changed_at = Set(Some(change.changed_at));
+            active.stage = Set(change.stage.map(str::to_owned));
+            active.reason = Set(change.reason.map(str::to_owned));
+            active.updated_at = Set(now);
+            application::Entity::update(active).exec(db).await?
+        } else {
+            app
+        };
+        Ok(StatusChangeOutcome {
+            application,
+            applied,
+            previous_status,
+        })
+    }
+
+    /// Replaces an application's labels.
+    pub async fn set_labels<C: ConnectionTrait>(
+        db: &C,
+        app_id: &str,
+        labels: &[String],
+    ) -> StoreResult<()> {
+        application::Entity::update_many()
+            .col_expr(
+                application::Column::Labels,
+                Expr::value(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into())),
+            )
+            .col_expr(
+                application::Column::UpdatedAt,
+                Expr::value(crate::domain::time::now_millis()),
+            )
+            .filter(application::Column::Id.eq(app_id))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// Routes an application to a job (it leaves the import inbox).
+    pub async fn set_job<C: ConnectionTrait>(
+        db: &C,
+        app_id: &str,
+        job_id: &str,
+    ) -> StoreResult<()> {
+        if job::Entity::find_by_id(job_id).one(db).await?.is_none() {
+            return Err(StoreError::NotFound(format!("job {job_id}")));
+        }
+        application::Entity::update_many()
+            .col_expr(application::Column::JobId, Expr::value(job_id))
+            .col_expr(
+                application::Column::UpdatedAt,
+                Expr::value(crate::domain::time::now_millis()),
+            )
+            .filter(application::Column::Id.eq(app_id))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// The hirelay job that mirrors an ATS job, created on first sight.
+    pub async fn job_for_ats<C: ConnectionTrait>(
+        db: &C,
+        ats_job_id: &str,
+        title: Option<&str>,
+    ) -> StoreResult<job::Model> {
+        if let Some(found) = job::Entity::find()
+            .filter(job::Column::AtsJobId.eq(ats_job_id))
+            .one(db)
+            .await?
+        {
+            return Ok(found);
+        }
+        let model = job::Model {
+            id: new_id("job"),
+            title: title.unwrap_or(ats_job_id).to_owned(),
+            ats_job_id: Some(ats_job_id.to_owned()),
+            created_at: crate::domain::time::now_millis(),
+        };
+        job::Entity::insert(job::ActiveModel::from(model.clone()))
+            .on_conflict(
+                OnConflict::column(job::Column::AtsJobId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        job::Entity::find()
+            .filter(job::Column::AtsJobId.eq(ats_job_id))
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job for ATS job {ats_job_id}")))
+    }
+
+    pub async fn get_candidate<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+    ) -> StoreResult<candidate::Model> {
+        candidate::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("candidate {id}")))
+    }
+
+    /// The status history of an application, oldest first.
+    pub async fn application_history<C: ConnectionTrait>(
+        db: &C,
+        app_id: &str,
+    ) -> StoreResult<Vec<application_history::Model>> {
+        Ok(application_history::Entity::find()
+            .filter(application_history::Column::ApplicationId.eq(app_id))
+            .order_by(application_history::Column::ChangedAt, Order::Asc)
+            .order_by(application_history::Column::Id, Order::Asc)
+            .all(db)
+            .await?)
+    }
+}
+
+/// An application's labels.
+pub fn labels(app: &application::Model) -> StoreResult<Vec<String>> {
+    json_column(&app.labels, "application labels")
+}
+
+/// A candidate as the API and scripts see it.
+pub fn candidate_json(c: &candidate::Model) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "email": c.email,
+        "phone": c.phone,
+        "attributes": serde_json::from_str::<Value>(&c.attributes).unwrap_or_else(|_| json!({})),
+        "opted_out": c.opted_out_at.is_some(),
+    })
+}
+
+/// An application as the API and scripts see it (the contract's fields and more).
+pub fn application_json(app: &application::Model, candidate: Option<&candidate::Model>) -> Value {
+    json!({
+        "id": app.id,
+        "source_system": app.source_system,
+        "source_application_id": app.source_application_id,
+        "ats_application_id": app.ats_application_id,
+        "group_account_id": app.group_account_id,
+        "channel": app.channel,
+        "position_name": app.position_name,
+        "source_status": app.source_status,
+        "status": app.status,
+        "status_changed_at": app.status_changed_at.map(rfc3339),
+        "stage": app.stage,
+        "reason": app.reason,
+        "job_id": app.job_id,
+        "labels": serde_json::from_str::<Value>(&app.labels).unwrap_or_else(|_| json!([])),
+        "applied_at": app.applied_at.map(rfc3339),
+        "imported_via": app.imported_via,
+        "synced_status": app.synced_status,
+        "synced_at": app.synced_at.map(rfc3339),
+        "created_at": rfc3339(app.created_at),
+        "updated_at": rfc3339(app.updated_at),
+        "candidate": candidate.map(candidate_json),
+    })
+}
+
+/// A history entry as the API shows it.
+pub fn history_json(h: &application_history::Model) -> Value {
+    json!({
+        "event_id": h.event_id,
+        "from_status": h.from_status,
+        "to_status": h.to_status,
+        "stage": h.stage,
+        "reason": h.reason,
+        "changed_at": rfc3339(h.changed_at),
+        "applied": h.applied,
+        "recorded_at": rfc3339(h.recorded_at),
+    })
+}

@@ -1,0 +1,178 @@
+//! Durability: kill -9 the real binary under load, restart it, and count. Every event that was
+//! acknowledged (`202`) before the kill is stored, and every stored event is processed.
+use crate::helpers::{fresh_database, ADMIN_TOKEN, SECRET};
+use hirelay::ingest::signature::WebhookSecrets;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Starts `hirelay serve` on a free port; answers the child and its base URL.
+fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hirelay"))
+        .arg("serve")
+        .env("HIRELAY_BIND", "127.0.0.1:0")
+        .env("HIRELAY_DATA_DIR", dir.join("data"))
+        .env("HIRELAY_DATABASE_URL", database_url)
+        .env(
+            "HIRELAY_RULES_DIR",
+            crate::helpers::repo_root().join("rules"),
+        )
+        .env(
+            "HIRELAY_TEMPLATES_DIR",
+            crate::helpers::repo_root().join("templates"),
+        )
+        .env("HIRELAY_WEBHOOK_SECRET_ATS", SECRET)
+        .env("HIRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("HIRELAY_EVENT_LEASE_SECS", "2")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hirelay");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let port = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hirelay did not say which port it listens on"
+        );
+        let line = lines
+            .next()
+            .expect("hirelay exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_owned();
+        }
+    };
+    // Keep draining the pipe so the child never blocks on a full one.
+    std::thread::spawn(move || for _ in lines {});
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+fn body(i: usize) -> String {
+    format!(
+        r#"{{"type":"application.status_changed","ats_application_id":"ats-crash-{i}","candidate":{{"name":"試験 {i}","email":"crash{i}@example.jp"}},"to_status":"screening","changed_at":"2026-11-21T18:00:00+09:00"}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_under_load_loses_no_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(dir.path()).await;
+    let (mut child, base) = start(dir.path(), &database_url);
+    let client = reqwest::Client::new();
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let secrets = WebhookSecrets::parse(SECRET).unwrap();
+    let mut senders = Vec::new();
+    for lane in 0..16 {
+        let (client, base, acked, secrets) =
+            (client.clone(), base.clone(), acked.clone(), secrets.clone());
+        senders.push(tokio::spawn(async move {
+            for n in 0..1_000 {
+                let i = lane * 1_000 + n;
+                let body = body(i);
+                let ts = chrono::Utc::now().timestamp();
+                let id = format!("crash-{i}");
+                let sent = client
+                    .post(format!("{base}/v1/webhooks/ats"))
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &id)
+                    .header("webhook-timestamp", ts.to_string())
+                    .header(
+                        "webhook-signature",
+                        secrets.sign(&id, ts, body.as_bytes()).unwrap(),
+                    )
+                    .body(body)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(res) if res.status() == 202 => {
+                        let v: serde_json::Value = match res.json().await {
+                            Ok(v) => v,
+                            Err(_) => return,
+                        };
+                        acked
+                            .lock()
+                            .unwrap()
+                            .insert(v["event_id"].as_str().unwrap().to_owned());
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    // Let the load build up, then kill without warning.
+    for _ in 0..200 {
+        if acked.lock().unwrap().len() >= 1_500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for s in senders {
+        let _ = s.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 500,
+        "the load did not get going: {} acknowledged",
+        acked.len()
+    );
+
+    let (mut child, base) = start(dir.path(), &database_url);
+    let mut stored = HashSet::new();
+    let mut pending = 1;
+    for _ in 0..600 {
+        stored.clear();
+        pending = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{base}/v1/events?limit=500");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: serde_json::Value = client
+                .get(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for e in page["items"].as_array().unwrap() {
+                stored.insert(e["id"].as_str().unwrap().to_owned());
+                if !matches!(e["status"].as_str(), Some("done" | "failed" | "dead")) {
+                    pending += 1;
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged events were lost, e.g. {:?}",
+        lost.len(),
+        lost.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(pending, 0, "events left unprocessed after the restart");
+}
