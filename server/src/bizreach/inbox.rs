@@ -63,11 +63,10 @@ pub async fn route_from_inbox(
         return Err(InboxError::NoApplications);
     }
     let now = now_millis();
-    let txn = store.db.begin().await?;
-    let job = Store::find_job(&txn, request.job_id)
+    let job = Store::find_job(&store.db, request.job_id)
         .await?
         .ok_or_else(|| InboxError::UnknownJob(request.job_id.to_owned()))?;
-    let apps: Vec<_> = Store::applications_by_ids(&txn, &ids)
+    let apps: Vec<_> = Store::applications_by_ids(&store.db, &ids)
         .await?
         .into_iter()
         .filter(|a| a.source_system.as_deref() == Some(BIZREACH))
@@ -88,6 +87,13 @@ pub async fn route_from_inbox(
     if !routed_before.is_empty() {
         return Err(InboxError::AlreadyRouted(routed_before));
     }
+    // Validated above from reads; the transaction starts with its write (on SQLite it then
+    // holds the write lock), and a concurrent route of the same applications shows as fewer rows.
+    let txn = store.db.begin().await?;
+    let routed = Store::route_applications(&txn, &ids, &job.id, now).await?;
+    if routed != ids.len() as u64 {
+        return Err(InboxError::AlreadyRouted(ids));
+    }
     let mut rule_id = None;
     let mut rule_name = None;
     if request.register_rule {
@@ -107,7 +113,6 @@ pub async fn route_from_inbox(
         rule_name = Some(format!("BizReach {position} → {}", job.title));
         rule_id = Some(rule.id);
     }
-    let routed = Store::route_applications(&txn, &ids, &job.id, now).await?;
     for app in &apps {
         let payload = serde_json::json!({
             "type": APPLICATION_ROUTED,

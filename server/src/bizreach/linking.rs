@@ -142,8 +142,7 @@ pub async fn request_link(
 ) -> Result<group_account::Model, LinkingError> {
     let id = request.group_account_id;
     let account_name = store.bizreach_credentials().await?.map(|c| c.account_name);
-    let txn = store.db.begin().await?;
-    let group = Store::group_account(&txn, id).await?;
+    let group = Store::group_account(&store.db, id).await?;
     let from = current_state(&group)?;
     let to = transition(id, from, LinkAction::RequestLink)?;
     let to_email = Email::parse(&group.admin_email).map_err(|_| LinkingError::BadAdminEmail {
@@ -154,6 +153,9 @@ pub async fn request_link(
     let expires_at = now + Duration::hours(APPROVAL_VALIDITY_HOURS).num_milliseconds();
     let token = new_token();
     let hash = token_hash(&token);
+    // The first statement writes (compare-and-set on the state read above), so on SQLite the
+    // transaction holds the write lock from its start.
+    let txn = store.db.begin().await?;
     Store::set_link_state(&txn, id, from, to, None, now).await?;
     Store::create_link_approval(&txn, id, &hash, now, expires_at).await?;
     let company_name = account_name.unwrap_or_else(|| group.name.clone());
@@ -223,8 +225,7 @@ pub async fn look_up_approval(store: &Store, token: &str) -> Result<ApprovalPage
 pub async fn approve(store: &Store, token: &str) -> Result<ApprovalPage, LinkingError> {
     let hash = token_hash(token);
     let now = now_millis();
-    let txn = store.db.begin().await?;
-    let group = match Store::lookup_link_approval(&txn, &hash, now).await? {
+    let group = match Store::lookup_link_approval(&store.db, &hash, now).await? {
         ApprovalLookup::Valid(group) if group.status == LinkState::PendingApproval.as_str() => {
             group
         }
@@ -232,11 +233,14 @@ pub async fn approve(store: &Store, token: &str) -> Result<ApprovalPage, Linking
         ApprovalLookup::Expired => return Ok(ApprovalPage::Expired),
         ApprovalLookup::Unknown => return Ok(ApprovalPage::Unknown),
     };
+    let to = transition(&group.id, LinkState::PendingApproval, LinkAction::Approve)?;
+    // Writes first (see `request_link`); either write finding the row changed meanwhile means
+    // the link was spent by a concurrent click.
+    let txn = store.db.begin().await?;
     if !Store::use_link_approval(&txn, &hash, now).await? {
         return Ok(ApprovalPage::Used);
     }
-    let to = transition(&group.id, LinkState::PendingApproval, LinkAction::Approve)?;
-    Store::set_link_state(
+    match Store::set_link_state(
         &txn,
         &group.id,
         LinkState::PendingApproval,
@@ -244,7 +248,12 @@ pub async fn approve(store: &Store, token: &str) -> Result<ApprovalPage, Linking
         Some(now),
         now,
     )
-    .await?;
+    .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Ok(ApprovalPage::Used),
+        Err(e) => return Err(e.into()),
+    }
     Store::audit(
         &txn,
         "group administrator (approval link)",
@@ -268,12 +277,12 @@ pub async fn suspend_or_resume(
     action: LinkAction,
     actor: &str,
 ) -> Result<group_account::Model, LinkingError> {
-    let txn = store.db.begin().await?;
-    let group = Store::group_account(&txn, id).await?;
+    let group = Store::group_account(&store.db, id).await?;
     let from = current_state(&group)?;
     let to = transition(id, from, action)?;
     let now = now_millis();
     let poll_from = (action == LinkAction::Resume).then_some(now);
+    let txn = store.db.begin().await?;
     Store::set_link_state(&txn, id, from, to, poll_from, now).await?;
     Store::audit(
         &txn,

@@ -92,6 +92,9 @@ impl Poller {
                 format!("group account `{}` is linked without linked_at", group.id),
             )));
         };
+        // BizReach gives `applied_at` in whole seconds: an application made in the second of
+        // the link counts as made after it.
+        let linked_at = linked_at - linked_at.rem_euclid(1000);
         let since_millis = group.poll_since.unwrap_or(linked_at).max(linked_at);
         let since = Utc
             .timestamp_millis_opt(since_millis)

@@ -5,5 +5,11 @@ mod helpers;
 #[allow(dead_code)]
 mod smtp;
 
+mod backfill;
+mod bizreach;
+#[allow(dead_code)]
+mod bizreach_support;
 mod events;
+mod routing;
+mod scheduler;
 mod webhooks;
