@@ -108,3 +108,28 @@ async fn i3_cron_tick_is_claimed_once_across_instances() {
     ticks.dedup();
     assert_eq!(ticks.len(), runs.len(), "a tick ran twice");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_bizreach_endpoints() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/bizreach/session",
+        "/v1/group-accounts/{id}/backfill",
+        "/v1/link-approvals/{token}",
+        "/v1/scheduler/{job}/run",
+        "/v1/imports/route",
+        "/v1/routing-rules",
+        "/v1/notifications/subscriptions",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+}
