@@ -34,6 +34,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
     Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API" },
+    Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
     Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
     Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
@@ -77,6 +78,7 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     pub webhook_secrets: SourceSecrets,
     pub bizreach_url: Option<String>,
+    pub bizreach_retry_base: std::time::Duration,
     pub career_relay_url: Option<String>,
     pub mail_from: String,
     pub poll_schedule: Schedule,
@@ -340,6 +342,9 @@ impl Config {
             bizreach_url: raw
                 .string("bizreach_url")
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            bizreach_retry_base: std::time::Duration::from_millis(
+                raw.required("bizreach_retry_base_ms")?,
+            ),
             career_relay_url: raw.string("career_relay_url"),
             mail_from,
             poll_schedule: raw.required("poll_schedule")?,

@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: `http` → `ingest`/`queue` → `pipeline` → `scripting` → `domain`
 //! decisions → `store`/`mail`.
+pub mod bizreach;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod ingest;
@@ -10,6 +12,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod readiness;
+pub mod scheduler;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

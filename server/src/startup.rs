@@ -7,13 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+use crate::bizreach::credentials::StoredCredentials;
+use crate::bizreach::poller::Poller;
+use crate::bizreach::{BizreachClient, ClientSettings};
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
+use crate::scheduler::{Job, Scheduler};
 use crate::store::Store;
 
 /// A built, not yet running, hirelay.
@@ -52,8 +57,27 @@ impl Application {
         let queue_wake = Arc::new(tokio::sync::Notify::new());
         let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
         let instance = crate::domain::ids::new_id("inst");
+        let secret_box = SecretBox::from_config(&config)?;
+        let bizreach = match ClientSettings::from_config(&config) {
+            Some(settings) => Some(BizreachClient::new(
+                settings,
+                Arc::new(StoredCredentials {
+                    store: store.clone(),
+                    secret_box: secret_box.clone(),
+                }),
+            )?),
+            None => None,
+        };
+        let poller = Poller {
+            store: store.clone(),
+            ingest: ingest.clone(),
+            client: bizreach.clone(),
+            queue_wake: queue_wake.clone(),
+        };
+        let scheduler = Scheduler::new(store.clone(), instance.clone());
+        scheduler.register(poll_job(&config, poller.clone()));
 
-        let tasks = queue::spawn_workers(
+        let mut tasks = queue::spawn_workers(
             store.clone(),
             Arc::new(Pipeline::new()),
             QueueSettings {
@@ -69,6 +93,8 @@ impl Application {
             shutdown.clone(),
         );
 
+        tasks.push(scheduler.start(shutdown.clone()));
+
         let state = web::Data::new(AppState {
             config: config.clone(),
             store,
@@ -76,6 +102,11 @@ impl Application {
             metrics: metrics.clone(),
             readiness,
             queue_wake,
+            secret_box,
+            bizreach,
+            poller,
+            scheduler,
+            approval_mailer: None,
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
@@ -143,5 +174,23 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
         }
         result
+    }
+}
+
+/// The name of the poller's job (I3).
+pub const BIZREACH_POLL_JOB: &str = "bizreach-poll";
+
+/// I3: the poller as the `bizreach-poll` job, on `poll_schedule`.
+fn poll_job(config: &Config, poller: Poller) -> Job {
+    Job {
+        name: BIZREACH_POLL_JOB.to_owned(),
+        schedule: config.poll_schedule.clone(),
+        run: Arc::new(move || {
+            let poller = poller.clone();
+            Box::pin(async move {
+                let report = poller.poll().await?;
+                Ok(serde_json::to_value(report)?)
+            })
+        }),
     }
 }

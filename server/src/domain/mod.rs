@@ -1,6 +1,8 @@
 //! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
+pub mod backfill;
 pub mod email;
 pub mod ids;
+pub mod link;
 pub mod names;
 pub mod payload;
 pub mod role;

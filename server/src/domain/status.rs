@@ -155,3 +155,10 @@ wire_enum!(
         CareerRelay = "career_relay",
     }
 );
+
+wire_enum!(
+    /// Something a user can ask to be notified of (I5).
+    NotificationKind {
+        BizreachApplication = "bizreach_application",
+    }
+);

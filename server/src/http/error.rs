@@ -25,6 +25,7 @@ pub enum ErrorCode {
     Unprocessable,
     ScriptInvalid,
     TemplateInvalid,
+    BizreachCredentials,
     Upstream,
     Unavailable,
     Internal,
@@ -50,6 +51,10 @@ impl ErrorCode {
             Unprocessable => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY),
             ScriptInvalid => ("script_invalid", StatusCode::UNPROCESSABLE_ENTITY),
             TemplateInvalid => ("template_invalid", StatusCode::UNPROCESSABLE_ENTITY),
+            BizreachCredentials => (
+                "bizreach_credentials_rejected",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
             Upstream => ("upstream_error", StatusCode::BAD_GATEWAY),
             Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
@@ -184,6 +189,100 @@ impl From<crate::ingest::IngestError> for ApiError {
                 ApiError::field(ErrorCode::IdempotencyConflict, "webhook-id", message)
             }
             E::Unavailable => ApiError::new(ErrorCode::Unavailable, message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::bizreach::BizreachError> for ApiError {
+    fn from(err: crate::bizreach::BizreachError) -> Self {
+        use crate::bizreach::BizreachError as E;
+        let message = err.to_string();
+        match err {
+            E::NotConfigured => ApiError::new(ErrorCode::Unavailable, message),
+            E::NotSignedIn => ApiError::new(ErrorCode::Unprocessable, message),
+            E::BadCredentials | E::Unauthorized => {
+                ApiError::new(ErrorCode::BizreachCredentials, message)
+            }
+            E::Upstream { .. } | E::Network(_) | E::Decode(_) => {
+                ApiError::new(ErrorCode::Upstream, message)
+            }
+            E::Store(e) => e.into(),
+            E::Crypto(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::bizreach::linking::LinkingError> for ApiError {
+    fn from(err: crate::bizreach::linking::LinkingError) -> Self {
+        use crate::bizreach::linking::LinkingError as E;
+        let message = err.to_string();
+        match err {
+            E::Bizreach(e) => e.into(),
+            E::Transition { .. } => ApiError::new(ErrorCode::Conflict, message),
+            E::BadAdminEmail { .. } => ApiError::new(ErrorCode::Unprocessable, message),
+            E::Mail(e) => ApiError::internal(e),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::bizreach::backfill::BackfillError> for ApiError {
+    fn from(err: crate::bizreach::backfill::BackfillError) -> Self {
+        use crate::bizreach::backfill::BackfillError as E;
+        let message = err.to_string();
+        match err {
+            E::NotLinked { .. } | E::ProgressSyncOn { .. } => {
+                ApiError::new(ErrorCode::Conflict, message)
+            }
+            E::Bizreach(e) => e.into(),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::scheduler::SchedulerError> for ApiError {
+    fn from(err: crate::scheduler::SchedulerError) -> Self {
+        use crate::scheduler::SchedulerError as E;
+        let message = err.to_string();
+        match err {
+            E::UnknownJob { known, .. } => ApiError::new(ErrorCode::NotFound, message)
+                .with_details(serde_json::json!({ "known_jobs": known })),
+            // A job that failed on BizReach answers as BizReach's failure does (503, 422, 502).
+            E::Failed { name, source } => match source.downcast::<crate::bizreach::BizreachError>()
+            {
+                Ok(e) => {
+                    let mut api = ApiError::from(e);
+                    api.message = format!("job `{name}` failed: {}", api.message);
+                    api
+                }
+                Err(other) => ApiError::internal(other.context(message)),
+            },
+        }
+    }
+}
+
+impl From<crate::bizreach::inbox::InboxError> for ApiError {
+    fn from(err: crate::bizreach::inbox::InboxError) -> Self {
+        use crate::bizreach::inbox::InboxError as E;
+        let message = err.to_string();
+        match err {
+            E::NoApplications => {
+                ApiError::field(ErrorCode::InvalidField, "application_ids", message)
+            }
+            E::UnknownJob(_) => ApiError::field(ErrorCode::Unprocessable, "job_id", message),
+            E::UnknownApplications(ids) => {
+                ApiError::field(ErrorCode::Unprocessable, "application_ids", message)
+                    .with_details(serde_json::json!({ "unknown": ids }))
+            }
+            E::AlreadyRouted(ids) => {
+                ApiError::field(ErrorCode::Conflict, "application_ids", message)
+                    .with_details(serde_json::json!({ "already_routed": ids }))
+            }
+            E::MixedPositions(positions) => {
+                ApiError::field(ErrorCode::Unprocessable, "register_rule", message)
+                    .with_details(serde_json::json!({ "position_names": positions }))
+            }
             E::Store(e) => e.into(),
         }
     }

@@ -4,17 +4,30 @@ pub mod applications;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod group_accounts;
+pub mod imports;
+pub mod jobs;
+pub mod link_approvals;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod routing;
+pub mod scheduler;
+pub mod webhook_subscriptions;
 pub mod webhooks;
 
 use actix_web::web;
 use std::sync::Arc;
 
+use crate::bizreach::linking::ApprovalMailer;
+use crate::bizreach::poller::Poller;
+use crate::bizreach::BizreachClient;
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::scheduler::Scheduler;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -26,6 +39,16 @@ pub struct AppState {
     pub readiness: Readiness,
     /// Wakes idle workers when an event arrives.
     pub queue_wake: Arc<tokio::sync::Notify>,
+    /// Seals secrets at rest (BizReach password, webhook signing secrets).
+    pub secret_box: SecretBox,
+    /// The BizReach source API client; `None` when `HIRELAY_BIZREACH_URL` is not set.
+    pub bizreach: Option<BizreachClient>,
+    /// The BizReach poller (also the `bizreach-poll` job).
+    pub poller: Poller,
+    /// Scheduled jobs; `POST /v1/scheduler/{job}/run` runs one now.
+    pub scheduler: Scheduler,
+    /// Queues the link-approval email (L4); the mail module's `Mailer` once wired.
+    pub approval_mailer: Option<Arc<dyn ApprovalMailer>>,
 }
 
 /// Every route of the API.
@@ -39,5 +62,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e)))
     .configure(ops::configure)
     .configure(webhooks::configure)
-    .configure(events::configure);
+    .configure(events::configure)
+    .configure(group_accounts::configure)
+    .configure(link_approvals::configure)
+    .configure(scheduler::configure)
+    .configure(jobs::configure)
+    .configure(routing::configure)
+    .configure(imports::configure)
+    .configure(webhook_subscriptions::configure)
+    .configure(notifications::configure);
 }

@@ -8,9 +8,15 @@ pub mod decisions;
 pub mod documents;
 pub mod entities;
 pub mod events;
+pub mod group_accounts;
+pub mod inbox;
+pub mod jobs;
+pub mod notifications;
 pub mod recruiting;
+pub mod routing;
 pub mod scheduler;
 pub mod tokens;
+pub mod webhooks;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{

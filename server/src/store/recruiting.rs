@@ -39,3 +39,49 @@ impl Store {
             > 0)
     }
 }
+
+impl Store {
+    /// Of these BizReach application ids, the ones hirelay has already: an application with
+    /// that source id, or a stored event for it (pulled `pull:{id}:…` or backfilled
+    /// `backfill:{id}`), even if not processed yet.
+    pub async fn imported_bizreach_ids(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        use super::entities::event;
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(200) {
+            let known: Vec<Option<String>> = application::Entity::find()
+                .select_only()
+                .column(application::Column::SourceApplicationId)
+                .filter(application::Column::SourceSystem.eq("bizreach"))
+                .filter(application::Column::SourceApplicationId.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            found.extend(known.into_iter().flatten());
+            let mut stored = sea_orm::Condition::any();
+            for id in chunk {
+                stored = stored
+                    .add(event::Column::WebhookId.eq(format!("backfill:{id}")))
+                    .add(event::Column::WebhookId.starts_with(format!("pull:{id}:")));
+            }
+            let webhook_ids: Vec<String> = event::Entity::find()
+                .select_only()
+                .column(event::Column::WebhookId)
+                .filter(event::Column::Source.eq("bizreach"))
+                .filter(stored)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            found.extend(webhook_ids.iter().filter_map(|w| {
+                let rest = w
+                    .strip_prefix("backfill:")
+                    .or_else(|| w.strip_prefix("pull:"))?;
+                Some(rest.split(':').next().unwrap_or(rest).to_owned())
+            }));
+        }
+        found.retain(|id| ids.contains(id));
+        Ok(found)
+    }
+}

@@ -1,7 +1,7 @@
 //! Scheduler ticks: each `(job, tick)` is claimed by one instance, so a job runs once per tick
 //! however many instances share the database.
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
 
 use super::entities::scheduler_run::{self, Column, Entity as Runs};
 use super::{Store, StoreResult};
@@ -49,5 +49,14 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// The claimed ticks of `job`, oldest first.
+    pub async fn scheduler_runs(&self, job: &str) -> StoreResult<Vec<scheduler_run::Model>> {
+        Ok(Runs::find()
+            .filter(Column::Job.eq(job))
+            .order_by(Column::Tick, Order::Asc)
+            .all(&self.db)
+            .await?)
     }
 }

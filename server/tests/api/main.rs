@@ -5,6 +5,12 @@ mod helpers;
 #[allow(dead_code)]
 mod smtp;
 
+mod backfill;
+mod bizreach;
+#[allow(dead_code)]
+mod bizreach_support;
 mod crash;
 mod events;
+mod routing;
+mod scheduler;
 mod webhooks;

@@ -1,0 +1,199 @@
+//! Secrets at rest (the BizReach password, outbound webhook signing secrets): sealed with
+//! XChaCha20-Poly1305 under one key, stored as `v1:<base64 nonce>:<base64 ciphertext>`.
+//!
+//! The key is `secret_key` from the configuration (base64 of 32 bytes) or, when that is not set,
+//! the key file `DATA_DIR/secret.key`, created with mode 0600 on first start. Several instances
+//! sharing one database must share the key (set `HIRELAY_SECRET_KEY` on each).
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// The prefix of the current sealed format.
+const VERSION: &str = "v1";
+/// The key file's name in the data directory.
+pub const KEY_FILE: &str = "secret.key";
+
+/// Why a key could not be loaded or a sealed value opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("{origin}: the secret key must be base64 of exactly 32 bytes")]
+    BadKey { origin: String },
+    #[error("key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("a sealed secret is not in the `v1:<nonce>:<ciphertext>` form")]
+    Malformed,
+    #[error("a sealed secret does not open with this key (was the secret key changed?)")]
+    WrongKey,
+}
+
+/// Seals and opens secrets with the instance's key. Cheap to clone.
+#[derive(Clone)]
+pub struct SecretBox {
+    cipher: Arc<XChaCha20Poly1305>,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(..)")
+    }
+}
+
+impl SecretBox {
+    /// The key of `config`: `secret_key` if set, else the key file in the data directory
+    /// (created on first run). Reads and writes a small file: call it at start-up.
+    pub fn from_config(config: &Config) -> Result<SecretBox, CryptoError> {
+        match &config.secret_key {
+            Some(key) => Self::from_base64(key.expose_secret(), "HIRELAY_SECRET_KEY"),
+            None => Self::from_key_file(&config.data_dir.join(KEY_FILE)),
+        }
+    }
+
+    /// A box from a base64 key; `origin` names where the key came from, for the error.
+    pub fn from_base64(key: &str, origin: &str) -> Result<SecretBox, CryptoError> {
+        let bytes = B64.decode(key.trim()).map_err(|_| CryptoError::BadKey {
+            origin: origin.to_owned(),
+        })?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey {
+            origin: origin.to_owned(),
+        })?;
+        Ok(SecretBox {
+            cipher: Arc::new(XChaCha20Poly1305::new(&key.into())),
+        })
+    }
+
+    /// Reads the key file, or creates it (mode 0600) with a new random key.
+    pub fn from_key_file(path: &Path) -> Result<SecretBox, CryptoError> {
+        let shown = path.display().to_string();
+        let io = |source| CryptoError::KeyFile {
+            path: shown.clone(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_base64(&text, &shown),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+                let text = B64.encode(key);
+                match write_private(path, &text) {
+                    Ok(()) => Self::from_base64(&text, &shown),
+                    // Another instance on the same data directory won the race: use its key.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let text = std::fs::read_to_string(path).map_err(io)?;
+                        Self::from_base64(&text, &shown)
+                    }
+                    Err(e) => Err(io(e)),
+                }
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Seals `plain` with a fresh random nonce.
+    pub fn seal(&self, plain: &str) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        // Encryption into a Vec cannot fail for inputs of this size.
+        let sealed = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .unwrap_or_default();
+        format!("{VERSION}:{}:{}", B64.encode(nonce), B64.encode(sealed))
+    }
+
+    /// Opens what [`SecretBox::seal`] sealed.
+    pub fn open(&self, sealed: &str) -> Result<SecretString, CryptoError> {
+        let mut parts = sealed.splitn(3, ':');
+        let (Some(VERSION), Some(nonce), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CryptoError::Malformed);
+        };
+        let nonce = B64.decode(nonce).map_err(|_| CryptoError::Malformed)?;
+        let body = B64.decode(body).map_err(|_| CryptoError::Malformed)?;
+        if nonce.len() != 24 {
+            return Err(CryptoError::Malformed);
+        }
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(&nonce), body.as_slice())
+            .map_err(|_| CryptoError::WrongKey)?;
+        String::from_utf8(plain)
+            .map(SecretString::from)
+            .map_err(|_| CryptoError::Malformed)
+    }
+}
+
+/// Creates `path` with `text`, readable by the owner only; fails if it exists.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l1_sealed_secrets_round_trip_and_hide_the_plain_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let sb = SecretBox::from_key_file(&dir.path().join(KEY_FILE)).unwrap();
+        let sealed = sb.seal("correct horse battery staple");
+        assert!(sealed.starts_with("v1:"));
+        assert!(!sealed.contains("horse"));
+        assert_ne!(
+            sealed,
+            sb.seal("correct horse battery staple"),
+            "nonces differ"
+        );
+        assert_eq!(
+            sb.open(&sealed).unwrap().expose_secret(),
+            "correct horse battery staple"
+        );
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join(KEY_FILE);
+        let first = SecretBox::from_key_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = SecretBox::from_key_file(&path).unwrap();
+        assert_eq!(again.open(&first.seal("x")).unwrap().expose_secret(), "x");
+    }
+
+    #[test]
+    fn another_key_or_a_damaged_value_does_not_open() {
+        let a = SecretBox::from_base64(&B64.encode([1u8; 32]), "test").unwrap();
+        let b = SecretBox::from_base64(&B64.encode([2u8; 32]), "test").unwrap();
+        let sealed = a.seal("secret");
+        assert!(matches!(b.open(&sealed), Err(CryptoError::WrongKey)));
+        assert!(matches!(a.open("v2:xx:yy"), Err(CryptoError::Malformed)));
+        assert!(matches!(
+            SecretBox::from_base64("c2hvcnQ=", "HIRELAY_SECRET_KEY"),
+            Err(CryptoError::BadKey { .. })
+        ));
+    }
+}

@@ -1,0 +1,90 @@
+//! `/v1/notifications/subscriptions` (I5): a token's user switches "notify me when a BizReach
+//! application arrives" on or off, with the address to notify.
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Auth, Viewer};
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::domain::email::Email;
+use crate::domain::time::now_millis;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/notifications/subscriptions", web::get().to(get))
+        .route("/v1/notifications/subscriptions", web::put().to(put));
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionsIn {
+    pub bizreach_application: bool,
+    /// Required when a switch is on.
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubscriptionsOut {
+    pub bizreach_application: bool,
+    pub email: Option<String>,
+}
+
+/// The calling token's switches (all off until set).
+#[utoipa::path(get, path = "/v1/notifications/subscriptions", tag = "notifications",
+    responses((status = 200, body = SubscriptionsOut)), security(("bearer" = [])))]
+async fn get(auth: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let current = state
+        .store
+        .notification_subscription(&auth.caller.id)
+        .await?;
+    Ok(HttpResponse::Ok().json(match current {
+        Some(s) => SubscriptionsOut {
+            bizreach_application: s.bizreach_application,
+            email: Some(s.email).filter(|e| !e.is_empty()),
+        },
+        None => SubscriptionsOut {
+            bizreach_application: false,
+            email: None,
+        },
+    }))
+}
+
+/// Sets the calling token's switches.
+#[utoipa::path(put, path = "/v1/notifications/subscriptions", tag = "notifications", request_body = SubscriptionsIn,
+    responses((status = 200, body = SubscriptionsOut), (status = 400, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn put(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<SubscriptionsIn>,
+) -> Result<HttpResponse, ApiError> {
+    let email = body
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            Email::parse(e).map_err(|err| {
+                ApiError::field(ErrorCode::InvalidField, "email", format!("`email` {err}"))
+            })
+        })
+        .transpose()?;
+    if body.bizreach_application && email.is_none() {
+        return Err(ApiError::field(
+            ErrorCode::InvalidField,
+            "email",
+            "`email` is required to switch a notification on",
+        ));
+    }
+    let saved = state
+        .store
+        .set_notification_subscription(
+            &auth.caller.id,
+            body.bizreach_application,
+            email.as_ref(),
+            now_millis(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionsOut {
+        bizreach_application: saved.bizreach_application,
+        email: Some(saved.email).filter(|e| !e.is_empty()),
+    }))
+}
