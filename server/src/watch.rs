@@ -38,11 +38,13 @@ pub fn spawn_tree_watch<F, Fut>(
     F: Fn(Vec<(PathBuf, String)>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
+    // The first snapshot is taken now, before returning, so an edit made right after start-up
+    // is seen as a change rather than taken for the starting state.
+    let mut seen: HashMap<PathBuf, String> = read_tree(&dir, suffixes)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     tokio::spawn(async move {
-        let mut seen: HashMap<PathBuf, String> = read_tree(&dir, suffixes)
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
