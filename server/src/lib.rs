@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod readiness;
+pub mod scripting;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,18 @@
+//! The rule scripts: a sandboxed Rhai engine, the API scripts call, versions and hot reload,
+//! and dry runs. Scripts decide ([`Action`]s); the pipeline carries the decisions out.
+//!
+//! No actix here: the HTTP layer (`http/rules.rs`) only calls [`Scripts`].
+pub mod action;
+pub mod api;
+pub mod calendar;
+pub mod dry_run;
+pub mod engine;
+pub mod error;
+pub mod registry;
+pub mod sandbox;
+
+pub use action::Action;
+pub use dry_run::{HistoryQuery, HistoryReport, InputBuilder, PayloadOnly};
+pub use engine::{Decision, ScriptInput};
+pub use error::{Limit, ScriptError};
+pub use registry::{check_dir, ActiveScript, RulesError, Scripts};
