@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
+use crate::scripting::Scripts;
 use crate::store::Store;
 
 /// A built, not yet running, hirelay.
@@ -52,6 +53,14 @@ impl Application {
         let queue_wake = Arc::new(tokio::sync::Notify::new());
         let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
         let instance = crate::domain::ids::new_id("inst");
+        let scripts = Scripts::start(
+            store.clone(),
+            config.rules_dir.clone(),
+            readiness.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await?;
 
         let tasks = queue::spawn_workers(
             store.clone(),
@@ -75,6 +84,7 @@ impl Application {
             ingest,
             metrics: metrics.clone(),
             readiness,
+            scripts,
             queue_wake,
         });
         let listener = TcpListener::bind(config.bind)?;

@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 pub mod openapi;
 pub mod ops;
+pub mod rules;
 pub mod webhooks;
 
 use actix_web::web;
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::scripting::Scripts;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -23,6 +25,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// The rule scripts: run, save, reload.
+    pub scripts: Scripts,
     /// Wakes idle workers when an event arrives.
     pub queue_wake: Arc<tokio::sync::Notify>,
 }
@@ -38,5 +42,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e)))
     .configure(ops::configure)
     .configure(webhooks::configure)
-    .configure(events::configure);
+    .configure(events::configure)
+    .configure(rules::configure);
 }

@@ -13,6 +13,12 @@ use utoipa::{Modify, OpenApi};
         super::events::get,
         super::events::replay_one,
         super::events::replay_many,
+        super::rules::list,
+        super::rules::get,
+        super::rules::put,
+        super::rules::versions,
+        super::rules::rollback,
+        super::rules::dry_run,
     ),
     modifiers(&BearerAuth)
 )]

@@ -106,39 +106,28 @@ impl Scripts {
         readiness.expect(READINESS_PART);
         let scripts = Scripts::new(store, readiness, metrics);
         scripts.load_from_store(true).await?;
-        let dir = rules_dir.clone();
-        match tokio::task::spawn_blocking(move || crate::watch::read_tree(&dir, &[".rhai"])).await?
-        {
-            Ok(files) => scripts.import_files(files).await,
-            Err(e) => {
-                tracing::warn!(dir = %rules_dir.display(), error = %e, "rules directory unreadable");
-                scripts.set_problem(
-                    &rules_dir.display().to_string(),
-                    Some(format!("{}: {e}", rules_dir.display())),
-                );
-            }
+        let seen = scripts.read_dir(&rules_dir).await;
+        if let Some(files) = &seen {
+            scripts.import_files(files.clone()).await;
         }
         scripts.publish_readiness();
 
-        let watcher = scripts.clone();
-        crate::watch::spawn_tree_watch(
-            rules_dir,
-            &[".rhai"],
-            RELOAD_INTERVAL,
-            shutdown.clone(),
-            move |files| {
-                let scripts = watcher.clone();
-                async move { scripts.import_files(files).await }
-            },
-        );
-        let poller = scripts.clone();
+        let reloader = scripts.clone();
         tokio::spawn(async move {
+            // The snapshot imported above is the baseline, so an edit made right after start-up
+            // is not mistaken for the starting state.
+            let mut seen = seen;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(RELOAD_INTERVAL) => {}
                     _ = shutdown.cancelled() => return,
                 }
-                if let Err(e) = poller.load_from_store(false).await {
+                let now = reloader.read_dir(&rules_dir).await;
+                if let Some(files) = now.as_ref().filter(|f| Some(*f) != seen.as_ref()) {
+                    reloader.import_files(files.clone()).await;
+                }
+                seen = now.or(seen);
+                if let Err(e) = reloader.load_from_store(false).await {
                     tracing::warn!(error = %e, "polling rule versions failed");
                 }
             }
@@ -449,6 +438,25 @@ impl Scripts {
             }
         }
         self.publish_readiness();
+    }
+
+    /// Every `*.rhai` under `dir`; `None` (and a readiness problem) when it cannot be read.
+    async fn read_dir(&self, dir: &Path) -> Option<Vec<(PathBuf, String)>> {
+        let owned = dir.to_path_buf();
+        let key = dir.display().to_string();
+        match tokio::task::spawn_blocking(move || crate::watch::read_tree(&owned, &[".rhai"])).await
+        {
+            Ok(Ok(files)) => {
+                self.set_problem(&key, None);
+                Some(files)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(dir = %key, error = %e, "rules directory unreadable");
+                self.set_problem(&key, Some(format!("{key}: {e}")));
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     fn set_problem(&self, key: &str, problem: Option<String>) {
