@@ -10,6 +10,8 @@ pub mod engine;
 pub mod error;
 pub mod registry;
 pub mod sandbox;
+#[cfg(test)]
+mod shipped_rules;
 
 pub use action::Action;
 pub use dry_run::{HistoryQuery, HistoryReport, InputBuilder, PayloadOnly};
