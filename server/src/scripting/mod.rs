@@ -1,7 +1,7 @@
 //! The rule scripts: a sandboxed Rhai engine, the API scripts call, versions and hot reload,
 //! and dry runs. Scripts decide ([`Action`]s); the pipeline carries the decisions out.
 //!
-//! No actix here: the HTTP layer (`http/rules.rs`) only calls [`Scripts`].
+//! Nothing here knows about HTTP: `http/rules.rs` only calls [`Scripts`].
 pub mod action;
 pub mod api;
 pub mod calendar;

@@ -198,7 +198,10 @@ impl Scripts {
             self.inner
                 .engine
                 .execute(&file_name(name), ast, input, self.templates())?;
-        self.inner.metrics.script_run(name, duration);
+        if version > 0 {
+            // Drafts are dry runs, not work done on events.
+            self.inner.metrics.script_run(name, duration);
+        }
         Ok(Decision {
             script: name.to_owned(),
             version,

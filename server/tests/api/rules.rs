@@ -413,3 +413,27 @@ async fn rules_need_an_admin_token() {
     }
     assert_eq!(active(&app, "import").await["version"], 1);
 }
+
+#[tokio::test]
+async fn the_rules_endpoints_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/rules",
+        "/v1/rules/{name}",
+        "/v1/rules/{name}/versions",
+        "/v1/rules/{name}/rollback",
+        "/v1/rules/{name}/dry-run",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["paths"]["/v1/rules/{name}"]["put"].is_object());
+}
