@@ -9,6 +9,7 @@ pub mod dry_run;
 pub mod engine;
 pub mod error;
 pub mod registry;
+mod reload;
 pub mod sandbox;
 #[cfg(test)]
 mod shipped_rules;
@@ -17,4 +18,5 @@ pub use action::Action;
 pub use dry_run::{HistoryQuery, HistoryReport, InputBuilder, PayloadOnly};
 pub use engine::{Decision, ScriptInput};
 pub use error::{Limit, ScriptError};
-pub use registry::{check_dir, ActiveScript, RulesError, Scripts};
+pub use registry::{ActiveScript, RulesError, Scripts};
+pub use reload::check_dir;

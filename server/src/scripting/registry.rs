@@ -5,7 +5,7 @@
 //! the other way round, so the file watcher, the store poll and the admin API can race freely.
 use rhai::AST;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -44,7 +44,7 @@ pub struct ActiveScript {
     pub author: String,
     /// Unix milliseconds.
     pub created_at: i64,
-    ast: AST,
+    pub(super) ast: AST,
 }
 
 /// Why changing a script through the admin API did not happen.
@@ -68,21 +68,21 @@ pub enum RulesError {
 /// The rule scripts: cheap to clone, safe to run from many threads at once.
 #[derive(Clone)]
 pub struct Scripts {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    engine: ScriptEngine,
-    store: Store,
-    readiness: Readiness,
-    metrics: Metrics,
-    active: RwLock<HashMap<String, Arc<ActiveScript>>>,
+pub(super) struct Inner {
+    pub(super) engine: ScriptEngine,
+    pub(super) store: Store,
+    pub(super) readiness: Readiness,
+    pub(super) metrics: Metrics,
+    pub(super) active: RwLock<HashMap<String, Arc<ActiveScript>>>,
     /// Per file or script name, the problem that keeps it from being activated.
-    problems: Mutex<BTreeMap<String, String>>,
+    pub(super) problems: Mutex<BTreeMap<String, String>>,
     /// Stored versions that failed to compile, so the poll does not retry them.
-    refused: Mutex<HashMap<String, i32>>,
-    templates: RwLock<Arc<[String]>>,
-    input_builder: RwLock<Arc<dyn InputBuilder>>,
+    pub(super) refused: Mutex<HashMap<String, i32>>,
+    pub(super) templates: RwLock<Arc<[String]>>,
+    pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
 }
 
 /// `import` → `import.rhai`.
@@ -308,7 +308,11 @@ impl Scripts {
         Ok(active)
     }
 
-    async fn compile_off_thread(&self, name: &str, source: &str) -> Result<AST, ScriptError> {
+    pub(super) async fn compile_off_thread(
+        &self,
+        name: &str,
+        source: &str,
+    ) -> Result<AST, ScriptError> {
         let this = self.clone();
         let (name, source) = (name.to_owned(), source.to_owned());
         tokio::task::spawn_blocking(move || this.inner.engine.compile(&file_name(&name), &source))
@@ -324,7 +328,7 @@ impl Scripts {
     }
 
     /// Makes `model` the active version of its name unless a newer one is already active.
-    fn activate(&self, model: document_version::Model, ast: AST) -> Arc<ActiveScript> {
+    pub(super) fn activate(&self, model: document_version::Model, ast: AST) -> Arc<ActiveScript> {
         let script = Arc::new(ActiveScript {
             name: model.name,
             version: model.version,
@@ -349,120 +353,7 @@ impl Scripts {
         winner
     }
 
-    /// Activates the newest stored version of every script when it is newer than the active
-    /// one and compiles. At start-up (`walk_back`), a newest version that does not compile
-    /// gives way to the newest older one that does.
-    async fn load_from_store(&self, walk_back: bool) -> Result<(), StoreError> {
-        let latest = self
-            .inner
-            .store
-            .latest_documents(DocumentKind::Rule)
-            .await?;
-        for model in latest {
-            let current = self.active(&model.name).map_or(0, |a| a.version);
-            let refused = lock(&self.inner.refused).get(&model.name).copied();
-            if model.version <= current || refused == Some(model.version) {
-                continue;
-            }
-            match self.compile_off_thread(&model.name, &model.body).await {
-                Ok(ast) => {
-                    self.activate(model, ast);
-                }
-                Err(e) => {
-                    tracing::warn!(script = %model.name, version = model.version, error = %e, "stored rule version does not compile; not activated");
-                    lock(&self.inner.refused).insert(model.name.clone(), model.version);
-                    self.set_problem(&file_name(&model.name), Some(e.to_string()));
-                    if walk_back && current == 0 {
-                        self.activate_newest_good(&model.name).await?;
-                    }
-                }
-            }
-        }
-        self.publish_readiness();
-        Ok(())
-    }
-
-    async fn activate_newest_good(&self, name: &str) -> Result<(), StoreError> {
-        let versions = self
-            .inner
-            .store
-            .document_versions(DocumentKind::Rule, name)
-            .await?;
-        for model in versions.into_iter().rev().skip(1) {
-            if let Ok(ast) = self.compile_off_thread(name, &model.body).await {
-                let problem = self.problems().get(&file_name(name)).cloned();
-                self.activate(model, ast);
-                // The newer, broken version is still worth reporting.
-                self.set_problem(&file_name(name), problem);
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hot reload: each file that compiles and changed becomes a new version (author "file");
-    /// a file that does not compile is refused and reported, and the running version stays.
-    async fn import_files(&self, files: Vec<(PathBuf, String)>) {
-        for (path, body) in files {
-            let file = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let stem = file.trim_end_matches(".rhai");
-            let name = match ScriptName::parse(stem) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.set_problem(&file, Some(format!("{file}: {e}")));
-                    continue;
-                }
-            };
-            let ast = match self.compile_off_thread(name.as_str(), &body).await {
-                Ok(ast) => ast,
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "rule file does not compile; the running version stays");
-                    self.set_problem(&file, Some(e.to_string()));
-                    continue;
-                }
-            };
-            match self
-                .inner
-                .store
-                .import_file_document(DocumentKind::Rule, name.as_str(), &body)
-                .await
-            {
-                Ok(Some(model)) => {
-                    self.activate(model, ast);
-                }
-                Ok(None) => self.set_problem(&file, None),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "saving a rule file version failed");
-                    self.set_problem(&file, Some(format!("{file}: could not be saved: {e}")));
-                }
-            }
-        }
-        self.publish_readiness();
-    }
-
-    /// Every `*.rhai` under `dir`; `None` (and a readiness problem) when it cannot be read.
-    async fn read_dir(&self, dir: &Path) -> Option<Vec<(PathBuf, String)>> {
-        let owned = dir.to_path_buf();
-        let key = dir.display().to_string();
-        match tokio::task::spawn_blocking(move || crate::watch::read_tree(&owned, &[".rhai"])).await
-        {
-            Ok(Ok(files)) => {
-                self.set_problem(&key, None);
-                Some(files)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(dir = %key, error = %e, "rules directory unreadable");
-                self.set_problem(&key, Some(format!("{key}: {e}")));
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
-    fn set_problem(&self, key: &str, problem: Option<String>) {
+    pub(super) fn set_problem(&self, key: &str, problem: Option<String>) {
         let mut problems = lock(&self.inner.problems);
         match problem {
             Some(p) => problems.insert(key.to_owned(), p),
@@ -471,7 +362,7 @@ impl Scripts {
     }
 
     /// Readiness "scripts": ok when every hook has an active version and nothing was refused.
-    fn publish_readiness(&self) {
+    pub(super) fn publish_readiness(&self) {
         let mut issues: Vec<String> = self.problems().into_values().collect();
         for hook in HOOKS {
             if self.active(hook).is_none() {
@@ -487,30 +378,10 @@ impl Scripts {
     }
 }
 
-/// `hirelay rules check`: every `*.rhai` of `dir` compiled; one message (`import.rhai:3:7: …`)
-/// for the first problem of each file that has one.
-pub fn check_dir(dir: &Path) -> Vec<String> {
-    let files = match crate::watch::read_tree(dir, &[".rhai"]) {
-        Ok(files) => files,
-        Err(e) => return vec![format!("{}: {e}", dir.display())],
-    };
-    let engine = ScriptEngine::new();
-    files
-        .into_iter()
-        .filter_map(|(path, body)| {
-            let file = path.file_name()?.to_string_lossy().into_owned();
-            if let Err(e) = ScriptName::parse(file.trim_end_matches(".rhai")) {
-                return Some(format!("{file}: {e}"));
-            }
-            engine.compile(&file, &body).err().map(|e| e.to_string())
-        })
-        .collect()
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
