@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod queue;
 pub mod readiness;
 pub mod scheduler;
+pub mod scripting;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -29,6 +29,22 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Work with the rule scripts.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Compile every script of the rules directory; exit non-zero with `file:line:column:`
+    /// messages on the first problem of each file.
+    Check {
+        /// The directory to check (default: the configured rules_dir).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -71,6 +87,11 @@ fn main() -> ExitCode {
             Command::Token {
                 command: TokenCommand::Create { role, name },
             } => create_token(config, role, &name).await,
+            Command::Rules {
+                command: RulesCommand::Check { dir },
+            } => Ok(check_rules(
+                &dir.unwrap_or_else(|| config.rules_dir.clone()),
+            )),
         }
     });
     match result {
@@ -142,4 +163,17 @@ async fn create_token(config: Config, role: Role, name: &str) -> anyhow::Result<
     );
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn check_rules(dir: &std::path::Path) -> ExitCode {
+    let problems = hirelay::scripting::check_dir(dir);
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let count = hirelay::watch::read_tree(dir, &[".rhai"]).map_or(0, |f| f.len());
+    println!("{count} scripts OK");
+    ExitCode::SUCCESS
 }

@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
 use crate::scheduler::{Job, Scheduler};
+use crate::scripting::Scripts;
 use crate::store::Store;
 
 /// A built, not yet running, hirelay.
@@ -57,6 +58,14 @@ impl Application {
         let queue_wake = Arc::new(tokio::sync::Notify::new());
         let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
         let instance = crate::domain::ids::new_id("inst");
+        let scripts = Scripts::start(
+            store.clone(),
+            config.rules_dir.clone(),
+            readiness.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         let secret_box = SecretBox::from_config(&config)?;
         let bizreach = match ClientSettings::from_config(&config) {
             Some(settings) => Some(BizreachClient::new(
@@ -101,6 +110,7 @@ impl Application {
             ingest,
             metrics: metrics.clone(),
             readiness,
+            scripts,
             queue_wake,
             secret_box,
             bizreach,

@@ -288,6 +288,34 @@ impl From<crate::bizreach::inbox::InboxError> for ApiError {
     }
 }
 
+impl From<crate::scripting::ScriptError> for ApiError {
+    fn from(err: crate::scripting::ScriptError) -> Self {
+        use crate::scripting::ScriptError as E;
+        match &err {
+            E::NotLoaded(name) => ApiError::not_found(format!("rule script `{name}`")),
+            E::Compile { file, .. } | E::Runtime { file, .. } | E::Limit { file, .. } => {
+                ApiError::new(ErrorCode::ScriptInvalid, err.to_string()).with_details(
+                    serde_json::json!({"file": file, "line": err.line(), "column": err.column()}),
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::scripting::RulesError> for ApiError {
+    fn from(err: crate::scripting::RulesError) -> Self {
+        use crate::scripting::RulesError as E;
+        match err {
+            E::Script(e) => e.into(),
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Invalid { field, message } => {
+                ApiError::field(ErrorCode::InvalidField, field, message)
+            }
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A JSON request body that failed to parse: 400 naming the field at fault.
 pub fn json_body_error(err: actix_web::error::JsonPayloadError) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;

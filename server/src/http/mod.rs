@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod routing;
+pub mod rules;
 pub mod scheduler;
 pub mod webhook_subscriptions;
 pub mod webhooks;
@@ -28,6 +29,7 @@ use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::scheduler::Scheduler;
+use crate::scripting::Scripts;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -37,6 +39,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// The rule scripts: run, save, reload.
+    pub scripts: Scripts,
     /// Wakes idle workers when an event arrives.
     pub queue_wake: Arc<tokio::sync::Notify>,
     /// Seals secrets at rest (BizReach password, webhook signing secrets).
@@ -70,5 +74,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(routing::configure)
     .configure(imports::configure)
     .configure(webhook_subscriptions::configure)
-    .configure(notifications::configure);
+    .configure(notifications::configure)
+    .configure(rules::configure);
 }

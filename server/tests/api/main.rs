@@ -12,5 +12,6 @@ mod bizreach_support;
 mod crash;
 mod events;
 mod routing;
+mod rules;
 mod scheduler;
 mod webhooks;

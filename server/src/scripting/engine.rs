@@ -1,0 +1,251 @@
+//! The configured rhai engine: compiling a script text once into an AST, and running an AST
+//! over one event's input in the sandbox.
+use rhai::{Dynamic, Engine, Scope, AST};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::action::Action;
+use super::api;
+use super::calendar;
+use super::error::ScriptError;
+use super::sandbox::{self, RunGuard};
+
+/// What a script sees of one event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptInput {
+    /// `application.received`, `application.status_changed`, `registration.completed`, …
+    pub event_type: String,
+    /// The stored payload, as sent.
+    pub event: serde_json::Value,
+    /// The application as `GET /v1/applications/{id}` shows it (after the domain step).
+    pub application: Option<serde_json::Value>,
+    pub candidate: Option<serde_json::Value>,
+    /// Host look-ups prepared by the pipeline (`routing_job_id`, `opted_out`, …).
+    pub context: serde_json::Value,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl ScriptInput {
+    /// An input with only the payload: no application, no candidate, an empty context.
+    pub fn from_payload(event_type: impl Into<String>, event: serde_json::Value) -> ScriptInput {
+        ScriptInput {
+            event_type: event_type.into(),
+            event,
+            application: None,
+            candidate: None,
+            context: serde_json::Value::Object(Default::default()),
+            now: chrono::Utc::now(),
+        }
+    }
+}
+
+/// What one run decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// The script's name.
+    pub script: String,
+    /// The version that ran (0 for a draft).
+    pub version: i32,
+    pub actions: Vec<Action>,
+    /// `log`, `print` and `debug` output, in order.
+    pub log: Vec<String>,
+    pub duration: Duration,
+}
+
+/// The variables every script can read.
+pub const VARIABLES: &[&str] = &[
+    "event",
+    "event_type",
+    "application",
+    "candidate",
+    "ctx",
+    "now",
+];
+
+/// The one engine, configured once and shared by every run on every thread.
+pub struct ScriptEngine {
+    engine: Engine,
+}
+
+impl Default for ScriptEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScriptEngine {
+    /// The sandboxed engine with the script API registered.
+    pub fn new() -> ScriptEngine {
+        let mut engine = Engine::new();
+        sandbox::configure(&mut engine);
+        api::register(&mut engine);
+        ScriptEngine { engine }
+    }
+
+    /// Compiles a script text; `file` names it in errors (`import.rhai`).
+    pub fn compile(&self, file: &str, source: &str) -> Result<AST, ScriptError> {
+        let mut scope = Scope::new();
+        for name in VARIABLES {
+            scope.push_dynamic(*name, Dynamic::UNIT);
+        }
+        let mut ast = self
+            .engine
+            .compile_with_scope(&scope, source)
+            .map_err(|e| ScriptError::from_parse(file, &e))?;
+        ast.set_source(file);
+        Ok(ast)
+    }
+
+    /// Runs a compiled script over `input`; `templates` are the names `send_email` accepts.
+    pub fn execute(
+        &self,
+        file: &str,
+        ast: &AST,
+        input: &ScriptInput,
+        templates: Arc<[String]>,
+    ) -> Result<(Vec<Action>, Vec<String>, Duration), ScriptError> {
+        let mut scope = input_scope(file, input)?;
+        let started = Instant::now();
+        let guard = RunGuard::begin(templates);
+        let result = self.engine.run_ast_with_scope(&mut scope, ast);
+        let (actions, log) = guard.finish();
+        let took = started.elapsed();
+        result.map_err(|e| ScriptError::from_eval(file, &e))?;
+        Ok((actions, log, took))
+    }
+}
+
+fn input_scope(file: &str, input: &ScriptInput) -> Result<Scope<'static>, ScriptError> {
+    let convert = |what: &str, v: &serde_json::Value| {
+        rhai::serde::to_dynamic(v).map_err(|e| ScriptError::Runtime {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            message: format!("the input `{what}` cannot be given to the script: {e}"),
+        })
+    };
+    let null = serde_json::Value::Null;
+    let mut scope = Scope::new();
+    scope
+        .push_dynamic("event", convert("event", &input.event)?)
+        .push("event_type", input.event_type.clone())
+        .push_dynamic(
+            "application",
+            convert("application", input.application.as_ref().unwrap_or(&null))?,
+        )
+        .push_dynamic(
+            "candidate",
+            convert("candidate", input.candidate.as_ref().unwrap_or(&null))?,
+        )
+        .push_dynamic("ctx", convert("ctx", &input.context)?)
+        .push("now", calendar::to_jst_rfc3339(input.now));
+    Ok(scope)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::scripting::registry::DEFAULT_TEMPLATES;
+
+    /// Runs `source` over `input` with the default templates.
+    pub fn run_with(
+        source: &str,
+        input: &ScriptInput,
+    ) -> Result<(Vec<Action>, Vec<String>), ScriptError> {
+        let engine = ScriptEngine::new();
+        let ast = engine.compile("test.rhai", source)?;
+        let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|s| s.to_string()).collect();
+        engine
+            .execute("test.rhai", &ast, input, templates.into())
+            .map(|(a, l, _)| (a, l))
+    }
+
+    pub fn run(source: &str) -> Result<(Vec<Action>, Vec<String>), ScriptError> {
+        run_with(
+            source,
+            &ScriptInput::from_payload("test", serde_json::json!({})),
+        )
+    }
+
+    #[test]
+    fn compile_errors_have_line_and_column() {
+        let err = ScriptEngine::new()
+            .compile("import.rhai", "let a = 1;\nlet b = ;\n")
+            .unwrap_err();
+        assert!(matches!(err, ScriptError::Compile { .. }), "{err:?}");
+        assert_eq!((err.line(), err.column()), (Some(2), Some(9)));
+        assert!(err.to_string().starts_with("import.rhai:2:9: "), "{err}");
+    }
+
+    #[test]
+    fn undefined_variables_are_compile_errors() {
+        let err = ScriptEngine::new()
+            .compile(
+                "status.rhai",
+                "if evnt.to_status == \"rejected\" { invite(); }",
+            )
+            .unwrap_err();
+        assert_eq!(err.line(), Some(1));
+        assert!(err.to_string().contains("evnt"), "{err}");
+    }
+
+    #[test]
+    fn import_and_eval_are_refused() {
+        for source in ["import \"x\" as x;", "eval(\"1\")"] {
+            let err = ScriptEngine::new().compile("x.rhai", source).unwrap_err();
+            assert!(
+                matches!(err, ScriptError::Compile { .. }),
+                "{source}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_input_is_visible_to_the_script() {
+        let mut input = ScriptInput::from_payload(
+            "application.received",
+            serde_json::json!({"application": {"status": "rejected", "channel": "scout"}}),
+        );
+        input.context = serde_json::json!({"routing_job_id": null, "notify_subscribers": 2});
+        input.now = calendar::parse("2026-11-20T09:00:00Z").unwrap();
+        let (_, log) = run_with(
+            r#"
+            log(event_type);
+            log(event.application.status);
+            log(ctx.routing_job_id == ());
+            log(ctx.notify_subscribers);
+            log(application == ());
+            log(now);
+            "#,
+            &input,
+        )
+        .unwrap();
+        assert_eq!(
+            log,
+            [
+                "application.received",
+                "rejected",
+                "true",
+                "2",
+                "true",
+                "2026-11-20T18:00:00+09:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn runtime_errors_have_line_and_column() {
+        let err = run("let x = 1;\n  route(\"\");").unwrap_err();
+        assert!(matches!(err, ScriptError::Runtime { .. }), "{err:?}");
+        assert_eq!(err.line(), Some(2), "{err}");
+        assert_eq!(err.column(), Some(3), "{err}");
+        assert_eq!(err.to_string(), "test.rhai:2:3: route: `job_id` is empty");
+    }
+
+    #[test]
+    fn errors_inside_functions_point_into_the_function() {
+        let err = run("fn tag_it() {\n    label(42);\n}\ntag_it();").unwrap_err();
+        assert_eq!(err.line(), Some(2), "{err}");
+        assert!(err.to_string().contains("in function `tag_it`"), "{err}");
+    }
+}

@@ -1,0 +1,387 @@
+//! The scripts that run: loading from `rules_dir` and the store, versions, atomic activation,
+//! hot reload from disk and a poll for versions saved by other instances.
+//!
+//! A version is activated only after it compiled; a newer version replaces an older one, never
+//! the other way round, so the file watcher, the store poll and the admin API can race freely.
+use rhai::AST;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use super::dry_run::{InputBuilder, PayloadOnly};
+use super::engine::{Decision, ScriptEngine, ScriptInput};
+use super::error::ScriptError;
+use crate::domain::names::ScriptName;
+use crate::metrics::Metrics;
+use crate::readiness::Readiness;
+use crate::store::documents::{DocumentKind, Origin};
+use crate::store::entities::document_version;
+use crate::store::{Store, StoreError};
+
+/// The scripts hirelay runs on its own: one per event source.
+pub const HOOKS: &[&str] = &["import", "status", "career_relay"];
+
+/// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise.
+pub const DEFAULT_TEMPLATES: &[&str] = &[
+    "group_link_approval",
+    "bizreach_application_notice",
+    "career_relay_invitation",
+];
+
+/// How often the rules directory and the store are checked for new versions.
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The readiness component scripts report under.
+pub const READINESS_PART: &str = "scripts";
+
+/// A compiled, active version of a script.
+pub struct ActiveScript {
+    pub name: String,
+    pub version: i32,
+    pub source: String,
+    pub author: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub(super) ast: AST,
+}
+
+/// Why changing a script through the admin API did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The text does not compile (or a dry run failed): line and column inside.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A request value is not acceptable, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The rule scripts: cheap to clone, safe to run from many threads at once.
+#[derive(Clone)]
+pub struct Scripts {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) engine: ScriptEngine,
+    pub(super) store: Store,
+    pub(super) readiness: Readiness,
+    pub(super) metrics: Metrics,
+    pub(super) active: RwLock<HashMap<String, Arc<ActiveScript>>>,
+    /// Per file or script name, the problem that keeps it from being activated.
+    pub(super) problems: Mutex<BTreeMap<String, String>>,
+    /// Stored versions that failed to compile, so the poll does not retry them.
+    pub(super) refused: Mutex<HashMap<String, i32>>,
+    pub(super) templates: RwLock<Arc<[String]>>,
+    pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
+}
+
+/// `import` → `import.rhai`.
+pub fn file_name(name: &str) -> String {
+    format!("{name}.rhai")
+}
+
+impl Scripts {
+    /// Imports every `*.rhai` of rules_dir as a file version if it changed, compiles the newest
+    /// version of each name (a version that fails to compile is never activated: the previous
+    /// good one stays, and readiness "scripts" reports the problem), and starts hot reload
+    /// (polling the directory every 2 s) plus a poll of the store for versions saved by other
+    /// instances.
+    pub async fn start(
+        store: Store,
+        rules_dir: PathBuf,
+        readiness: Readiness,
+        metrics: Metrics,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Scripts> {
+        readiness.expect(READINESS_PART);
+        let scripts = Scripts::new(store, readiness, metrics);
+        scripts.load_from_store(true).await?;
+        let seen = scripts.read_dir(&rules_dir).await;
+        if let Some(files) = &seen {
+            scripts.import_files(files.clone()).await;
+        }
+        scripts.publish_readiness();
+
+        let reloader = scripts.clone();
+        tokio::spawn(async move {
+            // The snapshot imported above is the baseline, so an edit made right after start-up
+            // is not mistaken for the starting state.
+            let mut seen = seen;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(RELOAD_INTERVAL) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+                let now = reloader.read_dir(&rules_dir).await;
+                if let Some(files) = now.as_ref().filter(|f| Some(*f) != seen.as_ref()) {
+                    reloader.import_files(files.clone()).await;
+                }
+                seen = now.or(seen);
+                if let Err(e) = reloader.load_from_store(false).await {
+                    tracing::warn!(error = %e, "polling rule versions failed");
+                }
+            }
+        });
+        Ok(scripts)
+    }
+
+    fn new(store: Store, readiness: Readiness, metrics: Metrics) -> Scripts {
+        let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
+        Scripts {
+            inner: Arc::new(Inner {
+                engine: ScriptEngine::new(),
+                store,
+                readiness,
+                metrics,
+                active: RwLock::new(HashMap::new()),
+                problems: Mutex::new(BTreeMap::new()),
+                refused: Mutex::new(HashMap::new()),
+                templates: RwLock::new(templates.into()),
+                input_builder: RwLock::new(Arc::new(PayloadOnly)),
+            }),
+        }
+    }
+
+    /// Runs the active version of `name` (sync; sandboxed: max operations, call depth,
+    /// string/array/map sizes, wall time 1 s).
+    pub fn run(&self, name: &ScriptName, input: &ScriptInput) -> Result<Decision, ScriptError> {
+        let script = self
+            .active(name.as_str())
+            .ok_or_else(|| ScriptError::NotLoaded(name.to_string()))?;
+        self.execute(&script.name, script.version, &script.ast, input)
+    }
+
+    /// Compiles and runs a draft that is not saved (dry-run); its version is 0.
+    pub fn run_draft(
+        &self,
+        name: &ScriptName,
+        source: &str,
+        input: &ScriptInput,
+    ) -> Result<Decision, ScriptError> {
+        let ast = self
+            .inner
+            .engine
+            .compile(&file_name(name.as_str()), source)?;
+        self.execute(name.as_str(), 0, &ast, input)
+    }
+
+    /// Validates a script text: Err with line/column of the first problem.
+    pub fn check(source: &str) -> Result<(), ScriptError> {
+        Self::check_as("script", source)
+    }
+
+    /// Validates a script text, naming `name.rhai` in the error.
+    pub fn check_as(name: &str, source: &str) -> Result<(), ScriptError> {
+        ScriptEngine::new()
+            .compile(&file_name(name), source)
+            .map(|_| ())
+    }
+
+    fn execute(
+        &self,
+        name: &str,
+        version: i32,
+        ast: &AST,
+        input: &ScriptInput,
+    ) -> Result<Decision, ScriptError> {
+        let (actions, log, duration) =
+            self.inner
+                .engine
+                .execute(&file_name(name), ast, input, self.templates())?;
+        if version > 0 {
+            // Drafts are dry runs, not work done on events.
+            self.inner.metrics.script_run(name, duration);
+        }
+        Ok(Decision {
+            script: name.to_owned(),
+            version,
+            actions,
+            log,
+            duration,
+        })
+    }
+
+    /// The active version of a script.
+    pub fn active(&self, name: &str) -> Option<Arc<ActiveScript>> {
+        read(&self.inner.active).get(name).cloned()
+    }
+
+    /// Every active script, by name.
+    pub fn list(&self) -> Vec<Arc<ActiveScript>> {
+        let mut all: Vec<_> = read(&self.inner.active).values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// What keeps files or versions from being activated, by file (`import.rhai: …`).
+    pub fn problems(&self) -> BTreeMap<String, String> {
+        lock(&self.inner.problems).clone()
+    }
+
+    /// The template names `send_email` accepts (the mailer tells, once it knows its templates).
+    pub fn set_templates(&self, names: Vec<String>) {
+        *self
+            .inner
+            .templates
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = names.into();
+    }
+
+    fn templates(&self) -> Arc<[String]> {
+        read(&self.inner.templates).clone()
+    }
+
+    /// How dry runs over stored events build a script's input (default: the payload only).
+    pub fn set_input_builder(&self, builder: Arc<dyn InputBuilder>) {
+        *self
+            .inner
+            .input_builder
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = builder;
+    }
+
+    pub(super) fn input_builder(&self) -> Arc<dyn InputBuilder> {
+        read(&self.inner.input_builder).clone()
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Validates `source`, saves it as the next version by `author` (audited) and activates it.
+    pub async fn save(
+        &self,
+        name: &ScriptName,
+        source: &str,
+        author: &str,
+    ) -> Result<Arc<ActiveScript>, RulesError> {
+        let ast = self.compile_off_thread(name.as_str(), source).await?;
+        let model = self
+            .inner
+            .store
+            .save_document(
+                DocumentKind::Rule,
+                name.as_str(),
+                source,
+                Origin::Api,
+                author,
+            )
+            .await?;
+        Ok(self.activate(model, ast))
+    }
+
+    /// Saves the text of an earlier `version` as the next version by `author` and activates it.
+    pub async fn rollback(
+        &self,
+        name: &ScriptName,
+        version: i32,
+        author: &str,
+    ) -> Result<Arc<ActiveScript>, RulesError> {
+        let old = match self
+            .inner
+            .store
+            .document_version(DocumentKind::Rule, name.as_str(), version)
+            .await
+        {
+            Err(StoreError::NotFound(what)) => return Err(RulesError::NotFound(what)),
+            other => other?,
+        };
+        let active = self.save(name, &old.body, author).await?;
+        crate::store::Store::audit(
+            &self.inner.store.db,
+            author,
+            "rule.rollback",
+            name.as_str(),
+            serde_json::json!({"to_version": version, "version": active.version}),
+        )
+        .await?;
+        Ok(active)
+    }
+
+    pub(super) async fn compile_off_thread(
+        &self,
+        name: &str,
+        source: &str,
+    ) -> Result<AST, ScriptError> {
+        let this = self.clone();
+        let (name, source) = (name.to_owned(), source.to_owned());
+        tokio::task::spawn_blocking(move || this.inner.engine.compile(&file_name(&name), &source))
+            .await
+            .unwrap_or_else(|e| {
+                Err(ScriptError::Runtime {
+                    file: "script".into(),
+                    line: None,
+                    column: None,
+                    message: format!("compilation did not finish: {e}"),
+                })
+            })
+    }
+
+    /// Makes `model` the active version of its name unless a newer one is already active.
+    pub(super) fn activate(&self, model: document_version::Model, ast: AST) -> Arc<ActiveScript> {
+        let script = Arc::new(ActiveScript {
+            name: model.name,
+            version: model.version,
+            source: model.body,
+            author: model.author,
+            created_at: model.created_at,
+            ast,
+        });
+        let mut active = self.inner.active.write().unwrap_or_else(|p| p.into_inner());
+        let current = active.get(&script.name).cloned();
+        let winner = match current {
+            Some(current) if current.version >= script.version => current,
+            _ => {
+                tracing::info!(script = %script.name, version = script.version, author = %script.author, "rule script activated");
+                active.insert(script.name.clone(), script.clone());
+                script
+            }
+        };
+        drop(active);
+        self.set_problem(&file_name(&winner.name), None);
+        self.publish_readiness();
+        winner
+    }
+
+    pub(super) fn set_problem(&self, key: &str, problem: Option<String>) {
+        let mut problems = lock(&self.inner.problems);
+        match problem {
+            Some(p) => problems.insert(key.to_owned(), p),
+            None => problems.remove(key),
+        };
+    }
+
+    /// Readiness "scripts": ok when every hook has an active version and nothing was refused.
+    pub(super) fn publish_readiness(&self) {
+        let mut issues: Vec<String> = self.problems().into_values().collect();
+        for hook in HOOKS {
+            if self.active(hook).is_none() {
+                issues.push(format!("{}: no version is loaded", file_name(hook)));
+            }
+        }
+        let state = if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues.join("; "))
+        };
+        self.inner.readiness.set(READINESS_PART, state);
+    }
+}
+
+pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

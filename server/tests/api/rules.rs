@@ -1,0 +1,439 @@
+//! The rule scripts through HTTP: versions, validation, rollback, hot reload, dry runs, roles.
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::helpers::{sample, TestApp};
+use hirelay::domain::role::Role;
+use hirelay::store::decisions::DecisionRecord;
+use hirelay::store::Store;
+
+const GOOD: &str = "// v2\nlabel(\"テスト\");\n";
+const BROKEN: &str = "let a = 1;\nlet b = a +;\n";
+
+async fn put_rule(app: &TestApp, name: &str, body: &str) -> (u16, Value) {
+    let res = app
+        .admin(Method::PUT, &format!("/v1/rules/{name}"))
+        .header("content-type", "text/plain")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn active(app: &TestApp, name: &str) -> Value {
+    app.get_json(&format!("/v1/rules/{name}?format=json")).await
+}
+
+/// Waits (up to 10 s) until `check` holds for the JSON at `path`.
+async fn wait_until(app: &TestApp, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let res = app.admin(Method::GET, path).send().await.unwrap();
+        last = res.json().await.unwrap_or(Value::Null);
+        if check(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never satisfied the check; last: {last}");
+}
+
+#[tokio::test]
+async fn shipped_scripts_are_loaded_from_files_as_version_1() {
+    let app = TestApp::spawn().await;
+    let list = app.get_json("/v1/rules").await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["career_relay", "import", "status"]);
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["version"] == 1 && i["author"] == "file"));
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["scripts"], "ok", "{ready}");
+
+    let res = app
+        .admin(Method::GET, "/v1/rules/import")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-hirelay-version"], "1");
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string(app.rules_dir.join("import.rhai")).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_valid_put_becomes_version_2_and_runs_at_once() {
+    let app = TestApp::spawn().await;
+    let (status, body) = put_rule(&app, "import", GOOD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+
+    let now = active(&app, "import").await;
+    assert_eq!(now["version"], 2);
+    assert_eq!(now["source"], GOOD);
+    assert_eq!(now["author"], "bootstrap admin (tok_bootstrap)");
+
+    let versions = app.get_json("/v1/rules/import/versions").await;
+    let items = versions["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["version"], 1);
+    assert_eq!(items[0]["author"], "file");
+    assert_eq!(items[1]["version"], 2);
+    assert_eq!(items[1]["active"], true);
+
+    let (status, run) = app
+        .post_json("/v1/rules/import/dry-run", &json!({"event": {"type": "x"}}))
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["version"], 2);
+    assert_eq!(
+        run["actions"],
+        json!([{"type": "label", "label": "テスト"}])
+    );
+
+    let audit = app.state.store.audit_entries(10).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "rule.save"
+        && a.target == "import"
+        && a.actor.contains("tok_bootstrap")));
+}
+
+#[tokio::test]
+async fn a_broken_put_is_refused_with_line_and_column_and_the_old_version_keeps_running() {
+    let app = TestApp::spawn().await;
+    let (status, body) = put_rule(&app, "import", BROKEN).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "script_invalid");
+    assert_eq!(body["error"]["details"]["line"], 2);
+    assert_eq!(body["error"]["details"]["column"], 12);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("import.rhai:2:12: "),
+        "{body}"
+    );
+
+    assert_eq!(active(&app, "import").await["version"], 1);
+    let versions = app.get_json("/v1/rules/import/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn new_scripts_need_a_valid_name() {
+    let app = TestApp::spawn().await;
+    let (status, body) = put_rule(&app, "Bad-Name", GOOD).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "name");
+    let (status, _) = put_rule(&app, "helpers", GOOD).await;
+    assert_eq!(status, 200);
+    assert_eq!(active(&app, "helpers").await["version"], 1);
+}
+
+#[tokio::test]
+async fn rollback_saves_the_old_text_as_the_newest_version() {
+    let app = TestApp::spawn().await;
+    let original = active(&app, "status").await["source"].clone();
+    put_rule(&app, "status", GOOD).await;
+    let (status, body) = app
+        .post_json("/v1/rules/status/rollback", &json!({"version": 1}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 3);
+    let now = active(&app, "status").await;
+    assert_eq!(now["version"], 3);
+    assert_eq!(now["source"], original);
+
+    let (status, body) = app
+        .post_json("/v1/rules/status/rollback", &json!({"version": 99}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(active(&app, "status").await["version"], 3);
+    let audit = app.state.store.audit_entries(20).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "rule.rollback" && a.target == "status"));
+}
+
+#[tokio::test]
+async fn hot_reload_activates_a_good_edit_and_refuses_a_broken_one() {
+    let app = TestApp::spawn().await;
+    let file = app.rules_dir.join("career_relay.rhai");
+    std::fs::write(&file, GOOD).unwrap();
+    let now = wait_until(&app, "/v1/rules/career_relay?format=json", |v| {
+        v["version"] == 2
+    })
+    .await;
+    assert_eq!(now["author"], "file");
+    assert_eq!(now["source"], GOOD);
+    let versions = app.get_json("/v1/rules/career_relay/versions").await;
+    assert_eq!(versions["items"][1]["author"], "file");
+
+    std::fs::write(&file, BROKEN).unwrap();
+    let list = wait_until(&app, "/v1/rules", |v| {
+        v["problems"]["career_relay.rhai"].is_string()
+    })
+    .await;
+    assert!(
+        list["problems"]["career_relay.rhai"]
+            .as_str()
+            .unwrap()
+            .starts_with("career_relay.rhai:2:12: "),
+        "{list}"
+    );
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ready["checks"]["scripts"]
+            .as_str()
+            .unwrap()
+            .contains("career_relay.rhai:2:12"),
+        "{ready}"
+    );
+    let now = active(&app, "career_relay").await;
+    assert_eq!(now["version"], 2);
+    assert_eq!(now["source"], GOOD);
+    let versions = app.get_json("/v1/rules/career_relay/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn i4_dry_run_of_an_application_already_rejected_on_bizreach_labels_it() {
+    let app = TestApp::spawn().await;
+    let event: Value = serde_json::from_str(&sample("bizreach-scout-reply-rejected.json")).unwrap();
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/import/dry-run",
+            &json!({"event": event, "context": {"routing_job_id": "job_7", "notify_subscribers": 0}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["script"], "import");
+    assert_eq!(body["version"], 1);
+    let actions = body["actions"].as_array().unwrap();
+    assert!(
+        actions.contains(&json!({"type": "label", "label": "ビズリーチ連携:不合格済み"})),
+        "{body}"
+    );
+    assert!(
+        actions.contains(&json!({"type": "label", "label": "ビズリーチ:スカウト"})),
+        "{body}"
+    );
+    assert!(
+        actions.contains(&json!({"type": "route", "job_id": "job_7"})),
+        "{body}"
+    );
+    assert!(!actions.iter().any(|a| a["type"] == "notify"), "{body}");
+
+    // A direct application that is not rejected gets no I4 label.
+    let direct: Value = serde_json::from_str(&sample("bizreach-direct-application.json")).unwrap();
+    let (_, body) = app
+        .post_json("/v1/rules/import/dry-run", &json!({"event": direct}))
+        .await;
+    let actions = body["actions"].as_array().unwrap();
+    assert!(
+        !actions.contains(&json!({"type": "label", "label": "ビズリーチ連携:不合格済み"})),
+        "{body}"
+    );
+    assert!(
+        actions.contains(&json!({"type": "label", "label": "ビズリーチ:直接応募"})),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_dry_run_answers_422_with_the_position() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/import/dry-run",
+            &json!({"event": {}, "script": "let x = 1;\n    route(\"\");"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "script_invalid");
+    assert_eq!(body["error"]["details"]["line"], 2);
+    assert_eq!(body["error"]["details"]["column"], 5);
+    assert_eq!(
+        body["error"]["message"],
+        "import.rhai:2:5: route: `job_id` is empty"
+    );
+
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/import/dry-run",
+            &json!({"event": {}, "script": "loop { }"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit reached"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post_webhook(
+            "ats",
+            "msg_dry_1",
+            &sample("ats-status-rejected-other-channel.json"),
+        )
+        .await;
+    let event_id = res.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_webhook(
+        "career-relay",
+        "msg_dry_2",
+        &sample("career-relay-registration.json"),
+    )
+    .await;
+    Store::insert_decision(
+        &app.state.store.db,
+        &DecisionRecord {
+            event_id: event_id.clone(),
+            script: "status".into(),
+            script_version: 1,
+            actions: json!([{"type": "route", "job_id": "job_a"}]),
+            log: vec![],
+            error: None,
+            duration_us: 10,
+            decided_at: 0,
+        },
+    )
+    .await
+    .unwrap();
+
+    let draft = "if event.to_status == \"rejected\" { route(\"job_b\"); invite(); }";
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"script": draft, "events": {"since": "2020-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "only ATS events: {body}");
+    assert_eq!(results[0]["event_id"], event_id.as_str());
+    assert_eq!(results[0]["recorded"]["script_version"], 1);
+    assert_eq!(results[0]["recorded"]["actions"][0]["job_id"], "job_a");
+    assert_eq!(results[0]["draft"]["actions"][0]["job_id"], "job_b");
+    assert_eq!(results[0]["changed"], true);
+    let summary = &body["summary"];
+    assert_eq!(summary["events"], 1);
+    assert_eq!(summary["changed"], 1);
+    assert_eq!(summary["errors"], 0);
+    assert_eq!(
+        summary["by_action"]["route"],
+        json!({"recorded": 1, "draft": 1})
+    );
+    assert_eq!(
+        summary["by_action"]["invite"],
+        json!({"recorded": 0, "draft": 1})
+    );
+    assert_eq!(summary["text"], "1 routed differently, 1 more invitation");
+
+    // Nothing was saved: the active version is still the file's.
+    assert_eq!(active(&app, "status").await["version"], 1);
+
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"script": draft, "events": {"limit": 5000}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "events.limit");
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"script": "let b = ;", "events": {}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+}
+
+#[tokio::test]
+async fn rules_need_an_admin_token() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/v1/rules")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .as_token("nope", Method::GET, "/v1/rules/import")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    for role in [Role::Viewer, Role::Marketer, Role::Integrator] {
+        let token = app.token(role).await;
+        let res = app
+            .as_token(&token, Method::PUT, "/v1/rules/import")
+            .body(GOOD)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{role:?}");
+        let res = app
+            .as_token(&token, Method::GET, "/v1/rules")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{role:?}");
+    }
+    assert_eq!(active(&app, "import").await["version"], 1);
+}
+
+#[tokio::test]
+async fn the_rules_endpoints_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/rules",
+        "/v1/rules/{name}",
+        "/v1/rules/{name}/versions",
+        "/v1/rules/{name}/rollback",
+        "/v1/rules/{name}/dry-run",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["paths"]["/v1/rules/{name}"]["put"].is_object());
+}
