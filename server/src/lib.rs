@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;

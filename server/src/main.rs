@@ -24,10 +24,26 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Email templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplatesCommand {
+    /// Check every template (syntax; every variable against its sample.json) and exit non-zero
+    /// with `name/file:line:column: message` lines when one has a problem.
+    Check {
+        /// The templates directory (default: HIRELAY_TEMPLATES_DIR).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -53,6 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
     hirelay::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -68,6 +85,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Templates {
+                command: TemplatesCommand::Check { dir },
+            } => Ok(check_templates(dir.as_deref().unwrap_or(&config.templates_dir))),
             Command::Token {
                 command: TokenCommand::Create { role, name },
             } => create_token(config, role, &name).await,
@@ -116,6 +136,28 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// `hirelay templates check`: every problem on stderr, or "N templates OK".
+fn check_templates(dir: &std::path::Path) -> ExitCode {
+    let problems = hirelay::mail::check_dir(dir);
+    if problems.is_empty() {
+        let count = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().join("html.hbs").exists())
+                    .count()
+            })
+            .unwrap_or(0);
+        println!("{count} templates OK");
+        ExitCode::SUCCESS
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        ExitCode::FAILURE
+    }
 }
 
 async fn connect(config: &Config) -> anyhow::Result<hirelay::store::Store> {

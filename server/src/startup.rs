@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
@@ -53,7 +54,16 @@ impl Application {
         let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
         let instance = crate::domain::ids::new_id("inst");
 
-        let tasks = queue::spawn_workers(
+        let (mailer, sender) = Mailer::start_with_handle(
+            config.clone(),
+            store.clone(),
+            readiness.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await?;
+
+        let mut tasks = queue::spawn_workers(
             store.clone(),
             Arc::new(Pipeline::new()),
             QueueSettings {
@@ -68,6 +78,7 @@ impl Application {
             queue_wake.clone(),
             shutdown.clone(),
         );
+        tasks.push(sender);
 
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -75,6 +86,7 @@ impl Application {
             ingest,
             metrics: metrics.clone(),
             readiness,
+            mailer,
             queue_wake,
         });
         let listener = TcpListener::bind(config.bind)?;

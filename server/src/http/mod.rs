@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod openapi;
+pub mod templates;
 pub mod ops;
 pub mod webhooks;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::store::Store;
@@ -23,6 +25,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// Email templates, outbox and sender.
+    pub mailer: Mailer,
     /// Wakes idle workers when an event arrives.
     pub queue_wake: Arc<tokio::sync::Notify>,
 }
@@ -38,5 +42,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e)))
     .configure(ops::configure)
     .configure(webhooks::configure)
-    .configure(events::configure);
+    .configure(events::configure)
+    .configure(templates::configure);
 }

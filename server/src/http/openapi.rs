@@ -13,6 +13,13 @@ use utoipa::{Modify, OpenApi};
         super::events::get,
         super::events::replay_one,
         super::events::replay_many,
+        super::templates::list,
+        super::templates::get,
+        super::templates::put,
+        super::templates::versions,
+        super::templates::rollback,
+        super::templates::preview,
+        super::templates::test_send,
     ),
     modifiers(&BearerAuth)
 )]

@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod documents;
 pub mod entities;
 pub mod events;
+pub mod outbox;
 pub mod recruiting;
 pub mod scheduler;
 pub mod tokens;
