@@ -87,7 +87,9 @@ fn main() -> ExitCode {
             Command::Migrate => migrate(config).await,
             Command::Templates {
                 command: TemplatesCommand::Check { dir },
-            } => Ok(check_templates(dir.as_deref().unwrap_or(&config.templates_dir))),
+            } => Ok(check_templates(
+                dir.as_deref().unwrap_or(&config.templates_dir),
+            )),
             Command::Token {
                 command: TokenCommand::Create { role, name },
             } => create_token(config, role, &name).await,

@@ -198,7 +198,7 @@ impl From<crate::mail::MailError> for ApiError {
                 let first = problems.first();
                 ApiError::new(ErrorCode::TemplateInvalid, message).with_details(serde_json::json!({
                     "template": first.map(|p| p.template.clone()),
-                    "part": first.map(|p| p.part.clone()),
+                    "part": first.map(|p| p.part),
                     "line": first.map(|p| p.line),
                     "column": first.map(|p| p.column),
                     "problems": problems.iter().map(|p| serde_json::json!({

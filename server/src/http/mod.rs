@@ -4,8 +4,8 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod openapi;
-pub mod templates;
 pub mod ops;
+pub mod templates;
 pub mod webhooks;
 
 use actix_web::web;

@@ -123,7 +123,11 @@ pub struct TestSendOut {
     pub outbox_id: String,
 }
 
-fn template_out(name: &TemplateName, doc: TemplateDoc, record: &crate::store::entities::document_version::Model) -> TemplateOut {
+fn template_out(
+    name: &TemplateName,
+    doc: TemplateDoc,
+    record: &crate::store::entities::document_version::Model,
+) -> TemplateOut {
     TemplateOut {
         name: name.to_string(),
         version: record.version,

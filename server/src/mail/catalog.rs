@@ -142,26 +142,24 @@ impl Catalog {
         Some(self.render_active(name, data))
     }
 
-    fn render_active(
-        &self,
-        name: &str,
-        data: &Value,
-    ) -> Result<Rendered, TemplateProblem> {
+    fn render_active(&self, name: &str, data: &Value) -> Result<Rendered, TemplateProblem> {
         let render = |part: Part| {
             let registry = if part == Part::Html {
                 &self.html
             } else {
                 &self.plain
             };
-            registry.render(&key(name, part), data).map_err(|e| TemplateProblem {
-                template: name.to_owned(),
-                part: part.as_str().to_owned(),
-                file: part.file_name().to_owned(),
-                line: e.line_no.unwrap_or(1),
-                column: e.column_no.unwrap_or(1),
-                message: e.reason().to_string(),
-                variable: None,
-            })
+            registry
+                .render(&key(name, part), data)
+                .map_err(|e| TemplateProblem {
+                    template: name.to_owned(),
+                    part: part.as_str(),
+                    file: part.file_name().to_owned(),
+                    line: e.line_no.unwrap_or(1),
+                    column: e.column_no.unwrap_or(1),
+                    message: e.reason().to_string(),
+                    variable: None,
+                })
         };
         let subject = render(Part::Subject)?
             .replace(['\r', '\n'], " ")
@@ -259,7 +257,8 @@ mod tests {
     #[test]
     fn html_is_escaped_and_subject_and_text_are_not() {
         let mut c = Catalog::new();
-        c.activate("t", 1, doc("<p>{{user_name}}</p>{{{raw_html}}}")).unwrap();
+        c.activate("t", 1, doc("<p>{{user_name}}</p>{{{raw_html}}}"))
+            .unwrap();
         let data = json!({"company_name": "<A&B>", "user_name": "<script>alert(1)</script>", "url": "https://x.test/?a=1&b=2", "raw_html": "<b>ok</b>"});
         let r = c.render("t", &data).unwrap().unwrap();
         assert_eq!(r.subject, "<A&B> <script>alert(1)</script> 様より");
@@ -275,7 +274,9 @@ mod tests {
     fn a_version_that_does_not_compile_is_not_activated() {
         let mut c = Catalog::new();
         c.activate("t", 1, doc("<p>{{user_name}}</p>")).unwrap();
-        let problems = c.activate("t", 2, doc("<p>\n{{#if user_name}}</p>")).unwrap_err();
+        let problems = c
+            .activate("t", 2, doc("<p>\n{{#if user_name}}</p>"))
+            .unwrap_err();
         assert_eq!(problems[0].part, "html");
         assert_eq!(c.get("t").unwrap().version, 1);
     }
@@ -286,7 +287,11 @@ mod tests {
         c.activate("t", 1, doc("<p>{{user_name}}</p>")).unwrap();
         let data = json!({"company_name": "A", "url": "u", "user_nme": "x"});
         let r = c.render("t", &data).unwrap().unwrap();
-        assert!(r.warnings.iter().any(|w| w.contains("`user_name`")), "{:?}", r.warnings);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("`user_name`")),
+            "{:?}",
+            r.warnings
+        );
         let unused = c.unused_keys("t", &data);
         assert_eq!(unused.len(), 1, "{unused:?}");
         assert!(unused[0].contains("`user_nme`"));
@@ -298,6 +303,9 @@ mod tests {
             &json!({"a": 1, "o": {"x": 1, "y": 2}, "l": [1, 2]}),
             &json!({"o": {"y": 3}, "l": [9], "n": true}),
         );
-        assert_eq!(merged, json!({"a": 1, "o": {"x": 1, "y": 3}, "l": [9], "n": true}));
+        assert_eq!(
+            merged,
+            json!({"a": 1, "o": {"x": 1, "y": 3}, "l": [9], "n": true})
+        );
     }
 }

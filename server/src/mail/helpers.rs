@@ -15,8 +15,28 @@ use crate::domain::time::jst;
 /// Every helper a template may call: handlebars' built-ins and ours. The variable check
 /// refuses a call to any other name.
 pub const KNOWN_HELPERS: &[&str] = &[
-    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
-    "and", "or", "not", "len", "jst_date", "jst_datetime", "link", "upper", "default",
+    "if",
+    "unless",
+    "each",
+    "with",
+    "lookup",
+    "raw",
+    "log",
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "and",
+    "or",
+    "not",
+    "len",
+    "jst_date",
+    "jst_datetime",
+    "link",
+    "upper",
+    "default",
 ];
 
 const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
@@ -174,7 +194,8 @@ mod tests {
     #[test]
     fn dates_are_shown_in_japan_time_with_the_weekday() {
         let r = registry(false);
-        let data = json!({"at": "2026-11-26T09:00:00Z", "ms": 1_795_683_600_000i64, "day": "2026-11-26"});
+        let data =
+            json!({"at": "2026-11-26T09:00:00Z", "ms": 1_795_683_600_000i64, "day": "2026-11-26"});
         assert_eq!(
             r.render_template("{{jst_date at}}", &data).unwrap(),
             "2026年11月26日(木)"
@@ -225,8 +246,11 @@ mod tests {
             "&lt;B&gt;A&lt;/B&gt;"
         );
         assert_eq!(
-            r.render_template("{{default empty \"なし\"}}|{{default missing \"-\"}}|{{default name \"x\"}}", &data)
-                .unwrap(),
+            r.render_template(
+                "{{default empty \"なし\"}}|{{default missing \"-\"}}|{{default name \"x\"}}",
+                &data
+            )
+            .unwrap(),
             "なし|-|&lt;b&gt;a&lt;/b&gt;"
         );
     }

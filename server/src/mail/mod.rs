@@ -47,9 +47,13 @@ pub struct OutgoingMail {
 /// What [`Mailer::enqueue`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnqueueOutcome {
-    Queued { outbox_id: String },
+    Queued {
+        outbox_id: String,
+    },
     /// The dedupe key was queued before; nothing new was queued.
-    AlreadyQueued { outbox_id: String },
+    AlreadyQueued {
+        outbox_id: String,
+    },
 }
 
 impl EnqueueOutcome {
@@ -105,7 +109,8 @@ impl Mailer {
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Mailer> {
-        let (mailer, _sender) = Self::start_with_handle(config, store, readiness, metrics, shutdown).await?;
+        let (mailer, _sender) =
+            Self::start_with_handle(config, store, readiness, metrics, shutdown).await?;
         Ok(mailer)
     }
 
@@ -145,10 +150,7 @@ impl Mailer {
     }
 
     fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
-        self.inner
-            .catalog
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.catalog.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn catalog_mut(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
@@ -221,7 +223,10 @@ impl Mailer {
         }
         let mut headers = serde_json::Map::new();
         if let Some(url) = unsubscribe {
-            headers.insert("List-Unsubscribe".into(), format!("<{}>", url.trim()).into());
+            headers.insert(
+                "List-Unsubscribe".into(),
+                format!("<{}>", url.trim()).into(),
+            );
             headers.insert(
                 "List-Unsubscribe-Post".into(),
                 "List-Unsubscribe=One-Click".into(),
@@ -377,7 +382,10 @@ fn url_host(url: &str) -> &str {
 mod tests {
     #[test]
     fn message_ids_use_the_public_host() {
-        assert_eq!(super::url_host("https://hirelay.example.jp:8443/x"), "hirelay.example.jp");
+        assert_eq!(
+            super::url_host("https://hirelay.example.jp:8443/x"),
+            "hirelay.example.jp"
+        );
         assert_eq!(super::url_host("http://hirelay.test"), "hirelay.test");
     }
 }

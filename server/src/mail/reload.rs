@@ -49,7 +49,12 @@ impl ReloadState {
         if all.is_empty() {
             Ok(())
         } else {
-            Err(all.values().flatten().cloned().collect::<Vec<_>>().join("; "))
+            Err(all
+                .values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "))
         }
     }
 }
@@ -116,9 +121,13 @@ impl Mailer {
                 .import_file_document(DocumentKind::Template, name.as_str(), &doc.to_json())
                 .await
             {
-                Ok(Some(v)) => tracing::info!(template = %name, version = v.version, "template file imported"),
+                Ok(Some(v)) => {
+                    tracing::info!(template = %name, version = v.version, "template file imported")
+                }
                 Ok(None) => {}
-                Err(e) => tracing::error!(template = %name, error = %e, "storing the template failed"),
+                Err(e) => {
+                    tracing::error!(template = %name, error = %e, "storing the template failed")
+                }
             }
         }
         self.reload_from_store().await;
@@ -127,7 +136,12 @@ impl Mailer {
     /// Activates, for every template with a version newer than the ones looked at, the newest
     /// version that compiles.
     pub(super) async fn reload_from_store(&self) {
-        let heads = match self.inner.store.document_heads(DocumentKind::Template).await {
+        let heads = match self
+            .inner
+            .store
+            .document_heads(DocumentKind::Template)
+            .await
+        {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(error = %e, "polling template versions failed");
@@ -170,7 +184,11 @@ impl Mailer {
             };
             match self.catalog_mut().activate(name, version.version, doc) {
                 Ok(()) => {
-                    tracing::info!(template = name, version = version.version, "template activated");
+                    tracing::info!(
+                        template = name,
+                        version = version.version,
+                        "template activated"
+                    );
                     return;
                 }
                 Err(problems) => {

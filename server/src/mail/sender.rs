@@ -77,10 +77,16 @@ impl Sender {
 
     /// Claims and sends one batch; answers how many mails it took. Mails of the batch not yet
     /// tried when `shutdown` comes are put back untouched.
-    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<usize, crate::store::StoreError> {
+    pub async fn run_once(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<usize, crate::store::StoreError> {
         let now = now_millis();
         let lease = now + self.settings.lease.as_millis() as i64;
-        let batch = self.store.claim_mails(now, lease, self.settings.batch).await?;
+        let batch = self
+            .store
+            .claim_mails(now, lease, self.settings.batch)
+            .await?;
         for row in &batch {
             let outcome = if shutdown.is_cancelled() {
                 MailOutcome::Released

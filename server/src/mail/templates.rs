@@ -82,14 +82,14 @@ fn empty_object() -> Value {
 pub struct TemplateProblem {
     pub template: String,
     /// `subject`, `html`, `text`, `sample` or `meta`.
-    pub part: String,
+    pub part: &'static str,
     /// The file it was read from (`html.hbs`, `sample.json`, …).
     pub file: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
     /// The variable, when the problem is one the sample data lacks (the template compiles).
-    pub variable: Option<String>,
+    pub variable: Option<Box<str>>,
 }
 
 impl TemplateProblem {
@@ -120,21 +120,42 @@ impl TemplateDoc {
 
     /// Reads a template directory. A missing `meta.json` is the default (transactional).
     pub fn read_dir(name: &str, dir: &Path) -> Result<TemplateDoc, TemplateProblem> {
-        let read = |file: &str, part: &str| {
+        let read = |file: &str, part: &'static str| {
             std::fs::read_to_string(dir.join(file))
                 .map_err(|e| problem(name, part, file, 1, 1, format!("cannot read: {e}")))
         };
         let subject = read("subject.hbs", "subject")?;
         let html = read("html.hbs", "html")?;
         let text = read("text.hbs", "text")?;
-        let sample: Value = parse_json(name, "sample", "sample.json", &read("sample.json", "sample")?)?;
+        let sample: Value = parse_json(
+            name,
+            "sample",
+            "sample.json",
+            &read("sample.json", "sample")?,
+        )?;
         if !sample.is_object() {
-            return Err(problem(name, "sample", "sample.json", 1, 1, "must be a JSON object"));
+            return Err(problem(
+                name,
+                "sample",
+                "sample.json",
+                1,
+                1,
+                "must be a JSON object",
+            ));
         }
         let meta = match std::fs::read_to_string(dir.join("meta.json")) {
             Ok(text) => parse_json(name, "meta", "meta.json", &text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Meta::default(),
-            Err(e) => return Err(problem(name, "meta", "meta.json", 1, 1, format!("cannot read: {e}"))),
+            Err(e) => {
+                return Err(problem(
+                    name,
+                    "meta",
+                    "meta.json",
+                    1,
+                    1,
+                    format!("cannot read: {e}"),
+                ))
+            }
         };
         Ok(TemplateDoc {
             subject: subject.trim_end_matches(['\r', '\n']).to_owned(),
@@ -163,9 +184,11 @@ impl TemplateDoc {
                     part.file_name(),
                     missing.line,
                     missing.column,
-                    missing.message.replace("is not in the data", "is not in sample.json"),
+                    missing
+                        .message
+                        .replace("is not in the data", "is not in sample.json"),
                 );
-                p.variable = missing.path;
+                p.variable = missing.path.map(String::into_boxed_str);
                 problems.push(p);
             }
         }
@@ -175,7 +198,7 @@ impl TemplateDoc {
 
 fn problem(
     template: &str,
-    part: &str,
+    part: &'static str,
     file: &str,
     line: usize,
     column: usize,
@@ -183,7 +206,7 @@ fn problem(
 ) -> TemplateProblem {
     TemplateProblem {
         template: template.to_owned(),
-        part: part.to_owned(),
+        part,
         file: file.to_owned(),
         line,
         column,
@@ -194,19 +217,38 @@ fn problem(
 
 fn parse_json<T: serde::de::DeserializeOwned>(
     name: &str,
-    part: &str,
+    part: &'static str,
     file: &str,
     text: &str,
 ) -> Result<T, TemplateProblem> {
-    serde_json::from_str(text)
-        .map_err(|e| problem(name, part, file, e.line().max(1), e.column().max(1), e.to_string()))
+    serde_json::from_str(text).map_err(|e| {
+        problem(
+            name,
+            part,
+            file,
+            e.line().max(1),
+            e.column().max(1),
+            e.to_string(),
+        )
+    })
 }
 
 /// Parses one part, with the line and column of a syntax error.
-pub fn compile(name: &str, part: Part, source: &str) -> Result<handlebars::Template, TemplateProblem> {
+pub fn compile(
+    name: &str,
+    part: Part,
+    source: &str,
+) -> Result<handlebars::Template, TemplateProblem> {
     handlebars::Template::compile(source).map_err(|e| {
         let (line, column) = e.pos().unwrap_or((1, 1));
-        problem(name, part.as_str(), part.file_name(), line, column, e.reason().to_string())
+        problem(
+            name,
+            part.as_str(),
+            part.file_name(),
+            line,
+            column,
+            e.reason().to_string(),
+        )
     })
 }
 
@@ -281,7 +323,10 @@ pub fn read_tree(dir: &Path) -> std::io::Result<TemplateTree> {
         let doc = TemplateDoc::read_dir(name.as_str(), &entry.path());
         templates.push((name, doc));
     }
-    Ok(TemplateTree { templates, partials })
+    Ok(TemplateTree {
+        templates,
+        partials,
+    })
 }
 
 /// `hirelay templates check`: every problem of every template of `dir` as
@@ -331,7 +376,10 @@ mod tests {
         );
         let problems = check_dir(dir.path());
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with("group_link_approval/html.hbs:"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("group_link_approval/html.hbs:"),
+            "{problems:?}"
+        );
         assert!(
             problems[1].starts_with("group_link_approval/text.hbs:1:1:")
                 && problems[1].contains("user_nme"),

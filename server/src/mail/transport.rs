@@ -30,9 +30,7 @@ impl Transport {
             Some(url) => {
                 let url = url.expose_secret();
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| {
-                        anyhow::anyhow!("HIRELAY_SMTP_URL `{}`: {e}", redact_url(url))
-                    })?
+                    .map_err(|e| anyhow::anyhow!("HIRELAY_SMTP_URL `{}`: {e}", redact_url(url)))?
                     .timeout(Some(SMTP_TIMEOUT))
                     .pool_config(
                         PoolConfig::new()

@@ -311,10 +311,12 @@ fn block_params<'a>(param: Option<&BlockParam>, item: Known<'a>) -> Vec<(String,
     };
     match param {
         Some(BlockParam::Single(p)) => name(p).map(|n| vec![(n, item)]).unwrap_or_default(),
-        Some(BlockParam::Pair((p, q))) => [name(p).map(|n| (n, item)), name(q).map(|n| (n, Known::Any))]
-            .into_iter()
-            .flatten()
-            .collect(),
+        Some(BlockParam::Pair((p, q))) => {
+            [name(p).map(|n| (n, item)), name(q).map(|n| (n, Known::Any))]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -391,8 +393,13 @@ mod tests {
 
     #[test]
     fn known_variables_pass_and_unknown_ones_are_found_with_their_position() {
-        let data = json!({"user_name": "太郎", "company": {"name": "A"}, "items": [{"title": "x"}]});
-        assert!(missing("{{user_name}} {{company.name}} {{this.user_name}} {{company/name}}", data.clone()).is_empty());
+        let data =
+            json!({"user_name": "太郎", "company": {"name": "A"}, "items": [{"title": "x"}]});
+        assert!(missing(
+            "{{user_name}} {{company.name}} {{this.user_name}} {{company/name}}",
+            data.clone()
+        )
+        .is_empty());
         assert_eq!(
             missing("a\n  {{user_nme}}", data.clone()),
             vec!["2:3 variable `user_nme` is not in the data"]
@@ -402,7 +409,8 @@ mod tests {
 
     #[test]
     fn each_and_with_check_inside_their_scope() {
-        let data = json!({"items": [{"title": "x", "tags": ["a"]}], "company": {"name": "A"}, "top": 1});
+        let data =
+            json!({"items": [{"title": "x", "tags": ["a"]}], "company": {"name": "A"}, "top": 1});
         assert_eq!(
             missing(
                 "{{#each items}}{{@index}} {{title}} {{this.title}} {{../top}} {{@root.top}}{{#each tags}}{{this}}{{/each}}{{/each}}",
@@ -410,10 +418,20 @@ mod tests {
             ),
             Vec::<String>::new()
         );
-        assert!(missing("{{#each items as |item i|}}{{item.title}} {{i}}{{/each}}", data.clone()).is_empty());
+        assert!(missing(
+            "{{#each items as |item i|}}{{item.title}} {{i}}{{/each}}",
+            data.clone()
+        )
+        .is_empty());
         assert!(missing("{{#with company}}{{name}}{{/with}}", data.clone()).is_empty());
-        assert_eq!(missing("{{#each items}}{{titel}}{{/each}}", data.clone()).len(), 1);
-        assert_eq!(missing("{{#with company}}{{top}}{{/with}}", data.clone()).len(), 1);
+        assert_eq!(
+            missing("{{#each items}}{{titel}}{{/each}}", data.clone()).len(),
+            1
+        );
+        assert_eq!(
+            missing("{{#with company}}{{top}}{{/with}}", data.clone()).len(),
+            1
+        );
         assert_eq!(
             missing("{{#if top}}{{a}}{{else}}{{b}}{{/if}}", data).len(),
             2
@@ -423,13 +441,19 @@ mod tests {
     #[test]
     fn helpers_parameters_and_partials_are_checked() {
         let data = json!({"url": "u", "company_name": "A", "at": "2026-01-01"});
-        assert!(missing("{{link url \"押す\"}} {{jst_date at}} {{upper (default company_name \"x\")}}", data.clone()).is_empty());
+        assert!(missing(
+            "{{link url \"押す\"}} {{jst_date at}} {{upper (default company_name \"x\")}}",
+            data.clone()
+        )
+        .is_empty());
         assert_eq!(missing("{{link urll \"x\"}}", data.clone()).len(), 1);
         let unknown = missing("{{shout company_name}}", data.clone());
         assert!(unknown[0].contains("unknown helper `shout`"), "{unknown:?}");
         let partial = missing("{{> footer.text}}", data.clone());
         assert_eq!(partial.len(), 1);
-        assert!(partial[0].contains("in partial `footer.text`") && partial[0].contains("footer_note"));
+        assert!(
+            partial[0].contains("in partial `footer.text`") && partial[0].contains("footer_note")
+        );
         assert!(missing("{{> footer.text footer_note=\"x\"}}", data.clone()).is_empty());
         assert!(missing("{{> nope}}", data)[0].contains("unknown partial"));
     }

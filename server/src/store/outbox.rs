@@ -3,8 +3,8 @@
 //! as `sent` or `dead`.
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
-    FromQueryResult, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, Statement,
 };
 
 use super::entities::mail_outbox::{self, Column, Entity as Outbox};
@@ -183,8 +183,13 @@ impl Store {
 #[derive(Clone, Debug)]
 pub enum MailOutcome {
     Sent,
-    Retry { at: i64, error: String },
-    Dead { error: String },
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
     /// Put back untried (the sender is stopping).
     Released,
 }

@@ -6,4 +6,5 @@ mod helpers;
 mod smtp;
 
 mod events;
+mod templates;
 mod webhooks;
