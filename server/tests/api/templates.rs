@@ -453,3 +453,55 @@ async fn c8_enqueue_twice_with_the_same_dedupe_key_sends_one_mail() {
         "株式会社テストの選考にご応募いただきありがとうございました"
     );
 }
+
+#[tokio::test]
+async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
+    let app = TestApp::spawn().await;
+    let subject = app
+        .templates_dir
+        .join("group_link_approval")
+        .join("subject.hbs");
+    std::fs::write(&subject, "承認のお願い - {{company_name}}\n").unwrap();
+    let mut reloaded = None;
+    for _ in 0..100 {
+        let t = app.get_json("/v1/templates/group_link_approval").await;
+        if t["version"] == 2 {
+            reloaded = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = reloaded.expect("the changed file was not picked up");
+    assert_eq!(t["subject"], "承認のお願い - {{company_name}}");
+    assert_eq!(t["author"], "file");
+
+    std::fs::write(
+        app.templates_dir
+            .join("group_link_approval")
+            .join("html.hbs"),
+        "<p>{{#if company_name}}</p>",
+    )
+    .unwrap();
+    let mut reported = false;
+    for _ in 0..100 {
+        let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if res.status() == 503 {
+            let body: Value = res.json().await.unwrap();
+            assert!(
+                body.to_string().contains("group_link_approval/html.hbs"),
+                "{body}"
+            );
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reported, "readiness did not report the broken template");
+    let t = app.get_json("/v1/templates/group_link_approval").await;
+    assert_eq!(t["version"], 2, "a broken version was activated");
+    let (status, preview) = app
+        .post_json("/v1/templates/group_link_approval/preview", &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(preview["subject"], "承認のお願い - 株式会社サンプル");
+}
