@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;

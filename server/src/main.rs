@@ -24,6 +24,11 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Email templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -43,6 +48,17 @@ enum RulesCommand {
     Check {
         /// The directory to check (default: the configured rules_dir).
         #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplatesCommand {
+    /// Check every template (syntax; every variable against its sample.json) and exit non-zero
+    /// with `name/file:line:column: message` lines when one has a problem.
+    Check {
+        /// The templates directory (default: HIRELAY_TEMPLATES_DIR).
+        #[arg(long)]
         dir: Option<PathBuf>,
     },
 }
@@ -69,6 +85,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
     hirelay::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,6 +101,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Templates {
+                command: TemplatesCommand::Check { dir },
+            } => Ok(check_templates(
+                dir.as_deref().unwrap_or(&config.templates_dir),
+            )),
             Command::Token {
                 command: TokenCommand::Create { role, name },
             } => create_token(config, role, &name).await,
@@ -137,6 +159,28 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// `hirelay templates check`: every problem on stderr, or "N templates OK".
+fn check_templates(dir: &std::path::Path) -> ExitCode {
+    let problems = hirelay::mail::check_dir(dir);
+    if problems.is_empty() {
+        let count = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().join("html.hbs").exists())
+                    .count()
+            })
+            .unwrap_or(0);
+        println!("{count} templates OK");
+        ExitCode::SUCCESS
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        ExitCode::FAILURE
+    }
 }
 
 async fn connect(config: &Config) -> anyhow::Result<hirelay::store::Store> {

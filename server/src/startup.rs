@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
@@ -66,6 +67,14 @@ impl Application {
             shutdown.clone(),
         )
         .await?;
+        let (mailer, sender) = Mailer::start_with_handle(
+            config.clone(),
+            store.clone(),
+            readiness.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         let secret_box = SecretBox::from_config(&config)?;
         let bizreach = match ClientSettings::from_config(&config) {
             Some(settings) => Some(BizreachClient::new(
@@ -103,6 +112,7 @@ impl Application {
         );
 
         tasks.push(scheduler.start(shutdown.clone()));
+        tasks.push(sender);
 
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -110,6 +120,7 @@ impl Application {
             ingest,
             metrics: metrics.clone(),
             readiness,
+            mailer,
             scripts,
             queue_wake,
             secret_box,

@@ -316,6 +316,30 @@ impl From<crate::scripting::RulesError> for ApiError {
     }
 }
 
+impl From<crate::mail::MailError> for ApiError {
+    fn from(err: crate::mail::MailError) -> Self {
+        use crate::mail::MailError as E;
+        let message = err.to_string();
+        match err {
+            E::Template(problems) => {
+                let first = problems.first();
+                ApiError::new(ErrorCode::TemplateInvalid, message).with_details(serde_json::json!({
+                    "template": first.map(|p| p.template.clone()),
+                    "part": first.map(|p| p.part),
+                    "line": first.map(|p| p.line),
+                    "column": first.map(|p| p.column),
+                    "problems": problems.iter().map(|p| serde_json::json!({
+                        "part": p.part, "line": p.line, "column": p.column, "message": p.message,
+                    })).collect::<Vec<_>>(),
+                }))
+            }
+            E::UnknownTemplate(name) => ApiError::not_found(format!("template `{name}`")),
+            E::NoUnsubscribe { .. } => ApiError::new(ErrorCode::Unprocessable, message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A JSON request body that failed to parse: 400 naming the field at fault.
 pub fn json_body_error(err: actix_web::error::JsonPayloadError) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod routing;
 pub mod rules;
 pub mod scheduler;
+pub mod templates;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 
@@ -26,6 +27,7 @@ use crate::bizreach::BizreachClient;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::ingest::Ingest;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::scheduler::Scheduler;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// Email templates, outbox and sender.
+    pub mailer: Mailer,
     /// The rule scripts: run, save, reload.
     pub scripts: Scripts,
     /// Wakes idle workers when an event arrives.
@@ -75,5 +79,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(imports::configure)
     .configure(webhook_subscriptions::configure)
     .configure(notifications::configure)
-    .configure(rules::configure);
+    .configure(rules::configure)
+    .configure(templates::configure);
 }

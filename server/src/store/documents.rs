@@ -2,7 +2,8 @@
 //! from 1, with author and time); the newest version is the active one; a rollback saves the
 //! chosen version's body again as the newest.
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use super::entities::document_version::{self, Column, Entity as Versions};
@@ -73,6 +74,20 @@ impl Store {
             }
         }
         Ok(latest)
+    }
+
+    /// The newest version number of every document of a kind, without the bodies: a cheap
+    /// poll for versions saved by other instances.
+    pub async fn document_heads(&self, kind: DocumentKind) -> StoreResult<Vec<(String, i32)>> {
+        Ok(Versions::find()
+            .select_only()
+            .column(Column::Name)
+            .column_as(Column::Version.max(), "version")
+            .filter(Column::Kind.eq(kind.as_str()))
+            .group_by(Column::Name)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
     }
 
     /// The newest version that came from a file, to tell whether the file changed since.

@@ -43,7 +43,7 @@ fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
             .next()
             .expect("hirelay exited before listening")
             .unwrap();
-        if let Some(rest) = line.split("port=").nth(1) {
+        if let Some(rest) = line.split("listening port=").nth(1) {
             break rest
                 .split_whitespace()
                 .next()

@@ -14,4 +14,5 @@ mod events;
 mod routing;
 mod rules;
 mod scheduler;
+mod templates;
 mod webhooks;

@@ -151,3 +151,113 @@ fn addr(s: &str) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// Reading a received message as a mail client would: encoded headers (RFC 2047) and the parts
+/// of a `multipart/alternative` body, decoded.
+impl ReceivedMail {
+    /// A header's value with RFC 2047 encoded words decoded.
+    pub fn decoded_header(&self, name: &str) -> Option<String> {
+        self.header(name).map(|v| decode_words(&v))
+    }
+
+    /// The decoded body of the first part whose content type starts with `content_type`
+    /// (`text/plain`, `text/html`).
+    pub fn part(&self, content_type: &str) -> Option<String> {
+        let top = self.header("Content-Type")?;
+        let boundary = top
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))?
+            .trim_matches('"')
+            .to_owned();
+        for chunk in self.data.split(&format!("--{boundary}")).skip(1) {
+            let (head, body) = chunk.split_once("\r\n\r\n")?;
+            let part = ReceivedMail {
+                from: String::new(),
+                to: Vec::new(),
+                data: format!("{}\r\n\r\n", head.trim_start_matches("\r\n")),
+            };
+            let ct = part.header("Content-Type").unwrap_or_default();
+            if !ct.to_lowercase().starts_with(content_type) {
+                continue;
+            }
+            let cte = part
+                .header("Content-Transfer-Encoding")
+                .unwrap_or_default()
+                .to_lowercase();
+            return Some(match cte.as_str() {
+                "base64" => {
+                    use base64::Engine;
+                    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+                    String::from_utf8(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(compact)
+                            .unwrap(),
+                    )
+                    .unwrap()
+                }
+                "quoted-printable" => decode_qp(body),
+                _ => body.trim_end_matches("\r\n").to_owned(),
+            });
+        }
+        None
+    }
+}
+
+fn decode_words(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    let mut last_was_word = false;
+    while !rest.is_empty() {
+        if let Some(start) = rest.find("=?") {
+            let between = &rest[..start];
+            if !(last_was_word && between.trim().is_empty()) {
+                out.push_str(between);
+            }
+            let word = &rest[start + 2..];
+            let mut pieces = word.splitn(3, '?');
+            let (_charset, encoding, tail) = (
+                pieces.next().unwrap(),
+                pieces.next().unwrap(),
+                pieces.next().unwrap(),
+            );
+            let end = tail.find("?=").unwrap();
+            let text = &tail[..end];
+            let bytes = if encoding.eq_ignore_ascii_case("b") {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .unwrap()
+            } else {
+                decode_qp(&text.replace('_', " ")).into_bytes()
+            };
+            out.push_str(&String::from_utf8(bytes).unwrap());
+            rest = &tail[end + 2..];
+            last_was_word = true;
+        } else {
+            out.push_str(rest);
+            break;
+        }
+    }
+    out
+}
+
+fn decode_qp(text: &str) -> String {
+    let text = text.replace("=\r\n", "");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out)
+        .trim_end_matches("\r\n")
+        .to_owned()
+}

@@ -1,0 +1,391 @@
+//! Email: Handlebars templates (versioned, hot-reloaded, checked against their sample data),
+//! the outbox (rendered in the caller's transaction, at most once per dedupe key), the sender
+//! task and the transports (SMTP or `.eml` files).
+pub mod catalog;
+pub mod helpers;
+mod reload;
+pub mod sender;
+pub mod templates;
+pub mod transport;
+pub mod variables;
+
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+use std::sync::{Arc, RwLock};
+use tokio_util::sync::CancellationToken;
+
+pub use catalog::Rendered;
+pub use templates::{check_dir, Meta, Part, Purpose, TemplateDoc, TemplateProblem};
+
+use crate::config::Config;
+use crate::domain::email::Email;
+use crate::domain::ids::new_id;
+use crate::domain::names::TemplateName;
+use crate::domain::time::now_millis;
+use crate::metrics::Metrics;
+use crate::readiness::Readiness;
+use crate::store::documents::{DocumentKind, Origin};
+use crate::store::entities::document_version;
+use crate::store::outbox::{MailInsert, NewMail};
+use crate::store::{Store, StoreError};
+use catalog::Catalog;
+
+/// A mail to send.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    pub template: TemplateName,
+    pub to: Email,
+    pub data: Value,
+    /// Unix millis; `None` sends now.
+    pub send_at: Option<i64>,
+    /// The same key is queued at most once (e.g. `invite:{application_id}`).
+    pub dedupe_key: String,
+    /// Adds `List-Unsubscribe` (and the RFC 8058 one-click header) with this URL.
+    pub list_unsubscribe: Option<String>,
+}
+
+/// What [`Mailer::enqueue`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnqueueOutcome {
+    Queued {
+        outbox_id: String,
+    },
+    /// The dedupe key was queued before; nothing new was queued.
+    AlreadyQueued {
+        outbox_id: String,
+    },
+}
+
+impl EnqueueOutcome {
+    pub fn outbox_id(&self) -> &str {
+        match self {
+            EnqueueOutcome::Queued { outbox_id } | EnqueueOutcome::AlreadyQueued { outbox_id } => {
+                outbox_id
+            }
+        }
+    }
+}
+
+/// What can go wrong with mail.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// A template that does not compile, does not render, or uses a variable its sample lacks.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Template(Vec<TemplateProblem>),
+    #[error("template `{0}` not found")]
+    UnknownTemplate(String),
+    #[error("`{template}` is a marketing mail and needs an unsubscribe URL (`list_unsubscribe`, or the `unsubscribe_url` variable)")]
+    NoUnsubscribe { template: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Templates, outbox and sender; cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<Config>,
+    store: Store,
+    catalog: RwLock<Catalog>,
+    readiness: Readiness,
+    wake: Arc<tokio::sync::Notify>,
+    /// The host in `Message-ID`s: the public URL's.
+    host: String,
+    reload: reload::ReloadState,
+}
+
+impl Mailer {
+    /// Loads templates from `config.templates_dir` (a directory per template; partials in
+    /// `partials/`) as versions in the store, activates the newest version of each that
+    /// compiles, hot-reloads from disk and from the store (versions saved by other instances),
+    /// and starts the sender task, which stops on `shutdown` after the mail in hand.
+    pub async fn start(
+        config: Arc<Config>,
+        store: Store,
+        readiness: Readiness,
+        metrics: Metrics,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Mailer> {
+        let (mailer, _sender) =
+            Self::start_with_handle(config, store, readiness, metrics, shutdown).await?;
+        Ok(mailer)
+    }
+
+    /// As [`Mailer::start`], also handing back the sender task to wait for at shutdown.
+    pub async fn start_with_handle(
+        config: Arc<Config>,
+        store: Store,
+        readiness: Readiness,
+        metrics: Metrics,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<(Mailer, tokio::task::JoinHandle<()>)> {
+        readiness.expect("templates");
+        let transport = transport::Transport::from_config(&config)?;
+        let mailer = Mailer {
+            inner: Arc::new(Inner {
+                host: url_host(&config.public_url).to_owned(),
+                config: config.clone(),
+                store: store.clone(),
+                catalog: RwLock::new(Catalog::new()),
+                readiness,
+                wake: Arc::new(tokio::sync::Notify::new()),
+                reload: reload::ReloadState::default(),
+            }),
+        };
+        mailer.reload_from_disk().await;
+        mailer.spawn_reloaders(shutdown.clone());
+        let sender = sender::Sender {
+            store,
+            transport,
+            from: config.mail_from.clone(),
+            metrics,
+            settings: sender::SenderSettings::default(),
+        };
+        let wake = mailer.inner.wake.clone();
+        let handle = tokio::spawn(sender.run(wake, shutdown));
+        Ok((mailer, handle))
+    }
+
+    fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.inner.catalog.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn catalog_mut(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
+        self.inner
+            .catalog
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Renders the active version of `template` for preview: what `data` does not give is
+    /// filled from the template's sample data; warnings name variables the result lacks and
+    /// data the template does not use.
+    pub fn render(&self, template: &TemplateName, data: &Value) -> Result<Rendered, MailError> {
+        let merged = self.with_sample(template, data)?;
+        let mut rendered = self.render_exact(template, &merged)?.1;
+        rendered
+            .warnings
+            .extend(self.catalog().unused_keys(template.as_str(), data));
+        Ok(rendered)
+    }
+
+    /// `data` laid over the template's sample data.
+    pub fn with_sample(&self, template: &TemplateName, data: &Value) -> Result<Value, MailError> {
+        let catalog = self.catalog();
+        let active = catalog
+            .get(template.as_str())
+            .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))?;
+        Ok(catalog::deep_merge(&active.doc.sample, data))
+    }
+
+    /// Renders with exactly `data`; answers the version rendered and its purpose.
+    fn render_exact(
+        &self,
+        template: &TemplateName,
+        data: &Value,
+    ) -> Result<(i32, Rendered, Purpose), MailError> {
+        let catalog = self.catalog();
+        let active = catalog
+            .get(template.as_str())
+            .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))?;
+        let rendered = catalog
+            .render(template.as_str(), data)
+            .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))?
+            .map_err(|p| MailError::Template(vec![p]))?;
+        Ok((active.version, rendered, active.doc.meta.purpose))
+    }
+
+    /// Renders now and queues the mail in `db` (the caller's transaction): at most once per
+    /// dedupe key. Call [`Mailer::wake`] after the transaction commits.
+    pub async fn enqueue<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        mail: OutgoingMail,
+    ) -> Result<EnqueueOutcome, MailError> {
+        let (version, rendered, purpose) = self.render_exact(&mail.template, &mail.data)?;
+        if !rendered.warnings.is_empty() {
+            tracing::warn!(template = %mail.template, warnings = ?rendered.warnings, "mail rendered with variables missing from its data");
+        }
+        let unsubscribe = mail.list_unsubscribe.clone().or_else(|| {
+            (purpose == Purpose::Marketing)
+                .then(|| mail.data.get("unsubscribe_url").and_then(Value::as_str))
+                .flatten()
+                .filter(|u| !u.trim().is_empty())
+                .map(str::to_owned)
+        });
+        if purpose == Purpose::Marketing && unsubscribe.is_none() {
+            return Err(MailError::NoUnsubscribe {
+                template: mail.template.to_string(),
+            });
+        }
+        let mut headers = serde_json::Map::new();
+        if let Some(url) = unsubscribe {
+            headers.insert(
+                "List-Unsubscribe".into(),
+                format!("<{}>", url.trim()).into(),
+            );
+            headers.insert(
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            );
+        }
+        let id = new_id("mail");
+        let now = now_millis();
+        let row = NewMail {
+            message_id: format!("<{id}@{}>", self.inner.host),
+            id: id.clone(),
+            dedupe_key: mail.dedupe_key,
+            template: mail.template.to_string(),
+            template_version: version,
+            recipient: mail.to.to_string(),
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            headers: Value::Object(headers).to_string(),
+            send_at: mail.send_at.unwrap_or(now),
+            created_at: now,
+        };
+        match Store::insert_mail(db, row).await? {
+            MailInsert::Inserted => {
+                tracing::info!(mail = %id, template = %mail.template, to_domain = %mail.to.domain(), "mail queued");
+                Ok(EnqueueOutcome::Queued { outbox_id: id })
+            }
+            MailInsert::Existing(outbox_id) => Ok(EnqueueOutcome::AlreadyQueued { outbox_id }),
+        }
+    }
+
+    /// Wakes the sender (after a commit that queued mail).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Every active template: name, version, meta.
+    pub fn templates(&self) -> Vec<(String, i32, Meta)> {
+        self.catalog()
+            .all()
+            .iter()
+            .map(|(name, a)| (name.clone(), a.version, a.doc.meta.clone()))
+            .collect()
+    }
+
+    /// The active version of a template.
+    pub fn active(&self, template: &TemplateName) -> Result<(i32, TemplateDoc), MailError> {
+        self.catalog()
+            .get(template.as_str())
+            .map(|a| (a.version, a.doc.clone()))
+            .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))
+    }
+
+    /// Checks a template without saving it: syntax of each part, then its variables against
+    /// its sample data.
+    pub fn check(&self, template: &TemplateName, doc: &TemplateDoc) -> Result<(), MailError> {
+        let problems = doc.check(template.as_str(), self.catalog().partials());
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(MailError::Template(problems))
+        }
+    }
+
+    /// Checks, saves as the next version (by `author`) and activates it.
+    pub async fn save(
+        &self,
+        template: &TemplateName,
+        doc: TemplateDoc,
+        author: &str,
+    ) -> Result<document_version::Model, MailError> {
+        self.check(template, &doc)?;
+        let saved = self
+            .inner
+            .store
+            .save_document(
+                DocumentKind::Template,
+                template.as_str(),
+                &doc.to_json(),
+                Origin::Api,
+                author,
+            )
+            .await?;
+        self.catalog_mut()
+            .activate(template.as_str(), saved.version, doc)
+            .map_err(MailError::Template)?;
+        self.inner.reload.seen(template.as_str(), saved.version);
+        Ok(saved)
+    }
+
+    /// Saves an earlier version again as the newest, and activates it.
+    pub async fn rollback(
+        &self,
+        template: &TemplateName,
+        version: i32,
+        author: &str,
+    ) -> Result<document_version::Model, MailError> {
+        self.active(template)?;
+        let old = self
+            .inner
+            .store
+            .document_version(DocumentKind::Template, template.as_str(), version)
+            .await?;
+        let doc = TemplateDoc::from_json(&old.body)
+            .map_err(|e| StoreError::Corrupt(format!("template {template} v{version}: {e}")))?;
+        self.save(template, doc, author).await
+    }
+
+    /// Every stored version of a template, oldest first.
+    pub async fn versions(
+        &self,
+        template: &TemplateName,
+    ) -> Result<Vec<document_version::Model>, MailError> {
+        self.active(template)?;
+        Ok(self
+            .inner
+            .store
+            .document_versions(DocumentKind::Template, template.as_str())
+            .await?)
+    }
+
+    /// The stored row of the active version (author, time).
+    pub async fn active_version_record(
+        &self,
+        template: &TemplateName,
+    ) -> Result<(TemplateDoc, document_version::Model), MailError> {
+        let (version, doc) = self.active(template)?;
+        let record = self
+            .inner
+            .store
+            .document_version(DocumentKind::Template, template.as_str(), version)
+            .await?;
+        Ok((doc, record))
+    }
+
+    /// The configuration the mailer runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+/// The host of an `http(s)://host[:port]/…` URL.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.is_empty() => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_ids_use_the_public_host() {
+        assert_eq!(
+            super::url_host("https://hirelay.example.jp:8443/x"),
+            "hirelay.example.jp"
+        );
+        assert_eq!(super::url_host("http://hirelay.test"), "hirelay.test");
+    }
+}

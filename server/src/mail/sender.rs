@@ -1,0 +1,140 @@
+//! The sender task: claims due outbox rows, hands each to the transport, and marks it `sent`
+//! (or schedules a retry with backoff, or `dead` after [`MAX_TRIES`]).
+//!
+//! A row is claimed by one sender at a time (a lease; `FOR UPDATE SKIP LOCKED` on PostgreSQL)
+//! and marked `sent` right after the transport took it, fenced by the claim's lease. The one
+//! window left is a crash between the transport accepting the mail and that mark: the lease
+//! then runs out and the row is sent again, with the same `Message-ID`.
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::transport::{build_message, Transport};
+use crate::domain::time::now_millis;
+use crate::metrics::Metrics;
+use crate::queue::retry;
+use crate::store::entities::mail_outbox;
+use crate::store::outbox::MailOutcome;
+use crate::store::Store;
+
+/// Tries before a mail is parked as `dead`.
+pub const MAX_TRIES: i32 = 10;
+
+/// How the sender runs.
+#[derive(Clone, Debug)]
+pub struct SenderSettings {
+    pub lease: Duration,
+    pub batch: u64,
+    pub idle_poll: Duration,
+}
+
+impl Default for SenderSettings {
+    fn default() -> Self {
+        SenderSettings {
+            // Longer than the transport's own timeouts, so a live sender never loses its lease.
+            lease: Duration::from_secs(300),
+            batch: 8,
+            idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One sender; [`Sender::run_once`] drives it by hand.
+pub struct Sender {
+    pub store: Store,
+    pub transport: Transport,
+    pub from: String,
+    pub metrics: Metrics,
+    pub settings: SenderSettings,
+}
+
+impl Sender {
+    /// Runs until `shutdown`, finishing the mail in hand; woken early by `wake`.
+    pub async fn run(self, wake: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
+        tracing::info!(transport = %self.transport.describe(), "mail sender started");
+        while !shutdown.is_cancelled() {
+            match self.run_once(&shutdown).await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(self.settings.idle_poll) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming mail failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        tracing::info!("mail sender stopped");
+    }
+
+    /// Claims and sends one batch; answers how many mails it took. Mails of the batch not yet
+    /// tried when `shutdown` comes are put back untouched.
+    pub async fn run_once(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<usize, crate::store::StoreError> {
+        let now = now_millis();
+        let lease = now + self.settings.lease.as_millis() as i64;
+        let batch = self
+            .store
+            .claim_mails(now, lease, self.settings.batch)
+            .await?;
+        for row in &batch {
+            let outcome = if shutdown.is_cancelled() {
+                MailOutcome::Released
+            } else {
+                self.send_one(row).await
+            };
+            let held = self
+                .store
+                .finish_mail(&row.id, lease, outcome, now_millis())
+                .await?;
+            if !held {
+                tracing::warn!(mail = %row.id, "the mail's lease ran out while it was being sent");
+            }
+        }
+        Ok(batch.len())
+    }
+
+    async fn send_one(&self, row: &mail_outbox::Model) -> MailOutcome {
+        let domain = row.recipient.rsplit_once('@').map_or("", |(_, d)| d);
+        let span = tracing::info_span!("mail", id = %row.id, template = %row.template, to_domain = %domain, attempt = row.attempts);
+        self.try_send(row).instrument(span).await
+    }
+
+    async fn try_send(&self, row: &mail_outbox::Model) -> MailOutcome {
+        let sent = match build_message(&self.from, row) {
+            Ok(message) => self.transport.send(message).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => {
+                self.metrics.add("hirelay_mails_sent_total", 1);
+                tracing::info!("mail sent");
+                MailOutcome::Sent
+            }
+            Err(error) => {
+                self.metrics.add("hirelay_mails_failed_total", 1);
+                if row.attempts >= MAX_TRIES {
+                    tracing::error!(%error, "mail failed for the last time; parked as dead");
+                    MailOutcome::Dead { error }
+                } else {
+                    let wait = retry::backoff_millis(row.attempts.max(1) as u32, retry::jitter());
+                    tracing::warn!(%error, retry_in_ms = wait, "mail failed; will retry");
+                    MailOutcome::Retry {
+                        at: now_millis() + wait,
+                        error,
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! How mail leaves: SMTP (`HIRELAY_SMTP_URL`, pooled connections with timeouts) or, when no
+//! SMTP server is configured, `.eml` files under `DATA_DIR/outbox/`.
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{redact_url, Config};
+use crate::store::entities::mail_outbox;
+
+/// How long one SMTP command may take before the try counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The configured way out.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+impl Transport {
+    /// SMTP when `smtp_url` is set (`smtp://host:port` plain, `smtp://…?tls=required`
+    /// STARTTLS, `smtps://user:pass@host` TLS), else files under `data_dir/outbox/`.
+    pub fn from_config(config: &Config) -> anyhow::Result<Transport> {
+        match &config.smtp_url {
+            Some(url) => {
+                let url = url.expose_secret();
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("HIRELAY_SMTP_URL `{}`: {e}", redact_url(url)))?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .pool_config(
+                        PoolConfig::new()
+                            .max_size(4)
+                            .idle_timeout(Duration::from_secs(60)),
+                    )
+                    .build();
+                Ok(Transport::Smtp(transport))
+            }
+            None => {
+                let dir = config.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir)?;
+                Ok(Transport::File(AsyncFileTransport::new(&dir), dir))
+            }
+        }
+    }
+
+    /// What logs may say about it.
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::Smtp(_) => "smtp".to_owned(),
+            Transport::File(_, dir) => format!("files in {}", dir.display()),
+        }
+    }
+
+    /// Hands one message over; the error says why it was not taken.
+    pub async fn send(&self, message: Message) -> Result<(), String> {
+        let sent = match self {
+            Transport::Smtp(t) => tokio::time::timeout(SMTP_TIMEOUT * 2, t.send(message))
+                .await
+                .map_err(|_| "the SMTP server did not answer in time".to_owned())?
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Transport::File(t, _) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        };
+        sent
+    }
+}
+
+/// The message of an outbox row: From, To, Subject (UTF-8, encoded as the RFC asks), its
+/// `Message-ID`, `Date`, the stored extra headers, and a `multipart/alternative` body with the
+/// text part first and the HTML part last (the one mail clients prefer).
+pub fn build_message(from: &str, row: &mail_outbox::Model) -> Result<Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("sender address: {e}"))?;
+    let to: Mailbox = row
+        .recipient
+        .parse()
+        .map_err(|e| format!("recipient address: {e}"))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()))
+        .date_now();
+    let headers: BTreeMap<String, String> = serde_json::from_str(&row.headers).unwrap_or_default();
+    for (name, value) in headers {
+        let name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|_| format!("header name `{name}` is not valid"))?;
+        builder = builder.raw_header(HeaderValue::new(name, value));
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            row.text_body.clone(),
+            row.html.clone(),
+        ))
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,204 @@
+//! The mail outbox: rendered mails waiting to be sent. Inserted in the caller's transaction
+//! (at most once per dedupe key), claimed by one sender at a time under a lease, and finished
+//! as `sent` or `dead`.
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, Statement,
+};
+
+use super::entities::mail_outbox::{self, Column, Entity as Outbox};
+use super::{Store, StoreError, StoreResult};
+
+/// Where a mail is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailStatus {
+    /// Waiting for `next_attempt_at`.
+    Pending,
+    /// Claimed by a sender until `locked_until`.
+    Sending,
+    Sent,
+    /// Gave up after too many failed tries.
+    Dead,
+}
+
+impl MailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Pending => "pending",
+            MailStatus::Sending => "sending",
+            MailStatus::Sent => "sent",
+            MailStatus::Dead => "dead",
+        }
+    }
+}
+
+/// A mail to queue.
+#[derive(Clone, Debug)]
+pub struct NewMail {
+    pub id: String,
+    pub dedupe_key: String,
+    pub template: String,
+    pub template_version: i32,
+    pub recipient: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Extra headers as a JSON object of strings.
+    pub headers: String,
+    pub message_id: String,
+    pub send_at: i64,
+    pub created_at: i64,
+}
+
+/// What queueing a mail came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailInsert {
+    Inserted,
+    /// A mail with the same dedupe key was queued before, under this id.
+    Existing(String),
+}
+
+impl Store {
+    /// Queues a mail in `db` (the caller's transaction). A second mail with the same dedupe
+    /// key is not inserted: `ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction
+    /// usable, where a failed insert would abort it.
+    pub async fn insert_mail<C: ConnectionTrait>(db: &C, mail: NewMail) -> StoreResult<MailInsert> {
+        let row = mail_outbox::ActiveModel {
+            id: Set(mail.id),
+            dedupe_key: Set(mail.dedupe_key.clone()),
+            template: Set(mail.template),
+            template_version: Set(mail.template_version),
+            recipient: Set(mail.recipient),
+            subject: Set(mail.subject),
+            html: Set(mail.html),
+            text_body: Set(mail.text),
+            headers: Set(mail.headers),
+            message_id: Set(mail.message_id),
+            status: Set(MailStatus::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(mail.send_at),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(mail.created_at),
+            sent_at: Set(None),
+        };
+        let inserted = Outbox::insert(row)
+            .on_conflict(
+                OnConflict::column(Column::DedupeKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await;
+        match inserted {
+            Ok(1) => Ok(MailInsert::Inserted),
+            Ok(_) => existing(db, &mail.dedupe_key).await,
+            Err(e) if StoreError::is_unique_violation(&e) => existing(db, &mail.dedupe_key).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Claims up to `limit` mails that are due (or whose sender's lease ran out), leased until
+    /// `lease_until`, which is also the claim's fencing token for [`Store::finish_mail`].
+    /// `FOR UPDATE SKIP LOCKED` gives each mail to one sender on PostgreSQL; SQLite has one writer.
+    pub async fn claim_mails(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<mail_outbox::Model>> {
+        let backend = self.backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "UPDATE mail_outbox SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= $2) \
+                 OR (status = 'sending' AND locked_until < $3) \
+                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+            _ => {
+                "UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= ?) \
+                 OR (status = 'sending' AND locked_until < ?) \
+                 ORDER BY next_attempt_at, id LIMIT ?) RETURNING *"
+            }
+        };
+        let values: Vec<sea_orm::Value> = vec![
+            lease_until.into(),
+            now.into(),
+            now.into(),
+            (limit as i64).into(),
+        ];
+        let mut claimed = mail_outbox::Model::find_by_statement(Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(&self.db)
+        .await?;
+        claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// Finishes a claimed mail: `Sent` (with `sent_at`), `Pending` again at `retry_at`, or
+    /// `Dead`. Answers false when the claim identified by `lease` no longer holds the mail.
+    pub async fn finish_mail(
+        &self,
+        id: &str,
+        lease: i64,
+        outcome: MailOutcome,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut update = Outbox::update_many()
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(MailStatus::Sending.as_str()))
+            .filter(Column::LockedUntil.eq(lease));
+        update = match outcome {
+            MailOutcome::Sent => update
+                .col_expr(Column::Status, Expr::value(MailStatus::Sent.as_str()))
+                .col_expr(Column::SentAt, Expr::value(now))
+                .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
+            MailOutcome::Retry { at, error } => update
+                .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
+                .col_expr(Column::NextAttemptAt, Expr::value(at))
+                .col_expr(Column::LastError, Expr::value(error)),
+            MailOutcome::Dead { error } => update
+                .col_expr(Column::Status, Expr::value(MailStatus::Dead.as_str()))
+                .col_expr(Column::LastError, Expr::value(error)),
+            MailOutcome::Released => update
+                .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
+                .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1)),
+        };
+        Ok(update.exec(&self.db).await?.rows_affected == 1)
+    }
+
+    pub async fn get_mail(&self, id: &str) -> StoreResult<mail_outbox::Model> {
+        Outbox::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mail {id}")))
+    }
+}
+
+/// How a claimed mail ends.
+#[derive(Clone, Debug)]
+pub enum MailOutcome {
+    Sent,
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Put back untried (the sender is stopping).
+    Released,
+}
+
+async fn existing<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> StoreResult<MailInsert> {
+    let row = Outbox::find()
+        .filter(Column::DedupeKey.eq(dedupe_key))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Conflict(format!("mail `{dedupe_key}` conflicts")))?;
+    Ok(MailInsert::Existing(row.id))
+}
