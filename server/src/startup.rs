@@ -127,7 +127,6 @@ impl Application {
             bizreach,
             poller,
             scheduler,
-            approval_mailer: None,
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

@@ -1,8 +1,7 @@
 //! L1–L5: signing in to BizReach, listing its group accounts, and linking them one by one
 //! through an approval email that the group's administrator activates.
-use async_trait::async_trait;
 use chrono::Duration;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 
 use super::client::BizreachClient;
@@ -41,27 +40,6 @@ impl From<sea_orm::DbErr> for LinkingError {
     fn from(e: sea_orm::DbErr) -> Self {
         LinkingError::Store(e.into())
     }
-}
-
-/// The approval email to queue: template `group_link_approval`, one per token.
-#[derive(Clone, Debug)]
-pub struct ApprovalMail {
-    pub to: Email,
-    /// `company_name`, `user_name`, `group_name`, `activation_url`, `expires_at` (RFC 3339).
-    pub data: serde_json::Value,
-    /// `link-approval:{token hash}`.
-    pub dedupe_key: String,
-}
-
-/// Queues the approval email in the caller's transaction; implemented by the mail module's
-/// `Mailer` (`enqueue` of an `OutgoingMail` with template `group_link_approval`).
-#[async_trait]
-pub trait ApprovalMailer: Send + Sync {
-    async fn enqueue_approval(
-        &self,
-        txn: &DatabaseTransaction,
-        mail: ApprovalMail,
-    ) -> anyhow::Result<()>;
 }
 
 /// What signing in found (L2).
@@ -137,7 +115,7 @@ pub struct LinkRequest<'a> {
 /// [`APPROVAL_VALIDITY_HOURS`], and queues the approval email in the same transaction.
 pub async fn request_link(
     store: &Store,
-    mailer: Option<&dyn ApprovalMailer>,
+    mailer: &crate::mail::Mailer,
     request: LinkRequest<'_>,
 ) -> Result<group_account::Model, LinkingError> {
     let id = request.group_account_id;
@@ -159,8 +137,12 @@ pub async fn request_link(
     Store::set_link_state(&txn, id, from, to, None, now).await?;
     Store::create_link_approval(&txn, id, &hash, now, expires_at).await?;
     let company_name = account_name.unwrap_or_else(|| group.name.clone());
-    let mail = ApprovalMail {
+    let mail = crate::mail::OutgoingMail {
+        template: crate::domain::names::TemplateName::parse("group_link_approval")
+            .map_err(|e| LinkingError::Mail(e.into()))?,
         to: to_email.clone(),
+        send_at: None,
+        list_unsubscribe: None,
         data: serde_json::json!({
             "company_name": company_name,
             "user_name": request.user_name,
@@ -170,17 +152,10 @@ pub async fn request_link(
         }),
         dedupe_key: format!("link-approval:{hash}"),
     };
-    match mailer {
-        Some(mailer) => mailer
-            .enqueue_approval(&txn, mail)
-            .await
-            .map_err(LinkingError::Mail)?,
-        None => tracing::warn!(
-            group = id,
-            to = %to_email.redacted(),
-            "no mailer is wired: the link approval email was not queued"
-        ),
-    }
+    mailer
+        .enqueue(&txn, mail)
+        .await
+        .map_err(|e| LinkingError::Mail(e.into()))?;
     Store::audit(
         &txn,
         request.actor,
@@ -191,6 +166,7 @@ pub async fn request_link(
     .await?;
     let group = Store::group_account(&txn, id).await?;
     txn.commit().await?;
+    mailer.wake();
     Ok(group)
 }
 

@@ -145,7 +145,7 @@ async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let group = linking::request_link(
         &state.store,
-        state.approval_mailer.as_deref(),
+        &state.mailer,
         LinkRequest {
             group_account_id: &id,
             user_name: &auth.caller.name,

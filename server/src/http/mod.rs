@@ -21,7 +21,6 @@ pub mod webhooks;
 use actix_web::web;
 use std::sync::Arc;
 
-use crate::bizreach::linking::ApprovalMailer;
 use crate::bizreach::poller::Poller;
 use crate::bizreach::BizreachClient;
 use crate::config::Config;
@@ -55,8 +54,6 @@ pub struct AppState {
     pub poller: Poller,
     /// Scheduled jobs; `POST /v1/scheduler/{job}/run` runs one now.
     pub scheduler: Scheduler,
-    /// Queues the link-approval email (L4); the mail module's `Mailer` once wired.
-    pub approval_mailer: Option<Arc<dyn ApprovalMailer>>,
 }
 
 /// Every route of the API.

@@ -185,8 +185,15 @@ async fn l4_activation_link_is_single_use_and_expires() {
     assert_eq!(hours, 72);
     assert_eq!(pending.token_hash.len(), 64);
 
-    let token = approval_token(&b.app, "grp-001", 72).await;
-    let url = b.app.url(&format!("/v1/link-approvals/{token}"));
+    // L4: the approval email, from a noreply@ address, with the contract's subject.
+    let (mail, url) = b.approval_mail("grp-001").await;
+    assert!(mail.from.starts_with("noreply@"), "{}", mail.from);
+    let subject = mail.decoded_header("Subject").unwrap();
+    assert!(
+        subject.starts_with("ビズリーチグループ連携案内 - "),
+        "{subject}"
+    );
+    assert!(subject.ends_with(" 様より"), "{subject}");
     let page = b.app.client.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"]
