@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_recruiting;
+mod m0003_career_relay;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_platform::Migration),
             Box::new(m0002_recruiting::Migration),
+            Box::new(m0003_career_relay::Migration),
         ]
     }
 }

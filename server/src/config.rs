@@ -44,6 +44,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "workers", default: "2", doc: "event-processing workers" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds a claimed event before another may take it (a crashed worker's events return after this)" },
+    Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
 ];
@@ -89,6 +90,7 @@ pub struct Config {
     pub max_attempts: u32,
     pub event_lease_secs: u64,
     pub career_relay_ratio: u32,
+    pub company_name: Option<String>,
     pub log_format: LogFormat,
 }
 
@@ -355,6 +357,7 @@ impl Config {
             max_attempts: positive("max_attempts")? as u32,
             event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
+            company_name: raw.string("company_name"),
             log_format,
             public_url,
             data_dir,

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod readiness;
+pub mod relay;
 pub mod scheduler;
 pub mod scripting;
 pub mod startup;

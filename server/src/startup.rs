@@ -95,9 +95,16 @@ impl Application {
         let scheduler = Scheduler::new(store.clone(), instance.clone());
         scheduler.register(poll_job(&config, poller.clone()));
 
+        let pipeline = Pipeline::new(
+            store.clone(),
+            scripts.clone(),
+            mailer.clone(),
+            config.clone(),
+        );
+        scripts.set_input_builder(Arc::new(pipeline.clone()));
         let mut tasks = queue::spawn_workers(
             store.clone(),
-            Arc::new(Pipeline::new()),
+            Arc::new(pipeline),
             QueueSettings {
                 workers: config.workers,
                 batch: 128,

@@ -11,6 +11,26 @@ use crate::store::{Store, StoreError};
 /// The outbound event type queued per routed application.
 pub const APPLICATION_ROUTED: &str = "application.routed";
 
+/// The `application.routed` payload the ATS picks the application up with; the same whether
+/// an admin routed it from the inbox or a script routed it on import.
+pub fn routed_payload(
+    app: &crate::store::entities::application::Model,
+    job: &crate::store::entities::job::Model,
+    rule_id: Option<&str>,
+    now: i64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": APPLICATION_ROUTED,
+        "application_id": app.id,
+        "source": {"system": app.source_system, "application_id": app.source_application_id},
+        "group_account_id": app.group_account_id,
+        "position_name": app.position_name,
+        "job": {"id": job.id, "title": job.title, "ats_job_id": job.ats_job_id},
+        "rule_id": rule_id,
+        "routed_at": rfc3339(now),
+    })
+}
+
 /// What an admin picked in the inbox.
 pub struct RouteRequest<'a> {
     pub application_ids: &'a [String],
@@ -114,16 +134,7 @@ pub async fn route_from_inbox(
         rule_id = Some(rule.id);
     }
     for app in &apps {
-        let payload = serde_json::json!({
-            "type": APPLICATION_ROUTED,
-            "application_id": app.id,
-            "source": {"system": BIZREACH, "application_id": app.source_application_id},
-            "group_account_id": app.group_account_id,
-            "position_name": app.position_name,
-            "job": {"id": job.id, "title": job.title, "ats_job_id": job.ats_job_id},
-            "rule_id": rule_id,
-            "routed_at": rfc3339(now),
-        });
+        let payload = routed_payload(app, &job, rule_id.as_deref(), now);
         Store::enqueue_webhook(
             &txn,
             APPLICATION_ROUTED,

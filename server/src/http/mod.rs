@@ -11,6 +11,7 @@ pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod relay;
 pub mod routing;
 pub mod rules;
 pub mod scheduler;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(ops::configure)
     .configure(webhooks::configure)
     .configure(events::configure)
+    .configure(applications::configure)
     .configure(group_accounts::configure)
     .configure(link_approvals::configure)
     .configure(scheduler::configure)
@@ -77,5 +79,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(webhook_subscriptions::configure)
     .configure(notifications::configure)
     .configure(rules::configure)
-    .configure(templates::configure);
+    .configure(templates::configure)
+    .configure(relay::configure);
 }

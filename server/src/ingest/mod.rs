@@ -187,6 +187,20 @@ impl Ingest {
                     })
                 }
             }
+            InboundEvent::CareerRelay(
+                crate::domain::payload::CareerRelayEvent::RegistrationCompleted {
+                    invitation_token,
+                    ..
+                },
+            ) => {
+                match Store::invitation_by_token(&self.store.db, invitation_token.as_str()).await? {
+                    Some(_) => Ok(()),
+                    None => Err(IngestError::Refused {
+                        field: Some("invitation_token".into()),
+                        message: "no invitation has this token: use the token of the invitation email's link".into(),
+                    }),
+                }
+            }
             _ => Ok(()),
         }
     }

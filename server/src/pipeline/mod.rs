@@ -1,38 +1,163 @@
 //! From a claimed event to committed effects: parse the stored payload, apply the source's
-//! domain step, run its rule script, carry out the actions, record the decision.
+//! domain step, run its rule script, carry out the actions, record the decision — all in the
+//! event's transaction (see `queue::worker`).
+mod apply;
+mod prepare;
+
+pub use apply::APPLICATION_LABELED;
+
 use async_trait::async_trait;
 use sea_orm::DatabaseTransaction;
+use std::sync::Arc;
 
+use crate::config::Config;
 use crate::domain::payload::InboundEvent;
 use crate::domain::status::EventSource;
+use crate::domain::time::now_millis;
+use crate::mail::Mailer;
 use crate::queue::{HandleError, Handler};
+use crate::scripting::{InputBuilder, ScriptError, ScriptInput, Scripts};
+use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
+use crate::store::Store;
 
 /// The queue's handler for every inbound event.
-pub struct Pipeline {}
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    scripts: Scripts,
+    mailer: Mailer,
+    config: Arc<Config>,
+}
 
 impl Pipeline {
-    pub fn new() -> Self {
-        Pipeline {}
+    pub fn new(store: Store, scripts: Scripts, mailer: Mailer, config: Arc<Config>) -> Self {
+        Pipeline {
+            store,
+            scripts,
+            mailer,
+            config,
+        }
+    }
+
+    /// The company name candidate emails show.
+    async fn company_name(&self) -> String {
+        if let Some(name) = &self.config.company_name {
+            return name.clone();
+        }
+        match self.store.bizreach_credentials().await {
+            Ok(Some(c)) => c.account_name,
+            _ => "採用担当".to_owned(),
+        }
     }
 }
 
-impl Default for Pipeline {
-    fn default() -> Self {
-        Self::new()
-    }
+fn parse(event: &event::Model) -> Result<InboundEvent, HandleError> {
+    let source = EventSource::parse(&event.source).map_err(HandleError::Invalid)?;
+    InboundEvent::parse(source, event.payload.as_bytes())
+        .map_err(|e| HandleError::Invalid(format!("stored payload: {e}")))
 }
 
 #[async_trait]
 impl Handler for Pipeline {
     async fn handle(
         &self,
-        _txn: &DatabaseTransaction,
+        txn: &DatabaseTransaction,
         event: &event::Model,
     ) -> Result<(), HandleError> {
-        let source = EventSource::parse(&event.source).map_err(HandleError::Invalid)?;
-        let _parsed = InboundEvent::parse(source, event.payload.as_bytes())
-            .map_err(|e| HandleError::Invalid(e.to_string()))?;
+        let parsed = parse(event)?;
+        let Some(prepared) = prepare::prepare(txn, event, &parsed).await? else {
+            return Ok(());
+        };
+        let (scripts, name, input) = (
+            self.scripts.clone(),
+            prepared.script.clone(),
+            prepared.input.clone(),
+        );
+        let run = tokio::task::spawn_blocking(move || scripts.run(&name, &input))
+            .await
+            .map_err(|e| {
+                HandleError::Transient(anyhow::anyhow!("the script's thread failed: {e}"))
+            })?;
+        let decision = match run {
+            Ok(decision) => decision,
+            Err(err) => {
+                let version = self
+                    .scripts
+                    .active(prepared.script.as_str())
+                    .map_or(0, |s| s.version);
+                return Err(script_failure(
+                    event,
+                    prepared.script.as_str(),
+                    version,
+                    &err,
+                ));
+            }
+        };
+        let company_name = self.company_name().await;
+        let effects = apply::Effects {
+            mailer: &self.mailer,
+            public_url: &self.config.public_url,
+            company_name: &company_name,
+        };
+        let record = |error: Option<String>| DecisionRecord {
+            event_id: event.id.clone(),
+            script: decision.script.clone(),
+            script_version: decision.version,
+            actions: serde_json::to_value(&decision.actions).unwrap_or_default(),
+            log: decision.log.clone(),
+            error,
+            duration_us: decision.duration.as_micros() as i64,
+            decided_at: now_millis(),
+        };
+        if let Err(err) = apply::apply(txn, &effects, event, &prepared, &decision.actions).await {
+            return Err(match err {
+                HandleError::Script { message, .. } => HandleError::Script {
+                    record: Some(Box::new(record(Some(message.clone())))),
+                    message,
+                },
+                other => other,
+            });
+        }
+        Store::insert_decision(txn, &record(None)).await?;
         Ok(())
+    }
+
+    fn after_commit(&self) {
+        self.mailer.wake();
+    }
+}
+
+fn script_failure(
+    event: &event::Model,
+    script: &str,
+    version: i32,
+    err: &ScriptError,
+) -> HandleError {
+    let message = err.to_string();
+    HandleError::Script {
+        record: Some(Box::new(DecisionRecord {
+            event_id: event.id.clone(),
+            script: script.to_owned(),
+            script_version: version,
+            actions: serde_json::json!([]),
+            log: Vec::new(),
+            error: Some(message.clone()),
+            duration_us: 0,
+            decided_at: now_millis(),
+        })),
+        message,
+    }
+}
+
+/// Dry runs over stored history get the same input the pipeline would build, read from the
+/// current state without writing.
+#[async_trait]
+impl InputBuilder for Pipeline {
+    async fn input_for(&self, event: &event::Model) -> Result<ScriptInput, String> {
+        let parsed = parse(event).map_err(|e| e.to_string())?;
+        prepare::lookup(&self.store.db, event, &parsed)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

@@ -50,4 +50,7 @@ pub trait Handler: Send + Sync + 'static {
         txn: &DatabaseTransaction,
         event: &event::Model,
     ) -> Result<(), HandleError>;
+
+    /// Called after a batch's transaction committed (e.g. to wake the mail sender).
+    fn after_commit(&self) {}
 }

@@ -105,6 +105,7 @@ impl Worker {
             self.handle_one(&txn, event).await?;
         }
         txn.commit().await?;
+        self.handler.after_commit();
         Ok(batch.len())
     }
 

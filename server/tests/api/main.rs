@@ -2,6 +2,7 @@
 // Shared test support: not every area uses every helper.
 #[allow(dead_code)]
 mod helpers;
+mod imports;
 #[allow(dead_code)]
 mod smtp;
 

@@ -29,9 +29,9 @@ async fn accepted_events_are_durable_and_redelivery_is_idempotent() {
     assert_eq!(err["error"]["code"], "idempotency_conflict");
 
     // The same id from another source is another delivery.
-    let other = sample("career-relay-registration.json");
+    let other = r#"{"type": "referral.updated", "referral_id": "cr-ref-9", "outcome": "slot_used", "at": "2026-11-23T09:30:00+09:00"}"#;
     assert_eq!(
-        app.post_webhook("career-relay", "msg_1", &other)
+        app.post_webhook("career-relay", "msg_1", other)
             .await
             .status(),
         202
@@ -162,6 +162,17 @@ async fn bad_input_gets_the_contract_error_codes() {
     assert_eq!(res.status(), 422);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["field"], "group_account_id");
+    // 422: a Career Relay registration whose invitation token hirelay never issued.
+    let res = app
+        .post_webhook(
+            "career-relay",
+            "m7",
+            &sample("career-relay-registration.json"),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["field"], "invitation_token");
     // 422: an ATS change for an unknown application without the candidate to create it.
     let res = app
         .post_webhook("ats", "m6", &sample("ats-status-rejected.json"))

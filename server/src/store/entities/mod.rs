@@ -9,6 +9,7 @@ pub mod decision;
 pub mod document_version;
 pub mod event;
 pub mod group_account;
+pub mod invitation;
 pub mod job;
 pub mod kpi_record;
 pub mod link_approval;

@@ -1,0 +1,119 @@
+//! Candidate-facing pages of Career Relay: the tracking link (C2) and the opt-out (C8). No token
+//! is needed: the link's token is the credential, and an unknown one never redirects elsewhere.
+use actix_web::{http::header, web, HttpResponse};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::time::now_millis;
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/r/{token}", web::get().to(track))
+        .route("/v1/unsubscribe/{token}", web::get().to(unsubscribe_page))
+        .route("/v1/unsubscribe/{token}", web::post().to(unsubscribe));
+}
+
+fn escape(s: &str) -> String {
+    handlebars::html_escape(s)
+}
+
+/// A short, polite page in Japanese.
+fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} - hirelay</title></head><body><h1>{t}</h1>{body}</body></html>",
+        t = escape(title)
+    ))
+}
+
+fn unknown_link() -> HttpResponse {
+    page(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "リンクが見つかりません",
+        "<p>このリンクは無効です。メールに記載のリンクをもう一度お確かめください。</p>",
+    )
+}
+
+/// C2: records the click (first and latest) and redirects to the registration site with the
+/// token; an unknown token gets a 404 page, never a redirect.
+#[utoipa::path(get, path = "/r/{token}", tag = "career_relay",
+    responses((status = 302, description = "to HIRELAY_CAREER_RELAY_URL?token=…"), (status = 404), (status = 503)))]
+async fn track(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(target) = state.config.career_relay_url.as_deref() else {
+        return Ok(page(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "ただいまご案内できません",
+            "<p>しばらくしてからもう一度お試しください。</p>",
+        ));
+    };
+    if Store::record_click(&state.store.db, &token, now_millis())
+        .await?
+        .is_none()
+    {
+        return Ok(unknown_link());
+    }
+    let separator = if target.contains('?') { '&' } else { '?' };
+    let location = format!("{target}{separator}token={}", urlencode(&token));
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// C8: a page with one button that opts the address out.
+#[utoipa::path(get, path = "/v1/unsubscribe/{token}", tag = "career_relay", responses((status = 200), (status = 404)))]
+async fn unsubscribe_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if Store::invitation_by_token(&state.store.db, &token)
+        .await?
+        .is_none()
+    {
+        return Ok(unknown_link());
+    }
+    Ok(page(
+        actix_web::http::StatusCode::OK,
+        "配信停止",
+        "<p>キャリアリレーのご案内を今後お送りしないようにします。</p><form method=\"post\"><button type=\"submit\">配信を停止する</button></form>",
+    ))
+}
+
+/// C8, RFC 8058: one POST (from the page or a mail client's one-click) opts the address out;
+/// an opted-out address is never invited again.
+#[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "career_relay", responses((status = 200), (status = 404)))]
+async fn unsubscribe(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    match Store::opt_out_by_token(&state.store.db, &token, now_millis()).await? {
+        Some(candidate) => {
+            Store::audit(
+                &state.store.db,
+                "candidate",
+                "candidate.opt_out",
+                &candidate.id,
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(page(
+                actix_web::http::StatusCode::OK,
+                "配信を停止しました",
+                "<p>今後、キャリアリレーのご案内はお送りしません。</p>",
+            ))
+        }
+        None => Ok(unknown_link()),
+    }
+}

@@ -1,0 +1,255 @@
+//! Carries out a script's actions inside the event's transaction. Every effect has a key made
+//! from the event and the action, so a replayed event never sends the same mail twice or counts
+//! a KPI twice.
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+use super::prepare::Prepared;
+use crate::bizreach::inbox::{routed_payload, APPLICATION_ROUTED};
+use crate::domain::email::Email;
+use crate::domain::names::TemplateName;
+use crate::domain::status::NotificationKind;
+use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
+use crate::mail::{MailError, Mailer, OutgoingMail};
+use crate::queue::HandleError;
+use crate::relay::{self, InviteSettings, RelayError};
+use crate::scripting::Action;
+use crate::store::applications::labels;
+use crate::store::entities::{application, event};
+use crate::store::kpis::KpiIn;
+use crate::store::Store;
+
+/// The outbound event sent when a script changes an application's labels.
+pub const APPLICATION_LABELED: &str = "application.labeled";
+
+/// What the actions need besides the transaction.
+pub struct Effects<'a> {
+    pub mailer: &'a Mailer,
+    pub public_url: &'a str,
+    pub company_name: &'a str,
+}
+
+/// An action the event cannot carry out: reported like a script error (not retried).
+fn refused(action: &Action, why: impl std::fmt::Display) -> HandleError {
+    HandleError::Script {
+        message: format!("action `{}`: {why}", action.type_name()),
+        record: None,
+    }
+}
+
+fn mail_error(action: &Action, err: MailError) -> HandleError {
+    match err {
+        MailError::Store(e) => e.into(),
+        other => refused(action, other),
+    }
+}
+
+fn needs_app<'p>(
+    action: &Action,
+    prepared: &'p Prepared,
+) -> Result<&'p application::Model, HandleError> {
+    prepared
+        .application
+        .as_ref()
+        .ok_or_else(|| refused(action, "this event has no application"))
+}
+
+fn at_millis(action: &Action, at: &Option<String>) -> Result<Option<i64>, HandleError> {
+    at.as_deref()
+        .map(|s| {
+            parse_rfc3339(s).map_err(|e| refused(action, format!("`{s}` is not RFC 3339: {e}")))
+        })
+        .transpose()
+}
+
+/// Applies `actions` in order.
+pub async fn apply<C: ConnectionTrait>(
+    db: &C,
+    fx: &Effects<'_>,
+    event: &event::Model,
+    prepared: &Prepared,
+    actions: &[Action],
+) -> Result<(), HandleError> {
+    let mut labels_now = match &prepared.application {
+        Some(app) => Some(labels(app)?),
+        None => None,
+    };
+    let labels_before = labels_now.clone();
+    for (index, action) in actions.iter().enumerate() {
+        match action {
+            Action::Label { label } | Action::Unlabel { label } => {
+                needs_app(action, prepared)?;
+                let current = labels_now.get_or_insert_with(Vec::new);
+                let add = matches!(action, Action::Label { .. });
+                match (add, current.iter().position(|l| l == label)) {
+                    (true, None) => current.push(label.clone()),
+                    (false, Some(i)) => {
+                        current.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            Action::Route { job_id } => {
+                let app = needs_app(action, prepared)?;
+                let job = Store::find_job(db, job_id)
+                    .await?
+                    .ok_or_else(|| refused(action, format!("there is no job `{job_id}`")))?;
+                Store::set_job(db, &app.id, &job.id).await?;
+                let now = now_millis();
+                Store::enqueue_webhook(
+                    db,
+                    APPLICATION_ROUTED,
+                    &routed_payload(app, &job, None, now),
+                    &format!("{}:routed:{}", event.id, job.id),
+                )
+                .await?;
+            }
+            Action::Email {
+                template,
+                to,
+                data,
+                send_at,
+            } => {
+                let template = TemplateName::parse(template).map_err(|e| refused(action, e))?;
+                let to = Email::parse(to).map_err(|e| refused(action, format!("`{to}` {e}")))?;
+                let dedupe_key = format!("{}:email:{template}:{to}", event.id);
+                let mail = OutgoingMail {
+                    template,
+                    to,
+                    data: data.clone(),
+                    send_at: at_millis(action, send_at)?,
+                    dedupe_key,
+                    list_unsubscribe: None,
+                };
+                fx.mailer
+                    .enqueue(db, mail)
+                    .await
+                    .map_err(|e| mail_error(action, e))?;
+            }
+            Action::Kpi { name, value, tags } => {
+                let dedupe_key = format!("{}:kpi:{name}:{}", event.id, Value::Object(tags.clone()));
+                let kpi = KpiIn {
+                    dedupe_key: &dedupe_key,
+                    name,
+                    value: *value,
+                    tags,
+                    event_id: Some(&event.id),
+                    at: now_millis(),
+                };
+                Store::record_kpi(db, kpi).await?;
+            }
+            Action::Notify { kind, data } => {
+                notify(db, fx, event, prepared, action, kind, data).await?
+            }
+            Action::Webhook {
+                event_type,
+                payload,
+            } => {
+                Store::enqueue_webhook(
+                    db,
+                    event_type,
+                    payload,
+                    &format!("{}:webhook:{event_type}:{index}", event.id),
+                )
+                .await?;
+            }
+            Action::Invite { send_at } => {
+                let app = needs_app(action, prepared)?;
+                let candidate = prepared
+                    .candidate
+                    .as_ref()
+                    .ok_or_else(|| refused(action, "this event has no candidate"))?;
+                let send_at = at_millis(action, send_at)?.unwrap_or_else(now_millis);
+                let settings = InviteSettings {
+                    public_url: fx.public_url,
+                    company_name: fx.company_name,
+                };
+                match relay::invite(db, fx.mailer, &settings, app, candidate, send_at, &event.id)
+                    .await
+                {
+                    Ok(outcome) => {
+                        tracing::info!(application = %app.id, outcome = ?outcome, "career relay invitation")
+                    }
+                    Err(RelayError::Store(e)) => return Err(e.into()),
+                    Err(RelayError::Mail(e)) => return Err(mail_error(action, e)),
+                    Err(e) => return Err(refused(action, e)),
+                }
+            }
+        }
+    }
+    if let (Some(app), Some(now), Some(before)) =
+        (&prepared.application, &labels_now, &labels_before)
+    {
+        if now != before {
+            Store::set_labels(db, &app.id, now).await?;
+            let payload = json!({
+                "type": APPLICATION_LABELED,
+                "application_id": app.id,
+                "source": {"system": app.source_system, "application_id": app.source_application_id},
+                "ats_application_id": app.ats_application_id,
+                "labels": now,
+                "added": now.iter().filter(|l| !before.contains(l)).collect::<Vec<_>>(),
+                "removed": before.iter().filter(|l| !now.contains(l)).collect::<Vec<_>>(),
+                "labeled_at": rfc3339(now_millis()),
+            });
+            Store::enqueue_webhook(
+                db,
+                APPLICATION_LABELED,
+                &payload,
+                &format!("{}:labeled", event.id),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// I5: tells every user who switched the notification on, with the application's details.
+async fn notify<C: ConnectionTrait>(
+    db: &C,
+    fx: &Effects<'_>,
+    event: &event::Model,
+    prepared: &Prepared,
+    action: &Action,
+    kind: &str,
+    data: &Value,
+) -> Result<(), HandleError> {
+    let kind = NotificationKind::parse(kind).map_err(|e| refused(action, e))?;
+    let template = match kind {
+        NotificationKind::BizreachApplication => "bizreach_application_notice",
+    };
+    let template = TemplateName::parse(template).map_err(|e| refused(action, e))?;
+    let mut fields = json!({});
+    if let Some(app) = &prepared.application {
+        fields = json!({
+            "position_name": app.position_name,
+            "channel": match app.channel.as_deref() { Some("scout") => "スカウト", Some("direct") => "直接応募", other => other.unwrap_or("") },
+            "applied_at": app.applied_at.map(rfc3339),
+            "application_url": format!("{}/v1/applications/{}", fx.public_url, app.id),
+        });
+    }
+    if let Some(candidate) = &prepared.candidate {
+        fields["candidate_name"] = json!(candidate.name);
+    }
+    if let (Value::Object(extra), Value::Object(into)) = (data, &mut fields) {
+        into.extend(extra.clone());
+    }
+    for to in Store::subscribers_for(db, kind).await? {
+        let mut data = fields.clone();
+        data["recipient_name"] = json!(to.as_str().split('@').next().unwrap_or(""));
+        let dedupe_key = format!("{}:notify:{}:{to}", event.id, kind.as_str());
+        let mail = OutgoingMail {
+            template: template.clone(),
+            to,
+            data,
+            send_at: None,
+            dedupe_key,
+            list_unsubscribe: None,
+        };
+        fx.mailer
+            .enqueue(db, mail)
+            .await
+            .map_err(|e| mail_error(action, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! The domain step of each event, before its script runs: a BizReach import becomes a candidate
+//! and an application; an ATS change is recorded on its application; a Career Relay
+//! registration is recorded on its invitation. Each step answers the script's input.
+//!
+//! [`lookup`] builds the same input without writing, for dry runs over stored history.
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+use crate::domain::names::ScriptName;
+use crate::domain::payload::{
+    AtsStatusChange, BizreachApplicationEvent, CareerRelayEvent, InboundEvent,
+};
+use crate::domain::status::NotificationKind;
+use crate::queue::HandleError;
+use crate::scripting::ScriptInput;
+use crate::store::applications::{
+    application_json, candidate_json, CandidateIn, ImportIn, StatusChangeIn, BIZREACH,
+};
+use crate::store::entities::{application, candidate, event};
+use crate::store::Store;
+
+/// What a script runs on, and the records its actions apply to.
+pub struct Prepared {
+    pub script: ScriptName,
+    pub input: ScriptInput,
+    pub application: Option<application::Model>,
+    pub candidate: Option<candidate::Model>,
+}
+
+fn script(name: &str) -> ScriptName {
+    ScriptName::parse(name).unwrap_or_else(|_| unreachable!("`{name}` is a valid script name"))
+}
+
+fn input(
+    event: &event::Model,
+    application: Option<&application::Model>,
+    candidate: Option<&candidate::Model>,
+    context: Value,
+) -> ScriptInput {
+    ScriptInput {
+        event_type: event.kind.clone(),
+        event: serde_json::from_str(&event.payload).unwrap_or(Value::Null),
+        application: application.map(|a| application_json(a, candidate)),
+        candidate: candidate.map(candidate_json),
+        context,
+        now: chrono::Utc::now(),
+    }
+}
+
+/// How an import arrived, from its webhook id (`pull:…`, `backfill:…`, or pushed).
+fn imported_via(webhook_id: &str) -> &'static str {
+    if webhook_id.starts_with("pull:") {
+        "poll"
+    } else if webhook_id.starts_with("backfill:") {
+        "backfill"
+    } else {
+        "push"
+    }
+}
+
+/// Runs the domain step of `parsed`; `None` when there is nothing for a script to decide (an
+/// ATS change older than the newest applied one is recorded and changes nothing).
+pub async fn prepare<C: ConnectionTrait>(
+    db: &C,
+    event: &event::Model,
+    parsed: &InboundEvent,
+) -> Result<Option<Prepared>, HandleError> {
+    match parsed {
+        InboundEvent::Bizreach(e) => import(db, event, e).await.map(Some),
+        InboundEvent::Ats(c) => status_change(db, event, c).await,
+        InboundEvent::CareerRelay(r) => career_relay(db, event, r).await.map(Some),
+    }
+}
+
+async fn import<C: ConnectionTrait>(
+    db: &C,
+    event: &event::Model,
+    e: &BizreachApplicationEvent,
+) -> Result<Prepared, HandleError> {
+    let a = &e.application;
+    let candidate = Store::upsert_candidate(
+        db,
+        CandidateIn {
+            email: &a.candidate.email,
+            name: a.candidate.name.as_str(),
+            phone: a.candidate.phone.as_deref(),
+            attributes: &a.candidate.attributes,
+            bizreach_candidate_id: a.candidate.id.as_deref(),
+        },
+    )
+    .await?;
+    let (app, created) = Store::upsert_import(
+        db,
+        &candidate.id,
+        ImportIn {
+            group_account_id: e.group_account_id.as_str(),
+            source_application_id: a.id.as_str(),
+            channel: a.channel.as_str(),
+            position_name: a.position_name.as_str(),
+            source_status: a.status.as_str(),
+            applied_at: a.applied_at.timestamp_millis(),
+            imported_via: imported_via(&event.webhook_id),
+        },
+    )
+    .await?;
+    let context = import_context(db, &app, created).await?;
+    Ok(Prepared {
+        script: script("import"),
+        input: input(event, Some(&app), Some(&candidate), context),
+        application: Some(app),
+        candidate: Some(candidate),
+    })
+}
+
+/// `ctx` of `import.rhai`: the routing rule's job for the position (I7), how many users want
+/// to hear of a new application (I5, only on first import), and whether it is new.
+async fn import_context<C: ConnectionTrait>(
+    db: &C,
+    app: &application::Model,
+    created: bool,
+) -> Result<Value, HandleError> {
+    let routing_job_id = match (&app.job_id, &app.position_name) {
+        (None, Some(position)) => Store::routing_job_for(db, position).await?,
+        _ => None,
+    };
+    let notify_subscribers = if created {
+        Store::subscribers_for(db, NotificationKind::BizreachApplication)
+            .await?
+            .len()
+    } else {
+        0
+    };
+    Ok(json!({
+        "routing_job_id": routing_job_id,
+        "notify_subscribers": notify_subscribers,
+        "created": created,
+        "imported_via": app.imported_via,
+    }))
+}
+
+async fn status_change<C: ConnectionTrait>(
+    db: &C,
+    event: &event::Model,
+    c: &AtsStatusChange,
+) -> Result<Option<Prepared>, HandleError> {
+    let ats_id = c.ats_application_id.as_ref().map(|t| t.as_str());
+    let mut app = find_ats_application(db, c).await?;
+    let candidate = match (&app, &c.candidate) {
+        (_, Some(given)) => Some(
+            Store::upsert_candidate(
+                db,
+                CandidateIn {
+                    email: &given.email,
+                    name: given.name.as_str(),
+                    phone: None,
+                    attributes: &given.attributes,
+                    bizreach_candidate_id: None,
+                },
+            )
+            .await?,
+        ),
+        (Some(found), None) => Some(Store::get_candidate(db, &found.candidate_id).await?),
+        (None, None) => None,
+    };
+    if app.is_none() {
+        let (Some(candidate), Some(ats_id)) = (&candidate, ats_id) else {
+            return Err(HandleError::Invalid("hirelay does not know this application and the event has no `candidate` (and `ats_application_id`) to create it from".into()));
+        };
+        app = Some(Store::create_ats_application(db, &candidate.id, ats_id).await?);
+    }
+    let mut app = app.unwrap_or_else(|| unreachable!("found or created above"));
+    if let Some(ats_id) = ats_id {
+        app = Store::set_ats_id(db, app, ats_id).await?;
+    }
+    if let (None, Some(job)) = (&app.job_id, &c.job) {
+        let job = Store::job_for_ats(db, job.id.as_str(), job.title.as_deref()).await?;
+        Store::set_job(db, &app.id, &job.id).await?;
+        app.job_id = Some(job.id);
+    }
+    let outcome = Store::record_status_change(
+        db,
+        app,
+        StatusChangeIn {
+            event_id: &event.id,
+            from_status: c.from_status.map(|s| s.as_str()),
+            to_status: c.to_status.as_str(),
+            stage: c.stage.as_deref(),
+            reason: c.reason.as_deref(),
+            changed_at: c.changed_at.timestamp_millis(),
+        },
+    )
+    .await?;
+    if !outcome.applied {
+        tracing::info!(application = %outcome.application.id, "status change older than the newest applied one: recorded only");
+        return Ok(None);
+    }
+    let candidate = match candidate {
+        Some(c) => c,
+        None => Store::get_candidate(db, &outcome.application.candidate_id).await?,
+    };
+    let context = status_context(
+        db,
+        &outcome.application,
+        &candidate,
+        Some(&outcome.previous_status),
+        true,
+    )
+    .await?;
+    Ok(Some(Prepared {
+        script: script("status"),
+        input: input(event, Some(&outcome.application), Some(&candidate), context),
+        application: Some(outcome.application),
+        candidate: Some(candidate),
+    }))
+}
+
+async fn find_ats_application<C: ConnectionTrait>(
+    db: &C,
+    c: &AtsStatusChange,
+) -> Result<Option<application::Model>, HandleError> {
+    if let Some(source) = &c.source {
+        let system = if source.system.as_str().eq_ignore_ascii_case(BIZREACH) {
+            BIZREACH
+        } else {
+            source.system.as_str()
+        };
+        if let Some(found) =
+            Store::find_application_by_source(db, system, source.application_id.as_str()).await?
+        {
+            return Ok(Some(found));
+        }
+    }
+    match &c.ats_application_id {
+        Some(ats) => Ok(Store::find_application_by_ats_id(db, ats.as_str()).await?),
+        None => Ok(None),
+    }
+}
+
+/// `ctx` of `status.rhai`: whether the change was applied, the status before it, and what C8
+/// needs (opted out, already invited).
+async fn status_context<C: ConnectionTrait>(
+    db: &C,
+    app: &application::Model,
+    candidate: &candidate::Model,
+    previous_status: Option<&str>,
+    applied: bool,
+) -> Result<Value, HandleError> {
+    let already_invited = Store::invitation_for_application(db, &app.id)
+        .await?
+        .is_some();
+    Ok(json!({
+        "status_applied": applied,
+        "previous_status": previous_status,
+        "opted_out": candidate.opted_out_at.is_some(),
+        "already_invited": already_invited,
+    }))
+}
+
+async fn career_relay<C: ConnectionTrait>(
+    db: &C,
+    event: &event::Model,
+    r: &CareerRelayEvent,
+) -> Result<Prepared, HandleError> {
+    let (application, candidate, context) = match r {
+        CareerRelayEvent::RegistrationCompleted {
+            invitation_token,
+            registered_at,
+            attributes,
+        } => {
+            let invitation = Store::record_registration(
+                db,
+                invitation_token.as_str(),
+                registered_at.timestamp_millis(),
+                &Value::Object(attributes.clone()),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound(_) => {
+                    HandleError::Invalid("no invitation has this `invitation_token`".into())
+                }
+                other => other.into(),
+            })?;
+            let app = Store::get_application(db, &invitation.application_id).await?;
+            let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
+            (
+                Some(app),
+                Some(candidate),
+                json!({"invitation_id": invitation.id}),
+            )
+        }
+        CareerRelayEvent::ReferralUpdated { .. } => (None, None, json!({})),
+    };
+    Ok(Prepared {
+        script: script("career_relay"),
+        input: input(event, application.as_ref(), candidate.as_ref(), context),
+        application,
+        candidate,
+    })
+}
+
+/// The input a script would get for a stored event, read from the current state without
+/// writing anything (dry runs over history).
+pub async fn lookup<C: ConnectionTrait>(
+    db: &C,
+    event: &event::Model,
+    parsed: &InboundEvent,
+) -> Result<ScriptInput, HandleError> {
+    match parsed {
+        InboundEvent::Bizreach(e) => {
+            let app =
+                Store::find_application_by_source(db, BIZREACH, e.application.id.as_str()).await?;
+            let candidate = match &app {
+                Some(a) => Some(Store::get_candidate(db, &a.candidate_id).await?),
+                None => None,
+            };
+            let context = match &app {
+                Some(a) => import_context(db, a, false).await?,
+                None => {
+                    json!({"routing_job_id": Store::routing_job_for(db, e.application.position_name.as_str()).await?, "notify_subscribers": 0, "created": true})
+                }
+            };
+            Ok(input(event, app.as_ref(), candidate.as_ref(), context))
+        }
+        InboundEvent::Ats(c) => {
+            let app = find_ats_application(db, c).await?;
+            let candidate = match &app {
+                Some(a) => Some(Store::get_candidate(db, &a.candidate_id).await?),
+                None => None,
+            };
+            let context = match (&app, &candidate) {
+                (Some(a), Some(cand)) => {
+                    status_context(db, a, cand, c.from_status.map(|s| s.as_str()), true).await?
+                }
+                _ => json!({"status_applied": true, "opted_out": false, "already_invited": false}),
+            };
+            Ok(input(event, app.as_ref(), candidate.as_ref(), context))
+        }
+        InboundEvent::CareerRelay(_) => Ok(input(event, None, None, json!({}))),
+    }
+}

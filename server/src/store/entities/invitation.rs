@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+/// A Career Relay invitation: one per application (C8), its tracking token stored hashed (C2).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub application_id: String,
+    pub candidate_id: String,
+    pub token_hash: String,
+    pub send_at: i64,
+    pub outbox_id: Option<String>,
+    pub event_id: Option<String>,
+    pub created_at: i64,
+    pub clicked_first_at: Option<i64>,
+    pub clicked_last_at: Option<i64>,
+    pub clicks: i32,
+    pub registered_at: Option<i64>,
+    pub registration_attributes: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,224 @@
+//! Imports end to end: a BizReach event becomes a candidate and an application, and the shipped
+//! `import.rhai` labels, routes and notifies (I1, I4–I7, I9, C8's one candidate per email).
+use crate::bizreach_support::Bizreach;
+use crate::helpers::{sample, TestApp};
+use serde_json::{json, Value};
+
+/// A hirelay with grp-001 linked.
+async fn linked() -> Bizreach {
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.link("grp-001").await;
+    b
+}
+
+/// Posts a BizReach event and waits until it is processed; answers the event.
+pub async fn import(app: &TestApp, webhook_id: &str, body: &str) -> Value {
+    let res = app.post_webhook("bizreach", webhook_id, body).await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_event(&id).await
+}
+
+pub async fn application(app: &TestApp, source_id: &str) -> Value {
+    let found = app
+        .get_json(&format!(
+            "/v1/applications?source_application_id={source_id}"
+        ))
+        .await;
+    found["items"][0].clone()
+}
+
+fn labels(app: &Value) -> Vec<String> {
+    app["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn i1_i4_i9_a_rejected_scout_reply_is_labelled_and_waits_in_the_inbox() {
+    let b = linked().await;
+    let event = import(
+        &b.app,
+        "i4-1",
+        &sample("bizreach-scout-reply-rejected.json"),
+    )
+    .await;
+    assert_eq!(event["status"], "done", "{event}");
+    // The decision record: which script version ran and what it decided.
+    assert_eq!(event["decision"]["script"], "import");
+    assert_eq!(event["decision"]["script_version"], 1);
+    let app = application(&b.app, "br-app-000124").await;
+    let labels = labels(&app);
+    assert!(
+        labels.contains(&"ビズリーチ連携:不合格済み".to_owned()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"ビズリーチ:スカウト".to_owned()),
+        "{labels:?}"
+    );
+    assert_eq!(app["channel"], "scout");
+    assert_eq!(app["source_status"], "rejected");
+    // I6: no routing rule matched, so it waits in the import inbox.
+    assert!(app["job_id"].is_null());
+    let inbox = b.app.get_json("/v1/imports").await;
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["source_application_id"] == "br-app-000124"),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
+async fn i9_a_direct_application_gets_the_direct_label_and_no_rejected_label() {
+    let b = linked().await;
+    import(&b.app, "i9-1", &sample("bizreach-direct-application.json")).await;
+    let app = application(&b.app, "br-app-000123").await;
+    assert_eq!(labels(&app), ["ビズリーチ:直接応募"]);
+    assert_eq!(app["candidate"]["email"], "taro.yamada@example.jp");
+}
+
+#[tokio::test]
+async fn a_reimport_updates_and_one_email_is_one_candidate() {
+    let b = linked().await;
+    import(&b.app, "re-1", &sample("bizreach-direct-application.json")).await;
+    let first = application(&b.app, "br-app-000123").await;
+    // The same application again, now rejected on BizReach, under another delivery id.
+    let again = sample("bizreach-direct-application.json")
+        .replace("\"status\": \"new\"", "\"status\": \"rejected\"");
+    import(&b.app, "re-2", &again).await;
+    let second = application(&b.app, "br-app-000123").await;
+    assert_eq!(
+        second["id"], first["id"],
+        "a re-import updates, never duplicates"
+    );
+    assert_eq!(second["source_status"], "rejected");
+    assert!(labels(&second).contains(&"ビズリーチ連携:不合格済み".to_owned()));
+    // Another application of the same person, with the email in other case: one candidate.
+    let other = sample("bizreach-direct-application.json")
+        .replace("br-app-000123", "br-app-000999")
+        .replace("Taro.Yamada@Example.jp", "TARO.YAMADA@example.JP");
+    import(&b.app, "re-3", &other).await;
+    let third = application(&b.app, "br-app-000999").await;
+    assert_ne!(third["id"], first["id"]);
+    assert_eq!(third["candidate"]["id"], first["candidate"]["id"]);
+}
+
+#[tokio::test]
+async fn i7_a_routing_rule_routes_exact_matches_and_not_near_misses() {
+    let b = linked().await;
+    let (status, job) = b
+        .app
+        .post_json(
+            "/v1/jobs",
+            &json!({"title": "バックエンド（Rust）", "ats_job_id": "job-12"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{job}");
+    let (status, rule) = b
+        .app
+        .post_json(
+            "/v1/routing-rules",
+            &json!({"position_name": "バックエンドエンジニア（Rust）", "job_id": job["id"]}),
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{rule}");
+    import(&b.app, "i7-1", &sample("bizreach-direct-application.json")).await;
+    let routed = application(&b.app, "br-app-000123").await;
+    assert_eq!(
+        routed["job_id"], job["id"],
+        "exact match routes straight to selection"
+    );
+    // Half-width parentheses: a near miss that must not match.
+    let near = sample("bizreach-direct-application.json")
+        .replace("br-app-000123", "br-app-000200")
+        .replace("（Rust）", "(Rust)");
+    import(&b.app, "i7-2", &near).await;
+    let waiting = application(&b.app, "br-app-000200").await;
+    assert!(waiting["job_id"].is_null(), "{waiting}");
+    // The ATS can pick the routed one up: an application.routed delivery is queued.
+    let deliveries = b.app.get_json("/v1/events?limit=10").await;
+    assert!(deliveries["items"].as_array().unwrap().len() >= 2);
+}
+
+#[tokio::test]
+async fn i5_subscribers_are_notified_by_email_when_an_application_arrives() {
+    let b = linked().await;
+    let res = b
+        .app
+        .admin(reqwest::Method::PUT, "/v1/notifications/subscriptions")
+        .json(&json!({"bizreach_application": true, "email": "hr.lead@example.jp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let before = b.app.smtp.mails().len();
+    import(&b.app, "i5-1", &sample("bizreach-direct-application.json")).await;
+    let mails = b.app.smtp.wait_for(before + 1).await;
+    let notice = mails
+        .iter()
+        .find(|m| m.to.contains(&"hr.lead@example.jp".to_owned()))
+        .expect("a notice to the subscriber");
+    let text = notice.part("text/plain").unwrap();
+    assert!(text.contains("山田 太郎"), "{text}");
+    assert!(text.contains("バックエンドエンジニア（Rust）"), "{text}");
+    // A re-import of the same application does not notify again.
+    let again = sample("bizreach-direct-application.json")
+        .replace("\"status\": \"new\"", "\"status\": \"in_progress\"");
+    import(&b.app, "i5-2", &again).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let notices = b
+        .app
+        .smtp
+        .mails()
+        .iter()
+        .filter(|m| m.to.contains(&"hr.lead@example.jp".to_owned()))
+        .count();
+    assert_eq!(notices, 1);
+}
+
+#[tokio::test]
+async fn a_script_error_fails_the_event_with_its_position_until_fixed_and_replayed() {
+    let b = linked().await;
+    let broken = "let x = event.application.id;\nroute(\"\");\n";
+    let res = b
+        .app
+        .admin(reqwest::Method::PUT, "/v1/rules/import")
+        .header("content-type", "text/plain")
+        .body(broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let event = import(&b.app, "err-1", &sample("bizreach-direct-application.json")).await;
+    assert_eq!(event["status"], "failed", "{event}");
+    assert_eq!(event["attempts"], 1, "a script error is not retried");
+    let error = event["last_error"].as_str().unwrap();
+    assert!(error.contains("import.rhai:2:"), "{error}");
+    assert_eq!(event["decision"]["script_version"], 2);
+    // Fix the script (roll back to the shipped version) and replay: the event goes through.
+    let (status, _) = b
+        .app
+        .post_json("/v1/rules/import/rollback", &json!({"version": 1}))
+        .await;
+    assert_eq!(status, 200);
+    let id = event["id"].as_str().unwrap();
+    let (status, _) = b
+        .app
+        .post_json(&format!("/v1/events/{id}/replay"), &json!({}))
+        .await;
+    assert_eq!(status, 202);
+    let replayed = b.app.wait_event(id).await;
+    assert_eq!(replayed["status"], "done", "{replayed}");
+    assert_eq!(replayed["decision"]["script_version"], 3);
+}
