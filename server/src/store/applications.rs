@@ -237,6 +237,24 @@ impl Store {
     ) -> StoreResult<StatusChangeOutcome> {
         let now = crate::domain::time::now_millis();
         let previous_status = app.status.clone();
+        // A replayed event finds its own change recorded: it is applied again only if it is
+        // still what the application shows.
+        let recorded = application_history::Entity::find()
+            .filter(application_history::Column::ApplicationId.eq(app.id.as_str()))
+            .filter(application_history::Column::EventId.eq(change.event_id))
+            .one(db)
+            .await?;
+        if let Some(row) = recorded {
+            let applied = row.applied
+                && app.status_changed_at == Some(change.changed_at)
+                && app.status == change.to_status;
+            let previous_status = row.from_status.unwrap_or(previous_status);
+            return Ok(StatusChangeOutcome {
+                application: app,
+                applied,
+                previous_status,
+            });
+        }
         let applied = match app.status_changed_at {
             None => true,
             Some(current) => {

@@ -6,6 +6,7 @@ mod imports;
 #[allow(dead_code)]
 mod smtp;
 
+mod ats;
 mod backfill;
 mod bizreach;
 #[allow(dead_code)]

@@ -1,0 +1,314 @@
+//! ATS status webhooks end to end: applications found, created or updated, history kept,
+//! out-of-order changes recorded without effect, and the shipped `status.rhai` deciding the
+//! Career Relay invitation (C2, C8).
+use crate::helpers::{sample, TestApp};
+use serde_json::{json, Value};
+
+/// Posts an ATS change and waits until it is processed; answers the event.
+async fn post(app: &TestApp, webhook_id: &str, body: &str) -> Value {
+    let res = app.post_webhook("ats", webhook_id, body).await;
+    assert!(
+        res.status() == 202 || res.status() == 200,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let id = res.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_event(&id).await
+}
+
+async fn by_ats_id(app: &TestApp, ats_id: &str) -> Value {
+    let found = app
+        .get_json(&format!("/v1/applications?ats_application_id={ats_id}"))
+        .await;
+    let id = found["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no application {ats_id}: {found}"))
+        .to_owned();
+    app.get_json(&format!("/v1/applications/{id}")).await
+}
+
+fn change(ats_id: &str, email: &str, to: &str, changed_at: &str) -> String {
+    json!({
+        "type": "application.status_changed",
+        "ats_application_id": ats_id,
+        "candidate": {"name": "鈴木 一郎", "email": email, "attributes": {"age": 35}},
+        "job": {"id": "job-7", "title": "カスタマーサクセス"},
+        "to_status": to,
+        "stage": "一次面接",
+        "reason": "経験年数不足",
+        "changed_at": changed_at,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_rejection_from_another_channel_creates_the_application_and_queues_one_invitation() {
+    let app = TestApp::spawn().await;
+    let event = post(
+        &app,
+        "ats-1",
+        &sample("ats-status-rejected-other-channel.json"),
+    )
+    .await;
+    assert_eq!(event["status"], "done", "{event}");
+    let actions = event["decision"]["actions"].as_array().unwrap();
+    assert!(actions.iter().any(|a| a["type"] == "invite"), "{actions:?}");
+    let application = by_ats_id(&app, "ats-790").await;
+    assert_eq!(application["status"], "rejected");
+    assert_eq!(
+        application["candidate"]["email"],
+        "ichiro.suzuki@example.org"
+    );
+    assert_eq!(application["history"].as_array().unwrap().len(), 1);
+    assert!(application["job_id"].is_string(), "the ATS job is mirrored");
+    // C2: the invitation waits for the next business morning (09:00 JST), so nothing is sent yet.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.smtp.mails().is_empty());
+
+    // C8: the same rejection delivered again under a new id changes nothing and invites no one twice.
+    let again = post(
+        &app,
+        "ats-1-again",
+        &sample("ats-status-rejected-other-channel.json"),
+    )
+    .await;
+    assert_eq!(again["status"], "done");
+    assert!(
+        again["decision"].is_null(),
+        "a change that is not newer runs no script: {again}"
+    );
+    // Replaying the first event re-runs the script, but the invitation and the KPI stay one.
+    let id = event["id"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(&format!("/v1/events/{id}/replay"), &json!({}))
+        .await;
+    assert_eq!(status, 202);
+    let replayed = app.wait_event(id).await;
+    assert_eq!(replayed["decisions"].as_array().unwrap().len(), 2);
+    let kpis = hirelay::store::Store::kpi_records(&app.state.store.db, "rejected")
+        .await
+        .unwrap();
+    assert_eq!(kpis.len(), 1, "a replay counts a KPI once");
+}
+
+#[tokio::test]
+async fn an_imported_application_is_found_by_its_source_and_gets_its_ats_id() {
+    let b = crate::bizreach_support::Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.link("grp-001").await;
+    crate::imports::import(&b.app, "imp-1", &sample("bizreach-direct-application.json")).await;
+    let body = sample("ats-status-rejected.json").replace(
+        "\"to_status\": \"rejected\"",
+        "\"to_status\": \"interview\"",
+    );
+    let event = post(&b.app, "ats-src-1", &body).await;
+    assert_eq!(event["status"], "done", "{event}");
+    let application = by_ats_id(&b.app, "ats-789").await;
+    assert_eq!(application["source_application_id"], "br-app-000123");
+    assert_eq!(application["status"], "interview");
+    assert_eq!(application["history"][0]["to_status"], "interview");
+}
+
+#[tokio::test]
+async fn out_of_order_changes_are_recorded_but_change_nothing() {
+    let app = TestApp::spawn().await;
+    post(
+        &app,
+        "o-1",
+        &change(
+            "ats-1",
+            "order@example.jp",
+            "interview",
+            "2026-11-21T18:00:00+09:00",
+        ),
+    )
+    .await;
+    let late = post(
+        &app,
+        "o-2",
+        &change(
+            "ats-1",
+            "order@example.jp",
+            "screening",
+            "2026-11-21T17:00:00+09:00",
+        ),
+    )
+    .await;
+    assert_eq!(late["status"], "done");
+    let application = by_ats_id(&app, "ats-1").await;
+    assert_eq!(application["status"], "interview");
+    let history = application["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    let applied: Vec<(String, bool)> = history
+        .iter()
+        .map(|h| {
+            (
+                h["to_status"].as_str().unwrap().to_owned(),
+                h["applied"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            ("screening".to_owned(), false),
+            ("interview".to_owned(), true)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn status_rhai_dry_run_works_on_the_contract_samples() {
+    let app = TestApp::spawn().await;
+    for file in [
+        "ats-status-rejected.json",
+        "ats-status-rejected-other-channel.json",
+    ] {
+        let payload: Value = serde_json::from_str(&sample(file)).unwrap();
+        let (status, body) = app
+            .post_json(
+                "/v1/rules/status/dry-run",
+                &json!({"event": payload, "context": {"status_applied": true}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let types: Vec<&str> = body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["type"].as_str().unwrap())
+            .collect();
+        assert!(
+            types.contains(&"invite") && types.contains(&"kpi"),
+            "{file}: {types:?}"
+        );
+    }
+    // Nothing happened: no application, no event.
+    let events = app.get_json("/v1/events").await;
+    assert!(events["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
+    let app = TestApp::spawn().await;
+    // Invite at once instead of the next business morning, to read the email now.
+    let now_script = std::fs::read_to_string(app.rules_dir.join("status.rhai"))
+        .unwrap()
+        .replace("invite_at(next_business_morning(now));", "invite();");
+    let res = app
+        .admin(reqwest::Method::PUT, "/v1/rules/status")
+        .header("content-type", "text/plain")
+        .body(now_script)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    post(
+        &app,
+        "c2-1",
+        &change(
+            "ats-c2",
+            "relay@example.jp",
+            "rejected",
+            "2026-11-21T18:00:00+09:00",
+        ),
+    )
+    .await;
+    let mails = app.smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.to, ["relay@example.jp"]);
+    let unsubscribe = mail.header("List-Unsubscribe").expect("List-Unsubscribe");
+    assert_eq!(
+        mail.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let text = mail.part("text/plain").unwrap();
+    let start = text
+        .find("http://hirelay.test/r/")
+        .expect("a tracking link");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let token = link.rsplit('/').next().unwrap().to_owned();
+
+    // The tracking link records the click and redirects only to the registration site.
+    let res = app
+        .client
+        .get(app.url(&format!("/r/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("https://career-relay.test/register?token={token}")
+    );
+    let res = app
+        .client
+        .get(app.url("/r/not-a-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.headers().get("location").is_none());
+    let invitation = hirelay::store::Store::invitation_by_token(&app.state.store.db, &token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(invitation.clicks, 1);
+    assert!(invitation.clicked_first_at.is_some());
+
+    // The registration webhook with that token is accepted and recorded.
+    let registration =
+        sample("career-relay-registration.json").replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &token);
+    let res = app
+        .post_webhook("career-relay", "reg-1", &registration)
+        .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.wait_event(&id).await["status"], "done");
+    let invitation = hirelay::store::Store::invitation_by_token(&app.state.store.db, &token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(invitation.registered_at.is_some());
+
+    // RFC 8058 one-click opt-out; then a later rejection of the same person invites no one.
+    let url = unsubscribe
+        .trim_matches(|c| c == '<' || c == '>')
+        .replace("http://hirelay.test", &app.address);
+    let res = app
+        .client
+        .post(url)
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    post(
+        &app,
+        "c8-2",
+        &change(
+            "ats-c8-other",
+            "relay@example.jp",
+            "rejected",
+            "2026-11-22T18:00:00+09:00",
+        ),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        app.smtp.mails().len(),
+        1,
+        "an opted-out address is never invited again"
+    );
+}
