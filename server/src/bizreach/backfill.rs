@@ -1,6 +1,7 @@
 //! B1–B4: importing a linked group's earlier applications on an admin's request.
 //!
-//! Fetches the group's applications of the last year (`since` = now − 365 days), selects with
+//! Fetches the group's whole history (so the answer can count what is too old, rather than not
+//! see it), selects with
 //! [`select_backfill`] (the latest 500 of the year, not rejected/declined/hired, not imported
 //! yet) and stores each as an event with `webhook-id` `backfill:{application id}`, so running
 //! it again imports nothing twice.
@@ -13,7 +14,7 @@ use super::client::BizreachClient;
 use super::events::{pulled_event, PullKind, PulledEvent};
 use super::poller::store_all;
 use super::BizreachError;
-use crate::domain::backfill::{select_backfill, window_start, BackfillCandidate, Skipped};
+use crate::domain::backfill::{select_backfill, BackfillCandidate, Skipped};
 use crate::domain::link::LinkState;
 use crate::ingest::Ingest;
 use crate::store::{Store, StoreError};
@@ -70,9 +71,7 @@ impl Backfill<'_> {
         let mut pulled: HashMap<String, PulledEvent> = HashMap::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = client
-                .applications(id, Some(window_start(now)), cursor.as_deref())
-                .await?;
+            let page = client.applications(id, None, cursor.as_deref()).await?;
             for raw in &page.applications {
                 match pulled_event(id, raw, PullKind::Backfill) {
                     Ok(p) => {

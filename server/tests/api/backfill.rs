@@ -48,10 +48,10 @@ async fn b1_backfill_takes_latest_500_within_a_year() {
     let (status, report) = backfill(&b, "grp-001").await;
     assert_eq!(status, 200, "{report}");
     // Of the 500 newest, 100 are rejected or hired (B3); the 80 beyond them are not taken (B1);
-    // the source lists only the year, so nothing older reaches the selection.
+    // the 30 older than a year are counted as too old.
     assert_eq!(
         report,
-        json!({"imported": 400, "skipped": {"too_old": 0, "beyond_latest_500": 80,
+        json!({"imported": 400, "skipped": {"too_old": 30, "beyond_latest_500": 80,
             "status_excluded": 100, "already_imported": 0}})
     );
     let ids = ids_of(&b.events("backfill:").await);

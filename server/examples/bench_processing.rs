@@ -1,0 +1,131 @@
+//! Processing benchmark: how many events per second go from the queue through the shipped
+//! scripts to committed actions (event → domain step → script → actions → decision record).
+//!
+//! `cargo run --release -p hirelay --example bench_processing [N] [postgres://…]`
+//!
+//! Half the events are BizReach imports (`import.rhai`: labels, KPI), half ATS rejections
+//! (`status.rhai`: history, KPI, a Career Relay invitation rendered into the outbox). They are
+//! stored first through the ingestion path, then the workers drain them; the figure is events
+//! over the time from the first stored to the last processed.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use hirelay::config::Config;
+use hirelay::domain::ids::new_id;
+use hirelay::domain::status::EventSource;
+use hirelay::startup::Application;
+use hirelay::store::events::NewEvent;
+use sea_orm::{ConnectionTrait, Statement};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let dir = tempfile::tempdir()?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let database_url = match args.get(2) {
+        Some(url) => url.clone(),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ),
+    };
+    let env: HashMap<String, String> = [
+        ("HIRELAY_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "HIRELAY_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("HIRELAY_DATABASE_URL", database_url),
+        (
+            "HIRELAY_RULES_DIR",
+            root.join("rules").display().to_string(),
+        ),
+        (
+            "HIRELAY_TEMPLATES_DIR",
+            root.join("templates").display().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let app = Application::build(Config::load(None, &env)?).await?;
+    let state = app.state.clone();
+    let stopper = app.stopper();
+    tokio::spawn(app.run_until_stopped());
+    let db = &state.store.db;
+    db.execute(Statement::from_string(
+        db.get_database_backend(),
+        "INSERT INTO group_accounts (id, name, admin_email, status, linked_at, progress_sync, updated_at) \
+         VALUES ('grp-bench', 'ベンチ', 'bench@example.jp', 'linked', 0, false, 0)",
+    ))
+    .await?;
+
+    let started = Instant::now();
+    let mut stored = Vec::with_capacity(n);
+    for i in 0..n {
+        let (source, kind, payload) = if i % 2 == 0 {
+            let channel = if i % 4 == 0 { "direct" } else { "scout" };
+            let status = if i % 8 == 0 { "rejected" } else { "new" };
+            (
+                EventSource::Bizreach,
+                "application.received",
+                format!(
+                    r#"{{"type":"application.received","group_account_id":"grp-bench","application":{{"id":"br-{i}","channel":"{channel}","position_name":"バックエンドエンジニア（Rust）","applied_at":"2026-11-20T10:15:00+09:00","status":"{status}","candidate":{{"name":"山田 {i}","email":"cand{i}@example.jp","attributes":{{"age":31}}}}}}}}"#
+                ),
+            )
+        } else {
+            (
+                EventSource::Ats,
+                "application.status_changed",
+                format!(
+                    r#"{{"type":"application.status_changed","ats_application_id":"ats-{i}","candidate":{{"name":"鈴木 {i}","email":"ats{i}@example.jp","attributes":{{}}}},"to_status":"rejected","stage":"書類選考","reason":"経験年数不足","changed_at":"2026-11-21T18:05:00+09:00"}}"#
+                ),
+            )
+        };
+        let ingest = state.ingest.clone();
+        stored.push(tokio::spawn(async move {
+            ingest
+                .store_event(NewEvent {
+                    id: new_id("evt"),
+                    source,
+                    kind: kind.to_owned(),
+                    webhook_id: format!("bench-{i}"),
+                    body_hash: hirelay::ingest::body_hash(payload.as_bytes()),
+                    payload,
+                    received_at: hirelay::domain::time::now_millis(),
+                })
+                .await
+        }));
+    }
+    for s in stored {
+        s.await??;
+    }
+    let stored_in = started.elapsed();
+    state.queue_wake.notify_waiters();
+    loop {
+        let counts = state.store.count_events_by_status().await?;
+        let finished: i64 = ["done", "failed", "dead"]
+            .iter()
+            .map(|s| counts.get(*s).copied().unwrap_or(0))
+            .sum();
+        if finished as usize >= n {
+            let failed = counts.get("failed").copied().unwrap_or(0)
+                + counts.get("dead").copied().unwrap_or(0);
+            let took = started.elapsed();
+            println!(
+                "events: {n} ({failed} failed), stored in {:.2} s, processed in {:.2} s",
+                stored_in.as_secs_f64(),
+                took.as_secs_f64()
+            );
+            println!("processing: {:.0} events/s", n as f64 / took.as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stopper.stop().await;
+    Ok(())
+}
