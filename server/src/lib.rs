@@ -15,5 +15,6 @@ pub mod readiness;
 pub mod scheduler;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod watch;

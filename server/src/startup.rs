@@ -20,6 +20,7 @@ use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
 use crate::scheduler::{Job, Scheduler};
 use crate::store::Store;
+use crate::sync::ProgressSync;
 
 /// A built, not yet running, hirelay.
 pub struct Application {
@@ -76,6 +77,16 @@ impl Application {
         };
         let scheduler = Scheduler::new(store.clone(), instance.clone());
         scheduler.register(poll_job(&config, poller.clone()));
+        let progress_sync = ProgressSync {
+            store: store.clone(),
+            client: bizreach.clone(),
+            mapping: Arc::new(config.status_mapping.clone()),
+            metrics: metrics.clone(),
+        };
+        scheduler.register(crate::sync::progress::job(
+            config.sync_schedule.clone(),
+            progress_sync.clone(),
+        ));
 
         let mut tasks = queue::spawn_workers(
             store.clone(),
@@ -106,6 +117,7 @@ impl Application {
             bizreach,
             poller,
             scheduler,
+            progress_sync,
             approval_mailer: None,
         });
         let listener = TcpListener::bind(config.bind)?;

@@ -148,11 +148,14 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// The system an inbound webhook comes from.
+    /// Where an event comes from: the system of an inbound webhook, or `hirelay` for the
+    /// records hirelay makes of what it did itself (e.g. a progress-sync push). Those are
+    /// stored already finished and are never processed by the workers.
     EventSource {
         Bizreach = "bizreach",
         Ats = "ats",
         CareerRelay = "career_relay",
+        Hirelay = "hirelay",
     }
 );
 

@@ -11,6 +11,7 @@ pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod progress_sync;
 pub mod routing;
 pub mod scheduler;
 pub mod webhook_subscriptions;
@@ -29,6 +30,7 @@ use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::scheduler::Scheduler;
 use crate::store::Store;
+use crate::sync::ProgressSync;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -47,6 +49,8 @@ pub struct AppState {
     pub poller: Poller,
     /// Scheduled jobs; `POST /v1/scheduler/{job}/run` runs one now.
     pub scheduler: Scheduler,
+    /// Progress sync to BizReach (also the `progress-sync` job); the preview reads it.
+    pub progress_sync: ProgressSync,
     /// Queues the link-approval email (L4); the mail module's `Mailer` once wired.
     pub approval_mailer: Option<Arc<dyn ApprovalMailer>>,
 }
@@ -64,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(webhooks::configure)
     .configure(events::configure)
     .configure(group_accounts::configure)
+    .configure(progress_sync::configure)
     .configure(link_approvals::configure)
     .configure(scheduler::configure)
     .configure(jobs::configure)

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::group_accounts::resume,
         super::group_accounts::progress_sync,
         super::group_accounts::backfill,
+        super::progress_sync::preview,
         super::link_approvals::show,
         super::link_approvals::activate,
         super::scheduler::run,

@@ -12,6 +12,7 @@ pub mod group_accounts;
 pub mod inbox;
 pub mod jobs;
 pub mod notifications;
+pub mod progress_sync;
 pub mod recruiting;
 pub mod routing;
 pub mod scheduler;
