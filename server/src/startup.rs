@@ -15,6 +15,7 @@ use crate::crypto::SecretBox;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
+use crate::outbound::{DeliverySettings, DeliveryWorker};
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
@@ -105,6 +106,15 @@ impl Application {
         );
 
         tasks.push(scheduler.start(shutdown.clone()));
+        tasks.push(
+            DeliveryWorker::new(
+                store.clone(),
+                secret_box.clone(),
+                metrics.clone(),
+                DeliverySettings::default(),
+            )?
+            .spawn(shutdown.clone()),
+        );
 
         let state = web::Data::new(AppState {
             config: config.clone(),

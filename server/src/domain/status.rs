@@ -160,6 +160,16 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// Where an outbound webhook delivery is: `pending` (waiting, retrying, or being sent),
+    /// `delivered` (the subscriber answered 2xx), `dead` (given up after the last try).
+    DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Dead = "dead",
+    }
+);
+
+wire_enum!(
     /// Something a user can ask to be notified of (I5).
     NotificationKind {
         BizreachApplication = "bizreach_application",

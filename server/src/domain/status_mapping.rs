@@ -218,6 +218,23 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_table_is_the_default() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/progress-sync.md");
+        let doc = std::fs::read_to_string(doc).unwrap();
+        for (ats, target) in StatusMapping::default().table() {
+            let shown = match target {
+                Some(t) => format!("`{t}`"),
+                None => "not synced (P4)".to_owned(),
+            };
+            let row = format!("| `{ats}` | {shown} |");
+            assert!(
+                doc.contains(&row),
+                "docs/progress-sync.md lacks the row {row}"
+            );
+        }
+    }
+
+    #[test]
     fn p4_talent_pool_and_deleted_are_never_synced() {
         let m = StatusMapping::default();
         assert_eq!(m.map(A::TalentPool), None);

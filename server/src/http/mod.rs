@@ -14,6 +14,7 @@ pub mod ops;
 pub mod progress_sync;
 pub mod routing;
 pub mod scheduler;
+pub mod webhook_deliveries;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 
@@ -75,5 +76,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(routing::configure)
     .configure(imports::configure)
     .configure(webhook_subscriptions::configure)
+    .configure(webhook_deliveries::configure)
     .configure(notifications::configure);
 }

@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         super::webhook_subscriptions::list,
         super::webhook_subscriptions::create,
         super::webhook_subscriptions::delete,
+        super::webhook_deliveries::list,
         super::notifications::get,
         super::notifications::put,
     ),

@@ -11,6 +11,7 @@ mod bizreach;
 mod bizreach_support;
 mod crash;
 mod events;
+mod outbound;
 mod progress_sync;
 mod routing;
 mod scheduler;

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use crate::bizreach_support::Bizreach;
 use crate::helpers::TestApp;
 
-const GROUP: &str = "grp-001";
+pub const GROUP: &str = "grp-001";
 
 /// hirelay signed in to the simulator with `grp-001` linked, and no applications yet.
-async fn linked() -> Bizreach {
+pub async fn linked() -> Bizreach {
     let b = Bizreach::spawn(0).await;
     b.sign_in().await;
     b.link(GROUP).await;
@@ -21,7 +21,7 @@ async fn linked() -> Bizreach {
 
 /// An application of `group` on the simulator (BizReach status `bizreach_status`) imported
 /// into hirelay as the pipeline stores one; answers hirelay's application id.
-async fn imported(b: &Bizreach, group: &str, source_id: &str, bizreach_status: &str) -> String {
+pub async fn imported(b: &Bizreach, group: &str, source_id: &str, bizreach_status: &str) -> String {
     b.add_applications(group, json!([{"id": source_id, "status": bizreach_status}]))
         .await;
     let db = &b.app.state.store.db;
@@ -57,7 +57,7 @@ async fn imported(b: &Bizreach, group: &str, source_id: &str, bizreach_status: &
 }
 
 /// Applies an ATS status change, `minutes_ago` minutes before now.
-async fn ats_status(b: &Bizreach, app_id: &str, status: &str, minutes_ago: i64) {
+pub async fn ats_status(b: &Bizreach, app_id: &str, status: &str, minutes_ago: i64) {
     let db = &b.app.state.store.db;
     let app = Store::get_application(db, app_id).await.unwrap();
     let outcome = Store::record_status_change(
@@ -77,7 +77,7 @@ async fn ats_status(b: &Bizreach, app_id: &str, status: &str, minutes_ago: i64) 
     assert!(outcome.applied);
 }
 
-async fn switch_sync(b: &Bizreach, enabled: bool) {
+pub async fn switch_sync(b: &Bizreach, enabled: bool) {
     let res = b
         .app
         .admin(
@@ -91,7 +91,7 @@ async fn switch_sync(b: &Bizreach, enabled: bool) {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
-async fn run_sync(app: &TestApp) -> Value {
+pub async fn run_sync(app: &TestApp) -> Value {
     let (status, report) = app
         .post_json("/v1/scheduler/progress-sync/run", &json!({}))
         .await;
@@ -133,7 +133,7 @@ async fn own_events(app: &TestApp, kind: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn metric(app: &TestApp, name: &str) -> u64 {
+pub async fn metric(app: &TestApp, name: &str) -> u64 {
     let text = app
         .client
         .get(app.url("/metrics"))
