@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::domain::schedule::Schedule;
+use crate::domain::status_mapping::StatusMapping;
 use crate::ingest::signature::WebhookSecrets;
 
 /// One configurable setting: its file key (the variable is `HIRELAY_` + the key upper-cased).
@@ -39,6 +40,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
     Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
     Setting { key: "sync_schedule", default: "0 */15 * * * *", doc: "cron expression of the progress sync to BizReach" },
+    Setting { key: "status_mapping", default: "", doc: "progress sync's ATS → BizReach status mapping, overriding entries of the default table (docs/progress-sync.md), e.g. `offer=in_progress,joined=hired`" },
     Setting { key: "secret_key", default: "", doc: "base64 32-byte key encrypting secrets at rest; default a key file `secret.key` created in the data directory" },
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "2", doc: "event-processing workers" },
@@ -84,6 +86,8 @@ pub struct Config {
     pub mail_from: String,
     pub poll_schedule: Schedule,
     pub sync_schedule: Schedule,
+    /// Progress sync's ATS → BizReach status mapping (P2, P4).
+    pub status_mapping: StatusMapping,
     pub secret_key: Option<SecretString>,
     pub body_limit: usize,
     pub workers: usize,
@@ -351,6 +355,7 @@ impl Config {
             mail_from,
             poll_schedule: raw.required("poll_schedule")?,
             sync_schedule: raw.required("sync_schedule")?,
+            status_mapping: raw.parse("status_mapping")?.unwrap_or_default(),
             secret_key: raw.string("secret_key").map(SecretString::from),
             body_limit: positive("body_limit")? as usize,
             workers: positive("workers")? as usize,
@@ -401,6 +406,35 @@ mod tests {
         assert_eq!(c.mail_from, "noreply@127.0.0.1");
         assert!(c.smtp_url.is_none());
         assert_eq!(c.career_relay_ratio, 10);
+        assert_eq!(c.status_mapping, StatusMapping::default());
+    }
+
+    #[test]
+    fn p3_default_sync_schedule_is_every_15_minutes() {
+        use chrono::TimeZone;
+        let c = Config::load(None, &env(&[])).unwrap();
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 10, 1, 0)
+            .unwrap();
+        let first = c.sync_schedule.after(start).unwrap();
+        let second = c.sync_schedule.after(first).unwrap();
+        assert_eq!(
+            first,
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 20, 10, 15, 0)
+                .unwrap()
+        );
+        assert_eq!(second - first, chrono::Duration::minutes(15));
+    }
+
+    #[test]
+    fn status_mapping_overrides_the_default_table() {
+        let c = Config::load(None, &env(&[("HIRELAY_STATUS_MAPPING", "offer=hired")])).unwrap();
+        assert_eq!(
+            c.status_mapping
+                .map(crate::domain::status::AtsStatus::Offer),
+            Some(crate::domain::status::BizreachStatus::Hired)
+        );
     }
 
     #[test]
@@ -423,6 +457,11 @@ mod tests {
         );
         let err = Config::load(None, &env(&[("HIRELAY_WORKERS", "0")])).unwrap_err();
         assert!(err.to_string().contains("HIRELAY_WORKERS"), "{err}");
+        let err =
+            Config::load(None, &env(&[("HIRELAY_STATUS_MAPPING", "offer=pending")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("HIRELAY_STATUS_MAPPING:"), "{text}");
+        assert!(text.contains("in_progress, rejected"), "{text}");
     }
 
     #[test]

@@ -16,12 +16,14 @@ use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::outbound::{DeliverySettings, DeliveryWorker};
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
 use crate::scheduler::{Job, Scheduler};
 use crate::scripting::Scripts;
 use crate::store::Store;
+use crate::sync::ProgressSync;
 
 /// A built, not yet running, hirelay.
 pub struct Application {
@@ -94,6 +96,16 @@ impl Application {
         };
         let scheduler = Scheduler::new(store.clone(), instance.clone());
         scheduler.register(poll_job(&config, poller.clone()));
+        let progress_sync = ProgressSync {
+            store: store.clone(),
+            client: bizreach.clone(),
+            mapping: Arc::new(config.status_mapping.clone()),
+            metrics: metrics.clone(),
+        };
+        scheduler.register(crate::sync::progress::job(
+            config.sync_schedule.clone(),
+            progress_sync.clone(),
+        ));
 
         let pipeline = Pipeline::new(
             store.clone(),
@@ -120,6 +132,15 @@ impl Application {
 
         tasks.push(scheduler.start(shutdown.clone()));
         tasks.push(sender);
+        tasks.push(
+            DeliveryWorker::new(
+                store.clone(),
+                secret_box.clone(),
+                metrics.clone(),
+                DeliverySettings::default(),
+            )?
+            .spawn(shutdown.clone()),
+        );
 
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -134,6 +155,7 @@ impl Application {
             bizreach,
             poller,
             scheduler,
+            progress_sync,
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

@@ -8,4 +8,5 @@ pub mod payload;
 pub mod role;
 pub mod schedule;
 pub mod status;
+pub mod status_mapping;
 pub mod time;

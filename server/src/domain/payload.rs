@@ -196,6 +196,13 @@ impl InboundEvent {
                 InboundEvent::Ats(change)
             }
             EventSource::CareerRelay => InboundEvent::CareerRelay(parse_json(body)?),
+            EventSource::Hirelay => {
+                return Err(PayloadError {
+                    field: None,
+                    message: "events hirelay records of its own actions are not inbound events"
+                        .into(),
+                })
+            }
         };
         Ok(event)
     }

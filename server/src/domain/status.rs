@@ -148,11 +148,24 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// The system an inbound webhook comes from.
+    /// Where an event comes from: the system of an inbound webhook, or `hirelay` for the
+    /// records hirelay makes of what it did itself (e.g. a progress-sync push). Those are
+    /// stored already finished and are never processed by the workers.
     EventSource {
         Bizreach = "bizreach",
         Ats = "ats",
         CareerRelay = "career_relay",
+        Hirelay = "hirelay",
+    }
+);
+
+wire_enum!(
+    /// Where an outbound webhook delivery is: `pending` (waiting, retrying, or being sent),
+    /// `delivered` (the subscriber answered 2xx), `dead` (given up after the last try).
+    DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Dead = "dead",
     }
 );
 

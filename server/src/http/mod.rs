@@ -11,11 +11,13 @@ pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod progress_sync;
 pub mod relay;
 pub mod routing;
 pub mod rules;
 pub mod scheduler;
 pub mod templates;
+pub mod webhook_deliveries;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 
@@ -33,6 +35,7 @@ use crate::readiness::Readiness;
 use crate::scheduler::Scheduler;
 use crate::scripting::Scripts;
 use crate::store::Store;
+use crate::sync::ProgressSync;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -55,6 +58,8 @@ pub struct AppState {
     pub poller: Poller,
     /// Scheduled jobs; `POST /v1/scheduler/{job}/run` runs one now.
     pub scheduler: Scheduler,
+    /// Progress sync to BizReach (also the `progress-sync` job); the preview reads it.
+    pub progress_sync: ProgressSync,
 }
 
 /// Every route of the API.
@@ -71,12 +76,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(events::configure)
     .configure(applications::configure)
     .configure(group_accounts::configure)
+    .configure(progress_sync::configure)
     .configure(link_approvals::configure)
     .configure(scheduler::configure)
     .configure(jobs::configure)
     .configure(routing::configure)
     .configure(imports::configure)
     .configure(webhook_subscriptions::configure)
+    .configure(webhook_deliveries::configure)
     .configure(notifications::configure)
     .configure(rules::configure)
     .configure(templates::configure)

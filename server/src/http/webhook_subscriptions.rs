@@ -12,7 +12,11 @@ use crate::store::webhooks::NewSubscription;
 use crate::store::Store;
 
 /// The outbound event types one can subscribe to.
-pub const OUTBOUND_EVENT_TYPES: &[&str] = &["application.routed", "application.labeled"];
+pub const OUTBOUND_EVENT_TYPES: &[&str] = &[
+    "application.routed",
+    "application.labeled",
+    crate::sync::progress::STATUS_SYNCED,
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/webhook-subscriptions", web::get().to(list))

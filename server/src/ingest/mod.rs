@@ -90,14 +90,18 @@ impl Ingest {
         }
     }
 
-    fn secrets(&self, source: EventSource) -> (&WebhookSecrets, &'static str) {
+    /// The secrets of an inbound source; `None` for `hirelay`, which is never received.
+    fn secrets(&self, source: EventSource) -> Option<(&WebhookSecrets, &'static str)> {
         match source {
-            EventSource::Bizreach => (&self.secrets.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH"),
-            EventSource::Ats => (&self.secrets.ats, "HIRELAY_WEBHOOK_SECRET_ATS"),
-            EventSource::CareerRelay => (
+            EventSource::Bizreach => {
+                Some((&self.secrets.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH"))
+            }
+            EventSource::Ats => Some((&self.secrets.ats, "HIRELAY_WEBHOOK_SECRET_ATS")),
+            EventSource::CareerRelay => Some((
                 &self.secrets.career_relay,
                 "HIRELAY_WEBHOOK_SECRET_CAREER_RELAY",
-            ),
+            )),
+            EventSource::Hirelay => None,
         }
     }
 
@@ -108,7 +112,12 @@ impl Ingest {
         delivery: Delivery<'_>,
         now_secs: i64,
     ) -> Result<Accepted, IngestError> {
-        let (secrets, variable) = self.secrets(source);
+        let Some((secrets, variable)) = self.secrets(source) else {
+            return Err(IngestError::Refused {
+                field: None,
+                message: "hirelay's own events are not received as webhooks".into(),
+            });
+        };
         if !secrets.is_configured() {
             return Err(SignatureError::NotConfigured(source.as_str(), variable).into());
         }

@@ -50,6 +50,17 @@ pub struct ReplayFilter {
     pub script_version: Option<(String, i32)>,
 }
 
+/// A record of something hirelay did itself (source `hirelay`), stored already finished.
+#[derive(Clone, Debug)]
+pub struct OwnEvent {
+    pub kind: String,
+    /// Idempotency key within the `hirelay` source: a second record with it is not stored.
+    pub webhook_id: String,
+    pub payload: serde_json::Value,
+    /// `None`: the action succeeded (`done`); `Some`: it failed with this error (`failed`).
+    pub error: Option<String>,
+}
+
 /// Most rows one multi-row INSERT carries (SQLite allows 32,766 bound values; 7 a row).
 const INSERT_CHUNK: usize = 2_000;
 
@@ -228,12 +239,18 @@ impl Store {
         Ok(EventPage { items, next_cursor })
     }
 
-    /// Puts one finished event back in the queue, due now. A `processing` event is left alone.
+    /// Puts one finished event back in the queue, due now. A `processing` event is left alone,
+    /// and so is a record of hirelay's own (it is not processed).
     pub async fn replay_event(&self, id: &str, now: i64) -> StoreResult<event::Model> {
         let event = self.get_event(id).await?;
         if event.status == EventStatus::Processing.as_str() {
             return Err(StoreError::Conflict(format!(
                 "event {id} is being processed right now"
+            )));
+        }
+        if event.source == EventSource::Hirelay.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "event {id} records what hirelay did itself; it is not processed, so it cannot be replayed"
             )));
         }
         requeue(&self.db, Column::Id.eq(id), now).await?;
@@ -242,8 +259,9 @@ impl Store {
 
     /// Puts every finished event that matches `filter` back in the queue; answers how many.
     pub async fn replay_events(&self, filter: &ReplayFilter, now: i64) -> StoreResult<u64> {
-        let mut condition =
-            sea_orm::Condition::all().add(Column::Status.ne(EventStatus::Processing.as_str()));
+        let mut condition = sea_orm::Condition::all()
+            .add(Column::Status.ne(EventStatus::Processing.as_str()))
+            .add(Column::Source.ne(EventSource::Hirelay.as_str()));
         if let Some(status) = filter.status {
             condition = condition.add(Column::Status.eq(status.as_str()));
         }
@@ -311,6 +329,47 @@ impl Store {
     pub async fn insert_event(&self, event: NewEvent) -> StoreResult<InsertOutcome> {
         let mut outcomes = self.insert_events(std::slice::from_ref(&event)).await?;
         Ok(outcomes.pop().unwrap_or(InsertOutcome::Accepted))
+    }
+
+    /// Records, in `db` (the caller's transaction), something hirelay did itself: an event of
+    /// source `hirelay` stored already `done` (or `failed` with the error), so the workers never
+    /// claim it and `GET /v1/events` shows it. Answers the event id, or `None` when a record
+    /// with the same `webhook_id` exists.
+    pub async fn record_own_event<C: ConnectionTrait>(
+        db: &C,
+        own: OwnEvent,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        let id = crate::domain::ids::new_id("evt");
+        let payload = own.payload.to_string();
+        let status = match own.error {
+            None => EventStatus::Done,
+            Some(_) => EventStatus::Failed,
+        };
+        let inserted = Events::insert(event::ActiveModel {
+            id: Set(id.clone()),
+            source: Set(EventSource::Hirelay.as_str().to_owned()),
+            kind: Set(own.kind),
+            webhook_id: Set(own.webhook_id),
+            body_hash: Set(crate::domain::ids::token_hash_bytes(payload.as_bytes())),
+            payload: Set(payload),
+            status: Set(status.as_str().to_owned()),
+            attempts: Set(1),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            locked_by: Set(None),
+            last_error: Set(own.error),
+            received_at: Set(now),
+            processed_at: Set(Some(now)),
+        })
+        .on_conflict(
+            OnConflict::columns([Column::Source, Column::WebhookId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        Ok((inserted == 1).then_some(id))
     }
 
     /// A fresh model for tests and internal callers.

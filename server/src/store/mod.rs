@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod kpis;
 pub mod notifications;
 pub mod outbox;
+pub mod progress_sync;
 pub mod recruiting;
 pub mod routing;
 pub mod scheduler;

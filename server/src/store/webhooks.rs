@@ -2,12 +2,31 @@
 //! The delivery worker claims `webhook_deliveries` rows; this module only queues them.
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    Order, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::entities::{webhook_delivery, webhook_subscription};
 use super::{json_column, Store, StoreError, StoreResult};
 use crate::domain::ids::new_id;
+use crate::domain::status::DeliveryStatus;
+
+/// How one try of a claimed delivery ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The subscriber answered 2xx.
+    Delivered,
+    /// Failed; tried again at `at`.
+    Retry { at: i64, error: String },
+    /// Failed for the last time.
+    Dead { error: String },
+}
+
+/// A page of deliveries, newest first.
+pub struct DeliveryPage {
+    pub items: Vec<webhook_delivery::Model>,
+    pub next_cursor: Option<String>,
+}
 
 /// A subscription to create; the secret is already sealed.
 pub struct NewSubscription<'a> {
@@ -98,7 +117,7 @@ impl Store {
                 event_type: Set(event_type.to_owned()),
                 payload: Set(payload.to_string()),
                 dedupe_key: Set(format!("{dedupe_key}:{}", sub.id)),
-                status: Set("pending".to_owned()),
+                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
                 locked_until: Set(None),
@@ -128,5 +147,107 @@ impl Store {
             .order_by(webhook_delivery::Column::Id, Order::Asc)
             .all(&self.db)
             .await?)
+    }
+
+    /// Claims up to `limit` due deliveries (`pending`, `next_attempt_at <= now`) and counts the
+    /// try. The lease is `next_attempt_at = locked_until = lease_until`: a worker that dies
+    /// holding a delivery leaves it due again when the lease ends. On PostgreSQL `FOR UPDATE
+    /// SKIP LOCKED` gives each delivery to one claimer; on SQLite the single writer does.
+    pub async fn claim_webhook_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<webhook_delivery::Model>> {
+        let backend = self.backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "UPDATE webhook_deliveries SET locked_until = $1, next_attempt_at = $1, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 \
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+            _ => {
+                "UPDATE webhook_deliveries SET locked_until = ?1, next_attempt_at = ?1, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?2 \
+                 ORDER BY next_attempt_at, id LIMIT ?3) RETURNING *"
+            }
+        };
+        let values: Vec<sea_orm::Value> =
+            vec![lease_until.into(), now.into(), (limit as i64).into()];
+        let mut claimed = webhook_delivery::Model::find_by_statement(
+            Statement::from_sql_and_values(backend, sql, values),
+        )
+        .all(&self.db)
+        .await?;
+        claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// Records how a try of a delivery claimed with `lease_until` ended; `false` when the lease
+    /// ran out and another worker holds it now (nothing is written).
+    pub async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        lease_until: i64,
+        result: DeliveryResult,
+        now: i64,
+    ) -> StoreResult<bool> {
+        use webhook_delivery::Column as C;
+        let update = webhook_delivery::Entity::update_many()
+            .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(C::LockedUntil.eq(lease_until));
+        let update = match result {
+            DeliveryResult::Delivered => update
+                .col_expr(C::Status, Expr::value(DeliveryStatus::Delivered.as_str()))
+                .col_expr(C::DeliveredAt, Expr::value(now))
+                .col_expr(C::LastError, Expr::value(Option::<String>::None)),
+            DeliveryResult::Retry { at, error } => update
+                .col_expr(C::NextAttemptAt, Expr::value(at))
+                .col_expr(C::LastError, Expr::value(error)),
+            DeliveryResult::Dead { error } => update
+                .col_expr(C::Status, Expr::value(DeliveryStatus::Dead.as_str()))
+                .col_expr(C::LastError, Expr::value(error)),
+        };
+        Ok(update.exec(&self.db).await?.rows_affected == 1)
+    }
+
+    /// One subscription, also a disabled one (a delivery queued before it was disabled).
+    pub async fn webhook_subscription(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<webhook_subscription::Model>> {
+        Ok(webhook_subscription::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Deliveries newest first, optionally of one status; `cursor` is the last id of the
+    /// previous page.
+    pub async fn list_webhook_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        cursor: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<DeliveryPage> {
+        use webhook_delivery::Column as C;
+        let mut query = webhook_delivery::Entity::find()
+            .order_by(C::Id, Order::Desc)
+            .limit(limit + 1);
+        if let Some(status) = status {
+            query = query.filter(C::Status.eq(status.as_str()));
+        }
+        if let Some(cursor) = cursor {
+            query = query.filter(C::Id.lt(cursor));
+        }
+        let mut items = query.all(&self.db).await?;
+        let next_cursor = if items.len() as u64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(DeliveryPage { items, next_cursor })
     }
 }

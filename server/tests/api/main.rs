@@ -13,6 +13,8 @@ mod bizreach;
 mod bizreach_support;
 mod crash;
 mod events;
+mod outbound;
+mod progress_sync;
 mod routing;
 mod rules;
 mod scheduler;
