@@ -484,6 +484,27 @@ mod tests {
         assert!(err.to_string().contains("`workers` in"), "{err}");
     }
 
+    /// The README's configuration table lists every setting with its default.
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        for setting in SETTINGS {
+            let default = if setting.default.is_empty() {
+                "—".to_owned()
+            } else {
+                format!("`{}`", setting.default)
+            };
+            let row = format!(
+                "| `HIRELAY_{}` (`{}`) | {default} | {} |",
+                setting.key.to_uppercase(),
+                setting.key,
+                setting.doc
+            );
+            assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+        }
+    }
+
     #[test]
     fn urls_are_redacted_for_logs() {
         assert_eq!(

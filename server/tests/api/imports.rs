@@ -222,3 +222,46 @@ async fn a_script_error_fails_the_event_with_its_position_until_fixed_and_replay
     assert_eq!(replayed["status"], "done", "{replayed}");
     assert_eq!(replayed["decision"]["script_version"], 3);
 }
+
+#[tokio::test]
+async fn a_draft_is_tried_on_stored_history_before_it_is_activated() {
+    let b = linked().await;
+    for i in 0..3 {
+        let body = sample("bizreach-direct-application.json")
+            .replace("br-app-000123", &format!("br-hist-{i}"));
+        import(&b.app, &format!("hist-{i}"), &body).await;
+    }
+    let (status, job) = b.app.post_json("/v1/jobs", &json!({"title": "営業"})).await;
+    assert_eq!(status, 201, "{job}");
+    let shipped = std::fs::read_to_string(b.app.rules_dir.join("import.rhai")).unwrap();
+    let draft = format!("{shipped}\nroute(\"{}\");\n", job["id"].as_str().unwrap());
+    let (status, report) = b
+        .app
+        .post_json(
+            "/v1/rules/import/dry-run",
+            &json!({"script": draft, "events": {"limit": 100}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["summary"]["events"], 3, "{report}");
+    assert_eq!(report["summary"]["changed"], 3, "{report}");
+    let text = report["summary"]["text"].as_str().unwrap();
+    assert!(text.contains("3 more routes"), "{text}");
+    let first = &report["results"][0];
+    assert!(first["recorded"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["type"] != "route"));
+    assert!(first["draft"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["type"] == "route"));
+    // Nothing was changed by trying.
+    assert!(application(&b.app, "br-hist-0").await["job_id"].is_null());
+    assert_eq!(
+        b.app.get_json("/v1/rules/import?format=json").await["version"],
+        1
+    );
+}
