@@ -345,6 +345,13 @@ impl MigrationTrait for Migration {
             false,
         ))
         .await?;
+        m.create_index(index(
+            "application_history_event",
+            ApplicationHistory::Table,
+            &["event_id"],
+            false,
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table(NotificationSubscriptions::Table)

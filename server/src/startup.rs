@@ -119,7 +119,9 @@ impl Application {
             Arc::new(pipeline),
             QueueSettings {
                 workers: config.workers,
-                batch: 128,
+                // SQLite has one writer: a smaller batch holds its lock for less time, so
+                // webhook acknowledgements do not wait behind event processing.
+                batch: if store.is_postgres() { 128 } else { 32 },
                 lease: Duration::from_secs(config.event_lease_secs),
                 idle_poll: Duration::from_millis(500),
                 max_attempts: config.max_attempts,
