@@ -91,6 +91,7 @@ impl Worker {
 
     /// Claims and handles one batch; answers how many events it took.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        let turn = self.store.write_turn().await;
         let now = now_millis();
         let lease_until = now + self.settings.lease.as_millis() as i64;
         let batch = self
@@ -105,6 +106,7 @@ impl Worker {
             self.handle_one(&txn, event).await?;
         }
         txn.commit().await?;
+        drop(turn);
         self.handler.after_commit();
         Ok(batch.len())
     }

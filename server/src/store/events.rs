@@ -68,6 +68,7 @@ impl Store {
     /// Stores a batch in one transaction (group commit) and says, for each event in order,
     /// whether it was accepted, a duplicate, or an idempotency conflict.
     pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         for chunk in batch.chunks(INSERT_CHUNK) {
             let mut insert = Query::insert();

@@ -54,7 +54,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     pub db: DatabaseConnection,
+    /// SQLite has a single writer and its busy handler waits by sleeping (1 ms, 2 ms, 5 ms …),
+    /// which would put those sleeps into webhook latency. The hot writers of one process (the
+    /// ingest writer and the event workers) take turns through this fair lock instead.
+    /// `None` on PostgreSQL, where writers do not exclude each other.
+    write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// A turn at writing (see [`Store::write_turn`]); released when dropped.
+pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl Store {
     /// Connects (creating the SQLite file and its directory if needed) and runs the migrations.
@@ -88,7 +96,18 @@ impl Store {
             options.max_connections(32).min_connections(2);
         }
         let db = Database::connect(options).await?;
-        Ok(Store { db })
+        let write_turn = url
+            .starts_with("sqlite:")
+            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { db, write_turn })
+    }
+
+    /// Waits for this process's turn to write (SQLite); immediate on PostgreSQL.
+    pub async fn write_turn(&self) -> WriteTurn {
+        match &self.write_turn {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Runs every pending migration.
