@@ -63,24 +63,31 @@ fn body(i: usize) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_under_load_loses_no_acknowledged_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(dir.path()).await;
-    let (mut child, base) = start(dir.path(), &database_url);
+/// Acknowledged event ids and the tasks that keep sending until the server stops answering.
+type Load = (
+    Arc<Mutex<HashSet<String>>>,
+    Vec<tokio::task::JoinHandle<()>>,
+);
+
+/// 16 lanes of signed ATS webhooks (ids `{prefix}-{i}`), each stopping at its first failure.
+fn start_load(base: &str, prefix: &'static str) -> Load {
     let client = reqwest::Client::new();
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
     let secrets = WebhookSecrets::parse(SECRET).unwrap();
     let mut senders = Vec::new();
     for lane in 0..16 {
-        let (client, base, acked, secrets) =
-            (client.clone(), base.clone(), acked.clone(), secrets.clone());
+        let (client, base, acked, secrets) = (
+            client.clone(),
+            base.to_owned(),
+            acked.clone(),
+            secrets.clone(),
+        );
         senders.push(tokio::spawn(async move {
             for n in 0..1_000 {
                 let i = lane * 1_000 + n;
                 let body = body(i);
                 let ts = chrono::Utc::now().timestamp();
-                let id = format!("crash-{i}");
+                let id = format!("{prefix}-{i}");
                 let sent = client
                     .post(format!("{base}/v1/webhooks/ats"))
                     .header("content-type", "application/json")
@@ -109,26 +116,23 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
             }
         }));
     }
-    // Let the load build up, then kill without warning.
+    (acked, senders)
+}
+
+/// Waits until `acked` holds `n` ids (or 2 s pass).
+async fn wait_for_acks(acked: &Mutex<HashSet<String>>, n: usize) {
     for _ in 0..200 {
-        if acked.lock().unwrap().len() >= 1_500 {
+        if acked.lock().unwrap().len() >= n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    for s in senders {
-        let _ = s.await;
-    }
-    let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= 500,
-        "the load did not get going: {} acknowledged",
-        acked.len()
-    );
+}
 
-    let (mut child, base) = start(dir.path(), &database_url);
+/// Every stored event id once none is left pending, and how many were still pending at the end
+/// (after a minute of waiting).
+async fn stored_once_processed(base: &str) -> (HashSet<String>, usize) {
+    let client = reqwest::Client::new();
     let mut stored = HashSet::new();
     let mut pending = 1;
     for _ in 0..600 {
@@ -165,14 +169,72 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let lost: Vec<_> = acked.difference(&stored).collect();
+    (stored, pending)
+}
+
+fn assert_none_lost(acked: &HashSet<String>, stored: &HashSet<String>) {
+    let lost: Vec<_> = acked.difference(stored).collect();
     assert!(
         lost.is_empty(),
         "{} acknowledged events were lost, e.g. {:?}",
         lost.len(),
         lost.iter().take(3).collect::<Vec<_>>()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_under_load_loses_no_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(dir.path()).await;
+    let (mut child, base) = start(dir.path(), &database_url);
+    let (acked, senders) = start_load(&base, "crash");
+    // Let the load build up, then kill without warning.
+    wait_for_acks(&acked, 1_500).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for s in senders {
+        let _ = s.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 500,
+        "the load did not get going: {} acknowledged",
+        acked.len()
+    );
+
+    let (mut child, base) = start(dir.path(), &database_url);
+    let (stored, pending) = stored_once_processed(&base).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_none_lost(&acked, &stored);
+    assert_eq!(pending, 0, "events left unprocessed after the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(dir.path()).await;
+    let (mut child, base) = start(dir.path(), &database_url);
+    let (acked, senders) = start_load(&base, "term");
+    wait_for_acks(&acked, 1_000).await;
+    let started = std::time::Instant::now();
+    let status = crate::cli::terminate(&mut child);
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    for s in senders {
+        let _ = s.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 500,
+        "the load did not get going: {} acknowledged",
+        acked.len()
+    );
+
+    let (mut child, base) = start(dir.path(), &database_url);
+    let (stored, pending) = stored_once_processed(&base).await;
+    let status = crate::cli::terminate(&mut child);
+    assert!(status.success(), "exit after SIGTERM when idle: {status}");
+    assert_none_lost(&acked, &stored);
     assert_eq!(pending, 0, "events left unprocessed after the restart");
 }
