@@ -7,7 +7,8 @@
 # Run it from the repository root. It starts bizreach-sim and hirelay on free ports with a
 # temporary data directory, signs in to BizReach, links a group account (the activation link is
 # read from the approval email in the outbox), polls, routes from the import inbox with a routing
-# rule, posts a signed ATS rejection and shows the application's history and the decision record.
+# rule, posts a signed ATS rejection, shows the application's history and the decision record, and
+# syncs the rejection back to BizReach.
 # Everything it started is stopped and removed on exit.
 #
 # HIRELAY_BIN and SIM_BIN choose other binaries (e.g. target/debug/…); KEEP=1 keeps the data dir.
@@ -148,9 +149,9 @@ step "6. New applications arrive on BizReach (the poller imports from the link t
 curl -sS -X POST "$SIM/_sim/applications" -H 'content-type: application/json' -d '{
   "group_account_id": "grp-001",
   "applications": [
-    {"channel": "direct", "position_name": "SRE", "candidate": {"name": "山田 太郎", "email": "Taro.Yamada.Demo@Example.jp"}},
-    {"channel": "scout",  "position_name": "SRE", "candidate": {"name": "佐藤 花子", "email": "hanako.sato.demo@example.jp"}},
-    {"channel": "direct", "position_name": "カスタマーサクセス", "candidate": {"name": "鈴木 次郎", "email": "jiro.suzuki.demo@example.jp"}}
+    {"channel": "direct", "status": "new", "position_name": "SRE", "candidate": {"name": "山田 太郎", "email": "Taro.Yamada.Demo@Example.jp"}},
+    {"channel": "scout",  "status": "new", "position_name": "SRE", "candidate": {"name": "佐藤 花子", "email": "hanako.sato.demo@example.jp"}},
+    {"channel": "direct", "status": "new", "position_name": "カスタマーサクセス", "candidate": {"name": "鈴木 次郎", "email": "jiro.suzuki.demo@example.jp"}}
   ]}' | pp '[(a["id"], a["channel"], a["position_name"], a["candidate"]["name"]) for a in d["applications"]]'
 
 step "7. Run the BizReach poller now (it also runs every 6 minutes)"
@@ -223,7 +224,15 @@ api GET "/v1/applications/$APP_ID" | pp
 step "12. The event's decision record: which script version decided what, and its log"
 api GET "/v1/events/$EVENT_ID" | pp
 
-step "13. The outbox"
+step "13. Progress sync (P1–P5): the ATS decision goes back to BizReach (ATS wins)"
+api PUT /v1/group-accounts/grp-001/progress-sync '{"enabled": true}' | pp '{k: d[k] for k in ("id", "progress_sync")}'
+note "what the next sync would push:"
+api GET /v1/group-accounts/grp-001/progress-sync/preview | pp
+api POST /v1/scheduler/progress-sync/run '{}' | pp
+note "the simulator received:"
+curl -sS "$SIM/_sim/status-log" | pp
+
+step "14. The outbox"
 ls -l "$OUTBOX"
 note "the Career Relay invitation is queued for 09:00 JST on the next business day, then appears here"
 
