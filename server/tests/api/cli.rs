@@ -483,6 +483,13 @@ async fn serve_with_no_configuration_keeps_everything_under_the_working_director
     assert!(eml.contains("Subject:"), "{eml}");
 
     assert!(served.terminate().success());
+    // Emails are logged by domain only.
+    let log = served.output();
+    assert!(
+        log.contains("example.jp"),
+        "the mail is logged by domain:\n{log}"
+    );
+    assert!(!log.contains("admin@example.jp"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
