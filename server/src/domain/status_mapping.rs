@@ -71,7 +71,8 @@ pub enum SyncDecision {
 impl StatusMapping {
     /// P2, P4: what to do with an application in ATS status `ats` whose last push was
     /// `last_pushed` and whose BizReach status, as hirelay last saw it, is `shown_now`. A status
-    /// is pushed once; it is pushed again only when BizReach is seen showing something else.
+    /// BizReach already shows is not pushed; one pushed before is pushed again only when
+    /// BizReach is seen showing something else.
     pub fn decide(
         &self,
         ats: AtsStatus,
@@ -81,9 +82,11 @@ impl StatusMapping {
         let Some(target) = self.map(ats) else {
             return SyncDecision::NotCovered;
         };
+        // BizReach already showing the target needs no push (P5's preview agrees); without a
+        // sighting, what was pushed last counts.
+        let shown = shown_now == Some(target.as_str());
         let pushed = last_pushed == Some(target.as_str());
-        let shown_agrees = shown_now.is_none_or(|s| s == target.as_str());
-        if pushed && shown_agrees {
+        if shown || (pushed && shown_now.is_none()) {
             SyncDecision::InSync
         } else {
             SyncDecision::Push(target)

@@ -1,6 +1,7 @@
 //! The HTTP layer: one module per resource, each with its routes (`configure`), DTOs and
 //! handlers. `error.rs` holds the one error body; `auth.rs` the token and role checks.
 pub mod applications;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -87,5 +88,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(notifications::configure)
     .configure(rules::configure)
     .configure(templates::configure)
-    .configure(relay::configure);
+    .configure(relay::configure)
+    .configure(audit::configure);
 }

@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         super::webhook_deliveries::list,
         super::notifications::get,
         super::notifications::put,
+        super::audit::list,
     ),
     modifiers(&BearerAuth)
 )]

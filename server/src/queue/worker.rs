@@ -102,13 +102,25 @@ impl Worker {
             return Ok(0);
         }
         let txn = self.store.db.begin().await?;
+        // Stop taking events from the batch halfway through the lease, so a slow batch never
+        // outlives it; what is left goes back to the queue at once.
+        let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
+        let mut handled = 0;
         for event in &batch {
+            if now_millis() > yield_at {
+                break;
+            }
             self.handle_one(&txn, event).await?;
+            handled += 1;
+        }
+        if handled < batch.len() {
+            let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
+            Store::release_events(&txn, &rest, &self.name).await?;
         }
         txn.commit().await?;
         drop(turn);
         self.handler.after_commit();
-        Ok(batch.len())
+        Ok(handled)
     }
 
     /// Handles one event in a savepoint: its effects and its new state land together, or the
@@ -140,29 +152,59 @@ impl Worker {
                 Some(now + retry::backoff_millis(event.attempts as u32, retry::jitter())),
             ),
         };
-        if outcome.is_ok() {
-            Store::finish_event(
+        // Marking the event finished fails when its lease ran out and another worker took it:
+        // then this worker's effects for it roll back and the other worker's count.
+        let marked = if outcome.is_ok() {
+            let marked = Store::finish_event(
                 &savepoint, &event.id, &self.name, status, error, retry_at, now,
             )
-            .await?;
-            savepoint.commit().await?;
+            .await;
+            settle(savepoint, marked).await?
         } else {
             savepoint.rollback().await?;
-            if let Err(HandleError::Script {
-                record: Some(record),
-                ..
-            }) = &outcome
-            {
-                Store::insert_decision(txn, record).await?;
-            }
             tracing::warn!(
                 status = status.as_str(),
                 error = error.as_deref().unwrap_or(""),
                 "event not done"
             );
-            Store::finish_event(txn, &event.id, &self.name, status, error, retry_at, now).await?;
+            let marking = txn.begin().await?;
+            if let Err(HandleError::Script {
+                record: Some(record),
+                ..
+            }) = &outcome
+            {
+                Store::insert_decision(&marking, record).await?;
+            }
+            let marked = Store::finish_event(
+                &marking, &event.id, &self.name, status, error, retry_at, now,
+            )
+            .await;
+            settle(marking, marked).await?
+        };
+        if !marked {
+            tracing::warn!("the lease ran out and another worker took the event; this worker's effects are dropped");
+            return Ok(());
         }
         self.metrics.event_finished(status, started.elapsed());
         Ok(())
+    }
+}
+
+/// Commits a savepoint whose finishing write succeeded; rolls it back when the event's lease
+/// was lost (answers `false`).
+async fn settle(
+    savepoint: DatabaseTransaction,
+    marked: Result<(), crate::store::StoreError>,
+) -> Result<bool, crate::store::StoreError> {
+    match marked {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(true)
+        }
+        Err(crate::store::StoreError::Conflict(_)) => {
+            savepoint.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
     }
 }

@@ -207,6 +207,25 @@ impl Store {
         Ok(())
     }
 
+    /// Gives claimed events back to the queue, due now (a worker that stops a batch early).
+    pub async fn release_events(
+        txn: &DatabaseTransaction,
+        ids: &[&str],
+        worker: &str,
+    ) -> StoreResult<u64> {
+        let result = Events::update_many()
+            .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(Column::LockedBy.eq(worker))
+            .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+            .exec(txn)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     pub async fn get_event(&self, id: &str) -> StoreResult<event::Model> {
         Events::find_by_id(id)
             .one(&self.db)

@@ -11,8 +11,10 @@ mod backfill;
 mod bizreach;
 #[allow(dead_code)]
 mod bizreach_support;
+mod cli;
 mod crash;
 mod events;
+mod ops;
 mod outbound;
 mod progress_sync;
 mod routing;
