@@ -13,8 +13,12 @@ secret=${BENCH_SECRET:-whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}
 db_url=${1:-}
 port=${BENCH_PORT:-18080}
 
-cargo build --release --quiet -p hirelay --manifest-path "$root/Cargo.toml"
-bin=$root/target/release/hirelay
+# HIRELAY_BIN: an already built binary (default: build the release one now).
+bin=${HIRELAY_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet -p hirelay --manifest-path "$root/Cargo.toml"
+  bin=$root/target/release/hirelay
+fi
 work=$(mktemp -d)
 export HIRELAY_BIND=127.0.0.1:$port HIRELAY_DATA_DIR=$work/data HIRELAY_WEBHOOK_SECRET_ATS=$secret \
        HIRELAY_RULES_DIR=$root/rules HIRELAY_TEMPLATES_DIR=$root/templates RUST_LOG=warn

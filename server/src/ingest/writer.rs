@@ -58,6 +58,7 @@ async fn run(store: Store, pending: async_channel::Receiver<(NewEvent, Reply)>) 
         let Ok((event, reply)) = pending.recv().await else {
             return;
         };
+        store.set_ingest_busy(true);
         events.push(event);
         replies.push(reply);
         while events.len() < MAX_BATCH {
@@ -83,5 +84,8 @@ async fn run(store: Store, pending: async_channel::Receiver<(NewEvent, Reply)>) 
             }
         }
         events.clear();
+        if pending.is_empty() {
+            store.set_ingest_busy(false);
+        }
     }
 }

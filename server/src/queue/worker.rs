@@ -91,6 +91,7 @@ impl Worker {
 
     /// Claims and handles one batch; answers how many events it took.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        self.store.yield_to_ingest(Duration::from_millis(100)).await;
         let turn = self.store.write_turn().await;
         let now = now_millis();
         let lease_until = now + self.settings.lease.as_millis() as i64;

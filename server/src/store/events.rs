@@ -437,6 +437,9 @@ async fn stored_keys(
     let mut found = HashMap::with_capacity(batch.len());
     for chunk in batch.chunks(INSERT_CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|e| e.webhook_id.as_str()).collect();
+        let mut sources: Vec<&str> = chunk.iter().map(|e| e.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
         let rows: Vec<(String, String, String, String)> = Events::find()
             .select_only()
             .columns([
@@ -445,6 +448,7 @@ async fn stored_keys(
                 Column::Id,
                 Column::BodyHash,
             ])
+            .filter(Column::Source.is_in(sources.iter().copied()))
             .filter(Column::WebhookId.is_in(ids))
             .into_tuple()
             .all(txn)

@@ -59,6 +59,9 @@ pub struct Store {
     /// ingest writer and the event workers) take turns through this fair lock instead.
     /// `None` on PostgreSQL, where writers do not exclude each other.
     write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
+    /// acknowledgement does not wait behind event processing (processing catches up after).
+    ingest_busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
@@ -99,7 +102,11 @@ impl Store {
         let write_turn = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { db, write_turn })
+        Ok(Store {
+            db,
+            write_turn,
+            ingest_busy: Default::default(),
+        })
     }
 
     /// Waits for this process's turn to write (SQLite); immediate on PostgreSQL.
@@ -107,6 +114,25 @@ impl Store {
         match &self.write_turn {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
+        }
+    }
+
+    /// Marks whether webhooks are waiting to be stored (set by the ingest writer).
+    pub fn set_ingest_busy(&self, busy: bool) {
+        self.ingest_busy
+            .store(busy, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// On SQLite, waits (at most `max`) while webhooks are waiting to be stored, so background
+    /// writers take their turn between ingest batches rather than ahead of them.
+    pub async fn yield_to_ingest(&self, max: std::time::Duration) {
+        if self.write_turn.is_none() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        while self.ingest_busy.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() < max
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     }
 
