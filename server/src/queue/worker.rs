@@ -89,6 +89,16 @@ impl Worker {
         }
     }
 
+    /// While webhooks wait to be stored on SQLite, a small batch, so the single writer is back
+    /// with them soon; otherwise the configured one.
+    fn batch_size(&self) -> u64 {
+        if self.store.ingest_busy() && !self.store.is_postgres() {
+            self.settings.batch.min(8)
+        } else {
+            self.settings.batch
+        }
+    }
+
     /// Claims and handles one batch; answers how many events it took.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
         self.store.yield_to_ingest(Duration::from_millis(100)).await;
@@ -97,7 +107,7 @@ impl Worker {
         let lease_until = now + self.settings.lease.as_millis() as i64;
         let batch = self
             .store
-            .claim_events(&self.name, now, lease_until, self.settings.batch)
+            .claim_events(&self.name, now, lease_until, self.batch_size())
             .await?;
         if batch.is_empty() {
             return Ok(0);

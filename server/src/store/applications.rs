@@ -239,11 +239,14 @@ impl Store {
         let previous_status = app.status.clone();
         // A replayed event finds its own change recorded: it is applied again only if it is
         // still what the application shows.
+        // By event id alone, so the event-id index serves it (an application may have a long
+        // history); the application is checked here.
         let recorded = application_history::Entity::find()
-            .filter(application_history::Column::ApplicationId.eq(app.id.as_str()))
             .filter(application_history::Column::EventId.eq(change.event_id))
-            .one(db)
-            .await?;
+            .all(db)
+            .await?
+            .into_iter()
+            .find(|row| row.application_id == app.id);
         if let Some(row) = recorded {
             let applied = row.applied
                 && app.status_changed_at == Some(change.changed_at)

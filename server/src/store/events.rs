@@ -163,6 +163,7 @@ impl Store {
 
     /// Puts events whose lease ran out (their worker died) back in the queue.
     pub async fn release_expired_leases(&self, now: i64) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
         let result = Events::update_many()
             .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
             .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))

@@ -55,8 +55,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pub db: DatabaseConnection,
     /// SQLite has a single writer and its busy handler waits by sleeping (1 ms, 2 ms, 5 ms …),
-    /// which would put those sleeps into webhook latency. The hot writers of one process (the
-    /// ingest writer and the event workers) take turns through this fair lock instead.
+    /// which would put those sleeps into webhook latency and event processing. The background
+    /// writers of one process (the ingest writer, event workers, mail sender, webhook
+    /// deliveries, scheduler ticks) take turns through this fair lock instead.
     /// `None` on PostgreSQL, where writers do not exclude each other.
     write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
     /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
@@ -134,6 +135,11 @@ impl Store {
         {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
+    }
+
+    /// Whether webhooks are waiting to be stored right now.
+    pub fn ingest_busy(&self) -> bool {
+        self.ingest_busy.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs every pending migration.

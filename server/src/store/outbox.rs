@@ -108,6 +108,7 @@ impl Store {
         lease_until: i64,
         limit: u64,
     ) -> StoreResult<Vec<mail_outbox::Model>> {
+        let _turn = self.write_turn().await;
         let backend = self.backend();
         let sql = match backend {
             DatabaseBackend::Postgres => {
@@ -147,6 +148,7 @@ impl Store {
         outcome: MailOutcome,
         now: i64,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let mut update = Outbox::update_many()
             .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
             .filter(Column::Id.eq(id))

@@ -15,6 +15,7 @@ impl Store {
         instance: &str,
         now: i64,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let result = Runs::insert(scheduler_run::ActiveModel {
             job: Set(job.to_owned()),
             tick: Set(tick),
@@ -41,6 +42,7 @@ impl Store {
         result: &serde_json::Value,
         now: i64,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         Runs::update_many()
             .col_expr(Column::FinishedAt, Expr::value(now))
             .col_expr(Column::Result, Expr::value(result.to_string()))

@@ -159,6 +159,7 @@ impl Store {
         lease_until: i64,
         limit: u64,
     ) -> StoreResult<Vec<webhook_delivery::Model>> {
+        let _turn = self.write_turn().await;
         let backend = self.backend();
         let sql = match backend {
             DatabaseBackend::Postgres => {
@@ -192,6 +193,7 @@ impl Store {
         result: DeliveryResult,
         now: i64,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         use webhook_delivery::Column as C;
         let update = webhook_delivery::Entity::update_many()
             .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
