@@ -221,19 +221,12 @@ impl Mailer {
         );
         let in_store = self.clone();
         tokio::spawn(async move {
-            let mut first = true;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
                     _ = shutdown.cancelled() => return,
                 }
-                if std::mem::take(&mut first) {
-                    // The disk watcher's first snapshot may postdate the start-up load; a
-                    // change made in between would go unseen without this second read.
-                    in_store.reload_from_disk().await;
-                } else {
-                    in_store.reload_from_store().await;
-                }
+                in_store.reload_from_store().await;
             }
         });
     }

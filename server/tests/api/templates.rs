@@ -463,7 +463,7 @@ async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
         .join("subject.hbs");
     std::fs::write(&subject, "承認のお願い - {{company_name}}\n").unwrap();
     let mut reloaded = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let t = app.get_json("/v1/templates/group_link_approval").await;
         if t["version"] == 2 {
             reloaded = Some(t);
@@ -483,7 +483,7 @@ async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
     )
     .unwrap();
     let mut reported = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let res = app.client.get(app.url("/readyz")).send().await.unwrap();
         if res.status() == 503 {
             let body: Value = res.json().await.unwrap();
