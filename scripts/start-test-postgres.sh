@@ -22,7 +22,7 @@ fi
 rm -rf "$dir"; mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
 run "$bin/initdb -D $dir -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
-run "$bin/pg_ctl -D $dir -o '-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=400' -l $dir/log -w start" >/dev/null
+run "$bin/pg_ctl -D $dir -o '-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=1000' -l $dir/log -w start" >/dev/null
 run "$bin/psql -h 127.0.0.1 -p $port -U postgres -c \"CREATE ROLE hirelay LOGIN SUPERUSER PASSWORD 'hirelay'\"" >/dev/null
 run "$bin/psql -h 127.0.0.1 -p $port -U postgres -c 'CREATE DATABASE hirelay OWNER hirelay'" >/dev/null
 echo "postgres running on 127.0.0.1:$port"

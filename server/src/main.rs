@@ -185,7 +185,9 @@ fn check_templates(dir: &std::path::Path) -> ExitCode {
 
 async fn connect(config: &Config) -> anyhow::Result<hirelay::store::Store> {
     use secrecy::ExposeSecret;
-    let store = hirelay::store::Store::connect(config.database_url.expose_secret()).await?;
+    let store =
+        hirelay::store::Store::connect(config.database_url.expose_secret(), config.database_pool)
+            .await?;
     store.migrate().await?;
     Ok(store)
 }

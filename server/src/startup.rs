@@ -53,7 +53,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let config = Arc::new(config);
         std::fs::create_dir_all(&config.data_dir)?;
-        let store = Store::connect(config.database_url.expose_secret()).await?;
+        let store =
+            Store::connect(config.database_url.expose_secret(), config.database_pool).await?;
         store.migrate().await?;
         let shutdown = CancellationToken::new();
         let metrics = Metrics::default();

@@ -250,7 +250,7 @@ mod tests {
     async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let store = Store::connect(&url, 4).await.unwrap();
         store.migrate().await.unwrap();
         (dir, store)
     }

@@ -164,6 +164,22 @@ impl Store {
     /// Puts events whose lease ran out (their worker died) back in the queue.
     pub async fn release_expired_leases(&self, now: i64) -> StoreResult<u64> {
         let _turn = self.write_turn().await;
+        if self.is_postgres() {
+            // Rows a live worker is finishing are locked by its transaction: skip them rather
+            // than wait, so reclaiming never blocks on (or deadlocks with) a working worker.
+            let sql = "UPDATE events SET status = 'pending', locked_until = NULL, locked_by = NULL \
+                       WHERE id IN (SELECT id FROM events WHERE status = 'processing' AND locked_until < $1 \
+                       FOR UPDATE SKIP LOCKED)";
+            let result = self
+                .db
+                .execute(Statement::from_sql_and_values(
+                    DatabaseBackend::Postgres,
+                    sql,
+                    [now.into()],
+                ))
+                .await?;
+            return Ok(result.rows_affected());
+        }
         let result = Events::update_many()
             .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
             .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))

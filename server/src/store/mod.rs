@@ -70,7 +70,9 @@ pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl Store {
     /// Connects (creating the SQLite file and its directory if needed) and runs the migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+    /// Connects with at most `max_connections` pooled connections (SQLite uses at most 8: it
+    /// has one writer anyway).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
         if let Some(path) = sqlite_path(url) {
             if let Some(dir) = std::path::Path::new(path)
                 .parent()
@@ -86,7 +88,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
             options
-                .max_connections(8)
+                .max_connections(max_connections.clamp(2, 8))
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o| {
                     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -97,7 +99,7 @@ impl Store {
                         .foreign_keys(false)
                 });
         } else {
-            options.max_connections(32).min_connections(2);
+            options.max_connections(max_connections).min_connections(1);
         }
         let db = Database::connect(options).await?;
         let write_turn = url

@@ -114,6 +114,8 @@ impl TestApp {
             ("HIRELAY_WEBHOOK_SECRET_ATS", SECRET.to_owned()),
             ("HIRELAY_WEBHOOK_SECRET_CAREER_RELAY", SECRET.to_owned()),
             ("HIRELAY_PUBLIC_URL", "http://hirelay.test".to_owned()),
+            // Many test servers share one PostgreSQL: each keeps a small pool.
+            ("HIRELAY_DATABASE_POOL", "4".to_owned()),
             (
                 "HIRELAY_CAREER_RELAY_URL",
                 "https://career-relay.test/register".to_owned(),
