@@ -25,7 +25,7 @@ fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
         )
         .env("HIRELAY_WEBHOOK_SECRET_ATS", SECRET)
         .env("HIRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("HIRELAY_EVENT_LEASE_SECS", "2")
+        .env("HIRELAY_EVENT_LEASE_SECS", "10")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
