@@ -109,6 +109,7 @@ pub async fn route_from_inbox(
     }
     // Validated above from reads; the transaction starts with its write (on SQLite it then
     // holds the write lock), and a concurrent route of the same applications shows as fewer rows.
+    let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
     let routed = Store::route_applications(&txn, &ids, &job.id, now).await?;
     if routed != ids.len() as u64 {

@@ -72,6 +72,7 @@ pub async fn sign_in(
         })
         .collect();
     let sealed = secret_box.seal(password.expose_secret());
+    let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
     Store::save_bizreach_credentials(&txn, email.as_str(), &sealed, &session.account_name, now)
         .await?;
@@ -133,6 +134,7 @@ pub async fn request_link(
     let hash = token_hash(&token);
     // The first statement writes (compare-and-set on the state read above), so on SQLite the
     // transaction holds the write lock from its start.
+    let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
     Store::set_link_state(&txn, id, from, to, None, now).await?;
     Store::create_link_approval(&txn, id, &hash, now, expires_at).await?;
@@ -212,6 +214,7 @@ pub async fn approve(store: &Store, token: &str) -> Result<ApprovalPage, Linking
     let to = transition(&group.id, LinkState::PendingApproval, LinkAction::Approve)?;
     // Writes first (see `request_link`); either write finding the row changed meanwhile means
     // the link was spent by a concurrent click.
+    let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
     if !Store::use_link_approval(&txn, &hash, now).await? {
         return Ok(ApprovalPage::Used);
@@ -258,6 +261,7 @@ pub async fn suspend_or_resume(
     let to = transition(id, from, action)?;
     let now = now_millis();
     let poll_from = (action == LinkAction::Resume).then_some(now);
+    let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
     Store::set_link_state(&txn, id, from, to, poll_from, now).await?;
     Store::audit(

@@ -118,27 +118,14 @@ impl Store {
             return Ok((model, false));
         }
         let model = application::Model {
-            id: new_id("app"),
             source_system: Some(BIZREACH.to_owned()),
             source_application_id: Some(i.source_application_id.to_owned()),
-            ats_application_id: None,
             group_account_id: Some(i.group_account_id.to_owned()),
             channel: Some(i.channel.to_owned()),
             position_name: Some(i.position_name.to_owned()),
             source_status: Some(i.source_status.to_owned()),
-            status: "new".to_owned(),
-            status_changed_at: None,
-            stage: None,
-            reason: None,
-            job_id: None,
-            candidate_id: candidate_id.to_owned(),
             applied_at: Some(i.applied_at),
-            imported_via: Some(i.imported_via.to_owned()),
-            labels: "[]".to_owned(),
-            synced_status: None,
-            synced_at: None,
-            created_at: now,
-            updated_at: now,
+            ..new_application(candidate_id, i.imported_via, now)
         };
         application::Entity::insert(application::ActiveModel::from(model.clone()))
             .exec_without_returning(db)
@@ -186,27 +173,8 @@ impl Store {
     ) -> StoreResult<application::Model> {
         let now = crate::domain::time::now_millis();
         let model = application::Model {
-            id: new_id("app"),
-            source_system: None,
-            source_application_id: None,
             ats_application_id: Some(ats_id.to_owned()),
-            group_account_id: None,
-            channel: None,
-            position_name: None,
-            source_status: None,
-            status: "new".to_owned(),
-            status_changed_at: None,
-            stage: None,
-            reason: None,
-            job_id: None,
-            candidate_id: candidate_id.to_owned(),
-            applied_at: None,
-            imported_via: Some("ats".to_owned()),
-            labels: "[]".to_owned(),
-            synced_status: None,
-            synced_at: None,
-            created_at: now,
-            updated_at: now,
+            ..new_application(candidate_id, "ats", now)
         };
         application::Entity::insert(application::ActiveModel::from(model.clone()))
             .exec_without_returning(db)
@@ -394,6 +362,33 @@ impl Store {
             .order_by(application_history::Column::Id, Order::Asc)
             .all(db)
             .await?)
+    }
+}
+
+/// A new application in status `new`, in the inbox, with no labels: what every way in starts from.
+fn new_application(candidate_id: &str, imported_via: &str, now: i64) -> application::Model {
+    application::Model {
+        id: new_id("app"),
+        source_system: None,
+        source_application_id: None,
+        ats_application_id: None,
+        group_account_id: None,
+        channel: None,
+        position_name: None,
+        source_status: None,
+        status: "new".to_owned(),
+        status_changed_at: None,
+        stage: None,
+        reason: None,
+        job_id: None,
+        candidate_id: candidate_id.to_owned(),
+        applied_at: None,
+        imported_via: Some(imported_via.to_owned()),
+        labels: "[]".to_owned(),
+        synced_status: None,
+        synced_at: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 

@@ -168,6 +168,9 @@ impl Store {
         origin: Origin,
         author: &str,
     ) -> StoreResult<document_version::Model> {
+        // On SQLite a transaction that reads and then writes fails at once if another
+        // connection committed in between; taking this process's write turn prevents that.
+        let _turn = self.write_turn().await;
         for _ in 0..5 {
             let txn = self.db.begin().await?;
             let latest = Versions::find()

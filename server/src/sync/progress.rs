@@ -203,6 +203,7 @@ impl ProgressSync {
         let app = &item.application;
         let now = now_millis();
         let payload = event_payload(app, item.target, now);
+        let _turn = self.store.write_turn().await;
         let txn = self.store.db.begin().await?;
         Store::mark_progress_synced(&txn, &app.id, item.target, now).await?;
         Store::record_own_event(
