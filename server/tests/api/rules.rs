@@ -319,6 +319,8 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
         &sample("career-relay-registration.json"),
     )
     .await;
+    // Let the pipeline record its own decision first, so the one below is the newest.
+    app.wait_event(&event_id).await;
     Store::insert_decision(
         &app.state.store.db,
         &DecisionRecord {
