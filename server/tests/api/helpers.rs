@@ -229,7 +229,7 @@ impl TestApp {
 
     /// Waits until the event reaches a final state (`done`, `failed`, `dead`) and returns it.
     pub async fn wait_event(&self, event_id: &str) -> Value {
-        for _ in 0..400 {
+        for _ in 0..1200 {
             let e = self.get_json(&format!("/v1/events/{event_id}")).await;
             if matches!(e["status"].as_str(), Some("done" | "failed" | "dead")) {
                 return e;
