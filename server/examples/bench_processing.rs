@@ -20,6 +20,7 @@ use sea_orm::{ConnectionTrait, Statement};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    hirelay::telemetry::init(hirelay::config::LogFormat::Text);
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let dir = tempfile::tempdir()?;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

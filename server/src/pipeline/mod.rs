@@ -65,6 +65,7 @@ impl Handler for Pipeline {
         txn: &DatabaseTransaction,
         event: &event::Model,
     ) -> Result<(), HandleError> {
+        let t0 = std::time::Instant::now();
         let parsed = parse(event)?;
         let Some(prepared) = prepare::prepare(txn, event, &parsed).await? else {
             return Ok(());
@@ -94,6 +95,7 @@ impl Handler for Pipeline {
                 ));
             }
         };
+        let t1 = t0.elapsed();
         let company_name = self.company_name().await;
         let effects = apply::Effects {
             mailer: &self.mailer,
@@ -119,7 +121,9 @@ impl Handler for Pipeline {
                 other => other,
             });
         }
+        let t2 = t0.elapsed();
         Store::insert_decision(txn, &record(None)).await?;
+        tracing::debug!(prepare_and_script_us = t1.as_micros() as u64, apply_us = (t2 - t1).as_micros() as u64, total_us = t0.elapsed().as_micros() as u64, kind = %event.kind, "event handled");
         Ok(())
     }
 

@@ -112,6 +112,7 @@ impl Worker {
         if batch.is_empty() {
             return Ok(0);
         }
+        let claimed_in = std::time::Instant::now();
         let txn = self.store.db.begin().await?;
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left goes back to the queue at once.
@@ -128,8 +129,10 @@ impl Worker {
             let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
             Store::release_events(&txn, &rest, &self.name).await?;
         }
+        let handled_in = claimed_in.elapsed();
         txn.commit().await?;
         drop(turn);
+        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, handle_ms = handled_in.as_millis() as u64, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
         self.handler.after_commit();
         Ok(handled)
     }
