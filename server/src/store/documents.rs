@@ -41,6 +41,13 @@ impl Origin {
     }
 }
 
+/// Every version of one document, to be ordered and narrowed by the caller.
+fn versions_of(kind: DocumentKind, name: &str) -> sea_orm::Select<Versions> {
+    Versions::find()
+        .filter(Column::Kind.eq(kind.as_str()))
+        .filter(Column::Name.eq(name))
+}
+
 impl Store {
     /// The newest version of a document.
     pub async fn latest_document(
@@ -48,9 +55,7 @@ impl Store {
         kind: DocumentKind,
         name: &str,
     ) -> StoreResult<Option<document_version::Model>> {
-        Ok(Versions::find()
-            .filter(Column::Kind.eq(kind.as_str()))
-            .filter(Column::Name.eq(name))
+        Ok(versions_of(kind, name)
             .order_by(Column::Version, Order::Desc)
             .one(&self.db)
             .await?)
@@ -96,9 +101,7 @@ impl Store {
         kind: DocumentKind,
         name: &str,
     ) -> StoreResult<Option<document_version::Model>> {
-        Ok(Versions::find()
-            .filter(Column::Kind.eq(kind.as_str()))
-            .filter(Column::Name.eq(name))
+        Ok(versions_of(kind, name)
             .filter(Column::Origin.eq(Origin::File.as_str()))
             .order_by(Column::Version, Order::Desc)
             .one(&self.db)
@@ -150,9 +153,7 @@ impl Store {
         kind: DocumentKind,
         name: &str,
     ) -> StoreResult<Vec<document_version::Model>> {
-        Ok(Versions::find()
-            .filter(Column::Kind.eq(kind.as_str()))
-            .filter(Column::Name.eq(name))
+        Ok(versions_of(kind, name)
             .order_by(Column::Version, Order::Asc)
             .all(&self.db)
             .await?)
@@ -173,9 +174,7 @@ impl Store {
         let _turn = self.write_turn().await;
         for _ in 0..5 {
             let txn = self.db.begin().await?;
-            let latest = Versions::find()
-                .filter(Column::Kind.eq(kind.as_str()))
-                .filter(Column::Name.eq(name))
+            let latest = versions_of(kind, name)
                 .order_by(Column::Version, Order::Desc)
                 .one(&txn)
                 .await?;

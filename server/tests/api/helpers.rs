@@ -183,6 +183,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The `/openapi.json` document (no token needed).
+    pub async fn openapi(&self) -> Value {
+        self.client
+            .get(self.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// A request with the bootstrap admin token.
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.as_token(ADMIN_TOKEN, method, path)

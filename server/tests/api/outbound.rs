@@ -269,15 +269,7 @@ async fn application_status_synced_reaches_subscribers_once() {
 #[tokio::test]
 async fn the_openapi_document_lists_progress_sync_and_deliveries() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
     for path in [
         "/v1/group-accounts/{id}/progress-sync",
         "/v1/group-accounts/{id}/progress-sync/preview",

@@ -419,15 +419,7 @@ async fn rules_need_an_admin_token() {
 #[tokio::test]
 async fn the_rules_endpoints_are_in_the_openapi_document() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
     for path in [
         "/v1/rules",
         "/v1/rules/{name}",

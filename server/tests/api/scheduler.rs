@@ -112,15 +112,7 @@ async fn i3_cron_tick_is_claimed_once_across_instances() {
 #[tokio::test]
 async fn the_openapi_document_lists_the_bizreach_endpoints() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
     for path in [
         "/v1/bizreach/session",
         "/v1/group-accounts/{id}/backfill",
