@@ -111,56 +111,60 @@ pub async fn route_from_inbox(
     // holds the write lock), and a concurrent route of the same applications shows as fewer rows.
     let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
-    let routed = Store::route_applications(&txn, &ids, &job.id, now).await?;
-    if routed != ids.len() as u64 {
-        return Err(InboxError::AlreadyRouted(ids));
-    }
-    let mut rule_id = None;
-    let mut rule_name = None;
-    if request.register_rule {
-        let mut positions: Vec<String> = apps
-            .iter()
-            .map(|a| a.position_name.clone().unwrap_or_default())
-            .collect();
-        positions.sort();
-        positions.dedup();
-        let [position] = positions.as_slice() else {
-            return Err(InboxError::MixedPositions(positions));
-        };
-        if position.is_empty() {
-            return Err(InboxError::MixedPositions(positions));
+    let result = async {
+        let routed = Store::route_applications(&txn, &ids, &job.id, now).await?;
+        if routed != ids.len() as u64 {
+            return Err(InboxError::AlreadyRouted(ids));
         }
-        let rule = Store::create_routing_rule(&txn, position, &job.id, request.actor, now).await?;
-        rule_name = Some(format!("BizReach {position} → {}", job.title));
-        rule_id = Some(rule.id);
-    }
-    for app in &apps {
-        let payload = routed_payload(app, &job, rule_id.as_deref(), now);
-        Store::enqueue_webhook(
+        let mut rule_id = None;
+        let mut rule_name = None;
+        if request.register_rule {
+            let mut positions: Vec<String> = apps
+                .iter()
+                .map(|a| a.position_name.clone().unwrap_or_default())
+                .collect();
+            positions.sort();
+            positions.dedup();
+            let [position] = positions.as_slice() else {
+                return Err(InboxError::MixedPositions(positions));
+            };
+            if position.is_empty() {
+                return Err(InboxError::MixedPositions(positions));
+            }
+            let rule =
+                Store::create_routing_rule(&txn, position, &job.id, request.actor, now).await?;
+            rule_name = Some(format!("BizReach {position} → {}", job.title));
+            rule_id = Some(rule.id);
+        }
+        for app in &apps {
+            let payload = routed_payload(app, &job, rule_id.as_deref(), now);
+            Store::enqueue_webhook(
+                &txn,
+                APPLICATION_ROUTED,
+                &payload,
+                &format!("{APPLICATION_ROUTED}:{}:{}", app.id, job.id),
+            )
+            .await?;
+        }
+        Store::audit(
             &txn,
-            APPLICATION_ROUTED,
-            &payload,
-            &format!("{APPLICATION_ROUTED}:{}:{}", app.id, job.id),
+            request.actor,
+            "inbox.route",
+            &job.id,
+            serde_json::json!({
+                "applications": ids,
+                "routed": routed,
+                "rule_id": rule_id,
+                "rule": rule_name,
+            }),
         )
         .await?;
+        Ok(RouteOutcome {
+            routed,
+            rule_id,
+            rule_name,
+        })
     }
-    Store::audit(
-        &txn,
-        request.actor,
-        "inbox.route",
-        &job.id,
-        serde_json::json!({
-            "applications": ids,
-            "routed": routed,
-            "rule_id": rule_id,
-            "rule": rule_name,
-        }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(RouteOutcome {
-        routed,
-        rule_id,
-        rule_name,
-    })
+    .await;
+    crate::store::end_transaction(txn, result).await
 }

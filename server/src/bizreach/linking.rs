@@ -74,18 +74,22 @@ pub async fn sign_in(
     let sealed = secret_box.seal(password.expose_secret());
     let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
-    Store::save_bizreach_credentials(&txn, email.as_str(), &sealed, &session.account_name, now)
+    let result: Result<_, LinkingError> = async {
+        Store::save_bizreach_credentials(&txn, email.as_str(), &sealed, &session.account_name, now)
+            .await?;
+        Store::upsert_group_accounts(&txn, &seen, now).await?;
+        Store::audit(
+            &txn,
+            actor,
+            "bizreach.sign_in",
+            &email.redacted(),
+            serde_json::json!({"account_name": session.account_name, "group_accounts": seen.len()}),
+        )
         .await?;
-    Store::upsert_group_accounts(&txn, &seen, now).await?;
-    Store::audit(
-        &txn,
-        actor,
-        "bizreach.sign_in",
-        &email.redacted(),
-        serde_json::json!({"account_name": session.account_name, "group_accounts": seen.len()}),
-    )
-    .await?;
-    txn.commit().await?;
+        Ok(())
+    }
+    .await;
+    crate::store::end_transaction(txn, result).await?;
     tracing::info!(
         account = %session.account_name,
         email = %email.redacted(),
@@ -136,38 +140,41 @@ pub async fn request_link(
     // transaction holds the write lock from its start.
     let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
-    Store::set_link_state(&txn, id, from, to, None, now).await?;
-    Store::create_link_approval(&txn, id, &hash, now, expires_at).await?;
-    let company_name = account_name.unwrap_or_else(|| group.name.clone());
-    let mail = crate::mail::OutgoingMail {
-        template: crate::domain::names::TemplateName::parse("group_link_approval")
-            .map_err(|e| LinkingError::Mail(e.into()))?,
-        to: to_email.clone(),
-        send_at: None,
-        list_unsubscribe: None,
-        data: serde_json::json!({
-            "company_name": company_name,
-            "user_name": request.user_name,
-            "group_name": group.name,
-            "activation_url": format!("{}/v1/link-approvals/{token}", request.public_url),
-            "expires_at": rfc3339(expires_at),
-        }),
-        dedupe_key: format!("link-approval:{hash}"),
-    };
-    mailer
-        .enqueue(&txn, mail)
-        .await
-        .map_err(|e| LinkingError::Mail(e.into()))?;
-    Store::audit(
-        &txn,
-        request.actor,
-        "group_account.link_requested",
-        id,
-        serde_json::json!({"to": to_email.redacted(), "expires_at": rfc3339(expires_at)}),
-    )
-    .await?;
-    let group = Store::group_account(&txn, id).await?;
-    txn.commit().await?;
+    let result: Result<_, LinkingError> = async {
+        Store::set_link_state(&txn, id, from, to, None, now).await?;
+        Store::create_link_approval(&txn, id, &hash, now, expires_at).await?;
+        let company_name = account_name.unwrap_or_else(|| group.name.clone());
+        let mail = crate::mail::OutgoingMail {
+            template: crate::domain::names::TemplateName::parse("group_link_approval")
+                .map_err(|e| LinkingError::Mail(e.into()))?,
+            to: to_email.clone(),
+            send_at: None,
+            list_unsubscribe: None,
+            data: serde_json::json!({
+                "company_name": company_name,
+                "user_name": request.user_name,
+                "group_name": group.name,
+                "activation_url": format!("{}/v1/link-approvals/{token}", request.public_url),
+                "expires_at": rfc3339(expires_at),
+            }),
+            dedupe_key: format!("link-approval:{hash}"),
+        };
+        mailer
+            .enqueue(&txn, mail)
+            .await
+            .map_err(|e| LinkingError::Mail(e.into()))?;
+        Store::audit(
+            &txn,
+            request.actor,
+            "group_account.link_requested",
+            id,
+            serde_json::json!({"to": to_email.redacted(), "expires_at": rfc3339(expires_at)}),
+        )
+        .await?;
+        Ok(Store::group_account(&txn, id).await?)
+    }
+    .await;
+    let group = crate::store::end_transaction(txn, result).await?;
     mailer.wake();
     Ok(group)
 }
@@ -216,33 +223,47 @@ pub async fn approve(store: &Store, token: &str) -> Result<ApprovalPage, Linking
     // the link was spent by a concurrent click.
     let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
-    if !Store::use_link_approval(&txn, &hash, now).await? {
-        return Ok(ApprovalPage::Used);
+    let result: Result<_, LinkingError> = async {
+        if !Store::use_link_approval(&txn, &hash, now).await? {
+            return Ok(None);
+        }
+        match Store::set_link_state(
+            &txn,
+            &group.id,
+            LinkState::PendingApproval,
+            to,
+            Some(now),
+            now,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        Store::audit(
+            &txn,
+            "group administrator (approval link)",
+            "group_account.linked",
+            &group.id,
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(Some(Store::group_account(&txn, &group.id).await?))
     }
-    match Store::set_link_state(
-        &txn,
-        &group.id,
-        LinkState::PendingApproval,
-        to,
-        Some(now),
-        now,
-    )
-    .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Ok(ApprovalPage::Used),
-        Err(e) => return Err(e.into()),
-    }
-    Store::audit(
-        &txn,
-        "group administrator (approval link)",
-        "group_account.linked",
-        &group.id,
-        serde_json::json!({}),
-    )
-    .await?;
-    let group = Store::group_account(&txn, &group.id).await?;
-    txn.commit().await?;
+    .await;
+    // `None`: a concurrent click spent the link first; nothing of this one stays.
+    let group = match result {
+        Ok(Some(group)) => {
+            txn.commit().await?;
+            group
+        }
+        Ok(None) => {
+            txn.rollback().await?;
+            return Ok(ApprovalPage::Used);
+        }
+        Err(e) => return crate::store::end_transaction(txn, Err(e)).await,
+    };
     tracing::info!(group = %group.id, "group account linked");
     Ok(ApprovalPage::Activated(group))
 }
@@ -263,17 +284,20 @@ pub async fn suspend_or_resume(
     let poll_from = (action == LinkAction::Resume).then_some(now);
     let _turn = store.write_turn().await;
     let txn = store.db.begin().await?;
-    Store::set_link_state(&txn, id, from, to, poll_from, now).await?;
-    Store::audit(
-        &txn,
-        actor,
-        &format!("group_account.{to}"),
-        id,
-        serde_json::json!({"from": from.as_str()}),
-    )
-    .await?;
-    let group = Store::group_account(&txn, id).await?;
-    txn.commit().await?;
+    let result: Result<_, LinkingError> = async {
+        Store::set_link_state(&txn, id, from, to, poll_from, now).await?;
+        Store::audit(
+            &txn,
+            actor,
+            &format!("group_account.{to}"),
+            id,
+            serde_json::json!({"from": from.as_str()}),
+        )
+        .await?;
+        Ok(Store::group_account(&txn, id).await?)
+    }
+    .await;
+    let group = crate::store::end_transaction(txn, result).await?;
     Ok(group)
 }
 

@@ -64,11 +64,11 @@ impl Handler for Pipeline {
         &self,
         txn: &DatabaseTransaction,
         event: &event::Model,
-    ) -> Result<(), HandleError> {
+    ) -> Result<Option<DecisionRecord>, HandleError> {
         let t0 = std::time::Instant::now();
         let parsed = parse(event)?;
         let Some(prepared) = prepare::prepare(txn, event, &parsed).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let (scripts, name, input) = (
             self.scripts.clone(),
@@ -121,10 +121,8 @@ impl Handler for Pipeline {
                 other => other,
             });
         }
-        let t2 = t0.elapsed();
-        Store::insert_decision(txn, &record(None)).await?;
-        tracing::debug!(prepare_and_script_us = t1.as_micros() as u64, apply_us = (t2 - t1).as_micros() as u64, total_us = t0.elapsed().as_micros() as u64, kind = %event.kind, "event handled");
-        Ok(())
+        tracing::debug!(prepare_and_script_us = t1.as_micros() as u64, apply_us = (t0.elapsed() - t1).as_micros() as u64, kind = %event.kind, "event handled");
+        Ok(Some(record(None)))
     }
 
     fn after_commit(&self) {

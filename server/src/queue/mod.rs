@@ -10,6 +10,7 @@ pub use worker::{spawn_workers, QueueSettings, Worker};
 use async_trait::async_trait;
 use sea_orm::DatabaseTransaction;
 
+use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 
 /// Why handling an event did not succeed.
@@ -45,11 +46,13 @@ impl From<sea_orm::DbErr> for HandleError {
 /// Handles events: decides (runs the script) and applies the decision inside `txn`.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
+    /// Handles `event` inside `txn`; answers the decision record to keep with it, if a script
+    /// decided (the worker writes the records of a batch together).
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &event::Model,
-    ) -> Result<(), HandleError>;
+    ) -> Result<Option<DecisionRecord>, HandleError>;
 
     /// Called after a batch's transaction committed (e.g. to wake the mail sender).
     fn after_commit(&self) {}

@@ -3,6 +3,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{retry, HandleError, Handler};
 use crate::domain::status::EventStatus;
@@ -99,7 +100,13 @@ impl Worker {
         }
     }
 
-    /// Claims and handles one batch; answers how many events it took.
+    /// Claims and handles one batch; answers how many events it finished.
+    ///
+    /// The batch is handled in one transaction with one write for the events' new states and
+    /// one for their decision records. When an event of it does not succeed (a script error, a
+    /// database error, a lease another worker took), that transaction rolls back and the batch
+    /// is handled again one event per transaction, so one bad event never holds up the others
+    /// and every claimed event leaves `processing`.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
         self.store.yield_to_ingest(Duration::from_millis(100)).await;
         let turn = self.store.write_turn().await;
@@ -113,112 +120,208 @@ impl Worker {
             return Ok(0);
         }
         let claimed_in = std::time::Instant::now();
-        let txn = self.store.db.begin().await?;
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left goes back to the queue at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
-        let mut handled = 0;
-        for event in &batch {
-            if now_millis() > yield_at {
-                break;
+        let handled = match self.batch_in_one_transaction(&batch, yield_at).await {
+            Ok(handled) => handled,
+            Err(why) => {
+                tracing::debug!(worker = %self.name, reason = %why, "handling the batch one event at a time");
+                self.one_at_a_time(&batch, yield_at).await
             }
-            self.handle_one(&txn, event).await?;
-            handled += 1;
-        }
-        if handled < batch.len() {
-            let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
-            Store::release_events(&txn, &rest, &self.name).await?;
-        }
-        let handled_in = claimed_in.elapsed();
-        txn.commit().await?;
+        };
         drop(turn);
-        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, handle_ms = handled_in.as_millis() as u64, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
+        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
         self.handler.after_commit();
         Ok(handled)
     }
 
-    /// Handles one event in a savepoint: its effects and its new state land together, or the
-    /// effects are rolled back and only the new state (retry, failed, dead) is written.
-    async fn handle_one(
+    /// The fast path: every event of the batch in one transaction. Fails (rolling everything
+    /// back) at the first event that does not succeed.
+    async fn batch_in_one_transaction(
+        &self,
+        batch: &[event::Model],
+        yield_at: i64,
+    ) -> Result<usize, BatchFallback> {
+        let started = std::time::Instant::now();
+        let txn = self.store.db.begin().await?;
+        let handled = match self.handle_batch(&txn, batch, yield_at).await {
+            Ok(handled) => handled,
+            Err(why) => {
+                // Roll back before the careful path starts, so no write lock outlives the attempt.
+                if let Err(e) = txn.rollback().await {
+                    tracing::warn!(error = %e, "rolling back a batch failed");
+                }
+                return Err(why);
+            }
+        };
+        txn.commit().await?;
+        let each = started.elapsed() / handled.max(1) as u32;
+        for _ in 0..handled {
+            self.metrics.event_finished(EventStatus::Done, each);
+        }
+        Ok(handled)
+    }
+
+    /// Handles the events of `batch` in `txn` until `yield_at`, then writes their decisions and
+    /// marks them done; gives back what it did not reach. Answers how many it handled.
+    async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
-        event: &event::Model,
-    ) -> Result<(), crate::store::StoreError> {
-        let span = tracing::info_span!("event", id = %event.id, kind = %event.kind);
-        let _guard = span.enter();
-        let started = std::time::Instant::now();
-        let savepoint = txn.begin().await?;
-        let outcome = self.handler.handle(&savepoint, event).await;
-        let now = now_millis();
-        let (status, error, retry_at) = match &outcome {
-            Ok(()) => (EventStatus::Done, None, None),
-            Err(HandleError::Script { message, .. }) | Err(HandleError::Invalid(message)) => {
-                (EventStatus::Failed, Some(message.clone()), None)
+        batch: &[event::Model],
+        yield_at: i64,
+    ) -> Result<usize, BatchFallback> {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut handled = 0;
+        for event in batch {
+            if now_millis() > yield_at {
+                break;
             }
-            Err(HandleError::Transient(e))
-                if event.attempts as u32 >= self.settings.max_attempts =>
+            match self
+                .handler
+                .handle(txn, event)
+                .instrument(event_span(event))
+                .await
             {
-                (EventStatus::Dead, Some(format!("{e:#}")), None)
+                Ok(record) => records.extend(record),
+                Err(e) => return Err(BatchFallback::Event(event.id.clone(), e.to_string())),
             }
-            Err(HandleError::Transient(e)) => (
-                EventStatus::Pending,
-                Some(format!("{e:#}")),
-                Some(now + retry::backoff_millis(event.attempts as u32, retry::jitter())),
-            ),
-        };
-        // Marking the event finished fails when its lease ran out and another worker took it:
-        // then this worker's effects for it roll back and the other worker's count.
-        let marked = if outcome.is_ok() {
-            let marked = Store::finish_event(
-                &savepoint, &event.id, &self.name, status, error, retry_at, now,
-            )
-            .await;
-            settle(savepoint, marked).await?
+            handled += 1;
+        }
+        let ids: Vec<&str> = batch[..handled].iter().map(|e| e.id.as_str()).collect();
+        Store::insert_decisions(txn, &records).await?;
+        let finished = Store::finish_events_done(txn, &ids, &self.name, now_millis()).await?;
+        if finished != ids.len() as u64 {
+            return Err(BatchFallback::LeaseLost);
+        }
+        if handled < batch.len() {
+            let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
+            Store::release_events(txn, &rest, &self.name).await?;
+        }
+        Ok(handled)
+    }
+
+    /// The careful path: each event in its own transaction. An event whose transaction cannot
+    /// be written is given back to the queue with backoff (or parked as dead), never left held.
+    async fn one_at_a_time(&self, batch: &[event::Model], yield_at: i64) -> usize {
+        let mut handled = 0;
+        for event in batch {
+            if now_millis() > yield_at {
+                break;
+            }
+            let span = event_span(event);
+            if let Err(e) = self.handle_alone(event).instrument(span.clone()).await {
+                let _in_span = span.enter();
+                tracing::error!(error = %e, "the event's transaction failed; it goes back to the queue");
+                let (status, retry_at) = self.after_failure(event);
+                let requeued = Store::finish_event_alone(
+                    &self.store.db,
+                    &event.id,
+                    &self.name,
+                    status,
+                    Some(format!("{e:#}")),
+                    retry_at,
+                    now_millis(),
+                )
+                .await;
+                if let Err(e) = requeued {
+                    tracing::error!(error = %e, "the event could not be given back; its lease will expire");
+                }
+            }
+            handled += 1;
+        }
+        let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
+        if !rest.is_empty() {
+            if let Err(e) = Store::release_events(&self.store.db, &rest, &self.name).await {
+                tracing::error!(error = %e, "releasing the rest of a batch failed; their leases will expire");
+            }
+        }
+        handled
+    }
+
+    /// The state a transient failure leaves an event in: pending with backoff, or dead after
+    /// the last attempt.
+    fn after_failure(&self, event: &event::Model) -> (EventStatus, Option<i64>) {
+        if event.attempts as u32 >= self.settings.max_attempts {
+            (EventStatus::Dead, None)
         } else {
-            savepoint.rollback().await?;
+            let delay = retry::backoff_millis(event.attempts as u32, retry::jitter());
+            (EventStatus::Pending, Some(now_millis() + delay))
+        }
+    }
+
+    /// Handles one event in its own transaction: its effects and its new state land together,
+    /// or the effects are rolled back and only the new state (retry, failed, dead) is written.
+    async fn handle_alone(&self, event: &event::Model) -> Result<(), crate::store::StoreError> {
+        let started = std::time::Instant::now();
+        let txn = self.store.db.begin().await?;
+        let outcome = self.handler.handle(&txn, event).await;
+        let now = now_millis();
+        let (status, error, retry_at, record) = match outcome {
+            Ok(record) => (EventStatus::Done, None, None, record),
+            Err(HandleError::Script { message, record }) => {
+                (EventStatus::Failed, Some(message), None, record.map(|r| *r))
+            }
+            Err(HandleError::Invalid(message)) => (EventStatus::Failed, Some(message), None, None),
+            Err(HandleError::Transient(e)) => {
+                let (status, retry_at) = self.after_failure(event);
+                (status, Some(format!("{e:#}")), retry_at, None)
+            }
+        };
+        // Effects stay only when the event is done; otherwise a fresh transaction records why.
+        let txn = if status == EventStatus::Done {
+            txn
+        } else {
+            txn.rollback().await?;
             tracing::warn!(
                 status = status.as_str(),
                 error = error.as_deref().unwrap_or(""),
                 "event not done"
             );
-            let marking = txn.begin().await?;
-            if let Err(HandleError::Script {
-                record: Some(record),
-                ..
-            }) = &outcome
-            {
-                Store::insert_decision(&marking, record).await?;
-            }
-            let marked = Store::finish_event(
-                &marking, &event.id, &self.name, status, error, retry_at, now,
-            )
-            .await;
-            settle(marking, marked).await?
+            self.store.db.begin().await?
         };
-        if !marked {
-            tracing::warn!("the lease ran out and another worker took the event; this worker's effects are dropped");
-            return Ok(());
+        let finished = async {
+            if let Some(record) = &record {
+                Store::insert_decision(&txn, record).await?;
+            }
+            Store::finish_event(&txn, &event.id, &self.name, status, error, retry_at, now).await
+        }
+        .await;
+        match finished {
+            Ok(()) => txn.commit().await?,
+            Err(e) => {
+                txn.rollback().await?;
+                // Marking the event finished fails when its lease ran out and another worker
+                // took it: then this worker's effects for it are dropped and the other's count.
+                if let crate::store::StoreError::Conflict(_) = e {
+                    tracing::warn!("the lease ran out and another worker took the event; this worker's effects are dropped");
+                    return Ok(());
+                }
+                return Err(e);
+            }
         }
         self.metrics.event_finished(status, started.elapsed());
         Ok(())
     }
 }
 
-/// Commits a savepoint whose finishing write succeeded; rolls it back when the event's lease
-/// was lost (answers `false`).
-async fn settle(
-    savepoint: DatabaseTransaction,
-    marked: Result<(), crate::store::StoreError>,
-) -> Result<bool, crate::store::StoreError> {
-    match marked {
-        Ok(()) => {
-            savepoint.commit().await?;
-            Ok(true)
-        }
-        Err(crate::store::StoreError::Conflict(_)) => {
-            savepoint.rollback().await?;
-            Ok(false)
-        }
-        Err(e) => Err(e),
+/// Why a batch is handled again one event at a time.
+#[derive(Debug, thiserror::Error)]
+enum BatchFallback {
+    #[error("event {0} did not succeed: {1}")]
+    Event(String, String),
+    #[error("a lease ran out and another worker took an event")]
+    LeaseLost,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<sea_orm::DbErr> for BatchFallback {
+    fn from(e: sea_orm::DbErr) -> Self {
+        BatchFallback::Store(e.into())
     }
+}
+
+fn event_span(event: &event::Model) -> tracing::Span {
+    tracing::info_span!("event", id = %event.id, kind = %event.kind)
 }

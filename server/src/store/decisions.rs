@@ -25,7 +25,18 @@ impl Store {
         db: &C,
         record: &DecisionRecord,
     ) -> StoreResult<()> {
-        decision::Entity::insert(decision::ActiveModel {
+        Self::insert_decisions(db, std::slice::from_ref(record)).await
+    }
+
+    /// Keeps the decisions of a batch with one statement.
+    pub async fn insert_decisions<C: ConnectionTrait>(
+        db: &C,
+        records: &[DecisionRecord],
+    ) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records.iter().map(|record| decision::ActiveModel {
             id: Default::default(),
             event_id: Set(record.event_id.clone()),
             script: Set(record.script.clone()),
@@ -35,9 +46,10 @@ impl Store {
             error: Set(record.error.clone()),
             duration_us: Set(record.duration_us),
             decided_at: Set(record.decided_at),
-        })
-        .exec_without_returning(db)
-        .await?;
+        });
+        decision::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
         Ok(())
     }
 

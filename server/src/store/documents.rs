@@ -174,45 +174,56 @@ impl Store {
         let _turn = self.write_turn().await;
         for _ in 0..5 {
             let txn = self.db.begin().await?;
-            let latest = versions_of(kind, name)
-                .order_by(Column::Version, Order::Desc)
-                .one(&txn)
+            let saved = async {
+                let latest = versions_of(kind, name)
+                    .order_by(Column::Version, Order::Desc)
+                    .one(&txn)
+                    .await?;
+                let model = document_version::Model {
+                    kind: kind.as_str().to_owned(),
+                    name: name.to_owned(),
+                    version: latest.map_or(1, |l| l.version + 1),
+                    body: body.to_owned(),
+                    content_hash: crate::domain::ids::token_hash(body),
+                    origin: origin.as_str().to_owned(),
+                    author: author.to_owned(),
+                    created_at: crate::domain::time::now_millis(),
+                };
+                let active = document_version::ActiveModel {
+                    kind: Set(model.kind.clone()),
+                    name: Set(model.name.clone()),
+                    version: Set(model.version),
+                    body: Set(model.body.clone()),
+                    content_hash: Set(model.content_hash.clone()),
+                    origin: Set(model.origin.clone()),
+                    author: Set(model.author.clone()),
+                    created_at: Set(model.created_at),
+                };
+                match Versions::insert(active).exec_without_returning(&txn).await {
+                    Ok(_) => {}
+                    Err(e) if StoreError::is_unique_violation(&e) => return Ok(None),
+                    Err(e) => return Err(StoreError::from(e)),
+                }
+                Store::audit(
+                    &txn,
+                    author,
+                    &format!("{}.save", kind.as_str()),
+                    name,
+                    serde_json::json!({"version": model.version, "origin": origin.as_str()}),
+                )
                 .await?;
-            let model = document_version::Model {
-                kind: kind.as_str().to_owned(),
-                name: name.to_owned(),
-                version: latest.map_or(1, |l| l.version + 1),
-                body: body.to_owned(),
-                content_hash: crate::domain::ids::token_hash(body),
-                origin: origin.as_str().to_owned(),
-                author: author.to_owned(),
-                created_at: crate::domain::time::now_millis(),
-            };
-            let active = document_version::ActiveModel {
-                kind: Set(model.kind.clone()),
-                name: Set(model.name.clone()),
-                version: Set(model.version),
-                body: Set(model.body.clone()),
-                content_hash: Set(model.content_hash.clone()),
-                origin: Set(model.origin.clone()),
-                author: Set(model.author.clone()),
-                created_at: Set(model.created_at),
-            };
-            match Versions::insert(active).exec_without_returning(&txn).await {
-                Ok(_) => {}
-                Err(e) if StoreError::is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
+                Ok(Some(model))
             }
-            Store::audit(
-                &txn,
-                author,
-                &format!("{}.save", kind.as_str()),
-                name,
-                serde_json::json!({"version": model.version, "origin": origin.as_str()}),
-            )
-            .await?;
-            txn.commit().await?;
-            return Ok(model);
+            .await;
+            match saved {
+                Ok(Some(model)) => {
+                    txn.commit().await?;
+                    return Ok(model);
+                }
+                // A concurrent save took the version number: try again with the next one.
+                Ok(None) => txn.rollback().await?,
+                Err(e) => return super::end_transaction(txn, Err(e)).await,
+            }
         }
         Err(StoreError::Conflict(format!(
             "{} `{name}` is being saved concurrently; retry",

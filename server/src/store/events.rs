@@ -70,44 +70,47 @@ impl Store {
     pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
-        for chunk in batch.chunks(INSERT_CHUNK) {
-            let mut insert = Query::insert();
-            insert.into_table(Events).columns([
-                Column::Id,
-                Column::Source,
-                Column::Kind,
-                Column::WebhookId,
-                Column::BodyHash,
-                Column::Payload,
-                Column::Status,
-                Column::Attempts,
-                Column::NextAttemptAt,
-                Column::ReceivedAt,
-            ]);
-            for e in chunk {
-                insert.values_panic([
-                    e.id.clone().into(),
-                    e.source.as_str().into(),
-                    e.kind.clone().into(),
-                    e.webhook_id.clone().into(),
-                    e.body_hash.clone().into(),
-                    e.payload.clone().into(),
-                    EventStatus::Pending.as_str().into(),
-                    0i32.into(),
-                    e.received_at.into(),
-                    e.received_at.into(),
+        let stored = async {
+            for chunk in batch.chunks(INSERT_CHUNK) {
+                let mut insert = Query::insert();
+                insert.into_table(Events).columns([
+                    Column::Id,
+                    Column::Source,
+                    Column::Kind,
+                    Column::WebhookId,
+                    Column::BodyHash,
+                    Column::Payload,
+                    Column::Status,
+                    Column::Attempts,
+                    Column::NextAttemptAt,
+                    Column::ReceivedAt,
                 ]);
+                for e in chunk {
+                    insert.values_panic([
+                        e.id.clone().into(),
+                        e.source.as_str().into(),
+                        e.kind.clone().into(),
+                        e.webhook_id.clone().into(),
+                        e.body_hash.clone().into(),
+                        e.payload.clone().into(),
+                        EventStatus::Pending.as_str().into(),
+                        0i32.into(),
+                        e.received_at.into(),
+                        e.received_at.into(),
+                    ]);
+                }
+                insert.on_conflict(
+                    OnConflict::columns([Column::Source, Column::WebhookId])
+                        .do_nothing()
+                        .to_owned(),
+                );
+                let backend = txn.get_database_backend();
+                txn.execute(backend.build(&insert)).await?;
             }
-            insert.on_conflict(
-                OnConflict::columns([Column::Source, Column::WebhookId])
-                    .do_nothing()
-                    .to_owned(),
-            );
-            let backend = txn.get_database_backend();
-            txn.execute(backend.build(&insert)).await?;
+            stored_keys(&txn, batch).await
         }
-        let stored = stored_keys(&txn, batch).await?;
-        txn.commit().await?;
+        .await;
+        let stored = super::end_transaction(txn, stored).await?;
         Ok(batch
             .iter()
             .map(
@@ -203,6 +206,27 @@ impl Store {
         retry_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        let finished =
+            Self::finish_event_alone(txn, event_id, worker, status, error, retry_at, now).await?;
+        if finished != 1 {
+            return Err(StoreError::Conflict(format!(
+                "event {event_id} is no longer held by {worker}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks a claimed event finished with `status` (pending again when `retry_at` is given);
+    /// answers 0 when `worker` no longer holds it.
+    pub async fn finish_event_alone<C: ConnectionTrait>(
+        db: &C,
+        event_id: &str,
+        worker: &str,
+        status: EventStatus,
+        error: Option<String>,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<u64> {
         let mut update = Events::update_many()
             .col_expr(Column::Status, Expr::value(status.as_str()))
             .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
@@ -215,18 +239,37 @@ impl Store {
             Some(at) => update.col_expr(Column::NextAttemptAt, Expr::value(at)),
             None => update.col_expr(Column::ProcessedAt, Expr::value(now)),
         };
-        let result = update.exec(txn).await?;
-        if result.rows_affected != 1 {
-            return Err(StoreError::Conflict(format!(
-                "event {event_id} is no longer held by {worker}"
-            )));
+        Ok(update.exec(db).await?.rows_affected)
+    }
+
+    /// Within `txn`, marks claimed events done with one statement; answers how many `worker`
+    /// still held (fewer than given means a lease ran out: roll back).
+    pub async fn finish_events_done(
+        txn: &DatabaseTransaction,
+        ids: &[&str],
+        worker: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
         }
-        Ok(())
+        let result = Events::update_many()
+            .col_expr(Column::Status, Expr::value(EventStatus::Done.as_str()))
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(Column::ProcessedAt, Expr::value(now))
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(Column::LockedBy.eq(worker))
+            .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+            .exec(txn)
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// Gives claimed events back to the queue, due now (a worker that stops a batch early).
-    pub async fn release_events(
-        txn: &DatabaseTransaction,
+    pub async fn release_events<C: ConnectionTrait>(
+        db: &C,
         ids: &[&str],
         worker: &str,
     ) -> StoreResult<u64> {
@@ -238,7 +281,7 @@ impl Store {
             .filter(Column::Id.is_in(ids.iter().copied()))
             .filter(Column::LockedBy.eq(worker))
             .filter(Column::Status.eq(EventStatus::Processing.as_str()))
-            .exec(txn)
+            .exec(db)
             .await?;
         Ok(result.rows_affected)
     }

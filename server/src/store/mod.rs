@@ -24,7 +24,8 @@ pub mod webhooks;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqlErr,
 };
 use std::time::Duration;
 
@@ -160,6 +161,29 @@ impl Store {
     /// A trivial query, for `/readyz`.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.db.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// Ends `txn` with `result`: commits on `Ok`, rolls back on `Err` and waits for the rollback.
+///
+/// Every transaction that can fail half-way ends here rather than by being dropped: a dropped
+/// transaction is rolled back later by the driver, and on SQLite its write lock would outlive
+/// this process's write turn, so the next writer would find the database locked.
+pub async fn end_transaction<T, E: From<DbErr>>(
+    txn: DatabaseTransaction,
+    result: Result<T, E>,
+) -> Result<T, E> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a transaction failed");
+            }
+            Err(e)
+        }
     }
 }
 

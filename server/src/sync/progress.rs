@@ -205,33 +205,37 @@ impl ProgressSync {
         let payload = event_payload(app, item.target, now);
         let _turn = self.store.write_turn().await;
         let txn = self.store.db.begin().await?;
-        Store::mark_progress_synced(&txn, &app.id, item.target, now).await?;
-        Store::record_own_event(
-            &txn,
-            OwnEvent {
-                kind: STATUS_SYNCED.to_owned(),
-                webhook_id: format!("sync:{}:{}", app.id, new_id("push")),
-                payload: payload.clone(),
-                error: None,
-            },
-            now,
-        )
-        .await?;
-        let mut webhook = payload;
-        webhook["type"] = json!(STATUS_SYNCED);
-        Store::enqueue_webhook(
-            &txn,
-            STATUS_SYNCED,
-            &webhook,
-            &format!(
-                "synced:{}:{}:{}",
-                app.id,
-                app.status,
-                app.status_changed_at.unwrap_or_default()
-            ),
-        )
-        .await?;
-        txn.commit().await?;
+        let result: StoreResult<_> = async {
+            Store::mark_progress_synced(&txn, &app.id, item.target, now).await?;
+            Store::record_own_event(
+                &txn,
+                OwnEvent {
+                    kind: STATUS_SYNCED.to_owned(),
+                    webhook_id: format!("sync:{}:{}", app.id, new_id("push")),
+                    payload: payload.clone(),
+                    error: None,
+                },
+                now,
+            )
+            .await?;
+            let mut webhook = payload;
+            webhook["type"] = json!(STATUS_SYNCED);
+            Store::enqueue_webhook(
+                &txn,
+                STATUS_SYNCED,
+                &webhook,
+                &format!(
+                    "synced:{}:{}:{}",
+                    app.id,
+                    app.status,
+                    app.status_changed_at.unwrap_or_default()
+                ),
+            )
+            .await?;
+            Ok(())
+        }
+        .await;
+        crate::store::end_transaction(txn, result).await?;
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Starts `hirelay serve` on a free port; answers the child and its base URL.
+/// Starts `hirelay serve` on a free port; answers the child and its base URL. The server's log
+/// goes to `dir/serve.log` (appended across restarts), shown when a test fails.
 fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hirelay"))
         .arg("serve")
@@ -26,9 +27,9 @@ fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
         .env("HIRELAY_WEBHOOK_SECRET_ATS", SECRET)
         .env("HIRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HIRELAY_EVENT_LEASE_SECS", "10")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "info,hirelay::queue=debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("start hirelay");
     let stdout = child.stdout.take().unwrap();
@@ -52,8 +53,19 @@ fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
                 .to_owned();
         }
     };
-    // Keep draining the pipe so the child never blocks on a full one.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining the pipe so the child never blocks on a full one, into the log file.
+    let log_path = dir.join("serve.log");
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .expect("open serve.log");
+        for line in lines.map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+        }
+    });
     (child, format!("http://127.0.0.1:{port}"))
 }
 
@@ -180,6 +192,13 @@ async fn stored_once_processed(base: &str) -> (HashSet<String>, BTreeMap<String,
     }
 }
 
+/// The last `n` lines the server logged in `dir`.
+fn log_tail(dir: &std::path::Path, n: usize) -> String {
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn assert_none_lost(acked: &HashSet<String>, stored: &HashSet<String>) {
     let lost: Vec<_> = acked.difference(stored).collect();
     assert!(
@@ -217,7 +236,8 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     assert_none_lost(&acked, &stored);
     assert!(
         pending.is_empty(),
-        "events left unprocessed after the restart: {pending:?}"
+        "events left unprocessed after the restart: {pending:?}\nlast lines of the server log:\n{}",
+        log_tail(dir.path(), 60)
     );
 }
 
@@ -249,6 +269,7 @@ async fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_event() {
     assert_none_lost(&acked, &stored);
     assert!(
         pending.is_empty(),
-        "events left unprocessed after the restart: {pending:?}"
+        "events left unprocessed after the restart: {pending:?}\nlast lines of the server log:\n{}",
+        log_tail(dir.path(), 60)
     );
 }

@@ -84,3 +84,58 @@ async fn events_are_listed_by_status_and_can_be_replayed() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// Events are handled in batches: an event whose script fails is marked `failed` with its
+/// position, and the other events (of the same batch) are done, each with its effects once.
+#[tokio::test]
+async fn one_failing_event_does_not_hold_up_the_others() {
+    let app = TestApp::spawn().await;
+    let script = "if event.candidate.email.contains(\"boom\") {\n    throw \"bad candidate\";\n}\nlabel(\"checked\");\n";
+    let res = app
+        .admin(reqwest::Method::PUT, "/v1/rules/status")
+        .header("content-type", "text/plain")
+        .body(script)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let body = |i: usize, who: &str| {
+        sample("ats-status-rejected-other-channel.json")
+            .replace("ats-790", &format!("ats-batch-{i}"))
+            .replace(
+                "ichiro.suzuki@example.org",
+                &format!("{who}{i}@example.org"),
+            )
+    };
+    let sends = (0..8).map(|i| {
+        let who = if i == 3 { "boom" } else { "fine" };
+        let (app, body) = (&app, body(i, who));
+        async move {
+            let res = app.post_webhook("ats", &format!("batch-{i}"), &body).await;
+            assert_eq!(res.status(), 202);
+            res.json::<Value>().await.unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    });
+    let ids = futures_util::future::join_all(sends).await;
+    for (i, id) in ids.iter().enumerate() {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["attempts"], 1, "{event}");
+        if i == 3 {
+            assert_eq!(event["status"], "failed", "{event}");
+            let error = event["last_error"].as_str().unwrap();
+            assert!(error.contains("status.rhai:2:"), "{error}");
+            continue;
+        }
+        assert_eq!(event["status"], "done", "{event}");
+        let found = app
+            .get_json(&format!(
+                "/v1/applications?ats_application_id=ats-batch-{i}"
+            ))
+            .await;
+        let labels = &found["items"][0]["labels"];
+        assert_eq!(labels, &serde_json::json!(["checked"]), "{found}");
+    }
+}
