@@ -2,6 +2,7 @@
 //! scripts to committed actions (event → domain step → script → actions → decision record).
 //!
 //! `cargo run --release -p hirelay --example bench_processing [N] [postgres://…]`
+//! (`HIRELAY_*` variables of the environment, e.g. `HIRELAY_WORKERS=8`, tune the server.)
 //!
 //! Half the events are BizReach imports (`import.rhai`: labels, KPI), half ATS rejections
 //! (`status.rhai`: history, KPI, a Career Relay invitation rendered into the outbox). They are
@@ -52,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    // Any HIRELAY_* of the environment (e.g. HIRELAY_WORKERS) tunes the run.
+    .chain(std::env::vars().filter(|(k, _)| k.starts_with("HIRELAY_")))
     .collect();
     let app = Application::build(Config::load(None, &env)?).await?;
     let state = app.state.clone();

@@ -5,6 +5,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use super::prepare::Prepared;
+use super::scope::BatchScope;
 use crate::bizreach::inbox::{routed_payload, APPLICATION_ROUTED};
 use crate::domain::email::Email;
 use crate::domain::names::TemplateName;
@@ -16,7 +17,7 @@ use crate::relay::{self, InviteSettings, RelayError};
 use crate::scripting::Action;
 use crate::store::applications::labels;
 use crate::store::entities::{application, event};
-use crate::store::kpis::KpiIn;
+use crate::store::kpis::NewKpi;
 use crate::store::Store;
 
 /// The outbound event sent when a script changes an application's labels.
@@ -65,6 +66,7 @@ fn at_millis(action: &Action, at: &Option<String>) -> Result<Option<i64>, Handle
 /// Applies `actions` in order.
 pub async fn apply<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     fx: &Effects<'_>,
     event: &event::Model,
     prepared: &Prepared,
@@ -96,8 +98,9 @@ pub async fn apply<C: ConnectionTrait>(
                     .ok_or_else(|| refused(action, format!("there is no job `{job_id}`")))?;
                 Store::set_job(db, &app.id, &job.id).await?;
                 let now = now_millis();
-                Store::enqueue_webhook(
+                Store::enqueue_webhook_for(
                     db,
+                    scope.webhook_subscriptions(db).await?,
                     APPLICATION_ROUTED,
                     &routed_payload(app, &job, None, now),
                     &format!("{}:routed:{}", event.id, job.id),
@@ -127,26 +130,25 @@ pub async fn apply<C: ConnectionTrait>(
                     .map_err(|e| mail_error(action, e))?;
             }
             Action::Kpi { name, value, tags } => {
-                let dedupe_key = format!("{}:kpi:{name}:{}", event.id, Value::Object(tags.clone()));
-                let kpi = KpiIn {
-                    dedupe_key: &dedupe_key,
-                    name,
+                scope.record_kpi(NewKpi {
+                    dedupe_key: format!("{}:kpi:{name}:{}", event.id, Value::Object(tags.clone())),
+                    name: name.clone(),
                     value: *value,
-                    tags,
-                    event_id: Some(&event.id),
+                    tags: tags.clone(),
+                    event_id: Some(event.id.clone()),
                     at: now_millis(),
-                };
-                Store::record_kpi(db, kpi).await?;
+                });
             }
             Action::Notify { kind, data } => {
-                notify(db, fx, event, prepared, action, kind, data).await?
+                notify(db, scope, fx, event, prepared, action, kind, data).await?
             }
             Action::Webhook {
                 event_type,
                 payload,
             } => {
-                Store::enqueue_webhook(
+                Store::enqueue_webhook_for(
                     db,
+                    scope.webhook_subscriptions(db).await?,
                     event_type,
                     payload,
                     &format!("{}:webhook:{event_type}:{index}", event.id),
@@ -192,8 +194,9 @@ pub async fn apply<C: ConnectionTrait>(
                 "removed": before.iter().filter(|l| !now.contains(l)).collect::<Vec<_>>(),
                 "labeled_at": rfc3339(now_millis()),
             });
-            Store::enqueue_webhook(
+            Store::enqueue_webhook_for(
                 db,
+                scope.webhook_subscriptions(db).await?,
                 APPLICATION_LABELED,
                 &payload,
                 &format!("{}:labeled", event.id),
@@ -205,8 +208,10 @@ pub async fn apply<C: ConnectionTrait>(
 }
 
 /// I5: tells every user who switched the notification on, with the application's details.
+#[allow(clippy::too_many_arguments)]
 async fn notify<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     fx: &Effects<'_>,
     event: &event::Model,
     prepared: &Prepared,
@@ -234,7 +239,7 @@ async fn notify<C: ConnectionTrait>(
     if let (Value::Object(extra), Value::Object(into)) = (data, &mut fields) {
         into.extend(extra.clone());
     }
-    for to in Store::subscribers_for(db, kind).await? {
+    for to in scope.subscribers(db, kind).await?.to_vec() {
         let mut data = fields.clone();
         data["recipient_name"] = json!(to.as_str().split('@').next().unwrap_or(""));
         let dedupe_key = format!("{}:notify:{}:{to}", event.id, kind.as_str());

@@ -3,6 +3,7 @@
 //! event's transaction (see `queue::worker`).
 mod apply;
 mod prepare;
+mod scope;
 
 pub use apply::APPLICATION_LABELED;
 
@@ -15,11 +16,13 @@ use crate::domain::payload::InboundEvent;
 use crate::domain::status::EventSource;
 use crate::domain::time::now_millis;
 use crate::mail::Mailer;
-use crate::queue::{HandleError, Handler};
+use crate::queue::{BatchFailure, HandleError, Handler};
 use crate::scripting::{InputBuilder, ScriptError, ScriptInput, Scripts};
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::Store;
+use scope::BatchScope;
+use tracing::Instrument;
 
 /// The queue's handler for every inbound event.
 #[derive(Clone)]
@@ -60,14 +63,52 @@ fn parse(event: &event::Model) -> Result<InboundEvent, HandleError> {
 
 #[async_trait]
 impl Handler for Pipeline {
-    async fn handle(
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &[event::Model],
+        until: i64,
+    ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure> {
+        let mut scope = BatchScope::default();
+        let mut records = Vec::with_capacity(batch.len());
+        for event in batch {
+            if now_millis() > until {
+                break;
+            }
+            let span = tracing::info_span!("event", id = %event.id, kind = %event.kind);
+            let record = self
+                .handle_in(txn, event, &mut scope)
+                .instrument(span)
+                .await
+                .map_err(|error| BatchFailure {
+                    event_id: Some(event.id.clone()),
+                    error,
+                })?;
+            records.push(record);
+        }
+        scope.flush(txn).await.map_err(|error| BatchFailure {
+            event_id: None,
+            error,
+        })?;
+        Ok(records)
+    }
+
+    fn after_commit(&self) {
+        self.mailer.wake();
+    }
+}
+
+impl Pipeline {
+    /// One event of a batch: domain step, script, actions; answers its decision record.
+    async fn handle_in(
         &self,
         txn: &DatabaseTransaction,
         event: &event::Model,
+        scope: &mut BatchScope,
     ) -> Result<Option<DecisionRecord>, HandleError> {
         let t0 = std::time::Instant::now();
         let parsed = parse(event)?;
-        let Some(prepared) = prepare::prepare(txn, event, &parsed).await? else {
+        let Some(prepared) = prepare::prepare(txn, scope, event, &parsed).await? else {
             return Ok(None);
         };
         let (scripts, name, input) = (
@@ -96,7 +137,16 @@ impl Handler for Pipeline {
             }
         };
         let t1 = t0.elapsed();
-        let company_name = self.company_name().await;
+        // Only invitations show the company name: looked up when one is decided, once a batch.
+        let company_name = if decision
+            .actions
+            .iter()
+            .any(|a| matches!(a, crate::scripting::Action::Invite { .. }))
+        {
+            scope.company_name(self.company_name()).await.to_owned()
+        } else {
+            String::new()
+        };
         let effects = apply::Effects {
             mailer: &self.mailer,
             public_url: &self.config.public_url,
@@ -112,7 +162,9 @@ impl Handler for Pipeline {
             duration_us: decision.duration.as_micros() as i64,
             decided_at: now_millis(),
         };
-        if let Err(err) = apply::apply(txn, &effects, event, &prepared, &decision.actions).await {
+        if let Err(err) =
+            apply::apply(txn, scope, &effects, event, &prepared, &decision.actions).await
+        {
             return Err(match err {
                 HandleError::Script { message, .. } => HandleError::Script {
                     record: Some(Box::new(record(Some(message.clone())))),
@@ -123,10 +175,6 @@ impl Handler for Pipeline {
         }
         tracing::debug!(prepare_and_script_us = t1.as_micros() as u64, apply_us = (t0.elapsed() - t1).as_micros() as u64, kind = %event.kind, "event handled");
         Ok(Some(record(None)))
-    }
-
-    fn after_commit(&self) {
-        self.mailer.wake();
     }
 }
 

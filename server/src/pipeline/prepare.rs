@@ -19,6 +19,8 @@ use crate::store::applications::{
 use crate::store::entities::{application, candidate, event};
 use crate::store::Store;
 
+use super::scope::BatchScope;
+
 /// What a script runs on, and the records its actions apply to.
 pub struct Prepared {
     pub script: ScriptName,
@@ -62,11 +64,12 @@ fn imported_via(webhook_id: &str) -> &'static str {
 /// ATS change older than the newest applied one is recorded and changes nothing).
 pub async fn prepare<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     event: &event::Model,
     parsed: &InboundEvent,
 ) -> Result<Option<Prepared>, HandleError> {
     match parsed {
-        InboundEvent::Bizreach(e) => import(db, event, e).await.map(Some),
+        InboundEvent::Bizreach(e) => import(db, scope, event, e).await.map(Some),
         InboundEvent::Ats(c) => status_change(db, event, c).await,
         InboundEvent::CareerRelay(r) => career_relay(db, event, r).await.map(Some),
     }
@@ -74,6 +77,7 @@ pub async fn prepare<C: ConnectionTrait>(
 
 async fn import<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     event: &event::Model,
     e: &BizreachApplicationEvent,
 ) -> Result<Prepared, HandleError> {
@@ -103,7 +107,7 @@ async fn import<C: ConnectionTrait>(
         },
     )
     .await?;
-    let context = import_context(db, &app, created).await?;
+    let context = import_context(db, scope, &app, created).await?;
     Ok(Prepared {
         script: script("import"),
         input: input(event, Some(&app), Some(&candidate), context),
@@ -116,6 +120,7 @@ async fn import<C: ConnectionTrait>(
 /// to hear of a new application (I5, only on first import), and whether it is new.
 async fn import_context<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     app: &application::Model,
     created: bool,
 ) -> Result<Value, HandleError> {
@@ -124,7 +129,8 @@ async fn import_context<C: ConnectionTrait>(
         _ => None,
     };
     let notify_subscribers = if created {
-        Store::subscribers_for(db, NotificationKind::BizreachApplication)
+        scope
+            .subscribers(db, NotificationKind::BizreachApplication)
             .await?
             .len()
     } else {
@@ -314,7 +320,7 @@ pub async fn lookup<C: ConnectionTrait>(
                 None => None,
             };
             let context = match &app {
-                Some(a) => import_context(db, a, false).await?,
+                Some(a) => import_context(db, &mut BatchScope::default(), a, false).await?,
                 None => {
                     json!({"routing_job_id": Store::routing_job_for(db, e.application.position_name.as_str()).await?, "notify_subscribers": 0, "created": true})
                 }

@@ -43,16 +43,39 @@ impl From<sea_orm::DbErr> for HandleError {
     }
 }
 
+/// An event of a batch that did not succeed (`None`: the batch's closing writes failed).
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub event_id: Option<String>,
+    pub error: HandleError,
+}
+
 /// Handles events: decides (runs the script) and applies the decision inside `txn`.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    /// Handles `event` inside `txn`; answers the decision record to keep with it, if a script
-    /// decided (the worker writes the records of a batch together).
+    /// Handles the events of `batch` in order inside `txn`, taking none after `until` (unix
+    /// millis); answers, for each event handled, the decision record to keep with it (the
+    /// worker writes a batch's records together). Fails at the first event that does not
+    /// succeed; the caller then rolls `txn` back.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &[event::Model],
+        until: i64,
+    ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure>;
+
+    /// Handles one event inside `txn`.
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &event::Model,
-    ) -> Result<Option<DecisionRecord>, HandleError>;
+    ) -> Result<Option<DecisionRecord>, HandleError> {
+        let mut records = self
+            .handle_batch(txn, std::slice::from_ref(event), i64::MAX)
+            .await
+            .map_err(|failure| failure.error)?;
+        Ok(records.pop().flatten())
+    }
 
     /// Called after a batch's transaction committed (e.g. to wake the mail sender).
     fn after_commit(&self) {}

@@ -171,23 +171,13 @@ impl Worker {
         batch: &[event::Model],
         yield_at: i64,
     ) -> Result<usize, BatchFallback> {
-        let mut records = Vec::with_capacity(batch.len());
-        let mut handled = 0;
-        for event in batch {
-            if now_millis() > yield_at {
-                break;
-            }
-            match self
-                .handler
-                .handle(txn, event)
-                .instrument(event_span(event))
-                .await
-            {
-                Ok(record) => records.extend(record),
-                Err(e) => return Err(BatchFallback::Event(event.id.clone(), e.to_string())),
-            }
-            handled += 1;
-        }
+        let records = self
+            .handler
+            .handle_batch(txn, batch, yield_at)
+            .await
+            .map_err(|failure| BatchFallback::Event(failure.event_id, failure.error.to_string()))?;
+        let handled = records.len();
+        let records: Vec<_> = records.into_iter().flatten().collect();
         let ids: Vec<&str> = batch[..handled].iter().map(|e| e.id.as_str()).collect();
         Store::insert_decisions(txn, &records).await?;
         let finished = Store::finish_events_done(txn, &ids, &self.name, now_millis()).await?;
@@ -308,8 +298,8 @@ impl Worker {
 /// Why a batch is handled again one event at a time.
 #[derive(Debug, thiserror::Error)]
 enum BatchFallback {
-    #[error("event {0} did not succeed: {1}")]
-    Event(String, String),
+    #[error("event {0:?} did not succeed: {1}")]
+    Event(Option<String>, String),
     #[error("a lease ran out and another worker took an event")]
     LeaseLost,
     #[error(transparent)]

@@ -3,7 +3,8 @@
 //! are kept as history and applied only when newer than what was applied (by `changed_at`).
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder,
 };
 use serde_json::{json, Value};
 
@@ -88,13 +89,14 @@ impl Store {
                 .update_columns(update)
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-        candidate::Entity::find()
-            .filter(candidate::Column::Email.eq(c.email.as_str()))
-            .one(db)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("candidate {}", c.email.redacted())))
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| match e {
+            DbErr::RecordNotFound(_) | DbErr::RecordNotInserted => {
+                StoreError::NotFound(format!("candidate {}", c.email.redacted()))
+            }
+            other => other.into(),
+        })
     }
 
     /// Creates the application of this BizReach id, or updates what BizReach may change

@@ -7,35 +7,41 @@ use super::entities::kpi_record;
 use super::{Store, StoreResult};
 
 /// A KPI data point.
-pub struct KpiIn<'a> {
-    pub dedupe_key: &'a str,
-    pub name: &'a str,
+#[derive(Clone, Debug)]
+pub struct NewKpi {
+    pub dedupe_key: String,
+    pub name: String,
     pub value: f64,
-    pub tags: &'a serde_json::Map<String, serde_json::Value>,
-    pub event_id: Option<&'a str>,
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    pub event_id: Option<String>,
     pub at: i64,
 }
 
 impl Store {
-    /// Records a data point; `false` when its dedupe key was recorded before.
-    pub async fn record_kpi<C: ConnectionTrait>(db: &C, kpi: KpiIn<'_>) -> StoreResult<bool> {
-        let inserted = kpi_record::Entity::insert(kpi_record::ActiveModel {
+    /// Records data points with one statement; a dedupe key recorded before is skipped.
+    /// Answers how many were new.
+    pub async fn record_kpis<C: ConnectionTrait>(db: &C, kpis: &[NewKpi]) -> StoreResult<u64> {
+        if kpis.is_empty() {
+            return Ok(0);
+        }
+        let rows = kpis.iter().map(|kpi| kpi_record::ActiveModel {
             id: Default::default(),
-            dedupe_key: Set(kpi.dedupe_key.to_owned()),
-            name: Set(kpi.name.to_owned()),
+            dedupe_key: Set(kpi.dedupe_key.clone()),
+            name: Set(kpi.name.clone()),
             value: Set(kpi.value),
             tags: Set(serde_json::Value::Object(kpi.tags.clone()).to_string()),
-            event_id: Set(kpi.event_id.map(str::to_owned)),
+            event_id: Set(kpi.event_id.clone()),
             recorded_at: Set(kpi.at),
-        })
-        .on_conflict(
-            OnConflict::column(kpi_record::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-        Ok(inserted == 1)
+        });
+        let inserted = kpi_record::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(kpi_record::Column::DedupeKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        Ok(inserted)
     }
 
     /// Every data point of a KPI (for reports and tests), oldest first.

@@ -102,10 +102,22 @@ impl Store {
         payload: &serde_json::Value,
         dedupe_key: &str,
     ) -> StoreResult<u64> {
+        let subscriptions = Self::webhook_subscriptions(db).await?;
+        Self::enqueue_webhook_for(db, &subscriptions, event_type, payload, dedupe_key).await
+    }
+
+    /// [`Store::enqueue_webhook`] with the active subscriptions already read (once for many).
+    pub async fn enqueue_webhook_for<C: ConnectionTrait>(
+        db: &C,
+        subscriptions: &[webhook_subscription::Model],
+        event_type: &str,
+        payload: &serde_json::Value,
+        dedupe_key: &str,
+    ) -> StoreResult<u64> {
         let now = crate::domain::time::now_millis();
         let mut queued = 0;
-        for sub in Self::webhook_subscriptions(db).await? {
-            if !Self::subscription_event_types(&sub)?
+        for sub in subscriptions {
+            if !Self::subscription_event_types(sub)?
                 .iter()
                 .any(|t| t == event_type)
             {

@@ -1,0 +1,70 @@
+//! What the events of one batch share: look-ups that no event changes, read once per batch,
+//! and inserts that nothing in the batch reads back, written with one statement when the batch
+//! ends (in its transaction, before the events are marked done).
+use sea_orm::ConnectionTrait;
+
+use crate::domain::email::Email;
+use crate::domain::status::NotificationKind;
+use crate::queue::HandleError;
+use crate::store::entities::webhook_subscription;
+use crate::store::kpis::NewKpi;
+use crate::store::Store;
+
+#[derive(Default)]
+pub struct BatchScope {
+    company_name: Option<String>,
+    webhook_subscriptions: Option<Vec<webhook_subscription::Model>>,
+    application_subscribers: Option<Vec<Email>>,
+    kpis: Vec<NewKpi>,
+}
+
+impl BatchScope {
+    /// The active outbound webhook subscriptions (subscribing is an admin call, not an event).
+    pub async fn webhook_subscriptions<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+    ) -> Result<&[webhook_subscription::Model], HandleError> {
+        if self.webhook_subscriptions.is_none() {
+            self.webhook_subscriptions = Some(Store::webhook_subscriptions(db).await?);
+        }
+        Ok(self.webhook_subscriptions.as_deref().unwrap_or_default())
+    }
+
+    /// The users who want to hear of `kind`.
+    pub async fn subscribers<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        kind: NotificationKind,
+    ) -> Result<&[Email], HandleError> {
+        let cached = match kind {
+            NotificationKind::BizreachApplication => &mut self.application_subscribers,
+        };
+        if cached.is_none() {
+            *cached = Some(Store::subscribers_for(db, kind).await?);
+        }
+        Ok(cached.as_deref().unwrap_or_default())
+    }
+
+    /// The company name candidate emails show, found once by `find`.
+    pub async fn company_name<F>(&mut self, find: F) -> &str
+    where
+        F: std::future::Future<Output = String>,
+    {
+        if self.company_name.is_none() {
+            self.company_name = Some(find.await);
+        }
+        self.company_name.as_deref().unwrap_or_default()
+    }
+
+    /// A KPI data point, written when the batch ends.
+    pub fn record_kpi(&mut self, kpi: NewKpi) {
+        self.kpis.push(kpi);
+    }
+
+    /// Writes what was kept for the end of the batch.
+    pub async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), HandleError> {
+        Store::record_kpis(db, &self.kpis).await?;
+        self.kpis.clear();
+        Ok(())
+    }
+}
