@@ -111,6 +111,7 @@ impl Pipeline {
         let Some(prepared) = prepare::prepare(txn, scope, event, &parsed).await? else {
             return Ok(None);
         };
+        let t_prepared = t0.elapsed();
         let (scripts, name, input) = (
             self.scripts.clone(),
             prepared.script.clone(),
@@ -173,7 +174,7 @@ impl Pipeline {
                 other => other,
             });
         }
-        tracing::debug!(prepare_and_script_us = t1.as_micros() as u64, apply_us = (t0.elapsed() - t1).as_micros() as u64, kind = %event.kind, "event handled");
+        tracing::debug!(prepare_us = t_prepared.as_micros() as u64, prepare_and_script_us = t1.as_micros() as u64, apply_us = (t0.elapsed() - t1).as_micros() as u64, kind = %event.kind, "event handled");
         Ok(Some(record(None)))
     }
 }

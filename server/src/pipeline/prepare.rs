@@ -151,6 +151,7 @@ async fn status_change<C: ConnectionTrait>(
 ) -> Result<Option<Prepared>, HandleError> {
     let ats_id = c.ats_application_id.as_ref().map(|t| t.as_str());
     let mut app = find_ats_application(db, c).await?;
+    let created = app.is_none();
     let candidate = match (&app, &c.candidate) {
         (_, Some(given)) => Some(
             Store::upsert_candidate(
@@ -209,7 +210,7 @@ async fn status_change<C: ConnectionTrait>(
         &outcome.application,
         &candidate,
         Some(&outcome.previous_status),
-        true,
+        created,
     )
     .await?;
     Ok(Some(Prepared {
@@ -242,20 +243,21 @@ async fn find_ats_application<C: ConnectionTrait>(
     }
 }
 
-/// `ctx` of `status.rhai`: whether the change was applied, the status before it, and what C8
-/// needs (opted out, already invited).
+/// `ctx` of `status.rhai` for an applied change: the status before it, and what C8 needs
+/// (opted out, already invited; an application created by this event has no invitation yet).
 async fn status_context<C: ConnectionTrait>(
     db: &C,
     app: &application::Model,
     candidate: &candidate::Model,
     previous_status: Option<&str>,
-    applied: bool,
+    created: bool,
 ) -> Result<Value, HandleError> {
-    let already_invited = Store::invitation_for_application(db, &app.id)
-        .await?
-        .is_some();
+    let already_invited = !created
+        && Store::invitation_for_application(db, &app.id)
+            .await?
+            .is_some();
     Ok(json!({
-        "status_applied": applied,
+        "status_applied": true,
         "previous_status": previous_status,
         "opted_out": candidate.opted_out_at.is_some(),
         "already_invited": already_invited,
@@ -335,7 +337,7 @@ pub async fn lookup<C: ConnectionTrait>(
             };
             let context = match (&app, &candidate) {
                 (Some(a), Some(cand)) => {
-                    status_context(db, a, cand, c.from_status.map(|s| s.as_str()), true).await?
+                    status_context(db, a, cand, c.from_status.map(|s| s.as_str()), false).await?
                 }
                 _ => json!({"status_applied": true, "opted_out": false, "already_invited": false}),
             };

@@ -349,16 +349,20 @@ impl Scripts {
         };
         drop(active);
         self.set_problem(&file_name(&winner.name), None);
-        self.publish_readiness();
         winner
     }
 
+    /// Records (or clears) the problem of a file, and readiness follows at once, so no reader
+    /// sees a problem listed that readiness does not report yet.
     pub(super) fn set_problem(&self, key: &str, problem: Option<String>) {
-        let mut problems = lock(&self.inner.problems);
-        match problem {
-            Some(p) => problems.insert(key.to_owned(), p),
-            None => problems.remove(key),
-        };
+        {
+            let mut problems = lock(&self.inner.problems);
+            match problem {
+                Some(p) => problems.insert(key.to_owned(), p),
+                None => problems.remove(key),
+            };
+        }
+        self.publish_readiness();
     }
 
     /// Readiness "scripts": ok when every hook has an active version and nothing was refused.

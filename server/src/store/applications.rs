@@ -211,12 +211,17 @@ impl Store {
         // still what the application shows.
         // By event id alone, so the event-id index serves it (an application may have a long
         // history); the application is checked here.
-        let recorded = application_history::Entity::find()
-            .filter(application_history::Column::EventId.eq(change.event_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .find(|row| row.application_id == app.id);
+        // An application with no applied change has no recorded one either (recording an
+        // out-of-order change needs an applied one): nothing to look up.
+        let recorded = match app.status_changed_at {
+            None => None,
+            Some(_) => application_history::Entity::find()
+                .filter(application_history::Column::EventId.eq(change.event_id))
+                .all(db)
+                .await?
+                .into_iter()
+                .find(|row| row.application_id == app.id),
+        };
         if let Some(row) = recorded {
             let applied = row.applied
                 && app.status_changed_at == Some(change.changed_at)
