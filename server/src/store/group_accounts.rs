@@ -178,6 +178,7 @@ impl Store {
 
     /// Switches progress sync of a group account (P1).
     pub async fn set_progress_sync(&self, id: &str, enabled: bool, now: i64) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         group_account::Entity::update_many()
             .col_expr(group_account::Column::ProgressSync, Expr::value(enabled))
             .col_expr(group_account::Column::UpdatedAt, Expr::value(now))
@@ -196,6 +197,9 @@ impl Store {
         since: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        // The poller saves a position after each page while event workers write: on SQLite it
+        // takes its turn rather than sleeping in the busy handler.
+        let _turn = self.write_turn().await;
         let mut update = group_account::Entity::update_many()
             .col_expr(
                 group_account::Column::PollCursor,
