@@ -125,7 +125,7 @@ async fn import_context<C: ConnectionTrait>(
     created: bool,
 ) -> Result<Value, HandleError> {
     let routing_job_id = match (&app.job_id, &app.position_name) {
-        (None, Some(position)) => Store::routing_job_for(db, position).await?,
+        (None, Some(position)) => scope.routing_job(db, position).await?,
         _ => None,
     };
     let notify_subscribers = if created {

@@ -15,6 +15,7 @@ pub struct BatchScope {
     company_name: Option<String>,
     webhook_subscriptions: Option<Vec<webhook_subscription::Model>>,
     application_subscribers: Option<Vec<Email>>,
+    routing_jobs: std::collections::HashMap<String, Option<String>>,
     kpis: Vec<NewKpi>,
 }
 
@@ -43,6 +44,21 @@ impl BatchScope {
             *cached = Some(Store::subscribers_for(db, kind).await?);
         }
         Ok(cached.as_deref().unwrap_or_default())
+    }
+
+    /// I7: the job a position name routes to (routing rules are made by admins, not events).
+    pub async fn routing_job<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        position_name: &str,
+    ) -> Result<Option<String>, HandleError> {
+        if let Some(job) = self.routing_jobs.get(position_name) {
+            return Ok(job.clone());
+        }
+        let job = Store::routing_job_for(db, position_name).await?;
+        self.routing_jobs
+            .insert(position_name.to_owned(), job.clone());
+        Ok(job)
     }
 
     /// The company name candidate emails show, found once by `find`.

@@ -107,19 +107,7 @@ impl Store {
         i: ImportIn<'_>,
     ) -> StoreResult<(application::Model, bool)> {
         let now = crate::domain::time::now_millis();
-        if let Some(existing) =
-            Self::find_application_by_source(db, BIZREACH, i.source_application_id).await?
-        {
-            let mut active: application::ActiveModel = existing.into();
-            active.source_status = Set(Some(i.source_status.to_owned()));
-            active.position_name = Set(Some(i.position_name.to_owned()));
-            active.channel = Set(Some(i.channel.to_owned()));
-            active.group_account_id = Set(Some(i.group_account_id.to_owned()));
-            active.updated_at = Set(now);
-            let model = application::Entity::update(active).exec(db).await?;
-            return Ok((model, false));
-        }
-        let model = application::Model {
+        let new = application::Model {
             source_system: Some(BIZREACH.to_owned()),
             source_application_id: Some(i.source_application_id.to_owned()),
             group_account_id: Some(i.group_account_id.to_owned()),
@@ -129,10 +117,27 @@ impl Store {
             applied_at: Some(i.applied_at),
             ..new_application(candidate_id, i.imported_via, now)
         };
-        application::Entity::insert(application::ActiveModel::from(model.clone()))
-            .exec_without_returning(db)
+        // One statement: insert, or update what BizReach may change; the row that comes back
+        // carries the new id only when it was inserted.
+        let stored = application::Entity::insert(application::ActiveModel::from(new.clone()))
+            .on_conflict(
+                OnConflict::columns([
+                    application::Column::SourceSystem,
+                    application::Column::SourceApplicationId,
+                ])
+                .update_columns([
+                    application::Column::SourceStatus,
+                    application::Column::PositionName,
+                    application::Column::Channel,
+                    application::Column::GroupAccountId,
+                    application::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_with_returning(db)
             .await?;
-        Ok((model, true))
+        let created = stored.id == new.id;
+        Ok((stored, created))
     }
 
     pub async fn find_application_by_source<C: ConnectionTrait>(
