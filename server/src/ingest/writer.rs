@@ -70,7 +70,7 @@ async fn run(store: Store, pending: async_channel::Receiver<(NewEvent, Reply)>) 
                 Err(_) => break,
             }
         }
-        match store.insert_events(&events).await {
+        match store.insert_events(std::mem::take(&mut events)).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.drain(..).zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
@@ -83,7 +83,6 @@ async fn run(store: Store, pending: async_channel::Receiver<(NewEvent, Reply)>) 
                 }
             }
         }
-        events.clear();
         if pending.is_empty() {
             store.set_ingest_busy(false);
         }

@@ -19,6 +19,7 @@ pub mod progress_sync;
 pub mod recruiting;
 pub mod routing;
 pub mod scheduler;
+mod sqlite_ingest;
 pub mod tokens;
 pub mod webhooks;
 
@@ -64,6 +65,9 @@ pub struct Store {
     /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
     /// acknowledgement does not wait behind event processing (processing catches up after).
     ingest_busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// On an SQLite file, the thread that stores ingested events with its own connection
+    /// (see [`Store::insert_events`]); `None` on PostgreSQL and in-memory SQLite.
+    sqlite_ingest: Option<std::sync::Arc<sqlite_ingest::SqliteIngest>>,
 }
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
@@ -106,10 +110,17 @@ impl Store {
         let write_turn = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        let sqlite_ingest = match sqlite_path(url) {
+            Some(path) if url.starts_with("sqlite:") => Some(std::sync::Arc::new(
+                sqlite_ingest::SqliteIngest::start(path)?,
+            )),
+            _ => None,
+        };
         Ok(Store {
             db,
             write_turn,
             ingest_busy: Default::default(),
+            sqlite_ingest,
         })
     }
 
