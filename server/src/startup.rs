@@ -60,7 +60,7 @@ impl Application {
         let metrics = Metrics::default();
         let readiness = Readiness::default();
         let queue_wake = Arc::new(tokio::sync::Notify::new());
-        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
+        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone())?;
         let instance = crate::domain::ids::new_id("inst");
         let scripts = Scripts::start(
             store.clone(),

@@ -1,6 +1,6 @@
 //! Inbound webhooks: signature check, typed parsing, reference checks, and the durable accept.
 //!
-//! Accepting is group commit: every request hands its event to a writer task that stores
+//! Accepting is group commit: every request hands its event to a writer that stores
 //! whatever is pending in one transaction, then answers each request. An event is acknowledged
 //! (`202`) only once its transaction committed.
 pub mod signature;
@@ -80,15 +80,16 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the group-commit writer(s) on `store`.
-    pub fn start(store: Store, secrets: SourceSecrets) -> Ingest {
+    /// Starts the group-commit writer(s) on `store` (on an SQLite file, a thread with a
+    /// connection of its own, which fails to start if the file cannot be opened).
+    pub fn start(store: Store, secrets: SourceSecrets) -> anyhow::Result<Ingest> {
         let writers = if store.is_postgres() { 4 } else { 1 };
-        let writer = writer::Writer::start(store.clone(), writers);
-        Ingest {
+        let writer = writer::Writer::start(store.clone(), writers)?;
+        Ok(Ingest {
             secrets,
             store,
             writer,
-        }
+        })
     }
 
     /// The secrets of an inbound source; `None` for `hirelay`, which is never received.

@@ -67,21 +67,10 @@ const INSERT_CHUNK: usize = 2_000;
 impl Store {
     /// Stores a batch in one transaction (group commit) and says, for each event in order,
     /// whether it was accepted, a duplicate, or an idempotency conflict. Answers only once the
-    /// transaction committed; on an error nothing of the batch is stored.
-    ///
-    /// On an SQLite file the batch goes to the ingest thread with its own connection (within
-    /// this process's write turn); otherwise through the pool.
-    pub async fn insert_events(&self, batch: Vec<NewEvent>) -> StoreResult<Vec<InsertOutcome>> {
+    /// transaction committed; on an error nothing of the batch is stored. (The ingest writer
+    /// on an SQLite file uses [`Store::sqlite_batch_writer`] instead, with the same answers.)
+    pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let _turn = self.write_turn().await;
-        match &self.sqlite_ingest {
-            Some(ingest) => ingest.insert(batch).await,
-            None => self.insert_events_pooled(&batch).await,
-        }
-    }
-
-    /// [`Store::insert_events`] through the pool: multi-row INSERTs, then one look-up of
-    /// what is stored under the batch's keys.
-    async fn insert_events_pooled(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let txn = self.db.begin().await?;
         let stored = async {
             for chunk in batch.chunks(INSERT_CHUNK) {
@@ -420,7 +409,7 @@ impl Store {
     /// Stores a single event outside the ingestion path (events hirelay makes itself, e.g. an
     /// import pulled by the poller). Idempotent on `(source, webhook_id)`.
     pub async fn insert_event(&self, event: NewEvent) -> StoreResult<InsertOutcome> {
-        let mut outcomes = self.insert_events(vec![event]).await?;
+        let mut outcomes = self.insert_events(std::slice::from_ref(&event)).await?;
         Ok(outcomes.pop().unwrap_or(InsertOutcome::Accepted))
     }
 

@@ -1,18 +1,17 @@
-//! Ingestion on SQLite: one thread owns its own connection to the database file and stores each
-//! batch of events in one transaction with cached prepared statements.
+//! Ingestion on SQLite: a connection of its own that stores each batch of events in one
+//! transaction with cached prepared statements, for the ingest writer's thread.
 //!
 //! Going through the pool would cost a hop to the driver's worker thread for every statement
 //! (BEGIN, the INSERT, the look-up, COMMIT) and build the SQL text anew for every batch; a
-//! thread of its own does the whole batch in one go. The caller still takes the process's write
-//! turn ([`super::Store::write_turn`]) around a batch, so the other writers of this process do
-//! not meet this connection's write lock.
+//! thread with its own connection does the whole batch in one go. It takes the process's write
+//! turn ([`Store::write_turn`]) around each batch, so the other writers of this process never
+//! meet its write lock.
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 use super::events::{InsertOutcome, NewEvent};
-use super::{StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::status::EventStatus;
 
 /// One row per event; a redelivery (same source and webhook id) changes nothing.
@@ -23,44 +22,41 @@ const INSERT: &str = "INSERT INTO events \
 /// What is stored under a key an INSERT did not take.
 const STORED: &str = "SELECT id, body_hash FROM events WHERE source = ?1 AND webhook_id = ?2";
 
-type Answer = Result<Vec<InsertOutcome>, String>;
-type Job = (Vec<NewEvent>, oneshot::Sender<Answer>);
-
-/// The ingest thread of one SQLite database; it ends when the last handle is dropped.
-pub(super) struct SqliteIngest {
-    jobs: mpsc::Sender<Job>,
+/// Stores batches of ingested events on an SQLite file; used from one blocking thread (its
+/// methods block, so never call them on the async runtime).
+pub struct SqliteBatchWriter {
+    db: Connection,
+    turn: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
-impl SqliteIngest {
-    /// Opens a connection to the database file at `path` (already created, in WAL mode, by the
-    /// pool) with the pool's settings, and starts the thread that owns it.
-    pub(super) fn start(path: &str) -> anyhow::Result<SqliteIngest> {
-        let db = open(path)?;
-        let (jobs, pending) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-ingest".into())
-            .spawn(move || run(db, pending))?;
-        Ok(SqliteIngest { jobs })
-    }
-
-    /// Stores `batch` in one transaction and answers, per event in order, what it came to.
-    /// Answers only after the transaction committed; on any failure nothing of the batch is
-    /// stored and the error is answered.
-    pub(super) async fn insert(&self, batch: Vec<NewEvent>) -> StoreResult<Vec<InsertOutcome>> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs.send((batch, reply)).map_err(|_| stopped())?;
-        match answer.await {
-            Ok(Ok(outcomes)) => Ok(outcomes),
-            Ok(Err(message)) => Err(StoreError::Db(sea_orm::DbErr::Custom(message))),
-            Err(_) => Err(stopped()),
-        }
+impl Store {
+    /// On an SQLite file, a batch writer with a connection of its own (the pool's settings);
+    /// `None` on PostgreSQL and in-memory SQLite, which store through [`Store::insert_events`].
+    pub fn sqlite_batch_writer(&self) -> StoreResult<Option<SqliteBatchWriter>> {
+        let Some(path) = &self.sqlite_file else {
+            return Ok(None);
+        };
+        let db = open(path).map_err(db_error)?;
+        Ok(Some(SqliteBatchWriter {
+            db,
+            turn: self.write_turn.clone(),
+        }))
     }
 }
 
-fn stopped() -> StoreError {
-    StoreError::Db(sea_orm::DbErr::Custom(
-        "the SQLite ingest thread has stopped".into(),
-    ))
+impl SqliteBatchWriter {
+    /// Waits for the process's write turn, stores `batch` in one transaction and answers, per
+    /// event in order, what it came to (as [`Store::insert_events`] does). Answers only after
+    /// the transaction committed; on a failure nothing of the batch is stored (the rollback is
+    /// done before the turn is given back).
+    pub fn insert_events(&mut self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
+        let _turn = self.turn.as_ref().map(|turn| turn.blocking_lock());
+        store_batch(&mut self.db, batch).map_err(db_error)
+    }
+}
+
+fn db_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!("SQLite: {e}")))
 }
 
 /// The same settings as the pool's connections (see [`super::Store::connect`]).
@@ -71,15 +67,6 @@ fn open(path: &str) -> rusqlite::Result<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;",
     )?;
     Ok(db)
-}
-
-fn run(mut db: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok((batch, reply)) = jobs.recv() {
-        let answer = store_batch(&mut db, &batch).map_err(|e| format!("SQLite: {e}"));
-        // The sender may have gone (the request was cancelled): the batch is stored anyway.
-        let _ = reply.send(answer);
-    }
-    tracing::debug!("SQLite ingest thread stopped");
 }
 
 /// One transaction for the batch. A failure rolls it back (the transaction is dropped before
@@ -130,18 +117,22 @@ fn store_batch(db: &mut Connection, batch: &[NewEvent]) -> rusqlite::Result<Vec<
 mod tests {
     use crate::domain::status::EventSource;
     use crate::store::events::{InsertOutcome, NewEvent};
-    use crate::store::Store;
+    use crate::store::{Store, StoreResult};
 
     async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let store = Store::connect(&url, 4).await.unwrap();
         store.migrate().await.unwrap();
-        assert!(
-            store.sqlite_ingest.is_some(),
-            "an SQLite file uses the thread"
-        );
         (dir, store)
+    }
+
+    /// Stores `batch` through the SQLite batch writer, off the runtime as the ingest thread does.
+    async fn insert(store: &Store, batch: Vec<NewEvent>) -> StoreResult<Vec<InsertOutcome>> {
+        let mut writer = store.sqlite_batch_writer()?.expect("an SQLite file");
+        tokio::task::spawn_blocking(move || writer.insert_events(&batch))
+            .await
+            .unwrap()
     }
 
     fn event(id: &str, source: EventSource, webhook_id: &str, body: &str) -> NewEvent {
@@ -156,17 +147,11 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_batch_mixing_new_duplicate_and_conflicting_deliveries_answers_each() {
-        let (_dir, store) = store().await;
-        let first = store
-            .insert_events(vec![event("evt_a", EventSource::Ats, "m1", r#"{"a":1}"#)])
-            .await
-            .unwrap();
-        assert_eq!(first, vec![InsertOutcome::Accepted]);
-
-        let outcomes = store
-            .insert_events(vec![
+    /// A first batch, then one mixing new, duplicate and conflicting deliveries.
+    fn mixed_batches() -> [Vec<NewEvent>; 2] {
+        [
+            vec![event("evt_a", EventSource::Ats, "m1", r#"{"a":1}"#)],
+            vec![
                 // New.
                 event("evt_b", EventSource::Ats, "m2", r#"{"b":1}"#),
                 // Redelivery of an event stored by an earlier batch.
@@ -178,28 +163,38 @@ mod tests {
                 // Redelivery and conflict of an event new in this same batch.
                 event("evt_f", EventSource::Ats, "m2", r#"{"b":1}"#),
                 event("evt_g", EventSource::Ats, "m2", r#"{"b":2}"#),
-            ])
-            .await
-            .unwrap();
+            ],
+        ]
+    }
+
+    fn mixed_outcomes() -> Vec<InsertOutcome> {
+        vec![
+            InsertOutcome::Accepted,
+            InsertOutcome::Duplicate {
+                event_id: "evt_a".into(),
+            },
+            InsertOutcome::Conflict {
+                event_id: "evt_a".into(),
+            },
+            InsertOutcome::Accepted,
+            InsertOutcome::Duplicate {
+                event_id: "evt_b".into(),
+            },
+            InsertOutcome::Conflict {
+                event_id: "evt_b".into(),
+            },
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_batch_mixing_new_duplicate_and_conflicting_deliveries_answers_each() {
+        let (_dir, store) = store().await;
+        let [first, mixed] = mixed_batches();
         assert_eq!(
-            outcomes,
-            vec![
-                InsertOutcome::Accepted,
-                InsertOutcome::Duplicate {
-                    event_id: "evt_a".into()
-                },
-                InsertOutcome::Conflict {
-                    event_id: "evt_a".into()
-                },
-                InsertOutcome::Accepted,
-                InsertOutcome::Duplicate {
-                    event_id: "evt_b".into()
-                },
-                InsertOutcome::Conflict {
-                    event_id: "evt_b".into()
-                },
-            ]
+            insert(&store, first).await.unwrap(),
+            vec![InsertOutcome::Accepted]
         );
+        assert_eq!(insert(&store, mixed).await.unwrap(), mixed_outcomes());
         let stored = store.get_event("evt_e").await.unwrap();
         assert_eq!(
             (stored.status.as_str(), stored.payload.as_str()),
@@ -209,24 +204,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_pool_answers_a_mixed_batch_as_the_batch_writer_does() {
+        let (_dir, store) = store().await;
+        let [first, mixed] = mixed_batches();
+        store.insert_events(&first).await.unwrap();
+        assert_eq!(store.insert_events(&mixed).await.unwrap(), mixed_outcomes());
+    }
+
+    #[tokio::test]
     async fn a_batch_that_fails_stores_nothing_and_the_next_one_is_stored() {
         let (_dir, store) = store().await;
-        store
-            .insert_events(vec![event("evt_a", EventSource::Ats, "m1", "{}")])
+        insert(&store, vec![event("evt_a", EventSource::Ats, "m1", "{}")])
             .await
             .unwrap();
         // An event id that is taken fails the whole batch (ids are never reused in practice).
-        let failed = store
-            .insert_events(vec![
+        let failed = insert(
+            &store,
+            vec![
                 event("evt_b", EventSource::Ats, "m2", "{}"),
                 event("evt_a", EventSource::Ats, "m3", "{}"),
-            ])
-            .await;
+            ],
+        )
+        .await;
         assert!(failed.is_err());
         assert!(store.get_event("evt_b").await.is_err(), "rolled back");
 
-        let outcomes = store
-            .insert_events(vec![event("evt_b", EventSource::Ats, "m2", "{}")])
+        let outcomes = insert(&store, vec![event("evt_b", EventSource::Ats, "m2", "{}")])
             .await
             .unwrap();
         assert_eq!(outcomes, vec![InsertOutcome::Accepted]);
