@@ -10,7 +10,9 @@ use crate::domain::status::EventStatus;
 
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// Route pattern → (method, status) → count: looked up by `&str`, so counting a request
+    /// to a route seen before allocates nothing.
+    requests: BTreeMap<String, BTreeMap<(&'static str, u16), u64>>,
     events_finished: BTreeMap<&'static str, u64>,
     event_seconds: f64,
     script_runs: BTreeMap<String, (u64, f64)>,
@@ -49,17 +51,38 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("hirelay_imports_total", "BizReach applications imported"),
 ];
 
+/// The `method` label of a request: the standard methods by name, anything else `OTHER` (the
+/// label set stays bounded, and counting allocates nothing).
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 impl Metrics {
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
     }
 
-    pub fn request(&self, method: &str, route: &str, status: u16) {
+    /// Counts one answered request; `method` is a label from [`method_label`].
+    pub fn request(&self, method: &'static str, route: &str, status: u16) {
         self.with(|m| {
-            *m.requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1
+            let by_route = match m.requests.get_mut(route) {
+                Some(counts) => counts,
+                None => m.requests.entry(route.to_owned()).or_default(),
+            };
+            *by_route.entry((method, status)).or_default() += 1;
         });
     }
 
@@ -96,8 +119,10 @@ impl Metrics {
         let mut out = String::new();
         self.with(|m| {
             let _ = writeln!(out, "# HELP hirelay_http_requests_total HTTP requests by route and status\n# TYPE hirelay_http_requests_total counter");
-            for ((method, route, status), n) in &m.requests {
-                let _ = writeln!(out, "hirelay_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            for (route, counts) in &m.requests {
+                for ((method, status), n) in counts {
+                    let _ = writeln!(out, "hirelay_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+                }
             }
             let _ = writeln!(out, "# HELP hirelay_events_processed_total Events finished by workers, by resulting state\n# TYPE hirelay_events_processed_total counter");
             for (status, n) in &m.events_finished {

@@ -60,7 +60,7 @@ impl Application {
         let metrics = Metrics::default();
         let readiness = Readiness::default();
         let queue_wake = Arc::new(tokio::sync::Notify::new());
-        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone());
+        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone())?;
         let instance = crate::domain::ids::new_id("inst");
         let scripts = Scripts::start(
             store.clone(),
@@ -163,12 +163,14 @@ impl Application {
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
+        let access_log =
+            tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
         let server = HttpServer::new(move || {
             let request_metrics = app_state.metrics.clone();
             App::new()
                 .app_data(app_state.clone())
                 .wrap_fn(move |req, srv| {
-                    let method = req.method().to_string();
+                    let method = crate::metrics::method_label(req.method());
                     let metrics = request_metrics.clone();
                     let fut = srv.call(req);
                     async move {
@@ -177,15 +179,18 @@ impl Application {
                             .request()
                             .match_pattern()
                             .unwrap_or_else(|| "unmatched".into());
-                        metrics.request(&method, &route, res.status().as_u16());
+                        metrics.request(method, &route, res.status().as_u16());
                         Ok(res)
                     }
                 })
-                .wrap(
+                // The access log formats each request line up front even when nothing is logged:
+                // only in the chain when its lines would be written.
+                .wrap(actix_web::middleware::Condition::new(
+                    access_log,
                     actix_web::middleware::Logger::new("%r %s %Dms")
                         .exclude("/healthz")
                         .exclude("/metrics"),
-                )
+                ))
                 .configure(http::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(http::error::ApiError::new(

@@ -79,7 +79,7 @@ async fn receive(
     if declared.is_some_and(|n| n > limit) {
         return Err(IngestError::TooLarge { limit }.into());
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::new(
@@ -97,7 +97,7 @@ async fn receive(
         webhook_id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
-        body: &body,
+        body,
     };
     let now = chrono::Utc::now().timestamp();
     match state.ingest.accept(source, delivery, now).await? {

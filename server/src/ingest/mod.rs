@@ -1,6 +1,6 @@
 //! Inbound webhooks: signature check, typed parsing, reference checks, and the durable accept.
 //!
-//! Accepting is group commit: every request hands its event to a writer task that stores
+//! Accepting is group commit: every request hands its event to a writer that stores
 //! whatever is pending in one transaction, then answers each request. An event is acknowledged
 //! (`202`) only once its transaction committed.
 pub mod signature;
@@ -60,7 +60,8 @@ pub struct Delivery<'a> {
     pub webhook_id: Option<&'a str>,
     pub timestamp: Option<&'a str>,
     pub signature: Option<&'a str>,
-    pub body: &'a [u8],
+    /// The body as received; stored as the event's payload once it parsed as JSON.
+    pub body: Vec<u8>,
 }
 
 /// What the sender is told.
@@ -79,15 +80,16 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the group-commit writer(s) on `store`.
-    pub fn start(store: Store, secrets: SourceSecrets) -> Ingest {
+    /// Starts the group-commit writer(s) on `store` (on an SQLite file, a thread with a
+    /// connection of its own, which fails to start if the file cannot be opened).
+    pub fn start(store: Store, secrets: SourceSecrets) -> anyhow::Result<Ingest> {
         let writers = if store.is_postgres() { 4 } else { 1 };
-        let writer = writer::Writer::start(store.clone(), writers);
-        Ingest {
+        let writer = writer::Writer::start(store.clone(), writers)?;
+        Ok(Ingest {
             secrets,
             store,
             writer,
-        }
+        })
     }
 
     /// The secrets of an inbound source; `None` for `hirelay`, which is never received.
@@ -130,16 +132,22 @@ impl Ingest {
         let signature = delivery
             .signature
             .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
-        secrets.verify(webhook_id, timestamp, signature, delivery.body, now_secs)?;
-        let event = InboundEvent::parse(source, delivery.body)?;
+        secrets.verify(webhook_id, timestamp, signature, &delivery.body, now_secs)?;
+        let event = InboundEvent::parse(source, &delivery.body)?;
         self.check_references(&event).await?;
+        let body_hash = body_hash(&delivery.body);
+        // The body parsed as JSON, so it is UTF-8: this takes it over without copying.
+        let payload = String::from_utf8(delivery.body).map_err(|e| IngestError::Malformed {
+            field: None,
+            message: format!("the body is not UTF-8: {e}"),
+        })?;
         let new = NewEvent {
             id: new_id("evt"),
             source,
             kind: event.kind().to_owned(),
             webhook_id: webhook_id.to_owned(),
-            body_hash: body_hash(delivery.body),
-            payload: String::from_utf8_lossy(delivery.body).into_owned(),
+            body_hash,
+            payload,
             received_at: crate::domain::time::now_millis(),
         };
         self.store_event(new).await

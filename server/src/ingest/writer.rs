@@ -1,11 +1,15 @@
-//! Group commit: writer tasks take every event that is waiting, store them in one transaction,
-//! and only then answer each sender. One writer on SQLite (it has one writer anyway), several on
-//! PostgreSQL.
+//! Group commit: a writer takes every event that is waiting, stores them in one transaction,
+//! and only then answers each sender.
+//!
+//! On an SQLite file the writer is one thread of its own with its own connection (SQLite has
+//! one writer anyway, and a batch then costs no hop to the pool's worker thread per statement);
+//! on PostgreSQL several writer tasks store through the pool.
 use tokio::sync::oneshot;
 
 use super::IngestError;
 use crate::store::events::{InsertOutcome, NewEvent};
-use crate::store::Store;
+use crate::store::sqlite_ingest::SqliteBatchWriter;
+use crate::store::{Store, StoreResult};
 
 /// Most events one transaction takes.
 const MAX_BATCH: usize = 1024;
@@ -13,6 +17,7 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 16_384;
 
 type Reply = oneshot::Sender<Result<InsertOutcome, String>>;
+type Pending = async_channel::Receiver<(NewEvent, Reply)>;
 
 #[derive(Clone)]
 pub(super) struct Writer {
@@ -20,8 +25,18 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(store: Store, writers: usize) -> Writer {
+    /// Starts the SQLite writer thread, or `writers` writer tasks on PostgreSQL.
+    pub(super) fn start(store: Store, writers: usize) -> anyhow::Result<Writer> {
         let (queue, pending) = async_channel::bounded(QUEUE);
+        if let Some(db) = store.sqlite_batch_writer()? {
+            std::thread::Builder::new()
+                .name("ingest-writer".into())
+                .spawn(move || {
+                    run_blocking(store, db, pending);
+                    tracing::debug!("ingest writer thread stopped");
+                })?;
+            return Ok(Writer { queue });
+        }
         for n in 0..writers {
             let (store, pending) = (store.clone(), pending.clone());
             tokio::spawn(async move {
@@ -29,7 +44,7 @@ impl Writer {
                 tracing::debug!(writer = n, "ingest writer stopped");
             });
         }
-        Writer { queue }
+        Ok(Writer { queue })
     }
 
     /// Hands one event to a writer and waits until it is committed.
@@ -49,41 +64,80 @@ impl Writer {
     }
 }
 
-async fn run(store: Store, pending: async_channel::Receiver<(NewEvent, Reply)>) {
-    let mut events = Vec::with_capacity(MAX_BATCH);
-    let mut replies = Vec::with_capacity(MAX_BATCH);
-    loop {
-        // The writer ends when every sender is gone (the HTTP server has stopped), so every
-        // request that reached it is answered.
-        let Ok((event, reply)) = pending.recv().await else {
-            return;
-        };
-        store.set_ingest_busy(true);
-        events.push(event);
-        replies.push(reply);
-        while events.len() < MAX_BATCH {
+/// The events of one transaction and whom to answer.
+struct Batch {
+    events: Vec<NewEvent>,
+    replies: Vec<Reply>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            events: Vec::with_capacity(MAX_BATCH),
+            replies: Vec::with_capacity(MAX_BATCH),
+        }
+    }
+
+    /// Starts with `first` and takes whatever else is waiting, up to [`MAX_BATCH`].
+    fn gather(&mut self, first: (NewEvent, Reply), pending: &Pending) {
+        self.push(first);
+        while self.events.len() < MAX_BATCH {
             match pending.try_recv() {
-                Ok((event, reply)) => {
-                    events.push(event);
-                    replies.push(reply);
-                }
+                Ok(next) => self.push(next),
                 Err(_) => break,
             }
         }
-        match store.insert_events(&events).await {
+    }
+
+    fn push(&mut self, (event, reply): (NewEvent, Reply)) {
+        self.events.push(event);
+        self.replies.push(reply);
+    }
+
+    /// Answers every sender with what storing came to, and empties the batch.
+    fn answer(&mut self, stored: StoreResult<Vec<InsertOutcome>>) {
+        match stored {
             Ok(outcomes) => {
-                for (reply, outcome) in replies.drain(..).zip(outcomes) {
+                for (reply, outcome) in self.replies.drain(..).zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, batch = events.len(), "storing a batch of events failed");
-                for reply in replies.drain(..) {
-                    let _ = reply.send(Err(err.to_string()));
+                tracing::error!(error = %err, batch = self.events.len(), "storing a batch of events failed");
+                let message = err.to_string();
+                for reply in self.replies.drain(..) {
+                    let _ = reply.send(Err(message.clone()));
                 }
             }
         }
-        events.clear();
+        self.events.clear();
+    }
+}
+
+// Either writer ends when every sender is gone (the HTTP server has stopped), so every request
+// that reached it is answered.
+
+async fn run(store: Store, pending: Pending) {
+    let mut batch = Batch::new();
+    while let Ok(first) = pending.recv().await {
+        store.set_ingest_busy(true);
+        batch.gather(first, &pending);
+        let stored = store.insert_events(&batch.events).await;
+        batch.answer(stored);
+        if pending.is_empty() {
+            store.set_ingest_busy(false);
+        }
+    }
+}
+
+/// The SQLite writer: blocks on the queue, and on the process's write turn for each batch.
+fn run_blocking(store: Store, mut db: SqliteBatchWriter, pending: Pending) {
+    let mut batch = Batch::new();
+    while let Ok(first) = pending.recv_blocking() {
+        store.set_ingest_busy(true);
+        batch.gather(first, &pending);
+        let stored = db.insert_events(&batch.events);
+        batch.answer(stored);
         if pending.is_empty() {
             store.set_ingest_busy(false);
         }

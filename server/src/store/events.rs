@@ -66,7 +66,9 @@ const INSERT_CHUNK: usize = 2_000;
 
 impl Store {
     /// Stores a batch in one transaction (group commit) and says, for each event in order,
-    /// whether it was accepted, a duplicate, or an idempotency conflict.
+    /// whether it was accepted, a duplicate, or an idempotency conflict. Answers only once the
+    /// transaction committed; on an error nothing of the batch is stored. (The ingest writer
+    /// on an SQLite file uses [`Store::sqlite_batch_writer`] instead, with the same answers.)
     pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;

@@ -19,6 +19,7 @@ pub mod progress_sync;
 pub mod recruiting;
 pub mod routing;
 pub mod scheduler;
+pub mod sqlite_ingest;
 pub mod tokens;
 pub mod webhooks;
 
@@ -64,6 +65,12 @@ pub struct Store {
     /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
     /// acknowledgement does not wait behind event processing (processing catches up after).
     ingest_busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Notified when `ingest_busy` is cleared, so writers waiting for ingest wake once rather
+    /// than poll.
+    ingest_idle: std::sync::Arc<tokio::sync::Notify>,
+    /// The path of the SQLite database file, for connections of its own
+    /// ([`Store::sqlite_batch_writer`]); `None` on PostgreSQL and in-memory SQLite.
+    sqlite_file: Option<std::sync::Arc<str>>,
 }
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
@@ -106,10 +113,13 @@ impl Store {
         let write_turn = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        let sqlite_file = sqlite_path(url).map(std::sync::Arc::from);
         Ok(Store {
             db,
             write_turn,
             ingest_busy: Default::default(),
+            ingest_idle: Default::default(),
+            sqlite_file,
         })
     }
 
@@ -124,7 +134,10 @@ impl Store {
     /// Marks whether webhooks are waiting to be stored (set by the ingest writer).
     pub fn set_ingest_busy(&self, busy: bool) {
         self.ingest_busy
-            .store(busy, std::sync::atomic::Ordering::Relaxed);
+            .store(busy, std::sync::atomic::Ordering::Release);
+        if !busy {
+            self.ingest_idle.notify_waiters();
+        }
     }
 
     /// On SQLite, waits (at most `max`) while webhooks are waiting to be stored, so background
@@ -133,16 +146,22 @@ impl Store {
         if self.write_turn.is_none() {
             return;
         }
-        let started = std::time::Instant::now();
-        while self.ingest_busy.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() < max
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        let deadline = tokio::time::Instant::now() + max;
+        loop {
+            // Registered before the flag is read, so a clear in between is not missed.
+            let idle = self.ingest_idle.notified();
+            if !self.ingest_busy() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return;
+            }
         }
     }
 
     /// Whether webhooks are waiting to be stored right now.
     pub fn ingest_busy(&self) -> bool {
-        self.ingest_busy.load(std::sync::atomic::Ordering::Relaxed)
+        self.ingest_busy.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Runs every pending migration.
