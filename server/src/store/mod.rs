@@ -30,6 +30,8 @@ use sea_orm::{
 };
 use std::time::Duration;
 
+use crate::domain::time::now_millis;
+
 /// A storage failure, as the layers above see it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -65,13 +67,15 @@ pub struct Store {
     /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
     /// acknowledgement does not wait behind event processing (processing catches up after).
     ingest_busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Notified when `ingest_busy` is cleared, so writers waiting for ingest wake once rather
-    /// than poll.
-    ingest_idle: std::sync::Arc<tokio::sync::Notify>,
+    /// When the ingest writer last finished a batch (unix millis).
+    ingest_last_batch: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The path of the SQLite database file, for connections of its own
     /// ([`Store::sqlite_batch_writer`]); `None` on PostgreSQL and in-memory SQLite.
     sqlite_file: Option<std::sync::Arc<str>>,
 }
+
+/// How long after the ingest writer's last batch webhooks still count as arriving.
+pub const INGEST_QUIET: Duration = Duration::from_millis(20);
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
 pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -118,7 +122,7 @@ impl Store {
             db,
             write_turn,
             ingest_busy: Default::default(),
-            ingest_idle: Default::default(),
+            ingest_last_batch: Default::default(),
             sqlite_file,
         })
     }
@@ -133,35 +137,36 @@ impl Store {
 
     /// Marks whether webhooks are waiting to be stored (set by the ingest writer).
     pub fn set_ingest_busy(&self, busy: bool) {
+        if !busy {
+            self.ingest_last_batch
+                .store(now_millis(), std::sync::atomic::Ordering::Release);
+        }
         self.ingest_busy
             .store(busy, std::sync::atomic::Ordering::Release);
-        if !busy {
-            self.ingest_idle.notify_waiters();
-        }
     }
 
-    /// On SQLite, waits (at most `max`) while webhooks are waiting to be stored, so background
-    /// writers take their turn between ingest batches rather than ahead of them.
+    /// On SQLite, waits (at most `max`) while webhooks are arriving, so background writers take
+    /// their turn in the gaps between ingest batches rather than ahead of them.
     pub async fn yield_to_ingest(&self, max: std::time::Duration) {
         if self.write_turn.is_none() {
             return;
         }
         let deadline = tokio::time::Instant::now() + max;
-        loop {
-            // Registered before the flag is read, so a clear in between is not missed.
-            let idle = self.ingest_idle.notified();
-            if !self.ingest_busy() {
-                return;
-            }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                return;
-            }
+        while self.ingest_busy() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(INGEST_QUIET / 4).await;
         }
     }
 
-    /// Whether webhooks are waiting to be stored right now.
+    /// Whether webhooks are arriving: waiting to be stored, or stored less than
+    /// [`INGEST_QUIET`] ago (under load the writer's queue is empty only between the answer
+    /// to one batch and the senders' next requests).
     pub fn ingest_busy(&self) -> bool {
         self.ingest_busy.load(std::sync::atomic::Ordering::Acquire)
+            || now_millis()
+                - self
+                    .ingest_last_batch
+                    .load(std::sync::atomic::Ordering::Acquire)
+                < INGEST_QUIET.as_millis() as i64
     }
 
     /// Runs every pending migration.
