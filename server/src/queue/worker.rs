@@ -90,10 +90,10 @@ impl Worker {
         }
     }
 
-    /// While webhooks arrive on SQLite, a small batch, so the single writer is back with them
-    /// within a few milliseconds; otherwise the configured one.
+    /// While webhooks arrive, a small batch, so the single writer (SQLite) and the CPU are back
+    /// with them within a few milliseconds; otherwise the configured one.
     fn batch_size(&self) -> u64 {
-        if self.store.ingest_busy() && !self.store.is_postgres() {
+        if self.store.ingest_busy() {
             self.settings.batch.min(4)
         } else {
             self.settings.batch
@@ -108,8 +108,8 @@ impl Worker {
     /// is handled again one event per transaction, so one bad event never holds up the others
     /// and every claimed event leaves `processing`.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
-        // Acknowledgements first: on SQLite, processing waits while webhooks keep arriving, and
-        // takes a small batch at least every quarter second.
+        // Acknowledgements first: processing waits while webhooks keep arriving, and takes a
+        // small batch at least every quarter second.
         self.store.yield_to_ingest(Duration::from_millis(250)).await;
         let turn = self.store.write_turn().await;
         let now = now_millis();

@@ -71,48 +71,28 @@ impl Store {
     /// on an SQLite file uses [`Store::sqlite_batch_writer`] instead, with the same answers.)
     pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let _turn = self.write_turn().await;
-        let txn = self.db.begin().await?;
-        let stored = async {
-            for chunk in batch.chunks(INSERT_CHUNK) {
-                let mut insert = Query::insert();
-                insert.into_table(Events).columns([
-                    Column::Id,
-                    Column::Source,
-                    Column::Kind,
-                    Column::WebhookId,
-                    Column::BodyHash,
-                    Column::Payload,
-                    Column::Status,
-                    Column::Attempts,
-                    Column::NextAttemptAt,
-                    Column::ReceivedAt,
-                ]);
-                for e in chunk {
-                    insert.values_panic([
-                        e.id.clone().into(),
-                        e.source.as_str().into(),
-                        e.kind.clone().into(),
-                        e.webhook_id.clone().into(),
-                        e.body_hash.clone().into(),
-                        e.payload.clone().into(),
-                        EventStatus::Pending.as_str().into(),
-                        0i32.into(),
-                        e.received_at.into(),
-                        e.received_at.into(),
-                    ]);
+        let backend = self.backend();
+        let stored = if batch.len() <= INSERT_CHUNK {
+            // One statement is its own transaction: no BEGIN and COMMIT round trips.
+            let inserted = self
+                .db
+                .execute(insert_statement(backend, batch))
+                .await?
+                .rows_affected();
+            stored_after_insert(&self.db, batch, inserted).await?
+        } else {
+            let txn = self.db.begin().await?;
+            let stored = async {
+                let mut inserted = 0;
+                for chunk in batch.chunks(INSERT_CHUNK) {
+                    let statement = insert_statement(backend, chunk);
+                    inserted += txn.execute(statement).await?.rows_affected();
                 }
-                insert.on_conflict(
-                    OnConflict::columns([Column::Source, Column::WebhookId])
-                        .do_nothing()
-                        .to_owned(),
-                );
-                let backend = txn.get_database_backend();
-                txn.execute(backend.build(&insert)).await?;
+                stored_after_insert(&txn, batch, inserted).await
             }
-            stored_keys(&txn, batch).await
-        }
-        .await;
-        let stored = super::end_transaction(txn, stored).await?;
+            .await;
+            super::end_transaction(txn, stored).await?
+        };
         Ok(batch
             .iter()
             .map(
@@ -124,7 +104,7 @@ impl Store {
                     Some((id, _)) => InsertOutcome::Conflict {
                         event_id: id.clone(),
                     },
-                    // Not stored and not there: cannot happen inside one transaction.
+                    // Neither inserted nor found: cannot happen (rows are never deleted).
                     None => InsertOutcome::Conflict {
                         event_id: String::new(),
                     },
@@ -492,10 +472,66 @@ async fn requeue<C: ConnectionTrait>(
 }
 
 /// `(source, webhook_id) → (event id, body hash)` of what is stored for the batch's keys.
-async fn stored_keys(
-    txn: &DatabaseTransaction,
+/// The stored `(id, body_hash)` of each `(source, webhook_id)` of `batch`.
+type StoredKeys = HashMap<(String, String), (String, String)>;
+
+/// `INSERT … ON CONFLICT (source, webhook_id) DO NOTHING` of `events` as new pending events.
+fn insert_statement(backend: DatabaseBackend, events: &[NewEvent]) -> Statement {
+    let mut insert = Query::insert();
+    insert.into_table(Events).columns([
+        Column::Id,
+        Column::Source,
+        Column::Kind,
+        Column::WebhookId,
+        Column::BodyHash,
+        Column::Payload,
+        Column::Status,
+        Column::Attempts,
+        Column::NextAttemptAt,
+        Column::ReceivedAt,
+    ]);
+    for e in events {
+        insert.values_panic([
+            e.id.clone().into(),
+            e.source.as_str().into(),
+            e.kind.clone().into(),
+            e.webhook_id.clone().into(),
+            e.body_hash.clone().into(),
+            e.payload.clone().into(),
+            EventStatus::Pending.as_str().into(),
+            0i32.into(),
+            e.received_at.into(),
+            e.received_at.into(),
+        ]);
+    }
+    insert.on_conflict(
+        OnConflict::columns([Column::Source, Column::WebhookId])
+            .do_nothing()
+            .to_owned(),
+    );
+    backend.build(&insert)
+}
+
+/// What is stored for each event of `batch` after `inserted` of its rows were new: when all
+/// were (the usual case) nothing needs reading back.
+async fn stored_after_insert<C: ConnectionTrait>(
+    db: &C,
     batch: &[NewEvent],
-) -> StoreResult<HashMap<(String, String), (String, String)>> {
+    inserted: u64,
+) -> StoreResult<StoredKeys> {
+    if inserted == batch.len() as u64 {
+        return Ok(batch
+            .iter()
+            .map(|e| {
+                let key = (e.source.as_str().to_owned(), e.webhook_id.clone());
+                (key, (e.id.clone(), e.body_hash.clone()))
+            })
+            .collect());
+    }
+    stored_keys(db, batch).await
+}
+
+async fn stored_keys<C: ConnectionTrait>(db: &C, batch: &[NewEvent]) -> StoreResult<StoredKeys> {
     let mut found = HashMap::with_capacity(batch.len());
     for chunk in batch.chunks(INSERT_CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|e| e.webhook_id.as_str()).collect();
@@ -513,7 +549,7 @@ async fn stored_keys(
             .filter(Column::Source.is_in(sources.iter().copied()))
             .filter(Column::WebhookId.is_in(ids))
             .into_tuple()
-            .all(txn)
+            .all(db)
             .await?;
         for (source, webhook_id, id, hash) in rows {
             found.insert((source, webhook_id), (id, hash));

@@ -145,12 +145,10 @@ impl Store {
             .store(busy, std::sync::atomic::Ordering::Release);
     }
 
-    /// On SQLite, waits (at most `max`) while webhooks are arriving, so background writers take
-    /// their turn in the gaps between ingest batches rather than ahead of them.
+    /// Waits (at most `max`) while webhooks are arriving, so background work takes its turn in
+    /// the gaps between ingest batches rather than ahead of them (on SQLite the single writer,
+    /// everywhere the CPU).
     pub async fn yield_to_ingest(&self, max: std::time::Duration) {
-        if self.write_turn.is_none() {
-            return;
-        }
         let deadline = tokio::time::Instant::now() + max;
         while self.ingest_busy() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(INGEST_QUIET / 4).await;
