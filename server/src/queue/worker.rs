@@ -1,4 +1,5 @@
-//! Workers: claim a batch, handle each event inside a savepoint of one transaction, commit once.
+//! Workers: claim a batch, handle it in one transaction (one event per transaction when one of
+//! it does not succeed), commit, repeat.
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
