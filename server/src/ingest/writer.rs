@@ -123,6 +123,7 @@ async fn run(store: Store, pending: Pending) {
         store.set_ingest_busy(true);
         batch.gather(first, &pending);
         let stored = store.insert_events(&batch.events).await;
+        store.note_ingest_batch(batch.events.len());
         batch.answer(stored);
         if pending.is_empty() {
             store.set_ingest_busy(false);
@@ -137,6 +138,7 @@ fn run_blocking(store: Store, mut db: SqliteBatchWriter, pending: Pending) {
         store.set_ingest_busy(true);
         batch.gather(first, &pending);
         let stored = db.insert_events(&batch.events);
+        store.note_ingest_batch(batch.events.len());
         batch.answer(stored);
         if pending.is_empty() {
             store.set_ingest_busy(false);

@@ -67,15 +67,19 @@ pub struct Store {
     /// Set while webhooks wait to be stored: event workers on SQLite let them go first, so an
     /// acknowledgement does not wait behind event processing (processing catches up after).
     ingest_busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// When the ingest writer last finished a batch (unix millis).
-    ingest_last_batch: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Until when (unix millis) the ingest writer counts as saturated (see
+    /// [`Store::ingest_busy`]).
+    ingest_saturated_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The path of the SQLite database file, for connections of its own
     /// ([`Store::sqlite_batch_writer`]); `None` on PostgreSQL and in-memory SQLite.
     sqlite_file: Option<std::sync::Arc<str>>,
 }
 
-/// How long after the ingest writer's last batch webhooks still count as arriving.
+/// How long after a saturated ingest batch webhooks still count as arriving.
 pub const INGEST_QUIET: Duration = Duration::from_millis(20);
+
+/// An ingest batch this large means webhooks arrive faster than one commit takes.
+pub const SATURATED_BATCH: usize = 8;
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
 pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -122,7 +126,7 @@ impl Store {
             db,
             write_turn,
             ingest_busy: Default::default(),
-            ingest_last_batch: Default::default(),
+            ingest_saturated_until: Default::default(),
             sqlite_file,
         })
     }
@@ -137,17 +141,26 @@ impl Store {
 
     /// Marks whether webhooks are waiting to be stored (set by the ingest writer).
     pub fn set_ingest_busy(&self, busy: bool) {
-        if !busy {
-            self.ingest_last_batch
-                .store(now_millis(), std::sync::atomic::Ordering::Release);
-        }
         self.ingest_busy
             .store(busy, std::sync::atomic::Ordering::Release);
     }
 
-    /// Waits (at most `max`) while webhooks are arriving, so background work takes its turn in
-    /// the gaps between ingest batches rather than ahead of them (on SQLite the single writer,
-    /// everywhere the CPU).
+    /// Notes a batch the ingest writer stored: `events` in it, now.
+    pub fn note_ingest_batch(&self, events: usize) {
+        let saturated = events >= SATURATED_BATCH;
+        let until = if saturated {
+            now_millis() + INGEST_QUIET.as_millis() as i64
+        } else {
+            0
+        };
+        self.ingest_saturated_until
+            .store(until, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Waits (at most `max`) while webhooks are waiting to be stored, or arrive faster than the
+    /// writer commits them, so background work takes its turn in the gaps between ingest
+    /// batches rather than ahead of them (on SQLite the single writer, everywhere the CPU).
+    /// Moderate traffic (a few events per commit) never makes it wait longer than a commit.
     pub async fn yield_to_ingest(&self, max: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + max;
         while self.ingest_busy() && tokio::time::Instant::now() < deadline {
@@ -155,16 +168,16 @@ impl Store {
         }
     }
 
-    /// Whether webhooks are arriving: waiting to be stored, or stored less than
-    /// [`INGEST_QUIET`] ago (under load the writer's queue is empty only between the answer
-    /// to one batch and the senders' next requests).
+    /// Whether webhooks are waiting to be stored right now, or the ingest writer is saturated
+    /// (its last batch, less than [`INGEST_QUIET`] ago, had [`SATURATED_BATCH`] events or more:
+    /// under such load its queue is empty only between the answer to one batch and the
+    /// senders' next requests).
     pub fn ingest_busy(&self) -> bool {
         self.ingest_busy.load(std::sync::atomic::Ordering::Acquire)
             || now_millis()
-                - self
-                    .ingest_last_batch
+                < self
+                    .ingest_saturated_until
                     .load(std::sync::atomic::Ordering::Acquire)
-                < INGEST_QUIET.as_millis() as i64
     }
 
     /// Runs every pending migration.

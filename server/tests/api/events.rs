@@ -139,3 +139,49 @@ async fn one_failing_event_does_not_hold_up_the_others() {
         assert_eq!(labels, &serde_json::json!(["checked"]), "{found}");
     }
 }
+
+/// Acknowledgements come first only when ingestion is saturated: under a steady, moderate
+/// stream of webhooks (three senders, a few events per commit), events are processed while the
+/// stream goes on, not after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_stream_is_processed_as_it_arrives() {
+    let app = TestApp::spawn().await;
+    let lanes = (0..3).map(|lane| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            for n in 0..60 {
+                let i = lane * 100 + n;
+                let body = sample("ats-status-rejected-other-channel.json")
+                    .replace("ats-790", &format!("ats-stream-{i}"))
+                    .replace("ichiro.suzuki", &format!("stream{i}"));
+                let res = app.post_webhook("ats", &format!("stream-{i}"), &body).await;
+                assert_eq!(res.status(), 202);
+                ids.push(
+                    res.json::<Value>().await.unwrap()["event_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(12)).await;
+            }
+            ids
+        }
+    });
+    let ids: Vec<String> = futures_util::future::join_all(lanes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let done = app.get_json("/v1/events?status=done&limit=500").await;
+    let done = done["items"].as_array().unwrap().len();
+    assert!(
+        done >= ids.len() / 2,
+        "only {done} of {} events were processed while they kept arriving",
+        ids.len()
+    );
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+    }
+}
