@@ -247,13 +247,7 @@ mod tests {
     use super::*;
     use crate::store::webhooks::NewSubscription;
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 4).await.unwrap();
-        store.migrate().await.unwrap();
-        (dir, store)
-    }
+    use crate::store::test_support::store;
 
     #[tokio::test]
     async fn a_claimed_delivery_comes_back_when_its_lease_runs_out() {

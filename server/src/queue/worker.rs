@@ -207,7 +207,7 @@ impl Worker {
                 let _in_span = span.enter();
                 tracing::error!(error = %e, "the event's transaction failed; it goes back to the queue");
                 let (status, retry_at) = self.after_failure(event);
-                let requeued = Store::finish_event_alone(
+                let requeued = Store::finish_event(
                     &self.store.db,
                     &event.id,
                     &self.name,
@@ -281,15 +281,16 @@ impl Worker {
         }
         .await;
         match finished {
-            Ok(()) => txn.commit().await?,
+            Ok(1) => txn.commit().await?,
+            // The lease ran out and another worker took the event: this worker's effects for
+            // it are dropped and the other's count.
+            Ok(_) => {
+                txn.rollback().await?;
+                tracing::warn!("the lease ran out and another worker took the event; this worker's effects are dropped");
+                return Ok(());
+            }
             Err(e) => {
                 txn.rollback().await?;
-                // Marking the event finished fails when its lease ran out and another worker
-                // took it: then this worker's effects for it are dropped and the other's count.
-                if let crate::store::StoreError::Conflict(_) = e {
-                    tracing::warn!("the lease ran out and another worker took the event; this worker's effects are dropped");
-                    return Ok(());
-                }
                 return Err(e);
             }
         }

@@ -176,31 +176,10 @@ impl Store {
         Ok(result.rows_affected)
     }
 
-    /// Within `txn`, marks a claimed event finished with `status`; fails with a conflict if
-    /// `worker` no longer holds it (its lease ran out and another worker took it), so the
-    /// caller's transaction, and every effect in it, rolls back.
-    pub async fn finish_event(
-        txn: &DatabaseTransaction,
-        event_id: &str,
-        worker: &str,
-        status: EventStatus,
-        error: Option<String>,
-        retry_at: Option<i64>,
-        now: i64,
-    ) -> StoreResult<()> {
-        let finished =
-            Self::finish_event_alone(txn, event_id, worker, status, error, retry_at, now).await?;
-        if finished != 1 {
-            return Err(StoreError::Conflict(format!(
-                "event {event_id} is no longer held by {worker}"
-            )));
-        }
-        Ok(())
-    }
-
     /// Marks a claimed event finished with `status` (pending again when `retry_at` is given);
-    /// answers 0 when `worker` no longer holds it.
-    pub async fn finish_event_alone<C: ConnectionTrait>(
+    /// answers 0 when `worker` no longer holds it (its lease ran out and another worker took
+    /// it: the caller rolls its effects back).
+    pub async fn finish_event<C: ConnectionTrait>(
         db: &C,
         event_id: &str,
         worker: &str,

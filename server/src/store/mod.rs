@@ -235,3 +235,18 @@ fn sqlite_path(url: &str) -> Option<&str> {
 pub fn json_column<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
+
+/// What unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Store;
+
+    /// A migrated store on an SQLite file in a fresh directory (kept while the guard lives).
+    pub async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        (dir, store)
+    }
+}

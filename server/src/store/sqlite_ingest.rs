@@ -119,13 +119,7 @@ mod tests {
     use crate::store::events::{InsertOutcome, NewEvent};
     use crate::store::{Store, StoreResult};
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 4).await.unwrap();
-        store.migrate().await.unwrap();
-        (dir, store)
-    }
+    use crate::store::test_support::store;
 
     /// Stores `batch` through the SQLite batch writer, off the runtime as the ingest thread does.
     async fn insert(store: &Store, batch: Vec<NewEvent>) -> StoreResult<Vec<InsertOutcome>> {
