@@ -140,7 +140,8 @@ pub async fn apply<C: ConnectionTrait>(
                 });
             }
             Action::Notify { kind, data } => {
-                notify(db, scope, fx, event, prepared, action, kind, data).await?
+                let fields = notice_fields(fx, prepared, data);
+                notify(db, scope, fx, event, action, kind, &fields).await?
             }
             Action::Webhook {
                 event_type,
@@ -207,23 +208,9 @@ pub async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// I5: tells every user who switched the notification on, with the application's details.
-#[allow(clippy::too_many_arguments)]
-async fn notify<C: ConnectionTrait>(
-    db: &C,
-    scope: &mut BatchScope,
-    fx: &Effects<'_>,
-    event: &event::Model,
-    prepared: &Prepared,
-    action: &Action,
-    kind: &str,
-    data: &Value,
-) -> Result<(), HandleError> {
-    let kind = NotificationKind::parse(kind).map_err(|e| refused(action, e))?;
-    let template = match kind {
-        NotificationKind::BizreachApplication => "bizreach_application_notice",
-    };
-    let template = TemplateName::parse(template).map_err(|e| refused(action, e))?;
+/// What a notice shows of the event's application and candidate, with the script's `data`
+/// added (and winning).
+fn notice_fields(fx: &Effects<'_>, prepared: &Prepared, data: &Value) -> Value {
     let mut fields = json!({});
     if let Some(app) = &prepared.application {
         fields = json!({
@@ -239,6 +226,24 @@ async fn notify<C: ConnectionTrait>(
     if let (Value::Object(extra), Value::Object(into)) = (data, &mut fields) {
         into.extend(extra.clone());
     }
+    fields
+}
+
+/// I5: tells every user who switched the notification on, with `fields`.
+async fn notify<C: ConnectionTrait>(
+    db: &C,
+    scope: &mut BatchScope,
+    fx: &Effects<'_>,
+    event: &event::Model,
+    action: &Action,
+    kind: &str,
+    fields: &Value,
+) -> Result<(), HandleError> {
+    let kind = NotificationKind::parse(kind).map_err(|e| refused(action, e))?;
+    let template = match kind {
+        NotificationKind::BizreachApplication => "bizreach_application_notice",
+    };
+    let template = TemplateName::parse(template).map_err(|e| refused(action, e))?;
     for to in scope.subscribers(db, kind).await?.to_vec() {
         let mut data = fields.clone();
         data["recipient_name"] = json!(to.as_str().split('@').next().unwrap_or(""));
