@@ -70,6 +70,18 @@ impl Handler for Pipeline {
         until: i64,
     ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure> {
         let mut scope = BatchScope::default();
+        let parsed: Vec<(&event::Model, InboundEvent)> = batch
+            .iter()
+            .filter_map(|e| parse(e).ok().map(|p| (e, p)))
+            .collect();
+        if parsed.len() == batch.len() {
+            prepare::import_batch(txn, &mut scope, &parsed)
+                .await
+                .map_err(|error| BatchFailure {
+                    event_id: None,
+                    error,
+                })?;
+        }
         let mut records = Vec::with_capacity(batch.len());
         for event in batch {
             if now_millis() > until {
@@ -85,6 +97,16 @@ impl Handler for Pipeline {
                     error,
                 })?;
             records.push(record);
+        }
+        if records.len() < batch.len() && scope.has_kept_imports() {
+            // The rest was upserted with the batch: stopping here would commit their domain
+            // step without their scripts. Handled again one by one instead.
+            return Err(BatchFailure {
+                event_id: None,
+                error: HandleError::Transient(anyhow::anyhow!(
+                    "the batch reached its time limit after its imports were stored"
+                )),
+            });
         }
         scope.flush(txn).await.map_err(|error| BatchFailure {
             event_id: None,

@@ -75,38 +75,99 @@ pub async fn prepare<C: ConnectionTrait>(
     }
 }
 
+fn candidate_in(e: &BizreachApplicationEvent) -> CandidateIn<'_> {
+    let c = &e.application.candidate;
+    CandidateIn {
+        email: &c.email,
+        name: c.name.as_str(),
+        phone: c.phone.as_deref(),
+        attributes: &c.attributes,
+        bizreach_candidate_id: c.id.as_deref(),
+    }
+}
+
+fn import_in<'e>(event: &event::Model, e: &'e BizreachApplicationEvent) -> ImportIn<'e> {
+    let a = &e.application;
+    ImportIn {
+        group_account_id: e.group_account_id.as_str(),
+        source_application_id: a.id.as_str(),
+        channel: a.channel.as_str(),
+        position_name: a.position_name.as_str(),
+        source_status: a.status.as_str(),
+        applied_at: a.applied_at.timestamp_millis(),
+        imported_via: imported_via(&event.webhook_id),
+    }
+}
+
+/// The domain step of a batch made only of imports of distinct candidates and applications
+/// (a poll, a backfill): every candidate upserted with one statement, every application with
+/// another, kept in `scope` for each event's [`prepare`]. Nothing for any other batch.
+pub async fn import_batch<C: ConnectionTrait>(
+    db: &C,
+    scope: &mut BatchScope,
+    events: &[(&event::Model, InboundEvent)],
+) -> Result<(), HandleError> {
+    let mut imports = Vec::with_capacity(events.len());
+    for (event, parsed) in events {
+        let InboundEvent::Bizreach(e) = parsed else {
+            return Ok(());
+        };
+        imports.push((*event, e));
+    }
+    let mut emails = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    let distinct = imports.iter().all(|(_, e)| {
+        emails.insert(e.application.candidate.email.as_str())
+            && ids.insert(e.application.id.as_str())
+    });
+    if imports.len() < 2 || !distinct {
+        return Ok(());
+    }
+    let candidates: Vec<CandidateIn> = imports.iter().map(|(_, e)| candidate_in(e)).collect();
+    let mut candidates = Store::upsert_candidates(db, &candidates).await?;
+    let mut list = Vec::with_capacity(imports.len());
+    for (event, e) in &imports {
+        let email = e.application.candidate.email.as_str();
+        let candidate = candidates.get(email).ok_or_else(|| {
+            HandleError::Transient(anyhow::anyhow!("candidate {email} was not upserted"))
+        })?;
+        list.push((candidate.id.clone(), import_in(event, e)));
+    }
+    let borrowed: Vec<(&str, ImportIn)> = list
+        .iter()
+        .map(|(id, i)| (id.as_str(), i.clone()))
+        .collect();
+    let mut apps = Store::upsert_imports(db, &borrowed).await?;
+    for (_, e) in &imports {
+        let (Some(candidate), Some((app, created))) = (
+            candidates.remove(e.application.candidate.email.as_str()),
+            apps.remove(e.application.id.as_str()),
+        ) else {
+            return Err(HandleError::Transient(anyhow::anyhow!(
+                "application {} was not upserted",
+                e.application.id.as_str()
+            )));
+        };
+        scope.keep_import(candidate, app, created);
+    }
+    Ok(())
+}
+
 async fn import<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
     event: &event::Model,
     e: &BizreachApplicationEvent,
 ) -> Result<Prepared, HandleError> {
-    let a = &e.application;
-    let candidate = Store::upsert_candidate(
-        db,
-        CandidateIn {
-            email: &a.candidate.email,
-            name: a.candidate.name.as_str(),
-            phone: a.candidate.phone.as_deref(),
-            attributes: &a.candidate.attributes,
-            bizreach_candidate_id: a.candidate.id.as_deref(),
-        },
-    )
-    .await?;
-    let (app, created) = Store::upsert_import(
-        db,
-        &candidate.id,
-        ImportIn {
-            group_account_id: e.group_account_id.as_str(),
-            source_application_id: a.id.as_str(),
-            channel: a.channel.as_str(),
-            position_name: a.position_name.as_str(),
-            source_status: a.status.as_str(),
-            applied_at: a.applied_at.timestamp_millis(),
-            imported_via: imported_via(&event.webhook_id),
-        },
-    )
-    .await?;
+    let (candidate, app, created) = match scope.take_import(e.application.id.as_str()) {
+        Some(kept) => kept,
+        None => {
+            let candidate = Store::upsert_candidate(db, candidate_in(e)).await?;
+            let (app, created) =
+                Store::upsert_import(db, &candidate.id, import_in(event, e)).await?;
+            (candidate, app, created)
+        }
+    };
     let context = import_context(db, scope, &app, created).await?;
     Ok(Prepared {
         script: script("import"),

@@ -6,7 +6,7 @@ use sea_orm::ConnectionTrait;
 use crate::domain::email::Email;
 use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
-use crate::store::entities::webhook_subscription;
+use crate::store::entities::{application, candidate, webhook_subscription};
 use crate::store::kpis::NewKpi;
 use crate::store::Store;
 
@@ -16,6 +16,8 @@ pub struct BatchScope {
     webhook_subscriptions: Option<Vec<webhook_subscription::Model>>,
     application_subscribers: Option<Vec<Email>>,
     routing_jobs: std::collections::HashMap<String, Option<String>>,
+    /// Imports upserted for the whole batch, by BizReach application id.
+    imports: std::collections::HashMap<String, (candidate::Model, application::Model, bool)>,
     kpis: Vec<NewKpi>,
 }
 
@@ -70,6 +72,33 @@ impl BatchScope {
             self.company_name = Some(find.await);
         }
         self.company_name.as_deref().unwrap_or_default()
+    }
+
+    /// Keeps an import's candidate and application (and whether it was created) for its event.
+    pub fn keep_import(
+        &mut self,
+        candidate: candidate::Model,
+        application: application::Model,
+        created: bool,
+    ) {
+        let id = application
+            .source_application_id
+            .clone()
+            .unwrap_or_default();
+        self.imports.insert(id, (candidate, application, created));
+    }
+
+    /// The import kept for BizReach application `id`, if the batch upserted it.
+    pub fn take_import(
+        &mut self,
+        id: &str,
+    ) -> Option<(candidate::Model, application::Model, bool)> {
+        self.imports.remove(id)
+    }
+
+    /// Whether imports of events not handled yet are kept.
+    pub fn has_kept_imports(&self) -> bool {
+        !self.imports.is_empty()
     }
 
     /// A KPI data point, written when the batch ends.

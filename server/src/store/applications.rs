@@ -3,10 +3,10 @@
 //! are kept as history and applied only when newer than what was applied (by `changed_at`).
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
 };
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 use super::entities::{application, application_history, candidate, job};
 use super::{json_column, Store, StoreError, StoreResult};
@@ -27,6 +27,7 @@ pub struct CandidateIn<'a> {
 }
 
 /// A BizReach application to import.
+#[derive(Clone)]
 pub struct ImportIn<'a> {
     pub group_account_id: &'a str,
     pub source_application_id: &'a str,
@@ -61,42 +62,57 @@ impl Store {
         db: &C,
         c: CandidateIn<'_>,
     ) -> StoreResult<candidate::Model> {
+        let email = c.email.clone();
+        Self::upsert_candidates(db, &[c])
+            .await?
+            .remove(email.as_str())
+            .ok_or_else(|| StoreError::NotFound(format!("candidate {}", email.redacted())))
+    }
+
+    /// Creates or updates candidates (distinct emails) with one statement: the name always,
+    /// the phone, attributes and BizReach id only when given. Answers them by email.
+    pub async fn upsert_candidates<C: ConnectionTrait>(
+        db: &C,
+        list: &[CandidateIn<'_>],
+    ) -> StoreResult<HashMap<String, candidate::Model>> {
+        if list.is_empty() {
+            return Ok(HashMap::new());
+        }
         let now = crate::domain::time::now_millis();
-        let attributes = Value::Object(c.attributes.clone()).to_string();
-        let mut update = vec![candidate::Column::Name, candidate::Column::UpdatedAt];
-        if c.phone.is_some() {
-            update.push(candidate::Column::Phone);
-        }
-        if !c.attributes.is_empty() {
-            update.push(candidate::Column::Attributes);
-        }
-        if c.bizreach_candidate_id.is_some() {
-            update.push(candidate::Column::BizreachCandidateId);
-        }
-        candidate::Entity::insert(candidate::ActiveModel {
+        let rows = list.iter().map(|c| candidate::ActiveModel {
             id: Set(new_id("cand")),
             email: Set(c.email.as_str().to_owned()),
             name: Set(c.name.to_owned()),
             phone: Set(c.phone.map(str::to_owned)),
-            attributes: Set(attributes),
+            attributes: Set(Value::Object(c.attributes.clone()).to_string()),
             bizreach_candidate_id: Set(c.bizreach_candidate_id.map(str::to_owned)),
             opted_out_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(candidate::Column::Email)
-                .update_columns(update)
-                .to_owned(),
-        )
-        .exec_with_returning(db)
-        .await
-        .map_err(|e| match e {
-            DbErr::RecordNotFound(_) | DbErr::RecordNotInserted => {
-                StoreError::NotFound(format!("candidate {}", c.email.redacted()))
-            }
-            other => other.into(),
-        })
+        });
+        let stored = candidate::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(candidate::Column::Email)
+                    .update_columns([candidate::Column::Name, candidate::Column::UpdatedAt])
+                    .values([
+                        (
+                            candidate::Column::Phone,
+                            Expr::cust("COALESCE(excluded.phone, candidates.phone)"),
+                        ),
+                        (
+                            candidate::Column::Attributes,
+                            Expr::cust("CASE WHEN excluded.attributes = '{}' THEN candidates.attributes ELSE excluded.attributes END"),
+                        ),
+                        (
+                            candidate::Column::BizreachCandidateId,
+                            Expr::cust("COALESCE(excluded.bizreach_candidate_id, candidates.bizreach_candidate_id)"),
+                        ),
+                    ])
+                    .to_owned(),
+            )
+            .exec_with_returning_many(db)
+            .await?;
+        Ok(stored.into_iter().map(|c| (c.email.clone(), c)).collect())
     }
 
     /// Creates the application of this BizReach id, or updates what BizReach may change
@@ -106,38 +122,67 @@ impl Store {
         candidate_id: &str,
         i: ImportIn<'_>,
     ) -> StoreResult<(application::Model, bool)> {
+        let id = i.source_application_id.to_owned();
+        Self::upsert_imports(db, &[(candidate_id, i)])
+            .await?
+            .remove(&id)
+            .ok_or_else(|| StoreError::NotFound(format!("BizReach application {id}")))
+    }
+
+    /// [`Store::upsert_import`] of many (distinct BizReach ids) with one statement; answers
+    /// each application, and whether it was created, by BizReach id.
+    pub async fn upsert_imports<C: ConnectionTrait>(
+        db: &C,
+        list: &[(&str, ImportIn<'_>)],
+    ) -> StoreResult<HashMap<String, (application::Model, bool)>> {
+        if list.is_empty() {
+            return Ok(HashMap::new());
+        }
         let now = crate::domain::time::now_millis();
-        let new = application::Model {
-            source_system: Some(BIZREACH.to_owned()),
-            source_application_id: Some(i.source_application_id.to_owned()),
-            group_account_id: Some(i.group_account_id.to_owned()),
-            channel: Some(i.channel.to_owned()),
-            position_name: Some(i.position_name.to_owned()),
-            source_status: Some(i.source_status.to_owned()),
-            applied_at: Some(i.applied_at),
-            ..new_application(candidate_id, i.imported_via, now)
-        };
-        // One statement: insert, or update what BizReach may change; the row that comes back
-        // carries the new id only when it was inserted.
-        let stored = application::Entity::insert(application::ActiveModel::from(new.clone()))
-            .on_conflict(
-                OnConflict::columns([
-                    application::Column::SourceSystem,
-                    application::Column::SourceApplicationId,
-                ])
-                .update_columns([
-                    application::Column::SourceStatus,
-                    application::Column::PositionName,
-                    application::Column::Channel,
-                    application::Column::GroupAccountId,
-                    application::Column::UpdatedAt,
-                ])
-                .to_owned(),
-            )
-            .exec_with_returning(db)
-            .await?;
-        let created = stored.id == new.id;
-        Ok((stored, created))
+        let new: Vec<application::Model> = list
+            .iter()
+            .map(|(candidate_id, i)| application::Model {
+                source_system: Some(BIZREACH.to_owned()),
+                source_application_id: Some(i.source_application_id.to_owned()),
+                group_account_id: Some(i.group_account_id.to_owned()),
+                channel: Some(i.channel.to_owned()),
+                position_name: Some(i.position_name.to_owned()),
+                source_status: Some(i.source_status.to_owned()),
+                applied_at: Some(i.applied_at),
+                ..new_application(candidate_id, i.imported_via, now)
+            })
+            .collect();
+        let new_ids: std::collections::HashSet<String> = new.iter().map(|a| a.id.clone()).collect();
+        // Insert, or update what BizReach may change; a row that comes back carries one of
+        // the new ids only when it was inserted.
+        let stored =
+            application::Entity::insert_many(new.into_iter().map(application::ActiveModel::from))
+                .on_conflict(
+                    OnConflict::columns([
+                        application::Column::SourceSystem,
+                        application::Column::SourceApplicationId,
+                    ])
+                    .update_columns([
+                        application::Column::SourceStatus,
+                        application::Column::PositionName,
+                        application::Column::Channel,
+                        application::Column::GroupAccountId,
+                        application::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+                )
+                .exec_with_returning_many(db)
+                .await?;
+        Ok(stored
+            .into_iter()
+            .map(|a| {
+                let created = new_ids.contains(&a.id);
+                (
+                    a.source_application_id.clone().unwrap_or_default(),
+                    (a, created),
+                )
+            })
+            .collect())
     }
 
     pub async fn find_application_by_source<C: ConnectionTrait>(
@@ -460,4 +505,80 @@ pub fn history_json(h: &application_history::Model) -> Value {
         "applied": h.applied,
         "recorded_at": rfc3339(h.recorded_at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    fn attributes(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// I2: one statement for many candidates keeps what a re-import does not give (phone,
+    /// attributes, BizReach id) and takes what it does (name, and the rest when given).
+    #[tokio::test]
+    async fn i2_candidates_upserted_together_keep_what_a_reimport_does_not_give() {
+        let (_dir, store) = store().await;
+        let (a, b) = (
+            Email::parse("Sato@Example.jp").unwrap(),
+            Email::parse("kato@example.jp").unwrap(),
+        );
+        let full = attributes(json!({"age": 31}));
+        let none = attributes(json!({}));
+        let first = Store::upsert_candidates(
+            &store.db,
+            &[
+                CandidateIn {
+                    email: &a,
+                    name: "佐藤",
+                    phone: Some("090"),
+                    attributes: &full,
+                    bizreach_candidate_id: Some("br-1"),
+                },
+                CandidateIn {
+                    email: &b,
+                    name: "加藤",
+                    phone: None,
+                    attributes: &none,
+                    bizreach_candidate_id: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(first.len(), 2);
+        let again = Store::upsert_candidates(
+            &store.db,
+            &[
+                CandidateIn {
+                    email: &a,
+                    name: "佐藤 花子",
+                    phone: None,
+                    attributes: &none,
+                    bizreach_candidate_id: None,
+                },
+                CandidateIn {
+                    email: &b,
+                    name: "加藤",
+                    phone: Some("080"),
+                    attributes: &full,
+                    bizreach_candidate_id: Some("br-2"),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+        let sato = &again["sato@example.jp"];
+        assert_eq!(sato.id, first["sato@example.jp"].id, "the same candidate");
+        assert_eq!(sato.name, "佐藤 花子");
+        assert_eq!(sato.phone.as_deref(), Some("090"));
+        assert_eq!(sato.attributes, r#"{"age":31}"#);
+        assert_eq!(sato.bizreach_candidate_id.as_deref(), Some("br-1"));
+        let kato = &again["kato@example.jp"];
+        assert_eq!(kato.phone.as_deref(), Some("080"));
+        assert_eq!(kato.attributes, r#"{"age":31}"#);
+        assert_eq!(kato.bizreach_candidate_id.as_deref(), Some("br-2"));
+    }
 }
