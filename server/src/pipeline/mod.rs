@@ -70,12 +70,15 @@ impl Handler for Pipeline {
         until: i64,
     ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure> {
         let mut scope = BatchScope::default();
-        let parsed: Vec<(&event::Model, InboundEvent)> = batch
+        // Each stored payload is parsed once: for the batch's shared step, then for its event.
+        let parsed: Vec<Result<InboundEvent, HandleError>> = batch.iter().map(parse).collect();
+        let all_parsed: Option<Vec<(&event::Model, &InboundEvent)>> = batch
             .iter()
-            .filter_map(|e| parse(e).ok().map(|p| (e, p)))
+            .zip(&parsed)
+            .map(|(e, p)| p.as_ref().ok().map(|p| (e, p)))
             .collect();
-        if parsed.len() == batch.len() {
-            prepare::import_batch(txn, &mut scope, &parsed)
+        if let Some(all_parsed) = all_parsed {
+            prepare::import_batch(txn, &mut scope, &all_parsed)
                 .await
                 .map_err(|error| BatchFailure {
                     event_id: None,
@@ -83,13 +86,12 @@ impl Handler for Pipeline {
                 })?;
         }
         let mut records = Vec::with_capacity(batch.len());
-        for event in batch {
+        for (event, parsed) in batch.iter().zip(parsed) {
             if now_millis() > until {
                 break;
             }
             let span = tracing::info_span!("event", id = %event.id, kind = %event.kind);
-            let record = self
-                .handle_in(txn, event, &mut scope)
+            let record = async { self.handle_in(txn, event, parsed?, &mut scope).await }
                 .instrument(span)
                 .await
                 .map_err(|error| BatchFailure {
@@ -126,10 +128,10 @@ impl Pipeline {
         &self,
         txn: &DatabaseTransaction,
         event: &event::Model,
+        parsed: InboundEvent,
         scope: &mut BatchScope,
     ) -> Result<Option<DecisionRecord>, HandleError> {
         let t0 = std::time::Instant::now();
-        let parsed = parse(event)?;
         let Some(prepared) = prepare::prepare(txn, scope, event, &parsed).await? else {
             return Ok(None);
         };

@@ -105,7 +105,7 @@ fn import_in<'e>(event: &event::Model, e: &'e BizreachApplicationEvent) -> Impor
 pub async fn import_batch<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
-    events: &[(&event::Model, InboundEvent)],
+    events: &[(&event::Model, &InboundEvent)],
 ) -> Result<(), HandleError> {
     let mut imports = Vec::with_capacity(events.len());
     for (event, parsed) in events {
