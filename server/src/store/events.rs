@@ -4,7 +4,7 @@ use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
     EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
+    TransactionTrait, UpdateMany,
 };
 use std::collections::HashMap;
 
@@ -188,14 +188,8 @@ impl Store {
         retry_at: Option<i64>,
         now: i64,
     ) -> StoreResult<u64> {
-        let mut update = Events::update_many()
-            .col_expr(Column::Status, Expr::value(status.as_str()))
-            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
-            .col_expr(Column::LastError, Expr::value(error))
-            .filter(Column::Id.eq(event_id))
-            .filter(Column::LockedBy.eq(worker))
-            .filter(Column::Status.eq(EventStatus::Processing.as_str()));
+        let mut update = release_held(&[event_id], worker, status)
+            .col_expr(Column::LastError, Expr::value(error));
         update = match retry_at {
             Some(at) => update.col_expr(Column::NextAttemptAt, Expr::value(at)),
             None => update.col_expr(Column::ProcessedAt, Expr::value(now)),
@@ -214,15 +208,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let result = Events::update_many()
-            .col_expr(Column::Status, Expr::value(EventStatus::Done.as_str()))
-            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+        let result = release_held(ids, worker, EventStatus::Done)
             .col_expr(Column::LastError, Expr::value(Option::<String>::None))
             .col_expr(Column::ProcessedAt, Expr::value(now))
-            .filter(Column::Id.is_in(ids.iter().copied()))
-            .filter(Column::LockedBy.eq(worker))
-            .filter(Column::Status.eq(EventStatus::Processing.as_str()))
             .exec(txn)
             .await?;
         Ok(result.rows_affected)
@@ -234,14 +222,8 @@ impl Store {
         ids: &[&str],
         worker: &str,
     ) -> StoreResult<u64> {
-        let result = Events::update_many()
-            .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
-            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+        let result = release_held(ids, worker, EventStatus::Pending)
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
-            .filter(Column::Id.is_in(ids.iter().copied()))
-            .filter(Column::LockedBy.eq(worker))
-            .filter(Column::Status.eq(EventStatus::Processing.as_str()))
             .exec(db)
             .await?;
         Ok(result.rows_affected)
@@ -451,6 +433,18 @@ async fn requeue<C: ConnectionTrait>(
 }
 
 /// `(source, webhook_id) → (event id, body hash)` of what is stored for the batch's keys.
+/// An update of the events `ids` that `worker` still holds: their lease ends and they move to
+/// `status` (the caller sets what else changes). Rows another worker took are left alone.
+fn release_held(ids: &[&str], worker: &str, status: EventStatus) -> UpdateMany<Events> {
+    Events::update_many()
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::LockedBy.eq(worker))
+        .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+}
+
 /// The stored `(id, body_hash)` of each `(source, webhook_id)` of `batch`.
 type StoredKeys = HashMap<(String, String), (String, String)>;
 
