@@ -40,6 +40,30 @@ async fn drained(state: &hirelay::http::AppState) -> anyhow::Result<Instant> {
     }
 }
 
+/// What a timed run came to: the endpoint's answer, when it answered, when the queue drained.
+struct Timed {
+    report: Value,
+    answered_ms: f64,
+    processed_ms: f64,
+}
+
+/// POSTs to `url` (an admin run: backfill, poller) and times the answer and the processing.
+async fn timed_run(
+    client: &reqwest::Client,
+    state: &hirelay::http::AppState,
+    url: String,
+) -> anyhow::Result<Timed> {
+    let started = Instant::now();
+    let report = post(client, url, json!({})).await?;
+    let answered = started.elapsed();
+    let processed = drained(state).await?.duration_since(started);
+    Ok(Timed {
+        report,
+        answered_ms: answered.as_secs_f64() * 1e3,
+        processed_ms: processed.as_secs_f64() * 1e3,
+    })
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let sim_config = bizreach_sim::SimConfig {
@@ -107,21 +131,16 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?
         .error_for_status()?;
-    let started = Instant::now();
-    let report = post(
+    let backfill = timed_run(
         &client,
+        &state,
         format!("{base}/v1/group-accounts/grp-001/backfill"),
-        json!({}),
     )
     .await?;
-    let answered = started.elapsed();
-    let processed = drained(&state).await?.duration_since(started);
-    println!("backfill: {report}");
+    println!("backfill: {}", backfill.report);
     println!(
         "backfill of {} applications: answered in {:.0} ms, imported and processed in {:.0} ms",
-        report["imported"],
-        answered.as_secs_f64() * 1e3,
-        processed.as_secs_f64() * 1e3
+        backfill.report["imported"], backfill.answered_ms, backfill.processed_ms
     );
 
     // Poll: 1,000 new applications on each of 10 groups.
@@ -133,17 +152,14 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .error_for_status()?;
     }
-    let started = Instant::now();
-    let report = post(
+    let poll = timed_run(
         &client,
+        &state,
         format!("{base}/v1/scheduler/bizreach-poll/run"),
-        json!({}),
     )
     .await?;
-    let answered = started.elapsed();
-    let processed = drained(&state).await?.duration_since(started);
-    println!("poll: {report}");
-    println!("poll of 10 groups × 1,000 new applications: fetched and stored in {:.0} ms, imported and processed in {:.0} ms", answered.as_secs_f64() * 1e3, processed.as_secs_f64() * 1e3);
+    println!("poll: {}", poll.report);
+    println!("poll of 10 groups × 1,000 new applications: fetched and stored in {:.0} ms, imported and processed in {:.0} ms", poll.answered_ms, poll.processed_ms);
     stopper.stop().await;
     sim.stop().await;
     Ok(())
