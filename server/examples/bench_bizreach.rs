@@ -66,6 +66,7 @@ async fn timed_run(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    hirelay::telemetry::init(hirelay::config::LogFormat::Text);
     let sim_config = bizreach_sim::SimConfig {
         groups: 10,
         applications_per_group: 0,

@@ -120,9 +120,10 @@ impl Application {
             Arc::new(pipeline),
             QueueSettings {
                 workers: config.workers,
-                // SQLite has one writer: a smaller batch holds its lock for less time, so
-                // webhook acknowledgements do not wait behind event processing.
-                batch: if store.is_postgres() { 128 } else { 32 },
+                // A batch writes each kind of effect with one statement, so a large one costs
+                // less per event; while webhooks keep arriving, workers take at most 4 events
+                // (see `Worker::batch_size`), so acknowledgements do not wait behind them.
+                batch: 128,
                 lease: Duration::from_secs(config.event_lease_secs),
                 idle_poll: Duration::from_millis(500),
                 max_attempts: config.max_attempts,

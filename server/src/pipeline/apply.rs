@@ -4,7 +4,7 @@
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use super::prepare::Prepared;
+use super::prepare::Subject;
 use super::scope::BatchScope;
 use crate::bizreach::inbox::{routed_payload, APPLICATION_ROUTED};
 use crate::domain::email::Email;
@@ -47,9 +47,9 @@ fn mail_error(action: &Action, err: MailError) -> HandleError {
 
 fn needs_app<'p>(
     action: &Action,
-    prepared: &'p Prepared,
+    subject: &'p Subject,
 ) -> Result<&'p application::Model, HandleError> {
-    prepared
+    subject
         .application
         .as_ref()
         .ok_or_else(|| refused(action, "this event has no application"))
@@ -69,10 +69,10 @@ pub async fn apply<C: ConnectionTrait>(
     scope: &mut BatchScope,
     fx: &Effects<'_>,
     event: &event::Model,
-    prepared: &Prepared,
+    subject: &Subject,
     actions: &[Action],
 ) -> Result<(), HandleError> {
-    let mut labels_now = match &prepared.application {
+    let mut labels_now = match &subject.application {
         Some(app) => Some(labels(app)?),
         None => None,
     };
@@ -80,7 +80,7 @@ pub async fn apply<C: ConnectionTrait>(
     for (index, action) in actions.iter().enumerate() {
         match action {
             Action::Label { label } | Action::Unlabel { label } => {
-                needs_app(action, prepared)?;
+                needs_app(action, subject)?;
                 let current = labels_now.get_or_insert_with(Vec::new);
                 let add = matches!(action, Action::Label { .. });
                 match (add, current.iter().position(|l| l == label)) {
@@ -92,7 +92,7 @@ pub async fn apply<C: ConnectionTrait>(
                 }
             }
             Action::Route { job_id } => {
-                let app = needs_app(action, prepared)?;
+                let app = needs_app(action, subject)?;
                 let job = Store::find_job(db, job_id)
                     .await?
                     .ok_or_else(|| refused(action, format!("there is no job `{job_id}`")))?;
@@ -140,7 +140,7 @@ pub async fn apply<C: ConnectionTrait>(
                 });
             }
             Action::Notify { kind, data } => {
-                let fields = notice_fields(fx, prepared, data);
+                let fields = notice_fields(fx, subject, data);
                 notify(db, scope, fx, event, action, kind, &fields).await?
             }
             Action::Webhook {
@@ -157,8 +157,8 @@ pub async fn apply<C: ConnectionTrait>(
                 .await?;
             }
             Action::Invite { send_at } => {
-                let app = needs_app(action, prepared)?;
-                let candidate = prepared
+                let app = needs_app(action, subject)?;
+                let candidate = subject
                     .candidate
                     .as_ref()
                     .ok_or_else(|| refused(action, "this event has no candidate"))?;
@@ -181,10 +181,10 @@ pub async fn apply<C: ConnectionTrait>(
         }
     }
     if let (Some(app), Some(now), Some(before)) =
-        (&prepared.application, &labels_now, &labels_before)
+        (&subject.application, &labels_now, &labels_before)
     {
         if now != before {
-            Store::set_labels(db, &app.id, now).await?;
+            scope.set_labels(app.id.clone(), now.clone());
             let payload = json!({
                 "type": APPLICATION_LABELED,
                 "application_id": app.id,
@@ -210,9 +210,9 @@ pub async fn apply<C: ConnectionTrait>(
 
 /// What a notice shows of the event's application and candidate, with the script's `data`
 /// added (and winning).
-fn notice_fields(fx: &Effects<'_>, prepared: &Prepared, data: &Value) -> Value {
+fn notice_fields(fx: &Effects<'_>, subject: &Subject, data: &Value) -> Value {
     let mut fields = json!({});
-    if let Some(app) = &prepared.application {
+    if let Some(app) = &subject.application {
         fields = json!({
             "position_name": app.position_name,
             "channel": match app.channel.as_deref() { Some("scout") => "スカウト", Some("direct") => "直接応募", other => other.unwrap_or("") },
@@ -220,7 +220,7 @@ fn notice_fields(fx: &Effects<'_>, prepared: &Prepared, data: &Value) -> Value {
             "application_url": format!("{}/v1/applications/{}", fx.public_url, app.id),
         });
     }
-    if let Some(candidate) = &prepared.candidate {
+    if let Some(candidate) = &subject.candidate {
         fields["candidate_name"] = json!(candidate.name);
     }
     if let (Value::Object(extra), Value::Object(into)) = (data, &mut fields) {

@@ -12,17 +12,26 @@ use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::names::ScriptName;
+use crate::domain::payload::CareerRelayEvent;
 use crate::domain::payload::InboundEvent;
 use crate::domain::status::EventSource;
 use crate::domain::time::now_millis;
 use crate::mail::Mailer;
 use crate::queue::{BatchFailure, HandleError, Handler};
-use crate::scripting::{InputBuilder, ScriptError, ScriptInput, Scripts};
+use crate::scripting::{Decision, InputBuilder, ScriptError, ScriptInput, Scripts};
+use crate::store::applications::BIZREACH;
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::Store;
+use prepare::{Prepared, Subject};
 use scope::BatchScope;
+use std::collections::HashSet;
 use tracing::Instrument;
+
+/// How long the scripts of one batch may run together; the batch is handled again one event
+/// at a time past it (each script keeps its own limit).
+const SCRIPTS_OF_A_BATCH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The queue's handler for every inbound event.
 #[derive(Clone)]
@@ -61,14 +70,62 @@ fn parse(event: &event::Model) -> Result<InboundEvent, HandleError> {
         .map_err(|e| HandleError::Invalid(format!("stored payload: {e}")))
 }
 
+/// What a payload names of the application it concerns, before any look-up: two events of a
+/// batch that name one application are not handled in the same batch (see `handle_batch`).
+fn names_of(parsed: &InboundEvent) -> Vec<String> {
+    match parsed {
+        InboundEvent::Bizreach(e) => vec![format!("{BIZREACH}:{}", e.application.id.as_str())],
+        InboundEvent::Ats(c) => {
+            let source = c.source.as_ref().map(|s| {
+                format!(
+                    "{}:{}",
+                    s.system.as_str().to_ascii_lowercase(),
+                    s.application_id.as_str()
+                )
+            });
+            let ats = c
+                .ats_application_id
+                .as_ref()
+                .map(|a| format!("ats:{}", a.as_str()));
+            source.into_iter().chain(ats).collect()
+        }
+        InboundEvent::CareerRelay(CareerRelayEvent::RegistrationCompleted {
+            invitation_token,
+            ..
+        }) => vec![format!("invitation:{}", invitation_token.as_str())],
+        InboundEvent::CareerRelay(CareerRelayEvent::ReferralUpdated { .. }) => Vec::new(),
+    }
+}
+
+fn failed(event: Option<&event::Model>) -> impl FnOnce(HandleError) -> BatchFailure + '_ {
+    move |error| BatchFailure {
+        event_id: event.map(|e| e.id.clone()),
+        error,
+    }
+}
+
+/// Handled again one event at a time: the batch's work so far is rolled back.
+fn start_over(why: String) -> BatchFailure {
+    failed(None)(HandleError::Transient(anyhow::anyhow!(why)))
+}
+
 #[async_trait]
 impl Handler for Pipeline {
+    /// A batch in three steps, so that what costs per event is paid once per batch: every
+    /// event's domain step (in order), every script in one blocking call, every event's
+    /// actions (in order), then the writes kept for the end ([`BatchScope`]).
+    ///
+    /// That is the order of handling the events one after another because no two events of a
+    /// batch concern one application: the batch stops before an event that names an
+    /// application an earlier one names (the rest go back to the queue), and is handled again
+    /// one event at a time if two events named differently turn out to concern one.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
         batch: &[event::Model],
         until: i64,
     ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure> {
+        let started = std::time::Instant::now();
         let mut scope = BatchScope::default();
         // Each stored payload is parsed once: for the batch's shared step, then for its event.
         let parsed: Vec<Result<InboundEvent, HandleError>> = batch.iter().map(parse).collect();
@@ -80,40 +137,100 @@ impl Handler for Pipeline {
         if let Some(all_parsed) = all_parsed {
             prepare::import_batch(txn, &mut scope, &all_parsed)
                 .await
-                .map_err(|error| BatchFailure {
-                    event_id: None,
-                    error,
-                })?;
+                .map_err(failed(None))?;
         }
-        let mut records = Vec::with_capacity(batch.len());
+        let imported_in = started.elapsed();
+
+        // 1. Domain steps.
+        let mut named = HashSet::new();
+        let mut subjects = HashSet::new();
+        let mut steps: Vec<(&event::Model, Option<(ScriptName, Subject)>)> =
+            Vec::with_capacity(batch.len());
+        let mut runs: Vec<(ScriptName, ScriptInput)> = Vec::with_capacity(batch.len());
         for (event, parsed) in batch.iter().zip(parsed) {
-            if now_millis() > until {
+            let parsed = parsed.map_err(failed(Some(event)))?;
+            let names = names_of(&parsed);
+            if now_millis() > until || names.iter().any(|n| named.contains(n)) {
                 break;
             }
-            let span = tracing::info_span!("event", id = %event.id, kind = %event.kind);
-            let record = async { self.handle_in(txn, event, parsed?, &mut scope).await }
-                .instrument(span)
+            named.extend(names);
+            let prepared = prepare::prepare(txn, &mut scope, event, &parsed)
+                .instrument(event_span(event))
                 .await
-                .map_err(|error| BatchFailure {
-                    event_id: Some(event.id.clone()),
-                    error,
-                })?;
-            records.push(record);
+                .map_err(failed(Some(event)))?;
+            if let Some(app) = prepared
+                .as_ref()
+                .and_then(|p| p.subject.application.as_ref())
+            {
+                if !subjects.insert(app.id.clone()) {
+                    return Err(start_over(format!(
+                        "two events of the batch concern application {}",
+                        app.id
+                    )));
+                }
+            }
+            let step = prepared.map(
+                |Prepared {
+                     script,
+                     input,
+                     subject,
+                 }| {
+                    runs.push((script.clone(), input));
+                    (script, subject)
+                },
+            );
+            steps.push((event, step));
         }
-        if records.len() < batch.len() && scope.has_kept_imports() {
+        if steps.len() < batch.len() && scope.has_kept_imports() {
             // The rest was upserted with the batch: stopping here would commit their domain
-            // step without their scripts. Handled again one by one instead.
-            return Err(BatchFailure {
-                event_id: None,
-                error: HandleError::Transient(anyhow::anyhow!(
-                    "the batch reached its time limit after its imports were stored"
-                )),
-            });
+            // step without their scripts.
+            return Err(start_over(
+                "the batch stopped after its imports were stored".into(),
+            ));
         }
-        scope.flush(txn).await.map_err(|error| BatchFailure {
-            event_id: None,
-            error,
-        })?;
+        let prepared_in = started.elapsed();
+
+        // 2. Scripts.
+        let decisions = self.run_scripts(runs).await.map_err(failed(None))?;
+
+        // 3. Actions, then what was kept for the end.
+        let scripted_in = started.elapsed();
+        let mut decisions = decisions.into_iter();
+        let mut records = Vec::with_capacity(steps.len());
+        for (event, step) in &steps {
+            let Some((script, subject)) = step else {
+                records.push(None);
+                continue;
+            };
+            let decision = match decisions.next() {
+                Some(Ok(decision)) => decision,
+                Some(Err(err)) => {
+                    return Err(failed(Some(event))(
+                        self.script_failure(event, script, &err),
+                    ))
+                }
+                None => {
+                    return Err(start_over(
+                        "the batch's scripts stopped at their time limit".into(),
+                    ))
+                }
+            };
+            let record = self
+                .act(txn, &mut scope, event, subject, decision)
+                .instrument(event_span(event))
+                .await
+                .map_err(failed(Some(event)))?;
+            records.push(Some(record));
+        }
+        scope.flush(txn).await.map_err(failed(None))?;
+        tracing::debug!(
+            events = records.len(),
+            import_us = imported_in.as_micros() as u64,
+            prepare_us = prepared_in.as_micros() as u64,
+            scripts_us = (scripted_in - prepared_in).as_micros() as u64,
+            actions_us = (started.elapsed() - scripted_in).as_micros() as u64,
+            "batch handled"
+        );
         Ok(records)
     }
 
@@ -122,46 +239,51 @@ impl Handler for Pipeline {
     }
 }
 
+fn event_span(event: &event::Model) -> tracing::Span {
+    tracing::info_span!("event", id = %event.id, kind = %event.kind)
+}
+
 impl Pipeline {
-    /// One event of a batch: domain step, script, actions; answers its decision record.
-    async fn handle_in(
+    /// Runs the scripts of a batch, in order, on one blocking thread; stops after the first
+    /// that fails (the batch is handled again one event at a time) or at the scripts' time
+    /// limit, so the answer may be shorter than `runs`.
+    async fn run_scripts(
+        &self,
+        runs: Vec<(ScriptName, ScriptInput)>,
+    ) -> Result<Vec<Result<Decision, ScriptError>>, HandleError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scripts = self.scripts.clone();
+        let limit = std::time::Instant::now() + SCRIPTS_OF_A_BATCH;
+        tokio::task::spawn_blocking(move || {
+            let mut decisions = Vec::with_capacity(runs.len());
+            for (name, input) in &runs {
+                if std::time::Instant::now() > limit {
+                    break;
+                }
+                let decision = scripts.run(name, input);
+                let failed = decision.is_err();
+                decisions.push(decision);
+                if failed {
+                    break;
+                }
+            }
+            decisions
+        })
+        .await
+        .map_err(|e| HandleError::Transient(anyhow::anyhow!("the scripts' thread failed: {e}")))
+    }
+
+    /// Carries out what the script decided for one event; answers its decision record.
+    async fn act(
         &self,
         txn: &DatabaseTransaction,
-        event: &event::Model,
-        parsed: InboundEvent,
         scope: &mut BatchScope,
-    ) -> Result<Option<DecisionRecord>, HandleError> {
-        let t0 = std::time::Instant::now();
-        let Some(prepared) = prepare::prepare(txn, scope, event, &parsed).await? else {
-            return Ok(None);
-        };
-        let t_prepared = t0.elapsed();
-        let (scripts, name, input) = (
-            self.scripts.clone(),
-            prepared.script.clone(),
-            prepared.input.clone(),
-        );
-        let run = tokio::task::spawn_blocking(move || scripts.run(&name, &input))
-            .await
-            .map_err(|e| {
-                HandleError::Transient(anyhow::anyhow!("the script's thread failed: {e}"))
-            })?;
-        let decision = match run {
-            Ok(decision) => decision,
-            Err(err) => {
-                let version = self
-                    .scripts
-                    .active(prepared.script.as_str())
-                    .map_or(0, |s| s.version);
-                return Err(script_failure(
-                    event,
-                    prepared.script.as_str(),
-                    version,
-                    &err,
-                ));
-            }
-        };
-        let t1 = t0.elapsed();
+        event: &event::Model,
+        subject: &Subject,
+        decision: Decision,
+    ) -> Result<DecisionRecord, HandleError> {
         // Only invitations show the company name: looked up when one is decided, once a batch.
         let company_name = if decision
             .actions
@@ -177,51 +299,52 @@ impl Pipeline {
             public_url: &self.config.public_url,
             company_name: &company_name,
         };
+        let applied = apply::apply(txn, scope, &effects, event, subject, &decision.actions).await;
         let record = |error: Option<String>| DecisionRecord {
             event_id: event.id.clone(),
-            script: decision.script.clone(),
-            script_version: decision.version,
             actions: serde_json::to_value(&decision.actions).unwrap_or_default(),
-            log: decision.log.clone(),
+            script: decision.script,
+            script_version: decision.version,
+            log: decision.log,
             error,
             duration_us: decision.duration.as_micros() as i64,
             decided_at: now_millis(),
         };
-        if let Err(err) =
-            apply::apply(txn, scope, &effects, event, &prepared, &decision.actions).await
-        {
-            return Err(match err {
-                HandleError::Script { message, .. } => HandleError::Script {
-                    record: Some(Box::new(record(Some(message.clone())))),
-                    message,
-                },
-                other => other,
-            });
+        match applied {
+            Ok(()) => Ok(record(None)),
+            Err(HandleError::Script { message, .. }) => Err(HandleError::Script {
+                record: Some(Box::new(record(Some(message.clone())))),
+                message,
+            }),
+            Err(other) => Err(other),
         }
-        tracing::debug!(prepare_us = t_prepared.as_micros() as u64, prepare_and_script_us = t1.as_micros() as u64, apply_us = (t0.elapsed() - t1).as_micros() as u64, kind = %event.kind, "event handled");
-        Ok(Some(record(None)))
     }
-}
 
-fn script_failure(
-    event: &event::Model,
-    script: &str,
-    version: i32,
-    err: &ScriptError,
-) -> HandleError {
-    let message = err.to_string();
-    HandleError::Script {
-        record: Some(Box::new(DecisionRecord {
-            event_id: event.id.clone(),
-            script: script.to_owned(),
-            script_version: version,
-            actions: serde_json::json!([]),
-            log: Vec::new(),
-            error: Some(message.clone()),
-            duration_us: 0,
-            decided_at: now_millis(),
-        })),
-        message,
+    /// A script that failed at run time: its event is `failed` with the error and position.
+    fn script_failure(
+        &self,
+        event: &event::Model,
+        script: &ScriptName,
+        err: &ScriptError,
+    ) -> HandleError {
+        let version = self
+            .scripts
+            .active(script.as_str())
+            .map_or(0, |s| s.version);
+        let message = err.to_string();
+        HandleError::Script {
+            record: Some(Box::new(DecisionRecord {
+                event_id: event.id.clone(),
+                script: script.to_string(),
+                script_version: version,
+                actions: serde_json::json!([]),
+                log: Vec::new(),
+                error: Some(message.clone()),
+                duration_us: 0,
+                decided_at: now_millis(),
+            })),
+            message,
+        }
     }
 }
 

@@ -25,6 +25,11 @@ use super::scope::BatchScope;
 pub struct Prepared {
     pub script: ScriptName,
     pub input: ScriptInput,
+    pub subject: Subject,
+}
+
+/// The application and candidate an event concerns, as its domain step left them.
+pub struct Subject {
     pub application: Option<application::Model>,
     pub candidate: Option<candidate::Model>,
 }
@@ -138,6 +143,12 @@ pub async fn import_batch<C: ConnectionTrait>(
         .map(|(id, i)| (id.as_str(), i.clone()))
         .collect();
     let mut apps = Store::upsert_imports(db, &borrowed).await?;
+    let unrouted: Vec<&str> = apps
+        .values()
+        .filter(|(app, _)| app.job_id.is_none())
+        .filter_map(|(app, _)| app.position_name.as_deref())
+        .collect();
+    scope.find_routing_jobs(db, &unrouted).await?;
     for (_, e) in &imports {
         let (Some(candidate), Some((app, created))) = (
             candidates.remove(e.application.candidate.email.as_str()),
@@ -172,8 +183,10 @@ async fn import<C: ConnectionTrait>(
     Ok(Prepared {
         script: script("import"),
         input: input(event, Some(&app), Some(&candidate), context),
-        application: Some(app),
-        candidate: Some(candidate),
+        subject: Subject {
+            application: Some(app),
+            candidate: Some(candidate),
+        },
     })
 }
 
@@ -277,8 +290,10 @@ async fn status_change<C: ConnectionTrait>(
     Ok(Some(Prepared {
         script: script("status"),
         input: input(event, Some(&outcome.application), Some(&candidate), context),
-        application: Some(outcome.application),
-        candidate: Some(candidate),
+        subject: Subject {
+            application: Some(outcome.application),
+            candidate: Some(candidate),
+        },
     }))
 }
 
@@ -362,8 +377,10 @@ async fn career_relay<C: ConnectionTrait>(
     Ok(Prepared {
         script: script("career_relay"),
         input: input(event, application.as_ref(), candidate.as_ref(), context),
-        application,
-        candidate,
+        subject: Subject {
+            application,
+            candidate,
+        },
     })
 }
 

@@ -1,6 +1,7 @@
 //! What the events of one batch share: look-ups that no event changes, read once per batch,
-//! and inserts that nothing in the batch reads back, written with one statement when the batch
-//! ends (in its transaction, before the events are marked done).
+//! and writes that nothing in the batch reads back (KPI points, labels: no two events of a
+//! batch concern one application), each kind written with one statement when the batch ends
+//! (in its transaction, before the events are marked done).
 use sea_orm::ConnectionTrait;
 
 use crate::domain::email::Email;
@@ -19,6 +20,8 @@ pub struct BatchScope {
     /// Imports upserted for the whole batch, by BizReach application id.
     imports: std::collections::HashMap<String, (candidate::Model, application::Model, bool)>,
     kpis: Vec<NewKpi>,
+    /// New label lists, by application (each application is the subject of one event).
+    labels: Vec<(String, Vec<String>)>,
 }
 
 impl BatchScope {
@@ -61,6 +64,30 @@ impl BatchScope {
         self.routing_jobs
             .insert(position_name.to_owned(), job.clone());
         Ok(job)
+    }
+
+    /// Looks up the jobs of several position names at once, for [`BatchScope::routing_job`].
+    pub async fn find_routing_jobs<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        position_names: &[&str],
+    ) -> Result<(), HandleError> {
+        let wanted: Vec<&str> = position_names
+            .iter()
+            .copied()
+            .filter(|p| !self.routing_jobs.contains_key(*p))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut found = Store::routing_jobs_for(db, &wanted).await?;
+        for position in wanted {
+            self.routing_jobs
+                .insert(position.to_owned(), found.remove(position));
+        }
+        Ok(())
     }
 
     /// The company name candidate emails show, found once by `find`.
@@ -106,10 +133,17 @@ impl BatchScope {
         self.kpis.push(kpi);
     }
 
+    /// An application's new labels, written when the batch ends.
+    pub fn set_labels(&mut self, application_id: String, labels: Vec<String>) {
+        self.labels.push((application_id, labels));
+    }
+
     /// Writes what was kept for the end of the batch.
     pub async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), HandleError> {
         Store::record_kpis(db, &self.kpis).await?;
         self.kpis.clear();
+        Store::set_labels(db, &self.labels).await?;
+        self.labels.clear();
         Ok(())
     }
 }

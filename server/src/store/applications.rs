@@ -4,6 +4,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -69,8 +70,11 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("candidate {}", email.redacted())))
     }
 
-    /// Creates or updates candidates (distinct emails) with one statement: the name always,
-    /// the phone, attributes and BizReach id only when given. Answers them by email.
+    /// Creates or updates candidates (distinct emails): the name always, the phone,
+    /// attributes and BizReach id only when given. Answers them by email.
+    ///
+    /// New candidates are inserted with one statement and answered as built; only those that
+    /// exist are read back, from the statement that updates them.
     pub async fn upsert_candidates<C: ConnectionTrait>(
         db: &C,
         list: &[CandidateIn<'_>],
@@ -79,18 +83,60 @@ impl Store {
             return Ok(HashMap::new());
         }
         let now = crate::domain::time::now_millis();
-        let rows = list.iter().map(|c| candidate::ActiveModel {
-            id: Set(new_id("cand")),
-            email: Set(c.email.as_str().to_owned()),
-            name: Set(c.name.to_owned()),
-            phone: Set(c.phone.map(str::to_owned)),
-            attributes: Set(Value::Object(c.attributes.clone()).to_string()),
-            bizreach_candidate_id: Set(c.bizreach_candidate_id.map(str::to_owned)),
-            opted_out_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
-        let stored = candidate::Entity::insert_many(rows)
+        let rows: Vec<candidate::Model> = list
+            .iter()
+            .map(|c| candidate::Model {
+                id: new_id("cand"),
+                email: c.email.as_str().to_owned(),
+                name: c.name.to_owned(),
+                phone: c.phone.map(str::to_owned),
+                attributes: Value::Object(c.attributes.clone()).to_string(),
+                bizreach_candidate_id: c.bizreach_candidate_id.map(str::to_owned),
+                opted_out_at: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        if rows.len() == 1 {
+            // One statement, not a look-up and a statement.
+            return Self::upsert_known_candidates(db, rows).await;
+        }
+        let existing: std::collections::HashSet<String> = candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Email)
+            .filter(candidate::Column::Email.is_in(rows.iter().map(|c| c.email.as_str())))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let (mut known, new): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|c| existing.contains(&c.email));
+        let mut answer = HashMap::with_capacity(list.len());
+        let inserted = insert_new::<candidate::Entity, _>(
+            db,
+            &new,
+            OnConflict::column(candidate::Column::Email),
+        )
+        .await?;
+        if inserted {
+            answer.extend(new.into_iter().map(|c| (c.email.clone(), c)));
+        } else {
+            known.extend(new);
+        }
+        answer.extend(Self::upsert_known_candidates(db, known).await?);
+        Ok(answer)
+    }
+
+    /// The candidates of `rows` inserted, or updated where their email is known, and read back.
+    async fn upsert_known_candidates<C: ConnectionTrait>(
+        db: &C,
+        rows: Vec<candidate::Model>,
+    ) -> StoreResult<HashMap<String, candidate::Model>> {
+        if rows.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let stored = candidate::Entity::insert_many(rows.into_iter().map(candidate::ActiveModel::from))
             .on_conflict(
                 OnConflict::column(candidate::Column::Email)
                     .update_columns([candidate::Column::Name, candidate::Column::UpdatedAt])
@@ -129,8 +175,9 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("BizReach application {id}")))
     }
 
-    /// [`Store::upsert_import`] of many (distinct BizReach ids) with one statement; answers
-    /// each application, and whether it was created, by BizReach id.
+    /// [`Store::upsert_import`] of many (distinct BizReach ids); answers each application,
+    /// and whether it was created, by BizReach id. Like [`Store::upsert_candidates`], new
+    /// applications are inserted with one statement and answered as built.
     pub async fn upsert_imports<C: ConnectionTrait>(
         db: &C,
         list: &[(&str, ImportIn<'_>)],
@@ -139,7 +186,7 @@ impl Store {
             return Ok(HashMap::new());
         }
         let now = crate::domain::time::now_millis();
-        let new: Vec<application::Model> = list
+        let rows: Vec<application::Model> = list
             .iter()
             .map(|(candidate_id, i)| application::Model {
                 source_system: Some(BIZREACH.to_owned()),
@@ -152,37 +199,69 @@ impl Store {
                 ..new_application(candidate_id, i.imported_via, now)
             })
             .collect();
-        let new_ids: std::collections::HashSet<String> = new.iter().map(|a| a.id.clone()).collect();
-        // Insert, or update what BizReach may change; a row that comes back carries one of
-        // the new ids only when it was inserted.
+        let source_id =
+            |a: &application::Model| a.source_application_id.clone().unwrap_or_default();
+        let new_ids: std::collections::HashSet<String> =
+            rows.iter().map(|a| a.id.clone()).collect();
+        let existing: std::collections::HashSet<String> = if rows.len() == 1 {
+            // One statement, not a look-up and a statement.
+            rows.iter().map(source_id).collect()
+        } else {
+            application::Entity::find()
+                .select_only()
+                .column(application::Column::SourceApplicationId)
+                .filter(application::Column::SourceSystem.eq(BIZREACH))
+                .filter(
+                    application::Column::SourceApplicationId
+                        .is_in(list.iter().map(|(_, i)| i.source_application_id)),
+                )
+                .into_tuple::<Option<String>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let (mut known, new): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|a| existing.contains(&source_id(a)));
+        let conflict = || {
+            OnConflict::columns([
+                application::Column::SourceSystem,
+                application::Column::SourceApplicationId,
+            ])
+        };
+        let mut answer = HashMap::with_capacity(list.len());
+        if insert_new::<application::Entity, _>(db, &new, conflict()).await? {
+            answer.extend(new.into_iter().map(|a| (source_id(&a), (a, true))));
+        } else {
+            known.extend(new);
+        }
+        if known.is_empty() {
+            return Ok(answer);
+        }
+        // Update what BizReach may change; a row that comes back carries one of the new ids
+        // only when it was inserted.
         let stored =
-            application::Entity::insert_many(new.into_iter().map(application::ActiveModel::from))
+            application::Entity::insert_many(known.into_iter().map(application::ActiveModel::from))
                 .on_conflict(
-                    OnConflict::columns([
-                        application::Column::SourceSystem,
-                        application::Column::SourceApplicationId,
-                    ])
-                    .update_columns([
-                        application::Column::SourceStatus,
-                        application::Column::PositionName,
-                        application::Column::Channel,
-                        application::Column::GroupAccountId,
-                        application::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
+                    conflict()
+                        .update_columns([
+                            application::Column::SourceStatus,
+                            application::Column::PositionName,
+                            application::Column::Channel,
+                            application::Column::GroupAccountId,
+                            application::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
                 )
                 .exec_with_returning_many(db)
                 .await?;
-        Ok(stored
-            .into_iter()
-            .map(|a| {
-                let created = new_ids.contains(&a.id);
-                (
-                    a.source_application_id.clone().unwrap_or_default(),
-                    (a, created),
-                )
-            })
-            .collect())
+        answer.extend(stored.into_iter().map(|a| {
+            let created = new_ids.contains(&a.id);
+            (source_id(&a), (a, created))
+        }));
+        Ok(answer)
     }
 
     pub async fn find_application_by_source<C: ConnectionTrait>(
@@ -322,22 +401,30 @@ impl Store {
         })
     }
 
-    /// Replaces an application's labels.
+    /// Sets the labels of applications, each to its own list, with one statement.
     pub async fn set_labels<C: ConnectionTrait>(
         db: &C,
-        app_id: &str,
-        labels: &[String],
+        labels: &[(String, Vec<String>)],
     ) -> StoreResult<()> {
+        let Some(((first_id, first), rest)) = labels.split_first() else {
+            return Ok(());
+        };
+        let list =
+            |labels: &[String]| serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
+        let mut case = Expr::case(application::Column::Id.eq(first_id.as_str()), list(first));
+        for (id, labels) in rest {
+            case = case.case(application::Column::Id.eq(id.as_str()), list(labels));
+        }
         application::Entity::update_many()
             .col_expr(
                 application::Column::Labels,
-                Expr::value(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into())),
+                case.finally(Expr::col(application::Column::Labels)).into(),
             )
             .col_expr(
                 application::Column::UpdatedAt,
                 Expr::value(crate::domain::time::now_millis()),
             )
-            .filter(application::Column::Id.eq(app_id))
+            .filter(application::Column::Id.is_in(labels.iter().map(|(id, _)| id.as_str())))
             .exec(db)
             .await?;
         Ok(())
@@ -423,6 +510,29 @@ impl Store {
 }
 
 /// A new application in status `new`, in the inbox, with no labels: what every way in starts from.
+/// Inserts `rows` with one statement that skips a row another one conflicts with (on
+/// `conflict`), without reading them back; answers whether every row was inserted (when not,
+/// another writer got there first and the caller reads them back instead).
+async fn insert_new<E, C>(db: &C, rows: &[E::Model], mut conflict: OnConflict) -> StoreResult<bool>
+where
+    E: EntityTrait,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel> + Clone,
+    C: ConnectionTrait,
+{
+    if rows.is_empty() {
+        return Ok(true);
+    }
+    let inserted = E::insert_many(
+        rows.iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model),
+    )
+    .on_conflict(conflict.do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    Ok(inserted == rows.len() as u64)
+}
+
 fn new_application(candidate_id: &str, imported_via: &str, now: i64) -> application::Model {
     application::Model {
         id: new_id("app"),
@@ -549,6 +659,12 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(first.len(), 2);
+        let kato = &first["kato@example.jp"];
+        assert_eq!(
+            kato,
+            &Store::get_candidate(&store.db, &kato.id).await.unwrap(),
+            "a new candidate is answered as stored"
+        );
         let again = Store::upsert_candidates(
             &store.db,
             &[
@@ -580,5 +696,49 @@ mod tests {
         assert_eq!(kato.phone.as_deref(), Some("080"));
         assert_eq!(kato.attributes, r#"{"age":31}"#);
         assert_eq!(kato.bizreach_candidate_id.as_deref(), Some("br-2"));
+    }
+
+    fn import_of<'a>(id: &'a str, status: &'a str) -> ImportIn<'a> {
+        ImportIn {
+            group_account_id: "grp-001",
+            source_application_id: id,
+            channel: "direct",
+            position_name: "SRE",
+            source_status: status,
+            applied_at: 1_700_000_000_000,
+            imported_via: "poll",
+        }
+    }
+
+    /// I2: imports upserted together, some new and some known: the known one is updated (not
+    /// duplicated), every one is answered with whether it was created, and what is answered
+    /// for a new one (built, not read back) is what was stored.
+    #[tokio::test]
+    async fn i2_imports_upserted_together_tell_new_from_known() {
+        let (_dir, store) = store().await;
+        let first = Store::upsert_imports(&store.db, &[("cand-1", import_of("br-1", "new"))])
+            .await
+            .unwrap();
+        let (known, created) = &first["br-1"];
+        assert!(created);
+        let both = Store::upsert_imports(
+            &store.db,
+            &[
+                ("cand-1", import_of("br-1", "rejected")),
+                ("cand-2", import_of("br-2", "new")),
+            ],
+        )
+        .await
+        .unwrap();
+        let (again, created) = &both["br-1"];
+        assert!(!created);
+        assert_eq!(again.id, known.id, "the same application");
+        assert_eq!(again.source_status.as_deref(), Some("rejected"));
+        let (new, created) = &both["br-2"];
+        assert!(created);
+        assert_eq!(
+            new,
+            &Store::get_application(&store.db, &new.id).await.unwrap()
+        );
     }
 }

@@ -106,15 +106,27 @@ impl Store {
         db: &C,
         position_name: &str,
     ) -> StoreResult<Option<String>> {
+        Ok(Self::routing_jobs_for(db, &[position_name])
+            .await?
+            .remove(position_name))
+    }
+
+    /// [`Store::routing_job_for`] of several position names with one look-up: the job of
+    /// each that a rule matches, by position name.
+    pub async fn routing_jobs_for<C: ConnectionTrait>(
+        db: &C,
+        position_names: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, String>> {
         let rules = routing_rule::Entity::find()
-            .filter(routing_rule::Column::PositionName.eq(position_name))
+            .filter(routing_rule::Column::PositionName.is_in(position_names.iter().copied()))
             .all(db)
             .await?;
         // The database's `=` may be looser than bytes (collations); the rule is exact.
         Ok(rules
             .into_iter()
-            .find(|r| r.position_name == position_name)
-            .map(|r| r.job_id))
+            .filter(|r| position_names.contains(&r.position_name.as_str()))
+            .map(|r| (r.position_name, r.job_id))
+            .collect())
     }
 }
 
