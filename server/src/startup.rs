@@ -123,7 +123,7 @@ impl Application {
                 // A batch writes each kind of effect with one statement, so a large one costs
                 // less per event; while webhooks keep arriving, workers take at most 4 events
                 // (see `Worker::batch_size`), so acknowledgements do not wait behind them.
-                batch: 128,
+                batch: 256,
                 lease: Duration::from_secs(config.event_lease_secs),
                 idle_poll: Duration::from_millis(500),
                 max_attempts: config.max_attempts,

@@ -171,7 +171,7 @@ pub async fn apply<C: ConnectionTrait>(
                     .await
                 {
                     Ok(outcome) => {
-                        tracing::info!(application = %app.id, outcome = ?outcome, "career relay invitation")
+                        tracing::info!(application = %app.id, %outcome, "career relay invitation")
                     }
                     Err(RelayError::Store(e)) => return Err(e.into()),
                     Err(RelayError::Mail(e)) => return Err(mail_error(action, e)),
@@ -185,6 +185,8 @@ pub async fn apply<C: ConnectionTrait>(
     {
         if now != before {
             scope.set_labels(app.id.clone(), now.clone());
+        }
+        if now != before && scope.webhook_wanted(db, APPLICATION_LABELED).await? {
             let payload = json!({
                 "type": APPLICATION_LABELED,
                 "application_id": app.id,

@@ -36,6 +36,23 @@ impl BatchScope {
         Ok(self.webhook_subscriptions.as_deref().unwrap_or_default())
     }
 
+    /// Whether an active subscription receives `event_type` (so its payload is worth building).
+    pub async fn webhook_wanted<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        event_type: &str,
+    ) -> Result<bool, HandleError> {
+        for sub in self.webhook_subscriptions(db).await? {
+            if Store::subscription_event_types(sub)?
+                .iter()
+                .any(|t| t == event_type)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The users who want to hear of `kind`.
     pub async fn subscribers<C: ConnectionTrait>(
         &mut self,

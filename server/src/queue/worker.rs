@@ -113,6 +113,7 @@ impl Worker {
         // small batch at least every quarter second.
         self.store.yield_to_ingest(Duration::from_millis(250)).await;
         let turn = self.store.write_turn().await;
+        let claiming = std::time::Instant::now();
         let now = now_millis();
         let lease_until = now + self.settings.lease.as_millis() as i64;
         let batch = self
@@ -123,6 +124,7 @@ impl Worker {
             return Ok(0);
         }
         let claimed_in = std::time::Instant::now();
+        let claim_us = (claimed_in - claiming).as_micros() as u64;
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left goes back to the queue at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
@@ -134,7 +136,7 @@ impl Worker {
             }
         };
         drop(turn);
-        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
+        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, claim_us, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
         self.handler.after_commit();
         Ok(handled)
     }
@@ -158,7 +160,13 @@ impl Worker {
                 return Err(why);
             }
         };
+        let committing = std::time::Instant::now();
         txn.commit().await?;
+        tracing::debug!(
+            handled_us = (committing - started).as_micros() as u64,
+            commit_us = committing.elapsed().as_micros() as u64,
+            "batch transaction"
+        );
         let each = started.elapsed() / handled.max(1) as u32;
         for _ in 0..handled {
             self.metrics.event_finished(EventStatus::Done, each);

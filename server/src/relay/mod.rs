@@ -35,6 +35,16 @@ pub enum Invited {
     OptedOut,
 }
 
+impl std::fmt::Display for Invited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invited::Queued(invitation) => write!(f, "queued as {}", invitation.id),
+            Invited::AlreadyInvited => f.write_str("already invited"),
+            Invited::OptedOut => f.write_str("opted out"),
+        }
+    }
+}
+
 /// Who sends, and where links point.
 pub struct InviteSettings<'a> {
     pub public_url: &'a str,
