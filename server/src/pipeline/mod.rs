@@ -70,10 +70,11 @@ fn parse(event: &event::Model) -> Result<InboundEvent, HandleError> {
         .map_err(|e| HandleError::Invalid(format!("stored payload: {e}")))
 }
 
-/// What a payload names of the application it concerns, before any look-up: two events of a
-/// batch that name one application are not handled in the same batch (see `handle_batch`).
+/// What a payload names of the application and the candidate it concerns, before any
+/// look-up: two events that name one are not handled in the same batch (see `handle_batch`).
 fn names_of(parsed: &InboundEvent) -> Vec<String> {
-    match parsed {
+    let candidate = prepare::candidate_of(parsed).map(|c| format!("email:{}", c.email.as_str()));
+    let applications = match parsed {
         InboundEvent::Bizreach(e) => vec![format!("{BIZREACH}:{}", e.application.id.as_str())],
         InboundEvent::Ats(c) => {
             let source = c.source.as_ref().map(|s| {
@@ -94,7 +95,8 @@ fn names_of(parsed: &InboundEvent) -> Vec<String> {
             ..
         }) => vec![format!("invitation:{}", invitation_token.as_str())],
         InboundEvent::CareerRelay(CareerRelayEvent::ReferralUpdated { .. }) => Vec::new(),
-    }
+    };
+    applications.into_iter().chain(candidate).collect()
 }
 
 fn failed(event: Option<&event::Model>) -> impl FnOnce(HandleError) -> BatchFailure + '_ {
@@ -127,33 +129,44 @@ impl Handler for Pipeline {
     ) -> Result<Vec<Option<DecisionRecord>>, BatchFailure> {
         let started = std::time::Instant::now();
         let mut scope = BatchScope::default();
-        // Each stored payload is parsed once: for the batch's shared step, then for its event.
-        let parsed: Vec<Result<InboundEvent, HandleError>> = batch.iter().map(parse).collect();
+        // The events this batch handles: up to the first that names an application or a
+        // candidate an earlier one names. Each stored payload is parsed once.
+        let mut named = HashSet::new();
+        let mut parsed: Vec<Result<InboundEvent, HandleError>> = Vec::with_capacity(batch.len());
+        for event in batch {
+            let p = parse(event);
+            if let Ok(p) = &p {
+                let names = names_of(p);
+                if names.iter().any(|n| named.contains(n)) {
+                    break;
+                }
+                named.extend(names);
+            }
+            parsed.push(p);
+        }
+        let batch = &batch[..parsed.len()];
         let all_parsed: Option<Vec<(&event::Model, &InboundEvent)>> = batch
             .iter()
             .zip(&parsed)
             .map(|(e, p)| p.as_ref().ok().map(|p| (e, p)))
             .collect();
         if let Some(all_parsed) = all_parsed {
-            prepare::import_batch(txn, &mut scope, &all_parsed)
+            prepare::batch_step(txn, &mut scope, &all_parsed)
                 .await
                 .map_err(failed(None))?;
         }
         let imported_in = started.elapsed();
 
         // 1. Domain steps.
-        let mut named = HashSet::new();
         let mut subjects = HashSet::new();
         let mut steps: Vec<(&event::Model, Option<(ScriptName, Subject)>)> =
             Vec::with_capacity(batch.len());
         let mut runs: Vec<(ScriptName, ScriptInput)> = Vec::with_capacity(batch.len());
         for (event, parsed) in batch.iter().zip(parsed) {
-            let parsed = parsed.map_err(failed(Some(event)))?;
-            let names = names_of(&parsed);
-            if now_millis() > until || names.iter().any(|n| named.contains(n)) {
+            if now_millis() > until {
                 break;
             }
-            named.extend(names);
+            let parsed = parsed.map_err(failed(Some(event)))?;
             let prepared = prepare::prepare(txn, &mut scope, event, &parsed)
                 .instrument(event_span(event))
                 .await
@@ -181,9 +194,9 @@ impl Handler for Pipeline {
             );
             steps.push((event, step));
         }
-        if steps.len() < batch.len() && scope.has_kept_imports() {
-            // The rest was upserted with the batch: stopping here would commit their domain
-            // step without their scripts.
+        if steps.len() < batch.len() && scope.has_kept_writes() {
+            // Candidates and applications of the rest were upserted with the batch: stopping
+            // here would commit their domain step without their scripts.
             return Err(start_over(
                 "the batch stopped after its imports were stored".into(),
             ));

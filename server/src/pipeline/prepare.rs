@@ -75,7 +75,7 @@ pub async fn prepare<C: ConnectionTrait>(
 ) -> Result<Option<Prepared>, HandleError> {
     match parsed {
         InboundEvent::Bizreach(e) => import(db, scope, event, e).await.map(Some),
-        InboundEvent::Ats(c) => status_change(db, event, c).await,
+        InboundEvent::Ats(c) => status_change(db, scope, event, parsed, c).await,
         InboundEvent::CareerRelay(r) => career_relay(db, event, r).await.map(Some),
     }
 }
@@ -104,62 +104,88 @@ fn import_in<'e>(event: &event::Model, e: &'e BizreachApplicationEvent) -> Impor
     }
 }
 
-/// The domain step of a batch made only of imports of distinct candidates and applications
-/// (a poll, a backfill): every candidate upserted with one statement, every application with
-/// another, kept in `scope` for each event's [`prepare`]. Nothing for any other batch.
-pub async fn import_batch<C: ConnectionTrait>(
+/// The candidate an event describes, if any.
+pub fn candidate_of(parsed: &InboundEvent) -> Option<CandidateIn<'_>> {
+    match parsed {
+        InboundEvent::Bizreach(e) => Some(candidate_in(e)),
+        InboundEvent::Ats(c) => c.candidate.as_ref().map(|given| CandidateIn {
+            email: &given.email,
+            name: given.name.as_str(),
+            phone: None,
+            attributes: &given.attributes,
+            bizreach_candidate_id: None,
+        }),
+        InboundEvent::CareerRelay(_) => None,
+    }
+}
+
+/// The shared domain step of a batch whose events name distinct applications and candidates
+/// (see `Pipeline::handle_batch`): every candidate the events describe upserted with one
+/// statement, every imported application with another, and the applications status changes
+/// name looked up together; all kept in `scope` for each event's [`prepare`]. Nothing for a
+/// batch of one.
+pub async fn batch_step<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
     events: &[(&event::Model, &InboundEvent)],
 ) -> Result<(), HandleError> {
-    let mut imports = Vec::with_capacity(events.len());
-    for (event, parsed) in events {
-        let InboundEvent::Bizreach(e) = parsed else {
-            return Ok(());
-        };
-        imports.push((*event, e));
-    }
-    let mut emails = std::collections::HashSet::new();
-    let mut ids = std::collections::HashSet::new();
-    let distinct = imports.iter().all(|(_, e)| {
-        emails.insert(e.application.candidate.email.as_str())
-            && ids.insert(e.application.id.as_str())
-    });
-    if imports.len() < 2 || !distinct {
+    if events.len() < 2 {
         return Ok(());
     }
-    let candidates: Vec<CandidateIn> = imports.iter().map(|(_, e)| candidate_in(e)).collect();
-    let mut candidates = Store::upsert_candidates(db, &candidates).await?;
-    let mut list = Vec::with_capacity(imports.len());
-    for (event, e) in &imports {
-        let email = e.application.candidate.email.as_str();
-        let candidate = candidates.get(email).ok_or_else(|| {
-            HandleError::Transient(anyhow::anyhow!("candidate {email} was not upserted"))
-        })?;
-        list.push((candidate.id.clone(), import_in(event, e)));
+    let candidates: Vec<CandidateIn> = events.iter().filter_map(|(_, p)| candidate_of(p)).collect();
+    if candidates.len() > 1 {
+        scope.keep_candidates(Store::upsert_candidates(db, &candidates).await?);
     }
-    let borrowed: Vec<(&str, ImportIn)> = list
+    let imports: Vec<(&event::Model, &BizreachApplicationEvent)> = events
         .iter()
-        .map(|(id, i)| (id.as_str(), i.clone()))
+        .filter_map(|(event, parsed)| match parsed {
+            InboundEvent::Bizreach(e) => Some((*event, e)),
+            _ => None,
+        })
         .collect();
-    let mut apps = Store::upsert_imports(db, &borrowed).await?;
-    let unrouted: Vec<&str> = apps
-        .values()
-        .filter(|(app, _)| app.job_id.is_none())
-        .filter_map(|(app, _)| app.position_name.as_deref())
+    if imports.len() > 1 {
+        let mut list = Vec::with_capacity(imports.len());
+        for (event, e) in &imports {
+            let email = e.application.candidate.email.as_str();
+            let candidate = scope.candidate(email).ok_or_else(|| {
+                HandleError::Transient(anyhow::anyhow!("candidate {email} was not upserted"))
+            })?;
+            list.push((candidate.id.clone(), import_in(event, e)));
+        }
+        let borrowed: Vec<(&str, ImportIn)> = list
+            .iter()
+            .map(|(id, i)| (id.as_str(), i.clone()))
+            .collect();
+        let apps = Store::upsert_imports(db, &borrowed).await?;
+        let unrouted: Vec<&str> = apps
+            .values()
+            .filter(|(app, _)| app.job_id.is_none())
+            .filter_map(|(app, _)| app.position_name.as_deref())
+            .collect();
+        scope.find_routing_jobs(db, &unrouted).await?;
+        for (app, created) in apps.into_values() {
+            scope.keep_import(app, created);
+        }
+    }
+    let changes: Vec<&AtsStatusChange> = events
+        .iter()
+        .filter_map(|(_, parsed)| match parsed {
+            InboundEvent::Ats(c) => Some(c),
+            _ => None,
+        })
         .collect();
-    scope.find_routing_jobs(db, &unrouted).await?;
-    for (_, e) in &imports {
-        let (Some(candidate), Some((app, created))) = (
-            candidates.remove(e.application.candidate.email.as_str()),
-            apps.remove(e.application.id.as_str()),
-        ) else {
-            return Err(HandleError::Transient(anyhow::anyhow!(
-                "application {} was not upserted",
-                e.application.id.as_str()
-            )));
-        };
-        scope.keep_import(candidate, app, created);
+    if changes.len() > 1 {
+        let by_source: Vec<(&str, &str)> = changes
+            .iter()
+            .filter_map(|c| c.source.as_ref())
+            .map(|s| (source_system(s.system.as_str()), s.application_id.as_str()))
+            .collect();
+        let by_ats: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c.ats_application_id.as_ref().map(|t| t.as_str()))
+            .collect();
+        let found = Store::find_applications_named(db, &by_source, &by_ats).await?;
+        scope.keep_named_applications(found);
     }
     Ok(())
 }
@@ -170,14 +196,13 @@ async fn import<C: ConnectionTrait>(
     event: &event::Model,
     e: &BizreachApplicationEvent,
 ) -> Result<Prepared, HandleError> {
-    let (candidate, app, created) = match scope.take_import(e.application.id.as_str()) {
+    let candidate = match scope.take_candidate(e.application.candidate.email.as_str()) {
         Some(kept) => kept,
-        None => {
-            let candidate = Store::upsert_candidate(db, candidate_in(e)).await?;
-            let (app, created) =
-                Store::upsert_import(db, &candidate.id, import_in(event, e)).await?;
-            (candidate, app, created)
-        }
+        None => Store::upsert_candidate(db, candidate_in(e)).await?,
+    };
+    let (app, created) = match scope.take_import(e.application.id.as_str()) {
+        Some(kept) => kept,
+        None => Store::upsert_import(db, &candidate.id, import_in(event, e)).await?,
     };
     let context = import_context(db, scope, &app, created).await?;
     Ok(Prepared {
@@ -220,26 +245,22 @@ async fn import_context<C: ConnectionTrait>(
 
 async fn status_change<C: ConnectionTrait>(
     db: &C,
+    scope: &mut BatchScope,
     event: &event::Model,
+    parsed: &InboundEvent,
     c: &AtsStatusChange,
 ) -> Result<Option<Prepared>, HandleError> {
     let ats_id = c.ats_application_id.as_ref().map(|t| t.as_str());
-    let mut app = find_ats_application(db, c).await?;
+    let mut app = match scope.named_application(c) {
+        Some(prefetched) => prefetched,
+        None => find_ats_application(db, c).await?,
+    };
     let created = app.is_none();
-    let candidate = match (&app, &c.candidate) {
-        (_, Some(given)) => Some(
-            Store::upsert_candidate(
-                db,
-                CandidateIn {
-                    email: &given.email,
-                    name: given.name.as_str(),
-                    phone: None,
-                    attributes: &given.attributes,
-                    bizreach_candidate_id: None,
-                },
-            )
-            .await?,
-        ),
+    let candidate = match (&app, candidate_of(parsed)) {
+        (_, Some(given)) => Some(match scope.take_candidate(given.email.as_str()) {
+            Some(kept) => kept,
+            None => Store::upsert_candidate(db, given).await?,
+        }),
         (Some(found), None) => Some(Store::get_candidate(db, &found.candidate_id).await?),
         (None, None) => None,
     };
@@ -297,16 +318,21 @@ async fn status_change<C: ConnectionTrait>(
     }))
 }
 
+/// A source system as applications record it (`bizreach` in any case is BizReach).
+pub fn source_system(system: &str) -> &str {
+    if system.eq_ignore_ascii_case(BIZREACH) {
+        BIZREACH
+    } else {
+        system
+    }
+}
+
 async fn find_ats_application<C: ConnectionTrait>(
     db: &C,
     c: &AtsStatusChange,
 ) -> Result<Option<application::Model>, HandleError> {
     if let Some(source) = &c.source {
-        let system = if source.system.as_str().eq_ignore_ascii_case(BIZREACH) {
-            BIZREACH
-        } else {
-            source.system.as_str()
-        };
+        let system = source_system(source.system.as_str());
         if let Some(found) =
             Store::find_application_by_source(db, system, source.application_id.as_str()).await?
         {

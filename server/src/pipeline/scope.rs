@@ -4,21 +4,37 @@
 //! (in its transaction, before the events are marked done).
 use sea_orm::ConnectionTrait;
 
+use std::collections::HashMap;
+
+use super::prepare::source_system;
 use crate::domain::email::Email;
+use crate::domain::payload::AtsStatusChange;
 use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
 use crate::store::entities::{application, candidate, webhook_subscription};
 use crate::store::kpis::NewKpi;
 use crate::store::Store;
 
+/// Applications by what status changes name them with: (source system, source id), ATS id.
+#[derive(Default)]
+struct NamedApplications {
+    by_source: HashMap<(String, String), application::Model>,
+    by_ats: HashMap<String, application::Model>,
+}
+
 #[derive(Default)]
 pub struct BatchScope {
     company_name: Option<String>,
     webhook_subscriptions: Option<Vec<webhook_subscription::Model>>,
     application_subscribers: Option<Vec<Email>>,
-    routing_jobs: std::collections::HashMap<String, Option<String>>,
-    /// Imports upserted for the whole batch, by BizReach application id.
-    imports: std::collections::HashMap<String, (candidate::Model, application::Model, bool)>,
+    routing_jobs: HashMap<String, Option<String>>,
+    /// Candidates upserted for the whole batch, by email.
+    candidates: HashMap<String, candidate::Model>,
+    /// Imported applications upserted for the whole batch (and whether each was created), by
+    /// BizReach application id.
+    imports: HashMap<String, (application::Model, bool)>,
+    /// The applications the batch's status changes name, looked up together.
+    named: Option<NamedApplications>,
     kpis: Vec<NewKpi>,
     /// New label lists, by application (each application is the subject of one event).
     labels: Vec<(String, Vec<String>)>,
@@ -118,31 +134,71 @@ impl BatchScope {
         self.company_name.as_deref().unwrap_or_default()
     }
 
-    /// Keeps an import's candidate and application (and whether it was created) for its event.
-    pub fn keep_import(
-        &mut self,
-        candidate: candidate::Model,
-        application: application::Model,
-        created: bool,
-    ) {
+    /// Keeps candidates upserted for the batch, by email.
+    pub fn keep_candidates(&mut self, candidates: HashMap<String, candidate::Model>) {
+        self.candidates = candidates;
+    }
+
+    /// The candidate kept for `email`.
+    pub fn candidate(&self, email: &str) -> Option<&candidate::Model> {
+        self.candidates.get(email)
+    }
+
+    /// Takes the candidate kept for `email`, for its event.
+    pub fn take_candidate(&mut self, email: &str) -> Option<candidate::Model> {
+        self.candidates.remove(email)
+    }
+
+    /// Keeps an imported application (and whether it was created) for its event.
+    pub fn keep_import(&mut self, application: application::Model, created: bool) {
         let id = application
             .source_application_id
             .clone()
             .unwrap_or_default();
-        self.imports.insert(id, (candidate, application, created));
+        self.imports.insert(id, (application, created));
     }
 
-    /// The import kept for BizReach application `id`, if the batch upserted it.
-    pub fn take_import(
-        &mut self,
-        id: &str,
-    ) -> Option<(candidate::Model, application::Model, bool)> {
+    /// Takes the application kept for BizReach application `id`, for its event.
+    pub fn take_import(&mut self, id: &str) -> Option<(application::Model, bool)> {
         self.imports.remove(id)
     }
 
-    /// Whether imports of events not handled yet are kept.
-    pub fn has_kept_imports(&self) -> bool {
-        !self.imports.is_empty()
+    /// Keeps the applications found for the batch's status changes.
+    pub fn keep_named_applications(&mut self, found: Vec<application::Model>) {
+        let mut named = NamedApplications::default();
+        for app in found {
+            if let Some(ats) = &app.ats_application_id {
+                named.by_ats.insert(ats.clone(), app.clone());
+            }
+            if let (Some(system), Some(id)) = (&app.source_system, &app.source_application_id) {
+                named.by_source.insert((system.clone(), id.clone()), app);
+            }
+        }
+        self.named = Some(named);
+    }
+
+    /// The application a status change names, as looked up for the batch: by its source
+    /// first, then by its ATS id (`Some(None)`: it has none yet); `None` when not looked up.
+    pub fn named_application(&self, c: &AtsStatusChange) -> Option<Option<application::Model>> {
+        let named = self.named.as_ref()?;
+        let by_source = c.source.as_ref().and_then(|s| {
+            let key = (
+                source_system(s.system.as_str()).to_owned(),
+                s.application_id.as_str().to_owned(),
+            );
+            named.by_source.get(&key)
+        });
+        let by_ats = || {
+            c.ats_application_id
+                .as_ref()
+                .and_then(|a| named.by_ats.get(a.as_str()))
+        };
+        Some(by_source.or_else(by_ats).cloned())
+    }
+
+    /// Whether writes were made for events not handled yet (candidates, imports).
+    pub fn has_kept_writes(&self) -> bool {
+        !self.imports.is_empty() || !self.candidates.is_empty()
     }
 
     /// A KPI data point, written when the batch ends.

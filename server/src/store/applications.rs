@@ -276,6 +276,35 @@ impl Store {
             .await?)
     }
 
+    /// The applications with any of these (source system, source id) pairs or ATS ids, with
+    /// one look-up.
+    pub async fn find_applications_named<C: ConnectionTrait>(
+        db: &C,
+        by_source: &[(&str, &str)],
+        by_ats: &[&str],
+    ) -> StoreResult<Vec<application::Model>> {
+        use sea_orm::Condition;
+        let mut systems: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (system, id) in by_source {
+            systems.entry(system).or_default().push(id);
+        }
+        let mut any = Condition::any();
+        for (system, ids) in systems {
+            any = any.add(
+                Condition::all()
+                    .add(application::Column::SourceSystem.eq(system))
+                    .add(application::Column::SourceApplicationId.is_in(ids)),
+            );
+        }
+        if !by_ats.is_empty() {
+            any = any.add(application::Column::AtsApplicationId.is_in(by_ats.iter().copied()));
+        }
+        if any.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(application::Entity::find().filter(any).all(db).await?)
+    }
+
     pub async fn find_application_by_ats_id<C: ConnectionTrait>(
         db: &C,
         ats_id: &str,

@@ -312,3 +312,77 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         "an opted-out address is never invited again"
     );
 }
+
+/// Status changes claimed in one batch (their candidates upserted and their applications
+/// looked up together) are each applied as if handled one after another: one that names an
+/// application an import of the batch names, or a candidate an earlier change names, waits
+/// for the next batch and then finds what the earlier event made (C8: one candidate per
+/// email, whichever application brings them).
+#[tokio::test]
+async fn status_changes_claimed_together_are_each_applied_in_order() {
+    use hirelay::domain::status::EventSource::{Ats, Bizreach};
+    let logs = crate::bizreach_support::log_capture();
+    let interview = sample("ats-status-rejected.json").replace(
+        "\"to_status\": \"rejected\"",
+        "\"to_status\": \"interview\"",
+    );
+    let t = "2026-11-21T18:00:00+09:00";
+    let kind = "application.status_changed";
+    let (app, ids) = crate::helpers::queued_together(&[
+        (
+            Bizreach,
+            "application.received",
+            sample("bizreach-direct-application.json"),
+        ),
+        (Ats, kind, interview),
+        (
+            Ats,
+            kind,
+            change("ats-new-1", "new1@example.jp", "rejected", t),
+        ),
+        (
+            Ats,
+            kind,
+            change("ats-new-2", "new2@example.jp", "interview", t),
+        ),
+        (
+            Ats,
+            kind,
+            change("ats-new-3", "New1@Example.jp", "interview", t),
+        ),
+    ])
+    .await;
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+        assert_eq!(event["attempts"], 1, "{event}");
+    }
+    let imported = by_ats_id(&app, "ats-789").await;
+    assert_eq!(imported["source_application_id"], "br-app-000123");
+    assert_eq!(imported["status"], "interview");
+    let first = by_ats_id(&app, "ats-new-1").await;
+    assert_eq!(first["status"], "rejected");
+    assert_eq!(first["history"].as_array().unwrap().len(), 1);
+    assert_eq!(by_ats_id(&app, "ats-new-2").await["status"], "interview");
+    let third = by_ats_id(&app, "ats-new-3").await;
+    assert_eq!(third["status"], "interview");
+    assert_eq!(
+        third["candidate"]["id"], first["candidate"]["id"],
+        "one candidate per email"
+    );
+    let invited = hirelay::store::Store::invitation_for_application(
+        &app.state.store.db,
+        first["id"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(invited.is_some(), "the rejection queued its invitation");
+    // Each was handled in a batch, not again alone after its batch failed.
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for id in &ids {
+        assert!(
+            !logs.contains(&format!("event Some(\"{id}\") did not succeed")),
+            "{id} was handled again alone"
+        );
+    }
+}

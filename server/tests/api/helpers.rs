@@ -256,3 +256,41 @@ impl TestApp {
 pub fn sample(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("..").join("shared/samples").join(name)).unwrap()
 }
+
+/// Stores events (source, type, body) straight into the queue of a stopped hirelay with
+/// grp-001 linked, then starts it, so that its first batch claims them all; answers the
+/// restarted hirelay and the events' ids, in order.
+pub async fn queued_together(
+    events: &[(hirelay::domain::status::EventSource, &str, String)],
+) -> (TestApp, Vec<String>) {
+    use hirelay::store::events::NewEvent;
+    use sea_orm::ConnectionTrait;
+    let (dir, url) = TestApp::spawn().await.stop().await;
+    let store = hirelay::store::Store::connect(&url, 2).await.unwrap();
+    let db = &store.db;
+    db.execute(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "INSERT INTO group_accounts (id, name, admin_email, status, linked_at, progress_sync, updated_at) \
+         VALUES ('grp-001', 'テスト', 'admin@example.jp', 'linked', 0, false, 0)",
+    ))
+    .await
+    .unwrap();
+    let now = hirelay::domain::time::now_millis();
+    let events: Vec<NewEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (source, kind, body))| NewEvent {
+            id: hirelay::domain::ids::new_id("evt"),
+            source: *source,
+            kind: kind.to_string(),
+            webhook_id: format!("together-{i}"),
+            body_hash: format!("hash-{i}"),
+            payload: body.clone(),
+            received_at: now + i as i64,
+        })
+        .collect();
+    store.insert_events(&events).await.unwrap();
+    store.db.clone().close().await.unwrap();
+    let app = TestApp::spawn_in(dir, url, &[]).await;
+    (app, events.into_iter().map(|e| e.id).collect())
+}

@@ -1,7 +1,8 @@
 //! Imports end to end: a BizReach event becomes a candidate and an application, and the shipped
 //! `import.rhai` labels, routes and notifies (I1, I4–I7, I9, C8's one candidate per email).
 use crate::bizreach_support::Bizreach;
-use crate::helpers::{sample, TestApp};
+use crate::helpers::{queued_together, sample, TestApp};
+use hirelay::domain::status::EventSource;
 use serde_json::{json, Value};
 
 /// A hirelay with grp-001 linked.
@@ -266,42 +267,6 @@ async fn a_draft_is_tried_on_stored_history_before_it_is_activated() {
     );
 }
 
-/// Stores BizReach events straight into the queue of a stopped hirelay, then starts it, so
-/// its first batch claims them all; answers the restarted hirelay and the events' ids.
-async fn queued_together(bodies: &[String]) -> (TestApp, Vec<String>) {
-    use hirelay::domain::status::EventSource;
-    use hirelay::store::events::NewEvent;
-    use sea_orm::ConnectionTrait;
-    let (dir, url) = TestApp::spawn().await.stop().await;
-    let store = hirelay::store::Store::connect(&url, 2).await.unwrap();
-    let db = &store.db;
-    db.execute(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        "INSERT INTO group_accounts (id, name, admin_email, status, linked_at, progress_sync, updated_at) \
-         VALUES ('grp-001', 'テスト', 'admin@example.jp', 'linked', 0, false, 0)",
-    ))
-    .await
-    .unwrap();
-    let now = hirelay::domain::time::now_millis();
-    let events: Vec<NewEvent> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| NewEvent {
-            id: hirelay::domain::ids::new_id("evt"),
-            source: EventSource::Bizreach,
-            kind: "application.received".into(),
-            webhook_id: format!("together-{i}"),
-            body_hash: format!("hash-{i}"),
-            payload: body.clone(),
-            received_at: now + i as i64,
-        })
-        .collect();
-    store.insert_events(&events).await.unwrap();
-    store.db.clone().close().await.unwrap();
-    let app = TestApp::spawn_in(dir, url, &[]).await;
-    (app, events.into_iter().map(|e| e.id).collect())
-}
-
 /// A batch handles its events' scripts together, and writes their labels together: events
 /// of one application claimed in one batch are still handled in order, each seeing what the
 /// one before it did (I9's channel labels of a direct application re-imported as a scout
@@ -313,7 +278,8 @@ async fn i9_imports_of_one_application_in_one_batch_are_handled_in_order() {
     let other = direct
         .replace("br-app-000123", "br-app-000999")
         .replace("Taro.Yamada@Example.jp", "other@example.jp");
-    let (app, ids) = queued_together(&[direct, scout, other]).await;
+    let bizreach = |body: String| (EventSource::Bizreach, "application.received", body);
+    let (app, ids) = queued_together(&[bizreach(direct), bizreach(scout), bizreach(other)]).await;
     for id in &ids {
         let event = app.wait_event(id).await;
         assert_eq!(event["status"], "done", "{event}");
