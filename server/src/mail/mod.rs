@@ -205,6 +205,17 @@ impl Mailer {
         db: &C,
         mail: OutgoingMail,
     ) -> Result<EnqueueOutcome, MailError> {
+        self.enqueue_as(db, new_id("mail"), mail).await
+    }
+
+    /// [`Mailer::enqueue`] as the outbox row `id` (`mail_…`), so a record can name its email
+    /// before it is queued.
+    pub async fn enqueue_as<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        id: String,
+        mail: OutgoingMail,
+    ) -> Result<EnqueueOutcome, MailError> {
         let (version, rendered, purpose) = self.render_exact(&mail.template, &mail.data)?;
         if !rendered.warnings.is_empty() {
             tracing::warn!(template = %mail.template, warnings = ?rendered.warnings, "mail rendered with variables missing from its data");
@@ -232,7 +243,6 @@ impl Mailer {
                 "List-Unsubscribe=One-Click".into(),
             );
         }
-        let id = new_id("mail");
         let now = now_millis();
         let row = NewMail {
             message_id: format!("<{id}@{}>", self.inner.host),

@@ -268,20 +268,24 @@ async fn status_change<C: ConnectionTrait>(
         let (Some(candidate), Some(ats_id)) = (&candidate, ats_id) else {
             return Err(HandleError::Invalid("hirelay does not know this application and the event has no `candidate` (and `ats_application_id`) to create it from".into()));
         };
-        app = Some(Store::create_ats_application(db, &candidate.id, ats_id).await?);
+        // Stored with its first status change, below.
+        app = Some(Store::new_ats_application(&candidate.id, ats_id));
     }
-    let mut app = app.unwrap_or_else(|| unreachable!("found or created above"));
-    if let Some(ats_id) = ats_id {
+    let mut app = app.unwrap_or_else(|| unreachable!("found or made above"));
+    if let (false, Some(ats_id)) = (created, ats_id) {
         app = Store::set_ats_id(db, app, ats_id).await?;
     }
     if let (None, Some(job)) = (&app.job_id, &c.job) {
         let job = Store::job_for_ats(db, job.id.as_str(), job.title.as_deref()).await?;
-        Store::set_job(db, &app.id, &job.id).await?;
+        if !created {
+            Store::set_job(db, &app.id, &job.id).await?;
+        }
         app.job_id = Some(job.id);
     }
     let outcome = Store::record_status_change(
         db,
         app,
+        created,
         StatusChangeIn {
             event_id: &event.id,
             from_status: c.from_status.map(|s| s.as_str()),
@@ -292,6 +296,9 @@ async fn status_change<C: ConnectionTrait>(
         },
     )
     .await?;
+    if let Some(history) = outcome.history {
+        scope.write_history(history);
+    }
     if !outcome.applied {
         tracing::info!(application = %outcome.application.id, "status change older than the newest applied one: recorded only");
         return Ok(None);

@@ -1,6 +1,6 @@
 //! What the events of one batch share: look-ups that no event changes, read once per batch,
-//! and writes that nothing in the batch reads back (KPI points, labels: no two events of a
-//! batch concern one application), each kind written with one statement when the batch ends
+//! and writes that nothing in the batch reads back (KPI points, labels, status history: no
+//! two events of a batch concern one application), each kind written with one statement when the batch ends
 //! (in its transaction, before the events are marked done).
 use sea_orm::ConnectionTrait;
 
@@ -11,7 +11,7 @@ use crate::domain::email::Email;
 use crate::domain::payload::AtsStatusChange;
 use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
-use crate::store::entities::{application, candidate, webhook_subscription};
+use crate::store::entities::{application, application_history, candidate, webhook_subscription};
 use crate::store::kpis::NewKpi;
 use crate::store::Store;
 
@@ -38,6 +38,8 @@ pub struct BatchScope {
     kpis: Vec<NewKpi>,
     /// New label lists, by application (each application is the subject of one event).
     labels: Vec<(String, Vec<String>)>,
+    /// Status history rows (read back only by a replay of their own event).
+    history: Vec<application_history::ActiveModel>,
 }
 
 impl BatchScope {
@@ -206,6 +208,11 @@ impl BatchScope {
         self.kpis.push(kpi);
     }
 
+    /// A status history row, written when the batch ends.
+    pub fn write_history(&mut self, row: application_history::ActiveModel) {
+        self.history.push(row);
+    }
+
     /// An application's new labels, written when the batch ends.
     pub fn set_labels(&mut self, application_id: String, labels: Vec<String>) {
         self.labels.push((application_id, labels));
@@ -217,6 +224,7 @@ impl BatchScope {
         self.kpis.clear();
         Store::set_labels(db, &self.labels).await?;
         self.labels.clear();
+        Store::insert_history(db, std::mem::take(&mut self.history)).await?;
         Ok(())
     }
 }

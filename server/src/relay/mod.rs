@@ -3,7 +3,7 @@
 use sea_orm::ConnectionTrait;
 
 use crate::domain::email::Email;
-use crate::domain::ids::new_token;
+use crate::domain::ids::{new_id, new_token};
 use crate::domain::names::TemplateName;
 use crate::mail::{Mailer, OutgoingMail};
 use crate::store::entities::{application, candidate, invitation};
@@ -68,22 +68,25 @@ pub async fn invite<C: ConnectionTrait>(
     let to = Email::parse(&candidate.email)
         .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
     let token = new_token();
+    let outbox_id = new_id("mail");
     let new = NewInvitation {
         application_id: &app.id,
         candidate_id: &candidate.id,
         token: &token,
         send_at,
         event_id,
+        outbox_id: &outbox_id,
     };
-    let Some(invitation) = Store::create_invitation(db, new).await? else {
+    let Some(mut invitation) = Store::create_invitation(db, new).await? else {
         return Ok(Invited::AlreadyInvited);
     };
     let unsubscribe_url = format!("{}/v1/unsubscribe/{token}", settings.public_url);
     let template =
         TemplateName::parse(INVITATION_TEMPLATE).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let queued = mailer
-        .enqueue(
+        .enqueue_as(
             db,
+            outbox_id.clone(),
             OutgoingMail {
                 template,
                 to,
@@ -100,6 +103,10 @@ pub async fn invite<C: ConnectionTrait>(
             },
         )
         .await?;
-    Store::set_invitation_outbox(db, &invitation.id, queued.outbox_id()).await?;
+    if queued.outbox_id() != outbox_id {
+        // Queued before (under its dedupe key): the invitation names that row.
+        Store::set_invitation_outbox(db, &invitation.id, queued.outbox_id()).await?;
+        invitation.outbox_id = Some(queued.outbox_id().to_owned());
+    }
     Ok(Invited::Queued(Box::new(invitation)))
 }

@@ -55,6 +55,8 @@ pub struct StatusChangeOutcome {
     /// Whether it changed the application (false: older than the newest applied, or the same).
     pub applied: bool,
     pub previous_status: String,
+    /// The history row to write (`None`: a replayed event found its row written).
+    pub history: Option<application_history::ActiveModel>,
 }
 
 impl Store {
@@ -325,21 +327,13 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("application {id}")))
     }
 
-    /// Creates an application the ATS knows but hirelay does not (a candidate from another channel).
-    pub async fn create_ats_application<C: ConnectionTrait>(
-        db: &C,
-        candidate_id: &str,
-        ats_id: &str,
-    ) -> StoreResult<application::Model> {
-        let now = crate::domain::time::now_millis();
-        let model = application::Model {
+    /// An application the ATS tells of first (not imported): not stored until its first status
+    /// change is recorded ([`Store::record_status_change`] with `new_application`).
+    pub fn new_ats_application(candidate_id: &str, ats_id: &str) -> application::Model {
+        application::Model {
             ats_application_id: Some(ats_id.to_owned()),
-            ..new_application(candidate_id, "ats", now)
-        };
-        application::Entity::insert(application::ActiveModel::from(model.clone()))
-            .exec_without_returning(db)
-            .await?;
-        Ok(model)
+            ..new_application(candidate_id, "ats", crate::domain::time::now_millis())
+        }
     }
 
     /// Links an application to its ATS id (first status change of an imported application).
@@ -358,9 +352,14 @@ impl Store {
 
     /// Records a status change in the history and applies it when it is newer than the newest
     /// applied one (an out-of-order delivery is recorded but changes nothing).
+    ///
+    /// `new_application`: `app` is not stored yet (the change creates it): it is inserted with
+    /// the change applied. The history row is answered, not written: the caller writes it
+    /// with others ([`Store::insert_history`]).
     pub async fn record_status_change<C: ConnectionTrait>(
         db: &C,
         app: application::Model,
+        new_application: bool,
         change: StatusChangeIn<'_>,
     ) -> StoreResult<StatusChangeOutcome> {
         let now = crate::domain::time::now_millis();
@@ -389,6 +388,7 @@ impl Store {
                 application: app,
                 applied,
                 previous_status,
+                history: None,
             });
         }
         let applied = match app.status_changed_at {
@@ -398,7 +398,7 @@ impl Store {
                     || (change.changed_at == current && change.to_status != app.status)
             }
         };
-        application_history::Entity::insert(application_history::ActiveModel {
+        let history = application_history::ActiveModel {
             id: Default::default(),
             application_id: Set(app.id.clone()),
             event_id: Set(Some(change.event_id.to_owned())),
@@ -409,17 +409,34 @@ impl Store {
             changed_at: Set(change.changed_at),
             applied: Set(applied),
             recorded_at: Set(now),
-        })
-        .exec_without_returning(db)
-        .await?;
+        };
         let application = if applied {
-            let mut active: application::ActiveModel = app.into();
-            active.status = Set(change.to_status.to_owned());
-            active.status_changed_at = Set(Some(change.changed_at));
-            active.stage = Set(change.stage.map(str::to_owned));
-            active.reason = Set(change.reason.map(str::to_owned));
-            active.updated_at = Set(now);
-            application::Entity::update(active).exec(db).await?
+            let changed = application::Model {
+                status: change.to_status.to_owned(),
+                status_changed_at: Some(change.changed_at),
+                stage: change.stage.map(str::to_owned),
+                reason: change.reason.map(str::to_owned),
+                updated_at: now,
+                ..app
+            };
+            if new_application {
+                application::Entity::insert(application::ActiveModel::from(changed.clone()))
+                    .exec_without_returning(db)
+                    .await?;
+                changed
+            } else {
+                let mut active: application::ActiveModel = changed.into();
+                for column in [
+                    application::Column::Status,
+                    application::Column::StatusChangedAt,
+                    application::Column::Stage,
+                    application::Column::Reason,
+                    application::Column::UpdatedAt,
+                ] {
+                    sea_orm::ActiveModelTrait::reset(&mut active, column);
+                }
+                application::Entity::update(active).exec(db).await?
+            }
         } else {
             app
         };
@@ -427,7 +444,22 @@ impl Store {
             application,
             applied,
             previous_status,
+            history: Some(history),
         })
+    }
+
+    /// Writes history rows answered by [`Store::record_status_change`], with one statement.
+    pub async fn insert_history<C: ConnectionTrait>(
+        db: &C,
+        rows: Vec<application_history::ActiveModel>,
+    ) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        application_history::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
     }
 
     /// Sets the labels of applications, each to its own list, with one statement.

@@ -14,6 +14,8 @@ pub struct NewInvitation<'a> {
     pub token: &'a str,
     pub send_at: i64,
     pub event_id: &'a str,
+    /// The outbox row its email is queued as.
+    pub outbox_id: &'a str,
 }
 
 impl Store {
@@ -28,7 +30,7 @@ impl Store {
             candidate_id: new.candidate_id.to_owned(),
             token_hash: token_hash(new.token),
             send_at: new.send_at,
-            outbox_id: None,
+            outbox_id: Some(new.outbox_id.to_owned()),
             event_id: Some(new.event_id.to_owned()),
             created_at: crate::domain::time::now_millis(),
             clicked_first_at: None,

@@ -63,6 +63,7 @@ pub async fn ats_status(b: &Bizreach, app_id: &str, status: &str, minutes_ago: i
     let outcome = Store::record_status_change(
         db,
         app,
+        false,
         StatusChangeIn {
             event_id: &hirelay::domain::ids::new_id("evt"),
             from_status: None,
@@ -75,6 +76,9 @@ pub async fn ats_status(b: &Bizreach, app_id: &str, status: &str, minutes_ago: i
     .await
     .unwrap();
     assert!(outcome.applied);
+    Store::insert_history(db, outcome.history.into_iter().collect())
+        .await
+        .unwrap();
 }
 
 pub async fn switch_sync(b: &Bizreach, enabled: bool) {
@@ -297,9 +301,14 @@ async fn p4_talent_pool_and_deleted_are_not_covered() {
     )
     .await
     .unwrap();
-    let other = Store::create_ats_application(db, &candidate.id, "ats-other-1")
-        .await
-        .unwrap();
+    let other = Store::new_ats_application(&candidate.id, "ats-other-1");
+    use sea_orm::EntityTrait;
+    hirelay::store::entities::application::Entity::insert(
+        hirelay::store::entities::application::ActiveModel::from(other.clone()),
+    )
+    .exec_without_returning(db)
+    .await
+    .unwrap();
     ats_status(&b, &other.id, "rejected", 1).await;
 
     switch_sync(&b, true).await;
