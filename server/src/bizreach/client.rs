@@ -212,11 +212,14 @@ impl BizreachClient {
         })
     }
 
-    /// The current token, signing in with the stored credentials when there is none.
-    async fn token(&self, renew: bool) -> Result<SecretString, BizreachError> {
+    /// The current token, signing in with the stored credentials when there is none or when
+    /// it is `rejected` (calls side by side that were all refused sign in again once).
+    async fn token(&self, rejected: Option<&SecretString>) -> Result<SecretString, BizreachError> {
         let mut token = self.inner.token.lock().await;
-        if let (Some(t), false) = (token.as_ref(), renew) {
-            return Ok(t.clone());
+        if let Some(t) = token.as_ref() {
+            if rejected.is_none_or(|r| r.expose_secret() != t.expose_secret()) {
+                return Ok(t.clone());
+            }
         }
         *token = None;
         let credentials = self
@@ -249,9 +252,10 @@ impl BizreachClient {
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response, BizreachError> {
         let url = self.url(path);
-        let mut renew = false;
+        let mut rejected: Option<SecretString> = None;
         loop {
-            let token = self.token(renew).await?;
+            let renew = rejected.is_some();
+            let token = self.token(rejected.as_ref()).await?;
             let res = self
                 .with_retries(|| {
                     let mut req = self
@@ -274,7 +278,7 @@ impl BizreachClient {
                 return Err(BizreachError::Unauthorized);
             }
             tracing::info!(%path, "BizReach session ended (401); signing in again");
-            renew = true;
+            rejected = Some(token);
         }
     }
 

@@ -8,6 +8,7 @@
 //! `poll_since` moves to the newest `applied_at` seen and the cursor is cleared.
 use chrono::{TimeZone, Utc};
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -35,6 +36,20 @@ pub struct PollReport {
 }
 
 /// A group (or an application of it) that could not be polled.
+impl PollReport {
+    /// Adds another (a group's) report to this one.
+    fn add(&mut self, other: PollReport) {
+        self.groups += other.groups;
+        self.fetched += other.fetched;
+        self.new_events += other.new_events;
+        self.duplicates += other.duplicates;
+        self.errors.extend(other.errors);
+    }
+}
+
+/// How many group accounts a poll fetches at once.
+const GROUPS_AT_ONCE: usize = 4;
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PollError {
     pub group_account_id: String,
@@ -56,16 +71,29 @@ impl Poller {
     /// are still polled; with no source API configured the run fails.
     pub async fn poll(&self) -> Result<PollReport, BizreachError> {
         let client = self.client.as_ref().ok_or(BizreachError::NotConfigured)?;
+        let groups = self.store.linked_group_accounts().await?;
+        // Groups are fetched side by side: each one's pages wait on BizReach, not on the others.
+        let reports: Vec<PollReport> = futures_util::stream::iter(groups)
+            .map(|group| async move {
+                let mut report = PollReport {
+                    groups: 1,
+                    ..PollReport::default()
+                };
+                if let Err(e) = self.poll_group(client, &group, &mut report).await {
+                    tracing::warn!(group = %group.id, error = %e, "polling a group account failed");
+                    report.errors.push(PollError {
+                        group_account_id: group.id.clone(),
+                        message: e.to_string(),
+                    });
+                }
+                report
+            })
+            .buffered(GROUPS_AT_ONCE)
+            .collect()
+            .await;
         let mut report = PollReport::default();
-        for group in self.store.linked_group_accounts().await? {
-            report.groups += 1;
-            if let Err(e) = self.poll_group(client, &group, &mut report).await {
-                tracing::warn!(group = %group.id, error = %e, "polling a group account failed");
-                report.errors.push(PollError {
-                    group_account_id: group.id.clone(),
-                    message: e.to_string(),
-                });
-            }
+        for each in reports {
+            report.add(each);
         }
         if report.new_events > 0 {
             self.queue_wake.notify_waiters();

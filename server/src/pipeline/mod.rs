@@ -24,14 +24,24 @@ use crate::store::applications::BIZREACH;
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::Store;
-use prepare::{Prepared, Subject};
+use prepare::Subject;
 use scope::BatchScope;
 use std::collections::HashSet;
+use std::time::Duration;
 use tracing::Instrument;
 
-/// How long the scripts of one batch may run together; the batch is handled again one event
+/// How long the scripts of one chunk may run together; the batch is handled again one event
 /// at a time past it (each script keeps its own limit).
-const SCRIPTS_OF_A_BATCH: std::time::Duration = std::time::Duration::from_secs(5);
+const SCRIPTS_OF_A_CHUNK: Duration = Duration::from_secs(5);
+
+/// How many events' scripts run together while the database works on others.
+const CHUNK: usize = 64;
+
+/// Events whose domain step is done and whose scripts are running.
+struct Chunk<'e> {
+    steps: Vec<(&'e event::Model, Option<(ScriptName, Subject)>)>,
+    scripts: tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>>,
+}
 
 /// The queue's handler for every inbound event.
 #[derive(Clone)]
@@ -113,13 +123,15 @@ fn start_over(why: String) -> BatchFailure {
 
 #[async_trait]
 impl Handler for Pipeline {
-    /// A batch in three steps, so that what costs per event is paid once per batch: every
-    /// event's domain step (in order), every script in one blocking call, every event's
-    /// actions (in order), then the writes kept for the end ([`BatchScope`]).
+    /// A batch in steps, so that what costs per event is paid once per batch or chunk: the
+    /// shared domain step ([`prepare::batch_step`]); then, a chunk at a time, every event's
+    /// domain step (in order), the chunk's scripts in one blocking call (running while the
+    /// next chunk's domain steps are made), every event's actions (in order); then the writes
+    /// kept for the end ([`BatchScope`]).
     ///
-    /// That is the order of handling the events one after another because no two events of a
-    /// batch concern one application: the batch stops before an event that names an
-    /// application an earlier one names (the rest go back to the queue), and is handled again
+    /// That comes to what handling the events one after another would, because no two events
+    /// of a batch concern one application or candidate: the batch stops before an event that
+    /// names one an earlier event names (the rest go back to the queue), and is handled again
     /// one event at a time if two events named differently turn out to concern one.
     async fn handle_batch(
         &self,
@@ -157,91 +169,81 @@ impl Handler for Pipeline {
         }
         let imported_in = started.elapsed();
 
-        // 1. Domain steps.
+        // Domain steps, scripts and actions, a chunk of events at a time: a chunk's scripts
+        // run on a blocking thread while the next chunk's domain steps and the previous
+        // chunk's actions use the database.
         let mut subjects = HashSet::new();
-        let mut steps: Vec<(&event::Model, Option<(ScriptName, Subject)>)> =
-            Vec::with_capacity(batch.len());
-        let mut runs: Vec<(ScriptName, ScriptInput)> = Vec::with_capacity(batch.len());
-        for (event, parsed) in batch.iter().zip(parsed) {
-            if now_millis() > until {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut in_flight: Option<Chunk> = None;
+        let mut parsed = parsed.into_iter();
+        let (mut preparing, mut acting) = (Duration::ZERO, Duration::ZERO);
+        let mut prepared = 0;
+        for events in batch.chunks(CHUNK) {
+            let step_started = std::time::Instant::now();
+            let mut steps = Vec::with_capacity(events.len());
+            let mut runs = Vec::with_capacity(events.len());
+            for event in events {
+                if now_millis() > until {
+                    break;
+                }
+                let Some(parsed) = parsed.next() else { break };
+                let parsed = parsed.map_err(failed(Some(event)))?;
+                let step = prepare::prepare(txn, &mut scope, event, &parsed)
+                    .instrument(event_span(event))
+                    .await
+                    .map_err(failed(Some(event)))?;
+                if let Some(app) = step.as_ref().and_then(|p| p.subject.application.as_ref()) {
+                    if !subjects.insert(app.id.clone()) {
+                        return Err(start_over(format!(
+                            "two events of the batch concern application {}",
+                            app.id
+                        )));
+                    }
+                }
+                steps.push((
+                    event,
+                    step.map(|p| {
+                        runs.push((p.script.clone(), p.input));
+                        (p.script, p.subject)
+                    }),
+                ));
+            }
+            prepared += steps.len();
+            let stopped = steps.len() < events.len();
+            if stopped && scope.has_kept_writes() {
+                // Candidates and applications of the rest were upserted with the batch:
+                // stopping here would commit their domain step without their scripts.
+                return Err(start_over(
+                    "the batch stopped after its imports were stored".into(),
+                ));
+            }
+            preparing += step_started.elapsed();
+            let chunk = Chunk {
+                scripts: self.spawn_scripts(runs),
+                steps,
+            };
+            if let Some(previous) = in_flight.replace(chunk) {
+                let acting_started = std::time::Instant::now();
+                self.act_on(txn, &mut scope, previous, &mut records).await?;
+                acting += acting_started.elapsed();
+            }
+            if stopped {
                 break;
             }
-            let parsed = parsed.map_err(failed(Some(event)))?;
-            let prepared = prepare::prepare(txn, &mut scope, event, &parsed)
-                .instrument(event_span(event))
-                .await
-                .map_err(failed(Some(event)))?;
-            if let Some(app) = prepared
-                .as_ref()
-                .and_then(|p| p.subject.application.as_ref())
-            {
-                if !subjects.insert(app.id.clone()) {
-                    return Err(start_over(format!(
-                        "two events of the batch concern application {}",
-                        app.id
-                    )));
-                }
-            }
-            let step = prepared.map(
-                |Prepared {
-                     script,
-                     input,
-                     subject,
-                 }| {
-                    runs.push((script.clone(), input));
-                    (script, subject)
-                },
-            );
-            steps.push((event, step));
         }
-        if steps.len() < batch.len() && scope.has_kept_writes() {
-            // Candidates and applications of the rest were upserted with the batch: stopping
-            // here would commit their domain step without their scripts.
-            return Err(start_over(
-                "the batch stopped after its imports were stored".into(),
-            ));
-        }
-        let prepared_in = started.elapsed();
-
-        // 2. Scripts.
-        let decisions = self.run_scripts(runs).await.map_err(failed(None))?;
-
-        // 3. Actions, then what was kept for the end.
-        let scripted_in = started.elapsed();
-        let mut decisions = decisions.into_iter();
-        let mut records = Vec::with_capacity(steps.len());
-        for (event, step) in &steps {
-            let Some((script, subject)) = step else {
-                records.push(None);
-                continue;
-            };
-            let decision = match decisions.next() {
-                Some(Ok(decision)) => decision,
-                Some(Err(err)) => {
-                    return Err(failed(Some(event))(
-                        self.script_failure(event, script, &err),
-                    ))
-                }
-                None => {
-                    return Err(start_over(
-                        "the batch's scripts stopped at their time limit".into(),
-                    ))
-                }
-            };
-            let record = self
-                .act(txn, &mut scope, event, subject, decision)
-                .instrument(event_span(event))
-                .await
-                .map_err(failed(Some(event)))?;
-            records.push(Some(record));
+        if let Some(last) = in_flight.take() {
+            let acting_started = std::time::Instant::now();
+            self.act_on(txn, &mut scope, last, &mut records).await?;
+            acting += acting_started.elapsed();
         }
         scope.flush(txn).await.map_err(failed(None))?;
         tracing::debug!(
             events = records.len(),
+            prepared,
             import_us = imported_in.as_micros() as u64,
-            prepare_us = prepared_in.as_micros() as u64,
-            scripts_us = (scripted_in - prepared_in).as_micros() as u64,
-            actions_us = (started.elapsed() - scripted_in).as_micros() as u64,
+            prepare_us = preparing.as_micros() as u64,
+            actions_us = acting.as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64,
             "batch handled"
         );
         Ok(records)
@@ -257,18 +259,15 @@ fn event_span(event: &event::Model) -> tracing::Span {
 }
 
 impl Pipeline {
-    /// Runs the scripts of a batch, in order, on one blocking thread; stops after the first
+    /// Runs the scripts of a chunk, in order, on a blocking thread; stops after the first
     /// that fails (the batch is handled again one event at a time) or at the scripts' time
     /// limit, so the answer may be shorter than `runs`.
-    async fn run_scripts(
+    fn spawn_scripts(
         &self,
         runs: Vec<(ScriptName, ScriptInput)>,
-    ) -> Result<Vec<Result<Decision, ScriptError>>, HandleError> {
-        if runs.is_empty() {
-            return Ok(Vec::new());
-        }
+    ) -> tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>> {
         let scripts = self.scripts.clone();
-        let limit = std::time::Instant::now() + SCRIPTS_OF_A_BATCH;
+        let limit = std::time::Instant::now() + SCRIPTS_OF_A_CHUNK;
         tokio::task::spawn_blocking(move || {
             let mut decisions = Vec::with_capacity(runs.len());
             for (name, input) in &runs {
@@ -284,8 +283,48 @@ impl Pipeline {
             }
             decisions
         })
-        .await
-        .map_err(|e| HandleError::Transient(anyhow::anyhow!("the scripts' thread failed: {e}")))
+    }
+
+    /// Carries out what a chunk's scripts decided, event by event, adding their records.
+    async fn act_on<'e>(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: &mut BatchScope,
+        chunk: Chunk<'e>,
+        records: &mut Vec<Option<DecisionRecord>>,
+    ) -> Result<(), BatchFailure> {
+        let decisions = chunk.scripts.await.map_err(|e| {
+            failed(None)(HandleError::Transient(anyhow::anyhow!(
+                "the scripts' thread failed: {e}"
+            )))
+        })?;
+        let mut decisions = decisions.into_iter();
+        for (event, step) in chunk.steps {
+            let Some((script, subject)) = step else {
+                records.push(None);
+                continue;
+            };
+            let decision = match decisions.next() {
+                Some(Ok(decision)) => decision,
+                Some(Err(err)) => {
+                    return Err(failed(Some(event))(
+                        self.script_failure(event, &script, &err),
+                    ))
+                }
+                None => {
+                    return Err(start_over(
+                        "the batch's scripts stopped at their time limit".into(),
+                    ))
+                }
+            };
+            let record = self
+                .act(txn, scope, event, &subject, decision)
+                .instrument(event_span(event))
+                .await
+                .map_err(failed(Some(event)))?;
+            records.push(Some(record));
+        }
+        Ok(())
     }
 
     /// Carries out what the script decided for one event; answers its decision record.
