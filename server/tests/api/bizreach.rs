@@ -498,3 +498,20 @@ async fn without_a_bizreach_url_the_endpoints_answer_503_naming_the_variable() {
         .contains("HIRELAY_BIZREACH_URL"));
     let _ = SECRET;
 }
+
+/// I3: a poll fetches its linked group accounts side by side; when the BizReach session has
+/// ended, the calls that meet it sign in again once between them, and every group is polled.
+#[tokio::test]
+async fn i3_a_poll_of_several_groups_signs_in_again_once_when_the_session_ends() {
+    let b = Bizreach::spawn(2).await;
+    b.sign_in().await;
+    for group in ["grp-001", "grp-002", "grp-003"] {
+        b.link(group).await;
+    }
+    b.control(Method::DELETE, "/_sim/sessions", None).await;
+    let (status, report) = b.poll().await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["groups"], 3, "{report}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    b.sim_stats_show_a_second_sign_in().await;
+}
