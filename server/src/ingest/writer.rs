@@ -17,11 +17,23 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 16_384;
 
 type Reply = oneshot::Sender<Result<InsertOutcome, String>>;
-type Pending = async_channel::Receiver<(NewEvent, Reply)>;
+type Item = (NewEvent, Reply, Waiting);
+type Pending = async_channel::Receiver<Item>;
+
+/// Who waits for an event to be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    /// A webhook's sender, for its acknowledgement: event processing makes way for it
+    /// ([`Store::ingest_busy`]).
+    Sender,
+    /// A pull (poll, backfill) storing many events at once and processing none of them
+    /// until they are stored: nothing makes way.
+    Pull,
+}
 
 #[derive(Clone)]
 pub(super) struct Writer {
-    queue: async_channel::Sender<(NewEvent, Reply)>,
+    queue: async_channel::Sender<Item>,
 }
 
 impl Writer {
@@ -48,10 +60,14 @@ impl Writer {
     }
 
     /// Hands one event to a writer and waits until it is committed.
-    pub(super) async fn submit(&self, event: NewEvent) -> Result<InsertOutcome, IngestError> {
+    pub(super) async fn submit(
+        &self,
+        event: NewEvent,
+        waiting: Waiting,
+    ) -> Result<InsertOutcome, IngestError> {
         let (reply, outcome) = oneshot::channel();
         self.queue
-            .send((event, reply))
+            .send((event, reply, waiting))
             .await
             .map_err(|_| IngestError::Unavailable)?;
         match outcome.await {
@@ -68,6 +84,8 @@ impl Writer {
 struct Batch {
     events: Vec<NewEvent>,
     replies: Vec<Reply>,
+    /// How many of the events have a sender waiting.
+    senders: usize,
 }
 
 impl Batch {
@@ -75,11 +93,12 @@ impl Batch {
         Batch {
             events: Vec::with_capacity(MAX_BATCH),
             replies: Vec::with_capacity(MAX_BATCH),
+            senders: 0,
         }
     }
 
     /// Starts with `first` and takes whatever else is waiting, up to [`MAX_BATCH`].
-    fn gather(&mut self, first: (NewEvent, Reply), pending: &Pending) {
+    fn gather(&mut self, first: Item, pending: &Pending) {
         self.push(first);
         while self.events.len() < MAX_BATCH {
             match pending.try_recv() {
@@ -89,9 +108,17 @@ impl Batch {
         }
     }
 
-    fn push(&mut self, (event, reply): (NewEvent, Reply)) {
+    fn push(&mut self, (event, reply, waiting): Item) {
         self.events.push(event);
         self.replies.push(reply);
+        self.senders += usize::from(waiting == Waiting::Sender);
+    }
+
+    /// Tells the store what this batch says of webhook traffic (see [`Store::ingest_busy`]).
+    fn note(&self, store: &Store) {
+        if self.senders > 0 {
+            store.note_ingest_batch(self.senders);
+        }
     }
 
     /// Answers every sender with what storing came to, and empties the batch.
@@ -111,6 +138,7 @@ impl Batch {
             }
         }
         self.events.clear();
+        self.senders = 0;
     }
 }
 
@@ -120,10 +148,11 @@ impl Batch {
 async fn run(store: Store, pending: Pending) {
     let mut batch = Batch::new();
     while let Ok(first) = pending.recv().await {
-        store.set_ingest_busy(true);
+        store.set_ingest_busy(first.2 == Waiting::Sender);
         batch.gather(first, &pending);
+        store.set_ingest_busy(batch.senders > 0);
         let stored = store.insert_events(&batch.events).await;
-        store.note_ingest_batch(batch.events.len());
+        batch.note(&store);
         batch.answer(stored);
         if pending.is_empty() {
             store.set_ingest_busy(false);
@@ -135,13 +164,46 @@ async fn run(store: Store, pending: Pending) {
 fn run_blocking(store: Store, mut db: SqliteBatchWriter, pending: Pending) {
     let mut batch = Batch::new();
     while let Ok(first) = pending.recv_blocking() {
-        store.set_ingest_busy(true);
+        store.set_ingest_busy(first.2 == Waiting::Sender);
         batch.gather(first, &pending);
+        store.set_ingest_busy(batch.senders > 0);
         let stored = db.insert_events(&batch.events);
-        store.note_ingest_batch(batch.events.len());
+        batch.note(&store);
         batch.answer(stored);
         if pending.is_empty() {
             store.set_ingest_busy(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::status::EventSource;
+    use crate::store::test_support::store;
+    use std::time::Duration;
+
+    fn event(n: usize) -> NewEvent {
+        NewEvent {
+            id: crate::domain::ids::new_id("evt"),
+            source: EventSource::Ats,
+            kind: "application.status_changed".into(),
+            webhook_id: format!("w-{n}"),
+            body_hash: format!("h-{n}"),
+            payload: "{}".into(),
+            received_at: 0,
+        }
+    }
+
+    /// Pulled events (a poll, a backfill) are stored without telling event processing to
+    /// make way; a webhook's are stored telling it that webhooks are arriving.
+    #[tokio::test]
+    async fn only_webhooks_make_processing_make_way() {
+        let (_dir, store) = store().await;
+        let writer = Writer::start(store.clone(), 1).unwrap();
+        writer.submit(event(1), Waiting::Pull).await.unwrap();
+        assert!(!store.ingest_recent(Duration::from_secs(60)));
+        writer.submit(event(2), Waiting::Sender).await.unwrap();
+        assert!(store.ingest_recent(Duration::from_secs(60)));
     }
 }

@@ -1,6 +1,6 @@
 //! Workers: claim a batch, handle it in one transaction (one event per transaction when one of
 //! it does not succeed), commit, repeat.
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +12,9 @@ use crate::domain::time::now_millis;
 use crate::metrics::Metrics;
 use crate::store::entities::event;
 use crate::store::Store;
+
+/// Webhooks stored this recently keep batches small (see [`Worker::batch_size`]).
+const INGEST_RECENT: Duration = Duration::from_millis(100);
 
 /// How the workers run.
 #[derive(Clone, Debug)]
@@ -74,10 +77,15 @@ impl Worker {
                     Err(e) => tracing::error!(error = %e, "releasing expired leases failed"),
                 }
             }
+            // Registered before looking for work, so a wake-up sent while this worker finds
+            // none is not missed.
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             match self.run_once().await {
                 Ok(0) => {
                     tokio::select! {
-                        _ = wake.notified() => {}
+                        _ = notified => {}
                         _ = tokio::time::sleep(self.settings.idle_poll) => {}
                         _ = shutdown.cancelled() => {}
                     }
@@ -91,11 +99,14 @@ impl Worker {
         }
     }
 
-    /// While webhooks arrive, a small batch, so the single writer (SQLite) and the CPU are back
-    /// with them within a few milliseconds; otherwise the configured one.
+    /// While webhooks saturate ingestion, a small batch, so the single writer (SQLite) and the
+    /// CPU are back with them within a few milliseconds; while they arrive at all, one that
+    /// holds the writer for a few milliseconds; otherwise the configured one.
     fn batch_size(&self) -> u64 {
         if self.store.ingest_busy() {
             self.settings.batch.min(4)
+        } else if self.store.ingest_recent(INGEST_RECENT) {
+            self.settings.batch.min(32)
         } else {
             self.settings.batch
         }
@@ -149,7 +160,7 @@ impl Worker {
         yield_at: i64,
     ) -> Result<usize, BatchFallback> {
         let started = std::time::Instant::now();
-        let txn = self.store.db.begin().await?;
+        let txn = self.store.begin_writing().await?;
         let handled = match self.handle_batch(&txn, batch, yield_at).await {
             Ok(handled) => handled,
             Err(why) => {
@@ -255,7 +266,7 @@ impl Worker {
     /// or the effects are rolled back and only the new state (retry, failed, dead) is written.
     async fn handle_alone(&self, event: &event::Model) -> Result<(), crate::store::StoreError> {
         let started = std::time::Instant::now();
-        let txn = self.store.db.begin().await?;
+        let txn = self.store.begin_writing().await?;
         let outcome = self.handler.handle(&txn, event).await;
         let now = now_millis();
         let (status, error, retry_at, record) = match outcome {
@@ -279,7 +290,7 @@ impl Worker {
                 error = error.as_deref().unwrap_or(""),
                 "event not done"
             );
-            self.store.db.begin().await?
+            self.store.begin_writing().await?
         };
         let finished = async {
             if let Some(record) = &record {

@@ -26,7 +26,7 @@ pub mod webhooks;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqlErr,
+    DatabaseTransaction, DbErr, SqlErr, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -70,6 +70,8 @@ pub struct Store {
     /// Until when (unix millis) the ingest writer counts as saturated (see
     /// [`Store::ingest_busy`]).
     ingest_saturated_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// When (unix millis) the ingest writer last stored a batch.
+    ingest_last_batch_at: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The path of the SQLite database file, for connections of its own
     /// ([`Store::sqlite_batch_writer`]); `None` on PostgreSQL and in-memory SQLite.
     sqlite_file: Option<std::sync::Arc<str>>,
@@ -127,6 +129,7 @@ impl Store {
             write_turn,
             ingest_busy: Default::default(),
             ingest_saturated_until: Default::default(),
+            ingest_last_batch_at: Default::default(),
             sqlite_file,
         })
     }
@@ -139,6 +142,25 @@ impl Store {
         }
     }
 
+    /// Begins a transaction that writes. On SQLite it takes the write lock at once (its first
+    /// statement is a write that changes nothing), as `BEGIN IMMEDIATE` would: a transaction
+    /// that read first would fail at its first write if another connection (an admin call,
+    /// say) had committed in between (`SQLITE_BUSY_SNAPSHOT`); this one makes that connection
+    /// wait instead.
+    pub async fn begin_writing(&self) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.db.begin().await?;
+        if self.write_turn.is_some() {
+            if let Err(e) = txn
+                .execute_unprepared("UPDATE events SET id = id WHERE 0")
+                .await
+            {
+                let _ = txn.rollback().await;
+                return Err(e);
+            }
+        }
+        Ok(txn)
+    }
+
     /// Marks whether webhooks are waiting to be stored (set by the ingest writer).
     pub fn set_ingest_busy(&self, busy: bool) {
         self.ingest_busy
@@ -147,9 +169,12 @@ impl Store {
 
     /// Notes a batch the ingest writer stored: `events` in it, now.
     pub fn note_ingest_batch(&self, events: usize) {
+        let now = now_millis();
+        self.ingest_last_batch_at
+            .store(now, std::sync::atomic::Ordering::Release);
         let saturated = events >= SATURATED_BATCH;
         let until = if saturated {
-            now_millis() + INGEST_QUIET.as_millis() as i64
+            now + INGEST_QUIET.as_millis() as i64
         } else {
             0
         };
@@ -178,6 +203,16 @@ impl Store {
                 < self
                     .ingest_saturated_until
                     .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether the ingest writer stored a batch within `window` (webhooks are arriving, if
+    /// not saturating it).
+    pub fn ingest_recent(&self, window: Duration) -> bool {
+        now_millis()
+            < self
+                .ingest_last_batch_at
+                .load(std::sync::atomic::Ordering::Acquire)
+                + window.as_millis() as i64
     }
 
     /// Runs every pending migration.
@@ -248,5 +283,59 @@ pub(crate) mod test_support {
         let store = Store::connect(&url, 4).await.unwrap();
         store.migrate().await.unwrap();
         (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::store;
+    use super::*;
+
+    /// Reads, lets another connection try to write, then writes: what a batch transaction does
+    /// while an admin call writes. Answers how the transaction's write came out.
+    async fn read_then_write_beside_another_writer(
+        store: &Store,
+        txn: DatabaseTransaction,
+    ) -> Result<(), DbErr> {
+        txn.execute_unprepared("SELECT count(*) FROM events")
+            .await?;
+        let other = store.db.clone();
+        let beside = tokio::spawn(async move {
+            other
+                .execute_unprepared("INSERT INTO audit_log (actor, action, target, detail, at) VALUES ('admin', 'x', 'y', '{}', 0)")
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let written = txn
+            .execute_unprepared("UPDATE events SET attempts = attempts WHERE 0 = 1")
+            .await
+            .map(|_| ());
+        match written {
+            Ok(()) => txn.commit().await?,
+            Err(e) => {
+                let _ = txn.rollback().await;
+                return Err(e);
+            }
+        }
+        beside.await.expect("the other writer")?;
+        Ok(())
+    }
+
+    /// A plain deferred transaction fails at its first write when another connection
+    /// committed after its first read (SQLITE_BUSY_SNAPSHOT); `begin_writing` makes the other
+    /// connection wait instead, and both writes land.
+    #[tokio::test]
+    async fn a_writing_transaction_is_not_failed_by_another_connection_writing() {
+        let (_dir, store) = store().await;
+        let plain = store.db.begin().await.unwrap();
+        let err = read_then_write_beside_another_writer(&store, plain)
+            .await
+            .expect_err("a deferred transaction loses its snapshot");
+        assert!(err.to_string().contains("locked"), "{err}");
+        let (_dir, store) = super::test_support::store().await;
+        let writing = store.begin_writing().await.unwrap();
+        read_then_write_beside_another_writer(&store, writing)
+            .await
+            .expect("the other connection waits for the writing transaction");
     }
 }
