@@ -192,12 +192,17 @@ impl Handler for Pipeline {
                     .instrument(event_span(event))
                     .await
                     .map_err(failed(Some(event)))?;
-                if let Some(app) = step.as_ref().and_then(|p| p.subject.application.as_ref()) {
-                    if !subjects.insert(app.id.clone()) {
-                        return Err(start_over(format!(
-                            "two events of the batch concern application {}",
-                            app.id
-                        )));
+                if let Some(subject) = step.as_ref().map(|p| &p.subject) {
+                    let ids = [
+                        subject.application.as_ref().map(|a| &a.id),
+                        subject.candidate.as_ref().map(|c| &c.id),
+                    ];
+                    for id in ids.into_iter().flatten() {
+                        if !subjects.insert(id.clone()) {
+                            return Err(start_over(format!(
+                                "two events of the batch concern {id}"
+                            )));
+                        }
                     }
                 }
                 steps.push((

@@ -386,3 +386,57 @@ async fn status_changes_claimed_together_are_each_applied_in_order() {
         );
     }
 }
+
+/// Two events of one batch that turn out to concern one candidate (a status change that names
+/// only its ATS id, and an import that updates the candidate) are handled one after another:
+/// the status change, received first, sees the candidate as it was before the import.
+#[tokio::test]
+async fn a_candidate_two_events_of_a_batch_share_is_seen_in_their_order() {
+    use hirelay::domain::status::EventSource::{Ats, Bizreach};
+    let import = sample("bizreach-direct-application.json");
+    let link = sample("ats-status-rejected.json").replace(
+        "\"to_status\": \"rejected\"",
+        "\"to_status\": \"interview\"",
+    );
+    let reject = json!({
+        "type": "application.status_changed",
+        "ats_application_id": "ats-789",
+        "to_status": "rejected",
+        "stage": "二次面接",
+        "changed_at": "2026-11-22T10:00:00+09:00",
+    })
+    .to_string();
+    let renamed = import
+        .replace("br-app-000123", "br-app-000555")
+        .replace("山田 太郎", "山田 太郎（更新）");
+    // Another candidate, so that the batch upserts its candidates together.
+    let other = import
+        .replace("br-app-000123", "br-app-000777")
+        .replace("Taro.Yamada@Example.jp", "other@example.jp");
+    let kind = "application.status_changed";
+    let (app, ids) = crate::helpers::queued_together_with_rules(
+        &[("status.rhai", "log(candidate.name);\n")],
+        &[
+            (Bizreach, "application.received", import),
+            (Ats, kind, link),
+            (Ats, kind, reject),
+            (Bizreach, "application.received", renamed),
+            (Bizreach, "application.received", other),
+        ],
+    )
+    .await;
+    let mut events = Vec::new();
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+        events.push(event);
+    }
+    assert_eq!(
+        events[2]["decision"]["log"],
+        json!(["山田 太郎"]),
+        "{}",
+        events[2]
+    );
+    let candidate = &by_ats_id(&app, "ats-789").await["candidate"];
+    assert_eq!(candidate["name"], "山田 太郎（更新）");
+}

@@ -263,9 +263,20 @@ pub fn sample(name: &str) -> String {
 pub async fn queued_together(
     events: &[(hirelay::domain::status::EventSource, &str, String)],
 ) -> (TestApp, Vec<String>) {
+    queued_together_with_rules(&[], events).await
+}
+
+/// [`queued_together`], with rule files (`status.rhai`, text) replaced before the start.
+pub async fn queued_together_with_rules(
+    rules: &[(&str, &str)],
+    events: &[(hirelay::domain::status::EventSource, &str, String)],
+) -> (TestApp, Vec<String>) {
     use hirelay::store::events::NewEvent;
     use sea_orm::ConnectionTrait;
     let (dir, url) = TestApp::spawn().await.stop().await;
+    for (file, text) in rules {
+        std::fs::write(dir.path().join("rules").join(file), text).unwrap();
+    }
     let store = hirelay::store::Store::connect(&url, 2).await.unwrap();
     let db = &store.db;
     db.execute(sea_orm::Statement::from_string(
