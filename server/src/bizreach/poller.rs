@@ -156,6 +156,10 @@ impl Poller {
                 }
             }
             let (new, duplicates) = store_all(&self.ingest, events).await?;
+            if new > 0 {
+                // Processing starts on each page as it is stored, not after the whole poll.
+                self.queue_wake.notify_waiters();
+            }
             report.new_events += new;
             report.duplicates += duplicates;
             match page.next_cursor {
