@@ -61,10 +61,7 @@ impl BatchScope {
         event_type: &str,
     ) -> Result<bool, HandleError> {
         for sub in self.webhook_subscriptions(db).await? {
-            if Store::subscription_event_types(sub)?
-                .iter()
-                .any(|t| t == event_type)
-            {
+            if Store::subscribes_to(sub, event_type)? {
                 return Ok(true);
             }
         }

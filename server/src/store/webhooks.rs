@@ -93,6 +93,13 @@ impl Store {
         json_column(&sub.event_types, "webhook_subscriptions.event_types")
     }
 
+    /// Whether a subscription receives `event_type`.
+    pub fn subscribes_to(sub: &webhook_subscription::Model, event_type: &str) -> StoreResult<bool> {
+        Ok(Self::subscription_event_types(sub)?
+            .iter()
+            .any(|t| t == event_type))
+    }
+
     /// Queues `payload` as `event_type` for every active subscription to that type, in the
     /// caller's transaction, at most once per (`dedupe_key`, subscription). Answers how many
     /// deliveries were queued.
@@ -117,10 +124,7 @@ impl Store {
         let now = crate::domain::time::now_millis();
         let mut queued = 0;
         for sub in subscriptions {
-            if !Self::subscription_event_types(sub)?
-                .iter()
-                .any(|t| t == event_type)
-            {
+            if !Self::subscribes_to(sub, event_type)? {
                 continue;
             }
             queued += webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
