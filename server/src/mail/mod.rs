@@ -66,6 +66,20 @@ impl EnqueueOutcome {
     }
 }
 
+/// What queueing `row` came to ([`Store::insert_mails`] answered `insert`), logged.
+pub fn queued_as(row: &NewMail, insert: MailInsert) -> EnqueueOutcome {
+    match insert {
+        MailInsert::Inserted => {
+            let to_domain = row.recipient.rsplit_once('@').map_or("", |(_, d)| d);
+            tracing::info!(mail = %row.id, template = %row.template, %to_domain, "mail queued");
+            EnqueueOutcome::Queued {
+                outbox_id: row.id.clone(),
+            }
+        }
+        MailInsert::Existing(outbox_id) => EnqueueOutcome::AlreadyQueued { outbox_id },
+    }
+}
+
 /// What can go wrong with mail.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -216,6 +230,14 @@ impl Mailer {
         id: String,
         mail: OutgoingMail,
     ) -> Result<EnqueueOutcome, MailError> {
+        let row = self.compose(id, mail)?;
+        let queued = Store::insert_mail(db, row.clone()).await?;
+        Ok(queued_as(&row, queued))
+    }
+
+    /// Renders `mail` now into the outbox row `id`, to be queued with others
+    /// ([`Store::insert_mails`], then [`queued_as`] for each).
+    pub fn compose(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
         let (version, rendered, purpose) = self.render_exact(&mail.template, &mail.data)?;
         if !rendered.warnings.is_empty() {
             tracing::warn!(template = %mail.template, warnings = ?rendered.warnings, "mail rendered with variables missing from its data");
@@ -244,9 +266,9 @@ impl Mailer {
             );
         }
         let now = now_millis();
-        let row = NewMail {
+        Ok(NewMail {
             message_id: format!("<{id}@{}>", self.inner.host),
-            id: id.clone(),
+            id,
             dedupe_key: mail.dedupe_key,
             template: mail.template.to_string(),
             template_version: version,
@@ -257,14 +279,7 @@ impl Mailer {
             headers: Value::Object(headers).to_string(),
             send_at: mail.send_at.unwrap_or(now),
             created_at: now,
-        };
-        match Store::insert_mail(db, row).await? {
-            MailInsert::Inserted => {
-                tracing::info!(mail = %id, template = %mail.template, to_domain = %mail.to.domain(), "mail queued");
-                Ok(EnqueueOutcome::Queued { outbox_id: id })
-            }
-            MailInsert::Existing(outbox_id) => Ok(EnqueueOutcome::AlreadyQueued { outbox_id }),
-        }
+        })
     }
 
     /// Wakes the sender (after a commit that queued mail).

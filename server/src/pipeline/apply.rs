@@ -8,12 +8,13 @@ use super::prepare::Subject;
 use super::scope::BatchScope;
 use crate::bizreach::inbox::{routed_payload, APPLICATION_ROUTED};
 use crate::domain::email::Email;
+use crate::domain::ids::new_id;
 use crate::domain::names::TemplateName;
 use crate::domain::status::NotificationKind;
 use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
 use crate::mail::{MailError, Mailer, OutgoingMail};
 use crate::queue::HandleError;
-use crate::relay::{self, InviteSettings, RelayError};
+use crate::relay::{self, InviteSettings, Invited, Plan, RelayError};
 use crate::scripting::Action;
 use crate::store::applications::labels;
 use crate::store::entities::{application, event};
@@ -124,10 +125,7 @@ pub async fn apply<C: ConnectionTrait>(
                     dedupe_key,
                     list_unsubscribe: None,
                 };
-                fx.mailer
-                    .enqueue(db, mail)
-                    .await
-                    .map_err(|e| mail_error(action, e))?;
+                queue_mail(scope, fx, action, mail)?;
             }
             Action::Kpi { name, value, tags } => {
                 scope.record_kpi(NewKpi {
@@ -167,11 +165,14 @@ pub async fn apply<C: ConnectionTrait>(
                     public_url: fx.public_url,
                     company_name: fx.company_name,
                 };
-                match relay::invite(db, fx.mailer, &settings, app, candidate, send_at, &event.id)
-                    .await
-                {
-                    Ok(outcome) => {
-                        tracing::info!(application = %app.id, %outcome, "career relay invitation")
+                if scope.already_invited(db, &app.id).await? {
+                    tracing::info!(application = %app.id, outcome = %Invited::AlreadyInvited, "career relay invitation");
+                    continue;
+                }
+                match relay::plan(fx.mailer, &settings, app, candidate, send_at, &event.id) {
+                    Ok(Plan::Invite(planned)) => scope.invite(*planned),
+                    Ok(Plan::OptedOut) => {
+                        tracing::info!(application = %app.id, outcome = %Invited::OptedOut, "career relay invitation")
                     }
                     Err(RelayError::Store(e)) => return Err(e.into()),
                     Err(RelayError::Mail(e)) => return Err(mail_error(action, e)),
@@ -258,10 +259,22 @@ async fn notify<C: ConnectionTrait>(
             dedupe_key,
             list_unsubscribe: None,
         };
-        fx.mailer
-            .enqueue(db, mail)
-            .await
-            .map_err(|e| mail_error(action, e))?;
+        queue_mail(scope, fx, action, mail)?;
     }
+    Ok(())
+}
+
+/// Renders `mail` now (a template error is the action's) and keeps it for the batch's end.
+fn queue_mail(
+    scope: &mut BatchScope,
+    fx: &Effects<'_>,
+    action: &Action,
+    mail: OutgoingMail,
+) -> Result<(), HandleError> {
+    let row = fx
+        .mailer
+        .compose(new_id("mail"), mail)
+        .map_err(|e| mail_error(action, e))?;
+    scope.queue_mail(row);
     Ok(())
 }

@@ -185,6 +185,9 @@ pub async fn batch_step<C: ConnectionTrait>(
             .filter_map(|c| c.ats_application_id.as_ref().map(|t| t.as_str()))
             .collect();
         let found = Store::find_applications_named(db, &by_source, &by_ats).await?;
+        let ids: Vec<&str> = found.iter().map(|a| a.id.as_str()).collect();
+        let invited = Store::invited_applications(db, &ids).await?;
+        scope.keep_invited(&ids, &invited);
         scope.keep_named_applications(found);
     }
     Ok(())
@@ -299,6 +302,9 @@ async fn status_change<C: ConnectionTrait>(
     if let Some(history) = outcome.history {
         scope.write_history(history);
     }
+    if created {
+        scope.insert_application(outcome.application.clone());
+    }
     if !outcome.applied {
         tracing::info!(application = %outcome.application.id, "status change older than the newest applied one: recorded only");
         return Ok(None);
@@ -309,6 +315,7 @@ async fn status_change<C: ConnectionTrait>(
     };
     let context = status_context(
         db,
+        scope,
         &outcome.application,
         &candidate,
         Some(&outcome.previous_status),
@@ -356,15 +363,13 @@ async fn find_ats_application<C: ConnectionTrait>(
 /// (opted out, already invited; an application created by this event has no invitation yet).
 async fn status_context<C: ConnectionTrait>(
     db: &C,
+    scope: &BatchScope,
     app: &application::Model,
     candidate: &candidate::Model,
     previous_status: Option<&str>,
     created: bool,
 ) -> Result<Value, HandleError> {
-    let already_invited = !created
-        && Store::invitation_for_application(db, &app.id)
-            .await?
-            .is_some();
+    let already_invited = !created && scope.already_invited(db, &app.id).await?;
     Ok(json!({
         "status_applied": true,
         "previous_status": previous_status,
@@ -448,7 +453,15 @@ pub async fn lookup<C: ConnectionTrait>(
             };
             let context = match (&app, &candidate) {
                 (Some(a), Some(cand)) => {
-                    status_context(db, a, cand, c.from_status.map(|s| s.as_str()), false).await?
+                    status_context(
+                        db,
+                        &BatchScope::default(),
+                        a,
+                        cand,
+                        c.from_status.map(|s| s.as_str()),
+                        false,
+                    )
+                    .await?
                 }
                 _ => json!({"status_applied": true, "opted_out": false, "already_invited": false}),
             };

@@ -4,15 +4,18 @@
 //! (in its transaction, before the events are marked done).
 use sea_orm::ConnectionTrait;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::prepare::source_system;
 use crate::domain::email::Email;
 use crate::domain::payload::AtsStatusChange;
 use crate::domain::status::NotificationKind;
+use crate::mail::queued_as;
 use crate::queue::HandleError;
+use crate::relay::{self, PlannedInvitation};
 use crate::store::entities::{application, application_history, candidate, webhook_subscription};
 use crate::store::kpis::NewKpi;
+use crate::store::outbox::NewMail;
 use crate::store::Store;
 
 /// Applications by what status changes name them with: (source system, source id), ATS id.
@@ -40,6 +43,13 @@ pub struct BatchScope {
     labels: Vec<(String, Vec<String>)>,
     /// Status history rows (read back only by a replay of their own event).
     history: Vec<application_history::ActiveModel>,
+    /// Applications status changes create, inserted after the domain steps of their chunk.
+    new_applications: Vec<application::Model>,
+    /// Whether the applications status changes name have an invitation, looked up together.
+    invited: HashMap<String, bool>,
+    /// Invitations and mails to store (nothing in the batch reads them back).
+    invitations: Vec<PlannedInvitation>,
+    mails: Vec<NewMail>,
 }
 
 impl BatchScope {
@@ -215,13 +225,86 @@ impl BatchScope {
         self.labels.push((application_id, labels));
     }
 
+    /// An application a status change creates, inserted by
+    /// [`BatchScope::insert_new_applications`] (before its event's actions).
+    pub fn insert_application(&mut self, application: application::Model) {
+        self.new_applications.push(application);
+    }
+
+    /// Inserts the applications kept by [`BatchScope::insert_application`].
+    pub async fn insert_new_applications<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+    ) -> Result<(), HandleError> {
+        Store::insert_applications(db, &std::mem::take(&mut self.new_applications)).await?;
+        Ok(())
+    }
+
+    /// Keeps which of `looked_up` (applications the batch's status changes name) have an
+    /// invitation: those in `invited`.
+    pub fn keep_invited(&mut self, looked_up: &[&str], invited: &HashSet<String>) {
+        self.invited = looked_up
+            .iter()
+            .map(|id| ((*id).to_owned(), invited.contains(*id)))
+            .collect();
+    }
+
+    /// Whether the application has an invitation (C8), stored or kept for this batch.
+    pub async fn already_invited<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        application_id: &str,
+    ) -> Result<bool, HandleError> {
+        if self
+            .invitations
+            .iter()
+            .any(|p| p.invitation.application_id == application_id)
+        {
+            return Ok(true);
+        }
+        Ok(match self.invited.get(application_id) {
+            Some(invited) => *invited,
+            None => Store::invitation_for_application(db, application_id)
+                .await?
+                .is_some(),
+        })
+    }
+
+    /// An invitation and its email, stored when the batch ends.
+    pub fn invite(&mut self, planned: PlannedInvitation) {
+        self.invitations.push(planned);
+    }
+
+    /// A rendered mail, queued when the batch ends.
+    pub fn queue_mail(&mut self, mail: NewMail) {
+        self.mails.push(mail);
+    }
+
     /// Writes what was kept for the end of the batch.
     pub async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), HandleError> {
+        self.insert_new_applications(db).await?;
         Store::record_kpis(db, &self.kpis).await?;
         self.kpis.clear();
         Store::set_labels(db, &self.labels).await?;
         self.labels.clear();
         Store::insert_history(db, std::mem::take(&mut self.history)).await?;
+        let planned = std::mem::take(&mut self.invitations);
+        let applications: Vec<String> = planned
+            .iter()
+            .map(|p| p.invitation.application_id.clone())
+            .collect();
+        let invited = relay::create(db, planned).await.map_err(|e| match e {
+            relay::RelayError::Store(e) => HandleError::from(e),
+            other => HandleError::Transient(other.into()),
+        })?;
+        for (application, outcome) in applications.iter().zip(invited) {
+            tracing::info!(%application, %outcome, "career relay invitation");
+        }
+        let mails = std::mem::take(&mut self.mails);
+        let outcomes = Store::insert_mails(db, mails.clone()).await?;
+        for (mail, outcome) in mails.iter().zip(outcomes) {
+            queued_as(mail, outcome);
+        }
         Ok(())
     }
 }

@@ -5,9 +5,10 @@ use sea_orm::ConnectionTrait;
 use crate::domain::email::Email;
 use crate::domain::ids::{new_id, new_token};
 use crate::domain::names::TemplateName;
-use crate::mail::{Mailer, OutgoingMail};
+use crate::mail::{queued_as, Mailer, OutgoingMail};
 use crate::store::entities::{application, candidate, invitation};
 use crate::store::invitations::NewInvitation;
+use crate::store::outbox::NewMail;
 use crate::store::{Store, StoreError};
 
 /// The template of invitation emails.
@@ -51,62 +52,200 @@ pub struct InviteSettings<'a> {
     pub company_name: &'a str,
 }
 
-/// C2, C8: creates the application's invitation and queues its email for `send_at`, in `db`
-/// (the event's transaction). The email carries the tracking link and a one-click unsubscribe.
-pub async fn invite<C: ConnectionTrait>(
-    db: &C,
+/// An invitation made for an application, with its rendered email: stored by [`create`].
+#[derive(Debug)]
+pub struct PlannedInvitation {
+    pub invitation: invitation::Model,
+    pub mail: NewMail,
+}
+
+/// What an invitation comes to before anything is stored.
+#[derive(Debug)]
+pub enum Plan {
+    Invite(Box<PlannedInvitation>),
+    /// The candidate opted out (C8): nothing to store.
+    OptedOut,
+}
+
+/// C2, C8: makes the application's invitation and renders its email for `send_at`, without
+/// storing either ([`create`] does). The email carries the tracking link and a one-click
+/// unsubscribe.
+pub fn plan(
     mailer: &Mailer,
     settings: &InviteSettings<'_>,
     app: &application::Model,
     candidate: &candidate::Model,
     send_at: i64,
     event_id: &str,
-) -> Result<Invited, RelayError> {
+) -> Result<Plan, RelayError> {
     if candidate.opted_out_at.is_some() {
-        return Ok(Invited::OptedOut);
+        return Ok(Plan::OptedOut);
     }
     let to = Email::parse(&candidate.email)
         .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
     let token = new_token();
     let outbox_id = new_id("mail");
-    let new = NewInvitation {
+    let invitation = Store::new_invitation(NewInvitation {
         application_id: &app.id,
         candidate_id: &candidate.id,
         token: &token,
         send_at,
         event_id,
         outbox_id: &outbox_id,
-    };
-    let Some(mut invitation) = Store::create_invitation(db, new).await? else {
-        return Ok(Invited::AlreadyInvited);
-    };
+    });
     let unsubscribe_url = format!("{}/v1/unsubscribe/{token}", settings.public_url);
     let template =
         TemplateName::parse(INVITATION_TEMPLATE).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let queued = mailer
-        .enqueue_as(
-            db,
-            outbox_id.clone(),
-            OutgoingMail {
-                template,
-                to,
-                data: serde_json::json!({
-                    "candidate_name": candidate.name,
-                    "company_name": settings.company_name,
-                    "position_name": app.position_name,
-                    "tracking_url": format!("{}/r/{token}", settings.public_url),
-                    "unsubscribe_url": unsubscribe_url,
-                }),
-                send_at: Some(send_at),
-                dedupe_key: format!("invite:{}", app.id),
-                list_unsubscribe: Some(unsubscribe_url),
-            },
-        )
-        .await?;
-    if queued.outbox_id() != outbox_id {
-        // Queued before (under its dedupe key): the invitation names that row.
-        Store::set_invitation_outbox(db, &invitation.id, queued.outbox_id()).await?;
-        invitation.outbox_id = Some(queued.outbox_id().to_owned());
+    let mail = mailer.compose(
+        outbox_id,
+        OutgoingMail {
+            template,
+            to,
+            data: serde_json::json!({
+                "candidate_name": candidate.name,
+                "company_name": settings.company_name,
+                "position_name": app.position_name,
+                "tracking_url": format!("{}/r/{token}", settings.public_url),
+                "unsubscribe_url": unsubscribe_url,
+            }),
+            send_at: Some(send_at),
+            dedupe_key: format!("invite:{}", app.id),
+            list_unsubscribe: Some(unsubscribe_url),
+        },
+    )?;
+    Ok(Plan::Invite(Box::new(PlannedInvitation {
+        invitation,
+        mail,
+    })))
+}
+
+/// Stores planned invitations and queues their emails in `db` (the event's transaction), a
+/// statement for all invitations and one for all emails; answers, in order, what each came
+/// to. An application that has an invitation already keeps it and gets no second email (C8:
+/// never twice).
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    planned: Vec<PlannedInvitation>,
+) -> Result<Vec<Invited>, RelayError> {
+    let invitations: Vec<invitation::Model> =
+        planned.iter().map(|p| p.invitation.clone()).collect();
+    let created = Store::create_invitations(db, &invitations).await?;
+    let mails: Vec<NewMail> = planned
+        .iter()
+        .zip(&created)
+        .filter(|(_, created)| **created)
+        .map(|(plan, _)| plan.mail.clone())
+        .collect();
+    let mut outcomes = Store::insert_mails(db, mails).await?.into_iter();
+    let mut result = Vec::with_capacity(planned.len());
+    for (plan, created) in planned.into_iter().zip(created) {
+        if !created {
+            result.push(Invited::AlreadyInvited);
+            continue;
+        }
+        let outcome = outcomes
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("an invitation without its email".into()))?;
+        let PlannedInvitation {
+            mut invitation,
+            mail,
+        } = plan;
+        let queued = queued_as(&mail, outcome);
+        if Some(queued.outbox_id()) != invitation.outbox_id.as_deref() {
+            // Queued before (under its dedupe key): the invitation names that row.
+            Store::set_invitation_outbox(db, &invitation.id, queued.outbox_id()).await?;
+            invitation.outbox_id = Some(queued.outbox_id().to_owned());
+        }
+        result.push(Invited::Queued(Box::new(invitation)));
     }
-    Ok(Invited::Queued(Box::new(invitation)))
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::MailInsert;
+    use crate::store::test_support::store;
+    use sea_orm::EntityTrait;
+
+    fn planned(application_id: &str) -> PlannedInvitation {
+        let outbox_id = new_id("mail");
+        let invitation = Store::new_invitation(NewInvitation {
+            application_id,
+            candidate_id: "cand_1",
+            token: &new_token(),
+            send_at: 0,
+            event_id: "evt_1",
+            outbox_id: &outbox_id,
+        });
+        PlannedInvitation {
+            invitation,
+            mail: NewMail {
+                message_id: format!("<{outbox_id}@test>"),
+                id: outbox_id,
+                dedupe_key: format!("invite:{application_id}"),
+                template: INVITATION_TEMPLATE.into(),
+                template_version: 1,
+                recipient: "c@example.jp".into(),
+                subject: "s".into(),
+                html: "h".into(),
+                text: "t".into(),
+                headers: "{}".into(),
+                send_at: 0,
+                created_at: 0,
+            },
+        }
+    }
+
+    /// C8, written together: an application invited before keeps its one invitation and gets
+    /// no second email; one whose email was queued before has its invitation name that email.
+    #[tokio::test]
+    async fn c8_invitations_created_together_never_invite_an_application_twice() {
+        let (_dir, store) = store().await;
+        let db = &store.db;
+        let invited_before = planned("app_1");
+        let first_id = invited_before.invitation.id.clone();
+        create(db, vec![invited_before]).await.unwrap();
+        let mut mailed_before = planned("app_2").mail;
+        mailed_before.id = "mail_before".into();
+        assert_eq!(
+            Store::insert_mails(db, vec![mailed_before]).await.unwrap(),
+            [MailInsert::Inserted]
+        );
+
+        let again = planned("app_1");
+        let again_mail = again.mail.id.clone();
+        let answers = create(db, vec![again, planned("app_2"), planned("app_3")])
+            .await
+            .unwrap();
+        assert!(
+            matches!(answers[0], Invited::AlreadyInvited),
+            "{}",
+            answers[0]
+        );
+        let Invited::Queued(second) = &answers[1] else {
+            panic!("app_2: {}", answers[1])
+        };
+        assert_eq!(second.outbox_id.as_deref(), Some("mail_before"));
+        let stored = Store::invitation_for_application(db, "app_2")
+            .await
+            .unwrap();
+        assert_eq!(stored.unwrap().outbox_id.as_deref(), Some("mail_before"));
+        let Invited::Queued(third) = &answers[2] else {
+            panic!("app_3: {}", answers[2])
+        };
+        assert!(third.outbox_id.as_deref().unwrap().starts_with("mail_"));
+        let first = Store::invitation_for_application(db, "app_1")
+            .await
+            .unwrap();
+        assert_eq!(first.unwrap().id, first_id, "the first invitation stays");
+        let refused_mail = crate::store::entities::mail_outbox::Entity::find_by_id(again_mail)
+            .one(db)
+            .await
+            .unwrap();
+        assert!(
+            refused_mail.is_none(),
+            "the refused invitation's email was queued"
+        );
+    }
 }

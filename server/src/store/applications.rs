@@ -336,6 +336,23 @@ impl Store {
         }
     }
 
+    /// Inserts new applications with one statement. One that another writer stored first
+    /// (its ATS id taken meanwhile) fails the whole: the caller's transaction is retried and
+    /// then finds it.
+    pub async fn insert_applications<C: ConnectionTrait>(
+        db: &C,
+        apps: &[application::Model],
+    ) -> StoreResult<()> {
+        let conflict = OnConflict::column(application::Column::AtsApplicationId);
+        if insert_new::<application::Entity, _>(db, apps, conflict).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(
+                "an application was created meanwhile by another writer".into(),
+            ))
+        }
+    }
+
     /// Links an application to its ATS id (first status change of an imported application).
     pub async fn set_ats_id<C: ConnectionTrait>(
         db: &C,
@@ -353,9 +370,10 @@ impl Store {
     /// Records a status change in the history and applies it when it is newer than the newest
     /// applied one (an out-of-order delivery is recorded but changes nothing).
     ///
-    /// `new_application`: `app` is not stored yet (the change creates it): it is inserted with
-    /// the change applied. The history row is answered, not written: the caller writes it
-    /// with others ([`Store::insert_history`]).
+    /// `new_application`: `app` is not stored yet (the change creates it): it is answered
+    /// with the change applied, for the caller to insert with others
+    /// ([`Store::insert_applications`]). The history row is answered, not written: the caller
+    /// writes it with others ([`Store::insert_history`]).
     pub async fn record_status_change<C: ConnectionTrait>(
         db: &C,
         app: application::Model,
@@ -420,9 +438,6 @@ impl Store {
                 ..app
             };
             if new_application {
-                application::Entity::insert(application::ActiveModel::from(changed.clone()))
-                    .exec_without_returning(db)
-                    .await?;
                 changed
             } else {
                 let mut active: application::ActiveModel = changed.into();

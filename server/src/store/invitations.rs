@@ -1,7 +1,8 @@
 //! Career Relay invitations: created once per application, found by the hash of their tracking
 //! token, clicks and registrations recorded, opt-outs kept on the candidate.
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashSet;
 
 use super::entities::{candidate, invitation};
 use super::{Store, StoreError, StoreResult};
@@ -19,12 +20,9 @@ pub struct NewInvitation<'a> {
 }
 
 impl Store {
-    /// Creates the application's invitation; `None` when it has one already (one per rejection).
-    pub async fn create_invitation<C: ConnectionTrait>(
-        db: &C,
-        new: NewInvitation<'_>,
-    ) -> StoreResult<Option<invitation::Model>> {
-        let model = invitation::Model {
+    /// An invitation to store with [`Store::create_invitations`].
+    pub fn new_invitation(new: NewInvitation<'_>) -> invitation::Model {
+        invitation::Model {
             id: new_id("inv"),
             application_id: new.application_id.to_owned(),
             candidate_id: new.candidate_id.to_owned(),
@@ -38,16 +36,64 @@ impl Store {
             clicks: 0,
             registered_at: None,
             registration_attributes: None,
-        };
-        let inserted = invitation::Entity::insert(invitation::ActiveModel::from(model.clone()))
-            .on_conflict(
-                OnConflict::column(invitation::Column::ApplicationId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        Ok((inserted == 1).then_some(model))
+        }
+    }
+
+    /// Stores invitations with one statement and answers, in order, whether each was: one
+    /// whose application has an invitation already is not (one per application). Only when
+    /// some were not are they looked up.
+    pub async fn create_invitations<C: ConnectionTrait>(
+        db: &C,
+        invitations: &[invitation::Model],
+    ) -> StoreResult<Vec<bool>> {
+        if invitations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inserted = invitation::Entity::insert_many(
+            invitations
+                .iter()
+                .cloned()
+                .map(invitation::ActiveModel::from),
+        )
+        .on_conflict(
+            OnConflict::column(invitation::Column::ApplicationId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        if inserted == invitations.len() as u64 {
+            return Ok(vec![true; invitations.len()]);
+        }
+        let stored: HashSet<String> = invitation::Entity::find()
+            .select_only()
+            .column(invitation::Column::Id)
+            .filter(invitation::Column::Id.is_in(invitations.iter().map(|i| i.id.as_str())))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(invitations.iter().map(|i| stored.contains(&i.id)).collect())
+    }
+
+    /// Which of `application_ids` have an invitation.
+    pub async fn invited_applications<C: ConnectionTrait>(
+        db: &C,
+        application_ids: &[&str],
+    ) -> StoreResult<HashSet<String>> {
+        if application_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(invitation::Entity::find()
+            .select_only()
+            .column(invitation::Column::ApplicationId)
+            .filter(invitation::Column::ApplicationId.is_in(application_ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// Notes which outbox row carries the invitation.

@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    QueryFilter, Statement,
+    QueryFilter, QuerySelect, Statement,
 };
 
 use super::entities::mail_outbox::{self, Column, Entity as Outbox};
@@ -60,13 +60,32 @@ pub enum MailInsert {
 }
 
 impl Store {
-    /// Queues a mail in `db` (the caller's transaction). A second mail with the same dedupe
-    /// key is not inserted: `ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction
-    /// usable, where a failed insert would abort it.
+    /// Queues a mail in `db` (the caller's transaction); see [`Store::insert_mails`].
     pub async fn insert_mail<C: ConnectionTrait>(db: &C, mail: NewMail) -> StoreResult<MailInsert> {
-        let row = mail_outbox::ActiveModel {
+        Self::insert_mails(db, vec![mail])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("one mail queued, no outcome".into()))
+    }
+
+    /// Queues mails in `db` (the caller's transaction) with one statement, and answers what
+    /// each came to, in order. A mail whose dedupe key was queued before is not inserted:
+    /// `ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction usable, where a
+    /// failed insert would abort it. Only when some were not inserted are they looked up.
+    pub async fn insert_mails<C: ConnectionTrait>(
+        db: &C,
+        mails: Vec<NewMail>,
+    ) -> StoreResult<Vec<MailInsert>> {
+        if mails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(String, String)> = mails
+            .iter()
+            .map(|m| (m.id.clone(), m.dedupe_key.clone()))
+            .collect();
+        let rows = mails.into_iter().map(|mail| mail_outbox::ActiveModel {
             id: Set(mail.id),
-            dedupe_key: Set(mail.dedupe_key.clone()),
+            dedupe_key: Set(mail.dedupe_key),
             template: Set(mail.template),
             template_version: Set(mail.template_version),
             recipient: Set(mail.recipient),
@@ -82,21 +101,36 @@ impl Store {
             last_error: Set(None),
             created_at: Set(mail.created_at),
             sent_at: Set(None),
-        };
-        let inserted = Outbox::insert(row)
+        });
+        let inserted = Outbox::insert_many(rows)
             .on_conflict(
                 OnConflict::column(Column::DedupeKey)
                     .do_nothing()
                     .to_owned(),
             )
             .exec_without_returning(db)
-            .await;
-        match inserted {
-            Ok(1) => Ok(MailInsert::Inserted),
-            Ok(_) => existing(db, &mail.dedupe_key).await,
-            Err(e) if StoreError::is_unique_violation(&e) => existing(db, &mail.dedupe_key).await,
-            Err(e) => Err(e.into()),
+            .await?;
+        if inserted == keys.len() as u64 {
+            return Ok(vec![MailInsert::Inserted; keys.len()]);
         }
+        let stored: std::collections::HashSet<String> = Outbox::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.is_in(keys.iter().map(|(id, _)| id.as_str())))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let mut outcomes = Vec::with_capacity(keys.len());
+        for (id, dedupe_key) in &keys {
+            outcomes.push(if stored.contains(id) {
+                MailInsert::Inserted
+            } else {
+                existing(db, dedupe_key).await?
+            });
+        }
+        Ok(outcomes)
     }
 
     /// Claims up to `limit` mails that are due (or whose sender's lease ran out), leased until
@@ -203,4 +237,56 @@ async fn existing<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> StoreResult<M
         .await?
         .ok_or_else(|| StoreError::Conflict(format!("mail `{dedupe_key}` conflicts")))?;
     Ok(MailInsert::Existing(row.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    fn mail(id: &str, dedupe_key: &str) -> NewMail {
+        NewMail {
+            id: id.into(),
+            dedupe_key: dedupe_key.into(),
+            template: "t".into(),
+            template_version: 1,
+            recipient: "a@example.jp".into(),
+            subject: "s".into(),
+            html: "h".into(),
+            text: "t".into(),
+            headers: "{}".into(),
+            message_id: format!("<{id}@test>"),
+            send_at: 0,
+            created_at: 0,
+        }
+    }
+
+    /// Mails queued together: each dedupe key once, whether queued before or twice in one go.
+    #[tokio::test]
+    async fn mails_queued_together_are_each_queued_once_per_dedupe_key() {
+        let (_dir, store) = store().await;
+        let db = &store.db;
+        Store::insert_mails(db, vec![mail("mail_a", "k1")])
+            .await
+            .unwrap();
+        let outcomes = Store::insert_mails(
+            db,
+            vec![
+                mail("mail_b", "k2"),
+                mail("mail_c", "k1"),
+                mail("mail_d", "k2"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                MailInsert::Inserted,
+                MailInsert::Existing("mail_a".into()),
+                MailInsert::Existing("mail_b".into()),
+            ]
+        );
+        assert_eq!(Outbox::find().all(db).await.unwrap().len(), 2);
+    }
 }

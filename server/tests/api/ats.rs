@@ -387,6 +387,69 @@ async fn status_changes_claimed_together_are_each_applied_in_order() {
     }
 }
 
+/// C2, C8: rejections claimed in one batch each get one invitation and one email (written
+/// together when the batch ends), the invitation naming its email; a later rejection of an
+/// invited application, in the next batch, gets neither.
+#[tokio::test]
+async fn c2_rejections_claimed_together_each_queue_one_invitation_and_its_email() {
+    use hirelay::domain::status::EventSource::Ats;
+    use hirelay::store::entities::mail_outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let logs = crate::bizreach_support::log_capture();
+    let kind = "application.status_changed";
+    let reject = |ats: &str, email: &str, at: &str| (Ats, kind, change(ats, email, "rejected", at));
+    let (app, ids) = crate::helpers::queued_together(&[
+        reject("ats-a", "a@example.jp", "2026-11-21T18:00:00+09:00"),
+        reject("ats-b", "b@example.jp", "2026-11-21T18:00:00+09:00"),
+        reject("ats-old", "old@example.jp", "2026-11-21T18:00:00+09:00"),
+        // Names ats-old again: the batch stops before it, the next one starts with it.
+        reject("ats-old", "old@example.jp", "2026-11-22T18:00:00+09:00"),
+        reject("ats-c", "c@example.jp", "2026-11-21T18:00:00+09:00"),
+    ])
+    .await;
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+        assert_eq!(event["attempts"], 1, "{event}");
+    }
+    let db = &app.state.store.db;
+    for (ats, email) in [
+        ("ats-a", "a@example.jp"),
+        ("ats-b", "b@example.jp"),
+        ("ats-old", "old@example.jp"),
+        ("ats-c", "c@example.jp"),
+    ] {
+        let application = by_ats_id(&app, ats).await;
+        let application_id = application["id"].as_str().unwrap();
+        let invitation = hirelay::store::Store::invitation_for_application(db, application_id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{ats} has no invitation"));
+        let mails = mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::DedupeKey.eq(format!("invite:{application_id}")))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(mails.len(), 1, "{ats}: one invitation email");
+        assert_eq!(
+            invitation.outbox_id.as_deref(),
+            Some(mails[0].id.as_str()),
+            "{ats}"
+        );
+        assert_eq!(mails[0].recipient, email);
+        assert_eq!(mails[0].template, "career_relay_invitation");
+    }
+    let old = by_ats_id(&app, "ats-old").await;
+    assert_eq!(old["history"].as_array().unwrap().len(), 2, "{old}");
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for id in &ids {
+        assert!(
+            !logs.contains(&format!("event Some(\"{id}\") did not succeed")),
+            "{id} was handled again alone"
+        );
+    }
+}
+
 /// Two events of one batch that turn out to concern one candidate (a status change that names
 /// only its ATS id, and an import that updates the candidate) are handled one after another:
 /// the status change, received first, sees the candidate as it was before the import.
