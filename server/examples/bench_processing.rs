@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             println!("processing: {:.0} events/s", n as f64 / took.as_secs_f64());
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stopper.stop().await;
     Ok(())

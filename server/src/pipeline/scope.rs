@@ -45,7 +45,8 @@ pub struct BatchScope {
     history: Vec<application_history::ActiveModel>,
     /// Applications status changes create, inserted after the domain steps of their chunk.
     new_applications: Vec<application::Model>,
-    /// Whether the applications status changes name have an invitation, looked up together.
+    /// Whether applications have an invitation: those status changes name, looked up
+    /// together, and those the batch creates (none).
     invited: HashMap<String, bool>,
     /// Invitations and mails to store (nothing in the batch reads them back).
     invitations: Vec<PlannedInvitation>,
@@ -164,6 +165,9 @@ impl BatchScope {
             .source_application_id
             .clone()
             .unwrap_or_default();
+        if created {
+            self.invited.insert(application.id.clone(), false);
+        }
         self.imports.insert(id, (application, created));
     }
 
@@ -228,6 +232,7 @@ impl BatchScope {
     /// An application a status change creates, inserted by
     /// [`BatchScope::insert_new_applications`] (before its event's actions).
     pub fn insert_application(&mut self, application: application::Model) {
+        self.invited.insert(application.id.clone(), false);
         self.new_applications.push(application);
     }
 
@@ -243,10 +248,11 @@ impl BatchScope {
     /// Keeps which of `looked_up` (applications the batch's status changes name) have an
     /// invitation: those in `invited`.
     pub fn keep_invited(&mut self, looked_up: &[&str], invited: &HashSet<String>) {
-        self.invited = looked_up
-            .iter()
-            .map(|id| ((*id).to_owned(), invited.contains(*id)))
-            .collect();
+        self.invited.extend(
+            looked_up
+                .iter()
+                .map(|id| ((*id).to_owned(), invited.contains(*id))),
+        );
     }
 
     /// Whether the application has an invitation (C8), stored or kept for this batch.

@@ -160,7 +160,7 @@ impl Worker {
         yield_at: i64,
     ) -> Result<usize, BatchFallback> {
         let started = std::time::Instant::now();
-        let txn = self.store.begin_writing().await?;
+        let txn = self.store.begin_processing().await?;
         let handled = match self.handle_batch(&txn, batch, yield_at).await {
             Ok(handled) => handled,
             Err(why) => {
@@ -266,7 +266,7 @@ impl Worker {
     /// or the effects are rolled back and only the new state (retry, failed, dead) is written.
     async fn handle_alone(&self, event: &event::Model) -> Result<(), crate::store::StoreError> {
         let started = std::time::Instant::now();
-        let txn = self.store.begin_writing().await?;
+        let txn = self.store.begin_processing().await?;
         let outcome = self.handler.handle(&txn, event).await;
         let now = now_millis();
         let (status, error, retry_at, record) = match outcome {
@@ -290,7 +290,7 @@ impl Worker {
                 error = error.as_deref().unwrap_or(""),
                 "event not done"
             );
-            self.store.begin_writing().await?
+            self.store.begin_processing().await?
         };
         let finished = async {
             if let Some(record) = &record {

@@ -140,7 +140,7 @@ impl Store {
         };
         let mut claimed =
             event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                .all(&self.db)
+                .all(&self.processing)
                 .await?;
         claimed.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
         Ok(claimed)

@@ -58,6 +58,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     pub db: DatabaseConnection,
+    /// Event processing's own connections (see [`Store::begin_processing`]): on SQLite a pool
+    /// of its own whose commits do not wait for the disk; on PostgreSQL `db`.
+    processing: DatabaseConnection,
     /// SQLite has a single writer and its busy handler waits by sleeping (1 ms, 2 ms, 5 ms …),
     /// which would put those sleeps into webhook latency and event processing. The background
     /// writers of one process (the ingest writer, event workers, mail sender, webhook
@@ -76,6 +79,10 @@ pub struct Store {
     /// ([`Store::sqlite_batch_writer`]); `None` on PostgreSQL and in-memory SQLite.
     sqlite_file: Option<std::sync::Arc<str>>,
 }
+
+/// A write that changes nothing: as the first statement of an SQLite transaction, it takes
+/// the write lock at once (see [`Store::begin_writing`]).
+const TAKE_WRITE_LOCK: &str = "UPDATE events SET id = id WHERE 0";
 
 /// How long after a saturated ingest batch webhooks still count as arriving.
 pub const INGEST_QUIET: Duration = Duration::from_millis(20);
@@ -119,13 +126,25 @@ impl Store {
         } else {
             options.max_connections(max_connections).min_connections(1);
         }
-        let db = Database::connect(options).await?;
+        let db = Database::connect(options.clone()).await?;
+        let processing = if url.starts_with("sqlite:") {
+            options
+                .max_connections(2)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                });
+            Database::connect(options).await?
+        } else {
+            db.clone()
+        };
         let write_turn = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
         let sqlite_file = sqlite_path(url).map(std::sync::Arc::from);
         Ok(Store {
             db,
+            processing,
             write_turn,
             ingest_busy: Default::default(),
             ingest_saturated_until: Default::default(),
@@ -148,12 +167,38 @@ impl Store {
     /// say) had committed in between (`SQLITE_BUSY_SNAPSHOT`); this one makes that connection
     /// wait instead.
     pub async fn begin_writing(&self) -> Result<DatabaseTransaction, DbErr> {
-        let txn = self.db.begin().await?;
-        if self.write_turn.is_some() {
-            if let Err(e) = txn
-                .execute_unprepared("UPDATE events SET id = id WHERE 0")
-                .await
-            {
+        let first = self.write_turn.is_some().then_some(TAKE_WRITE_LOCK);
+        self.begin_on(&self.db, first).await
+    }
+
+    /// [`Store::begin_writing`] for event processing, whose commits do not wait for the disk:
+    /// SQLite's `synchronous=NORMAL` in WAL mode, PostgreSQL's `synchronous_commit = off`.
+    ///
+    /// What such a transaction writes is derived from events that were stored durably, by
+    /// actions that are idempotent: a crash of the process loses nothing (the commit is in the
+    /// operating system's hands), and a power failure can only undo the last processed
+    /// batches as a whole, which are then processed again. Nothing leaves the server before it
+    /// is durable: the mail sender, webhook deliveries and scheduled jobs claim their work with
+    /// an ordinary commit first, which makes everything committed before it durable too (one
+    /// log for all connections).
+    pub async fn begin_processing(&self) -> Result<DatabaseTransaction, DbErr> {
+        let first = if self.is_postgres() {
+            Some("SET LOCAL synchronous_commit TO OFF")
+        } else {
+            self.write_turn.is_some().then_some(TAKE_WRITE_LOCK)
+        };
+        self.begin_on(&self.processing, first).await
+    }
+
+    /// Begins a transaction on `db` whose first statement is `first`, if any.
+    async fn begin_on(
+        &self,
+        db: &DatabaseConnection,
+        first: Option<&str>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        let txn = db.begin().await?;
+        if let Some(first) = first {
+            if let Err(e) = txn.execute_unprepared(first).await {
                 let _ = txn.rollback().await;
                 return Err(e);
             }
@@ -319,6 +364,32 @@ mod tests {
         }
         beside.await.expect("the other writer")?;
         Ok(())
+    }
+
+    /// Event processing commits without waiting for the disk (WAL `synchronous=NORMAL`: safe
+    /// from a crash of the process, see `begin_processing`); everything else waits for it.
+    #[tokio::test]
+    async fn only_processing_commits_without_waiting_for_the_disk() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let (_dir, store) = store().await;
+        let synchronous = |txn: DatabaseTransaction| async move {
+            let row = txn
+                .query_one(Statement::from_string(
+                    txn.get_database_backend(),
+                    "PRAGMA synchronous",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            txn.commit().await.unwrap();
+            row.try_get_by_index::<i32>(0).unwrap()
+        };
+        assert_eq!(
+            synchronous(store.begin_processing().await.unwrap()).await,
+            1
+        );
+        assert_eq!(synchronous(store.begin_writing().await.unwrap()).await, 2);
+        assert_eq!(synchronous(store.db.begin().await.unwrap()).await, 2);
     }
 
     /// A plain deferred transaction fails at its first write when another connection
