@@ -111,32 +111,32 @@ impl Store {
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30));
-        if url.starts_with("sqlite:") {
-            options
-                .max_connections(max_connections.clamp(2, 8))
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(|o| {
-                    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                    o.create_if_missing(true)
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Full)
-                        .busy_timeout(Duration::from_secs(30))
-                        .foreign_keys(false)
-                });
+        let processing = if url.starts_with("sqlite:") {
+            use sea_orm::sqlx::sqlite::SqliteSynchronous::{Full, Normal};
+            let sqlite = |mut options: ConnectOptions, connections: u32, synchronous| {
+                options
+                    .max_connections(connections)
+                    .min_connections(1)
+                    .map_sqlx_sqlite_opts(move |o| {
+                        o.create_if_missing(true)
+                            .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                            .synchronous(synchronous)
+                            .busy_timeout(Duration::from_secs(30))
+                            .foreign_keys(false)
+                    });
+                options
+            };
+            let processing = sqlite(options.clone(), 2, Normal);
+            options = sqlite(options, max_connections.clamp(2, 8), Full);
+            Some(processing)
         } else {
             options.max_connections(max_connections).min_connections(1);
-        }
-        let db = Database::connect(options.clone()).await?;
-        let processing = if url.starts_with("sqlite:") {
-            options
-                .max_connections(2)
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                });
-            Database::connect(options).await?
-        } else {
-            db.clone()
+            None
+        };
+        let db = Database::connect(options).await?;
+        let processing = match processing {
+            Some(options) => Database::connect(options).await?,
+            None => db.clone(),
         };
         let write_turn = url
             .starts_with("sqlite:")
@@ -368,28 +368,47 @@ mod tests {
 
     /// Event processing commits without waiting for the disk (WAL `synchronous=NORMAL`: safe
     /// from a crash of the process, see `begin_processing`); everything else waits for it.
+    /// Otherwise its connections are set up as the pool's.
     #[tokio::test]
     async fn only_processing_commits_without_waiting_for_the_disk() {
         use sea_orm::{ConnectionTrait, Statement};
         let (_dir, store) = store().await;
-        let synchronous = |txn: DatabaseTransaction| async move {
-            let row = txn
-                .query_one(Statement::from_string(
-                    txn.get_database_backend(),
-                    "PRAGMA synchronous",
-                ))
-                .await
-                .unwrap()
-                .unwrap();
+        let settings = |txn: DatabaseTransaction| async move {
+            let mut found = Vec::new();
+            for pragma in [
+                "synchronous",
+                "journal_mode",
+                "busy_timeout",
+                "foreign_keys",
+            ] {
+                let row = txn
+                    .query_one(Statement::from_string(
+                        txn.get_database_backend(),
+                        format!("PRAGMA {pragma}"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let value = row
+                    .try_get_by_index::<i64>(0)
+                    .map(|v| v.to_string())
+                    .or_else(|_| row.try_get_by_index::<String>(0))
+                    .unwrap();
+                found.push(value);
+            }
             txn.commit().await.unwrap();
-            row.try_get_by_index::<i32>(0).unwrap()
+            found.join(" ")
         };
+        let processing = settings(store.begin_processing().await.unwrap()).await;
+        assert_eq!(processing, "1 wal 30000 0");
         assert_eq!(
-            synchronous(store.begin_processing().await.unwrap()).await,
-            1
+            settings(store.begin_writing().await.unwrap()).await,
+            "2 wal 30000 0"
         );
-        assert_eq!(synchronous(store.begin_writing().await.unwrap()).await, 2);
-        assert_eq!(synchronous(store.db.begin().await.unwrap()).await, 2);
+        assert_eq!(
+            settings(store.db.begin().await.unwrap()).await,
+            "2 wal 30000 0"
+        );
     }
 
     /// A plain deferred transaction fails at its first write when another connection
