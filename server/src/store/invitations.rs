@@ -46,35 +46,21 @@ impl Store {
         db: &C,
         invitations: &[invitation::Model],
     ) -> StoreResult<Vec<bool>> {
-        if invitations.is_empty() {
-            return Ok(Vec::new());
-        }
-        let inserted = invitation::Entity::insert_many(
+        let ids: Vec<&str> = invitations.iter().map(|i| i.id.as_str()).collect();
+        super::insert_each::<invitation::Entity, _>(
+            db,
             invitations
                 .iter()
                 .cloned()
-                .map(invitation::ActiveModel::from),
-        )
-        .on_conflict(
+                .map(invitation::ActiveModel::from)
+                .collect(),
+            &ids,
+            invitation::Column::Id,
             OnConflict::column(invitation::Column::ApplicationId)
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-        if inserted == invitations.len() as u64 {
-            return Ok(vec![true; invitations.len()]);
-        }
-        let stored: HashSet<String> = invitation::Entity::find()
-            .select_only()
-            .column(invitation::Column::Id)
-            .filter(invitation::Column::Id.is_in(invitations.iter().map(|i| i.id.as_str())))
-            .into_tuple()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        Ok(invitations.iter().map(|i| stored.contains(&i.id)).collect())
+        .await
     }
 
     /// Which of `application_ids` have an invitation.

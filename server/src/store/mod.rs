@@ -311,6 +311,45 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// Inserts `rows` with one statement, skipping each that conflicts with a stored row on
+/// `conflict` (`ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction usable, where
+/// a failed insert would abort it). Answers, in order, whether each was inserted; `ids` are the
+/// rows' primary keys (column `id_column`), looked up only when some were not inserted.
+pub(crate) async fn insert_each<E, C>(
+    db: &C,
+    rows: Vec<E::ActiveModel>,
+    ids: &[&str],
+    id_column: E::Column,
+    conflict: sea_orm::sea_query::OnConflict,
+) -> StoreResult<Vec<bool>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inserted = E::insert_many(rows)
+        .on_conflict(conflict)
+        .exec_without_returning(db)
+        .await?;
+    if inserted == ids.len() as u64 {
+        return Ok(vec![true; ids.len()]);
+    }
+    let stored: std::collections::HashSet<String> = E::find()
+        .select_only()
+        .column(id_column)
+        .filter(id_column.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids.iter().map(|id| stored.contains(*id)).collect())
+}
+
 /// JSON text stored in a column, read back into a value.
 pub fn json_column<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))

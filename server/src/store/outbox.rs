@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, Statement,
+    QueryFilter, Statement,
 };
 
 use super::entities::mail_outbox::{self, Column, Entity as Outbox};
@@ -83,48 +83,42 @@ impl Store {
             .iter()
             .map(|m| (m.id.clone(), m.dedupe_key.clone()))
             .collect();
-        let rows = mails.into_iter().map(|mail| mail_outbox::ActiveModel {
-            id: Set(mail.id),
-            dedupe_key: Set(mail.dedupe_key),
-            template: Set(mail.template),
-            template_version: Set(mail.template_version),
-            recipient: Set(mail.recipient),
-            subject: Set(mail.subject),
-            html: Set(mail.html),
-            text_body: Set(mail.text),
-            headers: Set(mail.headers),
-            message_id: Set(mail.message_id),
-            status: Set(MailStatus::Pending.as_str().to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(mail.send_at),
-            locked_until: Set(None),
-            last_error: Set(None),
-            created_at: Set(mail.created_at),
-            sent_at: Set(None),
-        });
-        let inserted = Outbox::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(Column::DedupeKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        if inserted == keys.len() as u64 {
-            return Ok(vec![MailInsert::Inserted; keys.len()]);
-        }
-        let stored: std::collections::HashSet<String> = Outbox::find()
-            .select_only()
-            .column(Column::Id)
-            .filter(Column::Id.is_in(keys.iter().map(|(id, _)| id.as_str())))
-            .into_tuple()
-            .all(db)
-            .await?
+        let ids: Vec<&str> = keys.iter().map(|(id, _)| id.as_str()).collect();
+        let rows = mails
             .into_iter()
+            .map(|mail| mail_outbox::ActiveModel {
+                id: Set(mail.id),
+                dedupe_key: Set(mail.dedupe_key),
+                template: Set(mail.template),
+                template_version: Set(mail.template_version),
+                recipient: Set(mail.recipient),
+                subject: Set(mail.subject),
+                html: Set(mail.html),
+                text_body: Set(mail.text),
+                headers: Set(mail.headers),
+                message_id: Set(mail.message_id),
+                status: Set(MailStatus::Pending.as_str().to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(mail.send_at),
+                locked_until: Set(None),
+                last_error: Set(None),
+                created_at: Set(mail.created_at),
+                sent_at: Set(None),
+            })
             .collect();
+        let inserted = super::insert_each::<Outbox, _>(
+            db,
+            rows,
+            &ids,
+            Column::Id,
+            OnConflict::column(Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .await?;
         let mut outcomes = Vec::with_capacity(keys.len());
-        for (id, dedupe_key) in &keys {
-            outcomes.push(if stored.contains(id) {
+        for ((_, dedupe_key), inserted) in keys.iter().zip(inserted) {
+            outcomes.push(if inserted {
                 MailInsert::Inserted
             } else {
                 existing(db, dedupe_key).await?
