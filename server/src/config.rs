@@ -45,7 +45,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "database_pool",
         default: "16",
-        doc: "most database connections this instance opens",
+        doc: "most database connections this instance opens (on SQLite at most 8, plus event processing's 2 and the ingest writer's 1)",
     },
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "2", doc: "event-processing workers" },

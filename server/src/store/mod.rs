@@ -178,9 +178,9 @@ impl Store {
     /// actions that are idempotent: a crash of the process loses nothing (the commit is in the
     /// operating system's hands), and a power failure can only undo the last processed
     /// batches as a whole, which are then processed again. Nothing leaves the server before it
-    /// is durable: the mail sender, webhook deliveries and scheduled jobs claim their work with
-    /// an ordinary commit first, which makes everything committed before it durable too (one
-    /// log for all connections).
+    /// is durable: the mail sender and webhook deliveries claim their work with an ordinary
+    /// commit first, which makes everything committed before it durable too (one log for all
+    /// connections), and progress sync calls [`Store::make_durable`] first.
     pub async fn begin_processing(&self) -> Result<DatabaseTransaction, DbErr> {
         let first = if self.is_postgres() {
             Some("SET LOCAL synchronous_commit TO OFF")
@@ -188,6 +188,23 @@ impl Store {
             self.write_turn.is_some().then_some(TAKE_WRITE_LOCK)
         };
         self.begin_on(&self.processing, first).await
+    }
+
+    /// Makes everything committed so far durable, including processing's commits (see
+    /// [`Store::begin_processing`]): on SQLite a checkpoint, which syncs the log first; on
+    /// PostgreSQL a transaction that waits for its commit record to reach the disk, and with
+    /// it every record before.
+    pub async fn make_durable(&self) -> Result<(), DbErr> {
+        if self.is_postgres() {
+            let txn = self.db.begin().await?;
+            txn.execute_unprepared("SELECT txid_current()").await?;
+            txn.commit().await
+        } else {
+            self.db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+                .map(|_| ())
+        }
     }
 
     /// Begins a transaction on `db` whose first statement is `first`, if any.
@@ -448,6 +465,30 @@ mod tests {
             settings(store.db.begin().await.unwrap()).await,
             "2 wal 30000 0"
         );
+    }
+
+    /// A processing commit reaches the database file once `make_durable` has run (the
+    /// checkpoint copies what the synced log holds); without it, it stays in the log.
+    #[tokio::test]
+    async fn make_durable_takes_processing_commits_to_the_database_file() {
+        let (dir, store) = store().await;
+        let file = dir.path().join("t.db");
+        store.make_durable().await.unwrap();
+        let before = std::fs::metadata(&file).unwrap().len();
+        let txn = store.begin_processing().await.unwrap();
+        let row = "z".repeat(4000);
+        for i in 0..50 {
+            txn.execute_unprepared(&format!(
+                "INSERT INTO audit_log (actor, action, target, detail, at) VALUES ('a', 'x', 'y', '{row}', {i})"
+            ))
+            .await
+            .unwrap();
+        }
+        txn.commit().await.unwrap();
+        assert!(std::fs::metadata(&file).unwrap().len() < before + 200_000);
+        store.make_durable().await.unwrap();
+        let after = std::fs::metadata(&file).unwrap().len();
+        assert!(after >= before + 200_000, "{before} -> {after} bytes");
     }
 
     /// A plain deferred transaction fails at its first write when another connection

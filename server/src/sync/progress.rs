@@ -93,6 +93,12 @@ impl ProgressSync {
             return Ok(report);
         }
         let client = self.client.as_ref().ok_or(BizreachError::NotConfigured)?;
+        // What it pushes was decided by event processing, whose commits do not wait for the
+        // disk: made durable first, so BizReach never shows what a power failure could undo.
+        self.store
+            .make_durable()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let (due, unchanged) = self.due(&groups).await?;
         report.unchanged = unchanged;
         let mut failing_in_a_row = 0;
