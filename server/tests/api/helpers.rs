@@ -13,6 +13,9 @@ use serde_json::Value;
 use crate::smtp::SmtpServer;
 
 pub const SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// A cron expression whose first tick is far beyond any test run.
+pub const NEVER: &str = "0 0 0 1 1 * 2099";
+
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 pub struct TestApp {
@@ -116,6 +119,11 @@ impl TestApp {
             ("HIRELAY_PUBLIC_URL", "http://hirelay.test".to_owned()),
             // Many test servers share one PostgreSQL: each keeps a small pool.
             ("HIRELAY_DATABASE_POOL", "4".to_owned()),
+            // Scheduled jobs never run on their own (a test crossing a six-minute boundary
+            // would meet the poller beside its own run); tests run them through
+            // `POST /v1/scheduler/{job}/run` or give a schedule of their own.
+            ("HIRELAY_POLL_SCHEDULE", NEVER.to_owned()),
+            ("HIRELAY_SYNC_SCHEDULE", NEVER.to_owned()),
             (
                 "HIRELAY_CAREER_RELAY_URL",
                 "https://career-relay.test/register".to_owned(),

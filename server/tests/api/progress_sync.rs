@@ -252,8 +252,9 @@ async fn imported_again(b: &Bizreach, source_id: &str, status: &str) {
 
 #[tokio::test]
 async fn p3_default_schedule_is_every_15_minutes() {
+    let defaults = hirelay::config::Config::load(None, &Default::default()).unwrap();
+    assert_eq!(defaults.sync_schedule.as_str(), "0 */15 * * * *");
     let app = TestApp::spawn().await;
-    assert_eq!(app.state.config.sync_schedule.as_str(), "0 */15 * * * *");
     assert!(app
         .state
         .scheduler
