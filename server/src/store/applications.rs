@@ -4,7 +4,6 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -103,28 +102,30 @@ impl Store {
             // One statement, not a look-up and a statement.
             return Self::upsert_known_candidates(db, rows).await;
         }
-        let existing: std::collections::HashSet<String> = candidate::Entity::find()
-            .select_only()
-            .column(candidate::Column::Email)
-            .filter(candidate::Column::Email.is_in(rows.iter().map(|c| c.email.as_str())))
-            .into_tuple()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let (mut known, new): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|c| existing.contains(&c.email));
-        let mut answer = HashMap::with_capacity(list.len());
-        let inserted = insert_new::<candidate::Entity, _>(
+        // Most candidates of a batch are new: inserted outright, and only those that were not
+        // are upserted (and read back) with a second statement.
+        let ids: Vec<&str> = rows.iter().map(|c| c.id.as_str()).collect();
+        let inserted = super::insert_each::<candidate::Entity, _>(
             db,
-            &new,
-            OnConflict::column(candidate::Column::Email),
+            rows.iter()
+                .cloned()
+                .map(candidate::ActiveModel::from)
+                .collect(),
+            &ids,
+            candidate::Column::Id,
+            OnConflict::column(candidate::Column::Email)
+                .do_nothing()
+                .to_owned(),
         )
         .await?;
-        if inserted {
-            answer.extend(new.into_iter().map(|c| (c.email.clone(), c)));
-        } else {
-            known.extend(new);
+        let mut answer = HashMap::with_capacity(list.len());
+        let mut known = Vec::new();
+        for (row, inserted) in rows.into_iter().zip(inserted) {
+            if inserted {
+                answer.insert(row.email.clone(), row);
+            } else {
+                known.push(row);
+            }
         }
         answer.extend(Self::upsert_known_candidates(db, known).await?);
         Ok(answer)
@@ -205,39 +206,38 @@ impl Store {
             |a: &application::Model| a.source_application_id.clone().unwrap_or_default();
         let new_ids: std::collections::HashSet<String> =
             rows.iter().map(|a| a.id.clone()).collect();
-        let existing: std::collections::HashSet<String> = if rows.len() == 1 {
-            // One statement, not a look-up and a statement.
-            rows.iter().map(source_id).collect()
-        } else {
-            application::Entity::find()
-                .select_only()
-                .column(application::Column::SourceApplicationId)
-                .filter(application::Column::SourceSystem.eq(BIZREACH))
-                .filter(
-                    application::Column::SourceApplicationId
-                        .is_in(list.iter().map(|(_, i)| i.source_application_id)),
-                )
-                .into_tuple::<Option<String>>()
-                .all(db)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
-        };
-        let (mut known, new): (Vec<_>, Vec<_>) = rows
-            .into_iter()
-            .partition(|a| existing.contains(&source_id(a)));
         let conflict = || {
             OnConflict::columns([
                 application::Column::SourceSystem,
                 application::Column::SourceApplicationId,
             ])
         };
-        let mut answer = HashMap::with_capacity(list.len());
-        if insert_new::<application::Entity, _>(db, &new, conflict()).await? {
-            answer.extend(new.into_iter().map(|a| (source_id(&a), (a, true))));
+        // Most applications of a poll are new: inserted outright, and only those that were not
+        // are upserted with a second statement. A single one: that statement alone.
+        let inserted = if rows.len() == 1 {
+            vec![false]
         } else {
-            known.extend(new);
+            let ids: Vec<&str> = rows.iter().map(|a| a.id.as_str()).collect();
+            super::insert_each::<application::Entity, _>(
+                db,
+                rows.iter()
+                    .cloned()
+                    .map(application::ActiveModel::from)
+                    .collect(),
+                &ids,
+                application::Column::Id,
+                conflict().do_nothing().to_owned(),
+            )
+            .await?
+        };
+        let mut answer = HashMap::with_capacity(list.len());
+        let mut known = Vec::new();
+        for (row, inserted) in rows.into_iter().zip(inserted) {
+            if inserted {
+                answer.insert(source_id(&row), (row, true));
+            } else {
+                known.push(row);
+            }
         }
         if known.is_empty() {
             return Ok(answer);
@@ -343,8 +343,21 @@ impl Store {
         db: &C,
         apps: &[application::Model],
     ) -> StoreResult<()> {
-        let conflict = OnConflict::column(application::Column::AtsApplicationId);
-        if insert_new::<application::Entity, _>(db, apps, conflict).await? {
+        let ids: Vec<&str> = apps.iter().map(|a| a.id.as_str()).collect();
+        let inserted = super::insert_each::<application::Entity, _>(
+            db,
+            apps.iter()
+                .cloned()
+                .map(application::ActiveModel::from)
+                .collect(),
+            &ids,
+            application::Column::Id,
+            OnConflict::column(application::Column::AtsApplicationId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .await?;
+        if inserted.iter().all(|i| *i) {
             Ok(())
         } else {
             Err(StoreError::Conflict(
@@ -586,29 +599,6 @@ impl Store {
 }
 
 /// A new application in status `new`, in the inbox, with no labels: what every way in starts from.
-/// Inserts `rows` with one statement that skips a row another one conflicts with (on
-/// `conflict`), without reading them back; answers whether every row was inserted (when not,
-/// another writer got there first and the caller reads them back instead).
-async fn insert_new<E, C>(db: &C, rows: &[E::Model], mut conflict: OnConflict) -> StoreResult<bool>
-where
-    E: EntityTrait,
-    E::Model: sea_orm::IntoActiveModel<E::ActiveModel> + Clone,
-    C: ConnectionTrait,
-{
-    if rows.is_empty() {
-        return Ok(true);
-    }
-    let inserted = E::insert_many(
-        rows.iter()
-            .cloned()
-            .map(sea_orm::IntoActiveModel::into_active_model),
-    )
-    .on_conflict(conflict.do_nothing().to_owned())
-    .exec_without_returning(db)
-    .await?;
-    Ok(inserted == rows.len() as u64)
-}
-
 fn new_application(candidate_id: &str, imported_via: &str, now: i64) -> application::Model {
     application::Model {
         id: new_id("app"),
