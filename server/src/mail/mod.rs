@@ -219,19 +219,11 @@ impl Mailer {
         db: &C,
         mail: OutgoingMail,
     ) -> Result<EnqueueOutcome, MailError> {
-        self.enqueue_as(db, new_id("mail"), mail).await
-    }
-
-    /// [`Mailer::enqueue`] as the outbox row `id` (`mail_…`), so a record can name its email
-    /// before it is queued.
-    pub async fn enqueue_as<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        id: String,
-        mail: OutgoingMail,
-    ) -> Result<EnqueueOutcome, MailError> {
-        let row = self.compose(id, mail)?;
-        let queued = Store::insert_mail(db, row.clone()).await?;
+        let row = self.compose(new_id("mail"), mail)?;
+        let queued = Store::insert_mails(db, std::slice::from_ref(&row))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("one mail queued, no outcome".into()))?;
         Ok(queued_as(&row, queued))
     }
 

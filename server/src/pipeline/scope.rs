@@ -307,7 +307,7 @@ impl BatchScope {
             tracing::info!(%application, %outcome, "career relay invitation");
         }
         let mails = std::mem::take(&mut self.mails);
-        let outcomes = Store::insert_mails(db, mails.clone()).await?;
+        let outcomes = Store::insert_mails(db, &mails).await?;
         for (mail, outcome) in mails.iter().zip(outcomes) {
             queued_as(mail, outcome);
         }

@@ -127,30 +127,27 @@ pub async fn create<C: ConnectionTrait>(
     db: &C,
     planned: Vec<PlannedInvitation>,
 ) -> Result<Vec<Invited>, RelayError> {
-    let invitations: Vec<invitation::Model> =
-        planned.iter().map(|p| p.invitation.clone()).collect();
+    let (invitations, mails): (Vec<invitation::Model>, Vec<NewMail>) =
+        planned.into_iter().map(|p| (p.invitation, p.mail)).unzip();
     let created = Store::create_invitations(db, &invitations).await?;
-    let mails: Vec<NewMail> = planned
-        .iter()
+    let mails: Vec<NewMail> = mails
+        .into_iter()
         .zip(&created)
         .filter(|(_, created)| **created)
-        .map(|(plan, _)| plan.mail.clone())
+        .map(|(mail, _)| mail)
         .collect();
-    let mut outcomes = Store::insert_mails(db, mails).await?.into_iter();
-    let mut result = Vec::with_capacity(planned.len());
-    for (plan, created) in planned.into_iter().zip(created) {
+    let outcomes = Store::insert_mails(db, &mails).await?;
+    let mut emails = mails.iter().zip(outcomes);
+    let mut result = Vec::with_capacity(invitations.len());
+    for (mut invitation, created) in invitations.into_iter().zip(created) {
         if !created {
             result.push(Invited::AlreadyInvited);
             continue;
         }
-        let outcome = outcomes
+        let (mail, outcome) = emails
             .next()
             .ok_or_else(|| StoreError::Corrupt("an invitation without its email".into()))?;
-        let PlannedInvitation {
-            mut invitation,
-            mail,
-        } = plan;
-        let queued = queued_as(&mail, outcome);
+        let queued = queued_as(mail, outcome);
         if Some(queued.outbox_id()) != invitation.outbox_id.as_deref() {
             // Queued before (under its dedupe key): the invitation names that row.
             Store::set_invitation_outbox(db, &invitation.id, queued.outbox_id()).await?;
@@ -209,7 +206,7 @@ mod tests {
         let mut mailed_before = planned("app_2").mail;
         mailed_before.id = "mail_before".into();
         assert_eq!(
-            Store::insert_mails(db, vec![mailed_before]).await.unwrap(),
+            Store::insert_mails(db, &[mailed_before]).await.unwrap(),
             [MailInsert::Inserted]
         );
 

@@ -60,43 +60,28 @@ pub enum MailInsert {
 }
 
 impl Store {
-    /// Queues a mail in `db` (the caller's transaction); see [`Store::insert_mails`].
-    pub async fn insert_mail<C: ConnectionTrait>(db: &C, mail: NewMail) -> StoreResult<MailInsert> {
-        Self::insert_mails(db, vec![mail])
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt("one mail queued, no outcome".into()))
-    }
-
     /// Queues mails in `db` (the caller's transaction) with one statement, and answers what
     /// each came to, in order. A mail whose dedupe key was queued before is not inserted:
     /// `ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction usable, where a
     /// failed insert would abort it. Only when some were not inserted are they looked up.
     pub async fn insert_mails<C: ConnectionTrait>(
         db: &C,
-        mails: Vec<NewMail>,
+        mails: &[NewMail],
     ) -> StoreResult<Vec<MailInsert>> {
-        if mails.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<(String, String)> = mails
-            .iter()
-            .map(|m| (m.id.clone(), m.dedupe_key.clone()))
-            .collect();
-        let ids: Vec<&str> = keys.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<&str> = mails.iter().map(|m| m.id.as_str()).collect();
         let rows = mails
-            .into_iter()
+            .iter()
             .map(|mail| mail_outbox::ActiveModel {
-                id: Set(mail.id),
-                dedupe_key: Set(mail.dedupe_key),
-                template: Set(mail.template),
+                id: Set(mail.id.clone()),
+                dedupe_key: Set(mail.dedupe_key.clone()),
+                template: Set(mail.template.clone()),
                 template_version: Set(mail.template_version),
-                recipient: Set(mail.recipient),
-                subject: Set(mail.subject),
-                html: Set(mail.html),
-                text_body: Set(mail.text),
-                headers: Set(mail.headers),
-                message_id: Set(mail.message_id),
+                recipient: Set(mail.recipient.clone()),
+                subject: Set(mail.subject.clone()),
+                html: Set(mail.html.clone()),
+                text_body: Set(mail.text.clone()),
+                headers: Set(mail.headers.clone()),
+                message_id: Set(mail.message_id.clone()),
                 status: Set(MailStatus::Pending.as_str().to_owned()),
                 attempts: Set(0),
                 next_attempt_at: Set(mail.send_at),
@@ -116,12 +101,12 @@ impl Store {
                 .to_owned(),
         )
         .await?;
-        let mut outcomes = Vec::with_capacity(keys.len());
-        for ((_, dedupe_key), inserted) in keys.iter().zip(inserted) {
+        let mut outcomes = Vec::with_capacity(mails.len());
+        for (mail, inserted) in mails.iter().zip(inserted) {
             outcomes.push(if inserted {
                 MailInsert::Inserted
             } else {
-                existing(db, dedupe_key).await?
+                existing(db, &mail.dedupe_key).await?
             });
         }
         Ok(outcomes)
@@ -260,12 +245,12 @@ mod tests {
     async fn mails_queued_together_are_each_queued_once_per_dedupe_key() {
         let (_dir, store) = store().await;
         let db = &store.db;
-        Store::insert_mails(db, vec![mail("mail_a", "k1")])
+        Store::insert_mails(db, &[mail("mail_a", "k1")])
             .await
             .unwrap();
         let outcomes = Store::insert_mails(
             db,
-            vec![
+            &[
                 mail("mail_b", "k2"),
                 mail("mail_c", "k1"),
                 mail("mail_d", "k2"),
