@@ -30,6 +30,18 @@ async fn by_ats_id(app: &TestApp, ats_id: &str) -> Value {
     app.get_json(&format!("/v1/applications/{id}")).await
 }
 
+/// Asserts from the captured logs that none of `ids` was handled again alone (after its
+/// batch failed).
+fn each_handled_in_its_batch(logs: &std::sync::Mutex<Vec<u8>>, ids: &[String]) {
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for id in ids {
+        assert!(
+            !logs.contains(&format!("event Some(\"{id}\") did not succeed")),
+            "{id} was handled again alone"
+        );
+    }
+}
+
 fn change(ats_id: &str, email: &str, to: &str, changed_at: &str) -> String {
     json!({
         "type": "application.status_changed",
@@ -378,13 +390,7 @@ async fn status_changes_claimed_together_are_each_applied_in_order() {
     .unwrap();
     assert!(invited.is_some(), "the rejection queued its invitation");
     // Each was handled in a batch, not again alone after its batch failed.
-    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
-    for id in &ids {
-        assert!(
-            !logs.contains(&format!("event Some(\"{id}\") did not succeed")),
-            "{id} was handled again alone"
-        );
-    }
+    each_handled_in_its_batch(&logs, &ids);
 }
 
 /// C2, C8: rejections claimed in one batch each get one invitation and one email (written
@@ -441,13 +447,7 @@ async fn c2_rejections_claimed_together_each_queue_one_invitation_and_its_email(
     }
     let old = by_ats_id(&app, "ats-old").await;
     assert_eq!(old["history"].as_array().unwrap().len(), 2, "{old}");
-    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
-    for id in &ids {
-        assert!(
-            !logs.contains(&format!("event Some(\"{id}\") did not succeed")),
-            "{id} was handled again alone"
-        );
-    }
+    each_handled_in_its_batch(&logs, &ids);
 }
 
 /// Two events of one batch that turn out to concern one candidate (a status change that names
