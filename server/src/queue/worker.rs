@@ -114,53 +114,60 @@ impl Worker {
 
     /// Claims and handles one batch; answers how many events it finished.
     ///
-    /// The batch is handled in one transaction with one write for the events' new states and
-    /// one for their decision records. When an event of it does not succeed (a script error, a
-    /// database error, a lease another worker took), that transaction rolls back and the batch
-    /// is handled again one event per transaction, so one bad event never holds up the others
-    /// and every claimed event leaves `processing`.
+    /// The batch is claimed and handled in one transaction, with one write for the events'
+    /// new states and one for their decision records. When an event of it does not succeed
+    /// (a script error, a database error), that transaction rolls back, leaving the batch
+    /// pending as it was, and the batch is claimed again and handled one event per
+    /// transaction, so one bad event never holds up the others and every claimed event leaves
+    /// `processing`.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
         // Acknowledgements first: processing waits while webhooks keep arriving, and takes a
         // small batch at least every quarter second.
         self.store.yield_to_ingest(Duration::from_millis(250)).await;
         let turn = self.store.write_turn().await;
-        let claiming = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let now = now_millis();
         let lease_until = now + self.settings.lease.as_millis() as i64;
-        let batch = self
-            .store
-            .claim_events(&self.name, now, lease_until, self.batch_size())
-            .await?;
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let claimed_in = std::time::Instant::now();
-        let claim_us = (claimed_in - claiming).as_micros() as u64;
+        let txn = self.store.begin_processing().await?;
+        let batch = match Store::claim_events(&txn, &self.name, now, lease_until, self.batch_size())
+            .await
+        {
+            Ok(batch) if !batch.is_empty() => batch,
+            claimed => {
+                txn.rollback().await?;
+                return claimed.map(|_| 0);
+            }
+        };
+        let claim_us = started.elapsed().as_micros() as u64;
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left goes back to the queue at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
-        let handled = match self.batch_in_one_transaction(&batch, yield_at).await {
+        let handled = match self.batch_in_one_transaction(txn, &batch, yield_at).await {
             Ok(handled) => handled,
             Err(why) => {
                 tracing::debug!(worker = %self.name, reason = %why, "handling the batch one event at a time");
+                let ids: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
+                let txn = self.store.begin_processing().await?;
+                let batch = Store::claim_listed_events(&txn, &ids, &self.name, lease_until).await?;
+                txn.commit().await?;
                 self.one_at_a_time(&batch, yield_at).await
             }
         };
         drop(turn);
-        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, claim_us, total_ms = claimed_in.elapsed().as_millis() as u64, "batch committed");
+        tracing::debug!(worker = %self.name, claimed = batch.len(), handled, claim_us, total_ms = started.elapsed().as_millis() as u64, "batch committed");
         self.handler.after_commit();
         Ok(handled)
     }
 
-    /// The fast path: every event of the batch in one transaction. Fails (rolling everything
-    /// back) at the first event that does not succeed.
+    /// The fast path: every event of the batch claimed in `txn` handled there too. Fails
+    /// (rolling everything back, the claim included) at the first event that does not succeed.
     async fn batch_in_one_transaction(
         &self,
+        txn: DatabaseTransaction,
         batch: &[event::Model],
         yield_at: i64,
     ) -> Result<usize, BatchFallback> {
         let started = std::time::Instant::now();
-        let txn = self.store.begin_processing().await?;
         let handled = match self.handle_batch(&txn, batch, yield_at).await {
             Ok(handled) => handled,
             Err(why) => {

@@ -113,37 +113,48 @@ impl Store {
             .collect())
     }
 
-    /// Claims up to `limit` due events for `worker`, leased until `lease_until`. With several
-    /// processes on PostgreSQL, `FOR UPDATE SKIP LOCKED` gives each event to one claimer; on
-    /// SQLite the single writer does the same.
-    pub async fn claim_events(
-        &self,
+    /// Within `db` (the batch's transaction), claims up to `limit` due events for `worker`,
+    /// leased until `lease_until`. With several processes on PostgreSQL, `FOR UPDATE SKIP
+    /// LOCKED` gives each event to one claimer; on SQLite the single writer does the same.
+    ///
+    /// The claim commits or rolls back with what the worker does with the events: a batch
+    /// written once, and one that fails leaves its events pending as they were.
+    pub async fn claim_events<C: ConnectionTrait>(
+        db: &C,
         worker: &str,
         now: i64,
         lease_until: i64,
         limit: u64,
     ) -> StoreResult<Vec<event::Model>> {
-        let backend = self.backend();
-        let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
-            DatabaseBackend::Postgres => (
-                "UPDATE events SET status = 'processing', locked_until = $1, locked_by = $2, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= $3 \
-                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *",
-                vec![lease_until.into(), worker.into(), now.into(), (limit as i64).into()],
-            ),
-            _ => (
-                "UPDATE events SET status = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= ? \
-                 ORDER BY next_attempt_at, id LIMIT ?) RETURNING *",
-                vec![lease_until.into(), worker.into(), now.into(), (limit as i64).into()],
-            ),
-        };
-        let mut claimed =
-            event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                .all(&self.processing)
-                .await?;
-        claimed.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
-        Ok(claimed)
+        let due =
+            "status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?";
+        claim(
+            db,
+            due,
+            worker,
+            lease_until,
+            vec![now.into(), (limit as i64).into()],
+        )
+        .await
+    }
+
+    /// Claims the events `ids` that are still pending, as [`Store::claim_events`] does (a batch
+    /// handled again one event at a time, after its transaction rolled back).
+    pub async fn claim_listed_events<C: ConnectionTrait>(
+        db: &C,
+        ids: &[&str],
+        worker: &str,
+        lease_until: i64,
+    ) -> StoreResult<Vec<event::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let listed = format!(
+            "status = 'pending' AND id IN ({})",
+            vec!["?"; ids.len()].join(", ")
+        );
+        let ids = ids.iter().map(|id| (*id).into()).collect();
+        claim(db, &listed, worker, lease_until, ids).await
     }
 
     /// Puts events whose lease ran out (their worker died) back in the queue.
@@ -319,7 +330,8 @@ impl Store {
         let rows = Events::find()
             .select_only()
             .column(Column::Status)
-            .column_as(Column::Id.count(), "n")
+            // COUNT(*), not COUNT(id): the count then reads only the status index.
+            .column_as(Expr::cust("COUNT(*)"), "n")
             .group_by(Column::Status)
             .into_model::<Row>()
             .all(&self.db)
@@ -432,6 +444,58 @@ async fn requeue<C: ConnectionTrait>(
     Ok(result.rows_affected)
 }
 
+/// `UPDATE … RETURNING` of the events `which` selects (`?` placeholders for `values`): they
+/// become `processing`, held by `worker` until `lease_until`, one attempt more. Oldest first.
+async fn claim<C: ConnectionTrait>(
+    db: &C,
+    which: &str,
+    worker: &str,
+    lease_until: i64,
+    values: Vec<sea_orm::Value>,
+) -> StoreResult<Vec<event::Model>> {
+    let backend = db.get_database_backend();
+    let skip_locked = match backend {
+        DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let sql = format!(
+        "UPDATE events SET status = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM events WHERE {which}{skip_locked}) RETURNING *"
+    );
+    let sql = match backend {
+        DatabaseBackend::Postgres => numbered_placeholders(&sql),
+        _ => sql,
+    };
+    let values = [lease_until.into(), worker.into()]
+        .into_iter()
+        .chain(values);
+    let mut claimed = event::Model::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        values.collect::<Vec<_>>(),
+    ))
+    .all(db)
+    .await?;
+    claimed.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+    Ok(claimed)
+}
+
+/// `?` placeholders as PostgreSQL's `$1`, `$2`, … (the SQL has no `?` of its own).
+fn numbered_placeholders(sql: &str) -> String {
+    let mut n = 0;
+    sql.split('?')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                n += 1;
+                format!("${n}{part}")
+            }
+        })
+        .collect()
+}
+
 /// `(source, webhook_id) → (event id, body hash)` of what is stored for the batch's keys.
 /// An update of the events `ids` that `worker` still holds: their lease ends and they move to
 /// `status` (the caller sets what else changes). Rows another worker took are left alone.
@@ -529,4 +593,94 @@ async fn stored_keys<C: ConnectionTrait>(db: &C, batch: &[NewEvent]) -> StoreRes
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    fn pending(n: usize) -> Vec<NewEvent> {
+        (0..n)
+            .map(|i| NewEvent {
+                id: format!("evt_{i}"),
+                source: EventSource::Ats,
+                kind: "application.status_changed".into(),
+                webhook_id: format!("msg_{i}"),
+                body_hash: crate::ingest::body_hash(b"{}"),
+                payload: "{}".into(),
+                received_at: 1_700_000_000_000 + i as i64,
+            })
+            .collect()
+    }
+
+    /// `(status, attempts)` of each event, by id.
+    async fn states(store: &Store) -> Vec<(String, String, i32)> {
+        let mut rows: Vec<(String, String, i32)> = Events::find()
+            .select_only()
+            .columns([Column::Id, Column::Status, Column::Attempts])
+            .into_tuple()
+            .all(&store.db)
+            .await
+            .unwrap();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn a_claim_rolled_back_with_its_batch_leaves_the_events_pending_at_once() {
+        let (_dir, store) = store().await;
+        store.insert_events(&pending(3)).await.unwrap();
+        let txn = store.begin_processing().await.unwrap();
+        let claimed = Store::claim_events(&txn, "w0", i64::MAX, i64::MAX, 2)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["evt_0", "evt_1"], "oldest first, up to the limit");
+        assert!(claimed
+            .iter()
+            .all(|e| e.status == "processing" && e.attempts == 1));
+        // The worker fails (or dies) before it commits: no lease to wait for.
+        txn.rollback().await.unwrap();
+        let all_pending: Vec<_> = (0..3)
+            .map(|i| (format!("evt_{i}"), "pending".to_owned(), 0))
+            .collect();
+        assert_eq!(states(&store).await, all_pending);
+    }
+
+    #[tokio::test]
+    async fn only_listed_events_still_pending_are_claimed_again() {
+        let (_dir, store) = store().await;
+        store.insert_events(&pending(3)).await.unwrap();
+        let claim = |ids: &'static [&'static str]| {
+            let store = store.clone();
+            async move {
+                let txn = store.begin_processing().await.unwrap();
+                let claimed = Store::claim_listed_events(&txn, ids, "w1", i64::MAX)
+                    .await
+                    .unwrap();
+                txn.commit().await.unwrap();
+                claimed.into_iter().map(|e| e.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(claim(&["evt_2", "evt_0"]).await, ["evt_0", "evt_2"]);
+        // Already held: nobody claims them twice.
+        assert_eq!(claim(&["evt_0", "evt_1"]).await, ["evt_1"]);
+        assert_eq!(
+            states(&store).await,
+            [
+                ("evt_0".into(), "processing".into(), 1),
+                ("evt_1".into(), "processing".into(), 1),
+                ("evt_2".into(), "processing".into(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        assert_eq!(
+            numbered_placeholders("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
+    }
 }
