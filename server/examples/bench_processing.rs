@@ -6,7 +6,7 @@
 //!
 //! Half the events are BizReach imports (`import.rhai`: labels, KPI), half ATS rejections
 //! (`status.rhai`: history, KPI, a Career Relay invitation rendered into the outbox). They are
-//! stored first through the ingestion path, then the workers drain them; the figure is events
+//! stored first, a thousand to a transaction, then the workers drain them; the figure is events
 //! over the time from the first stored to the last processed.
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     let started = Instant::now();
-    let mut stored = Vec::with_capacity(n);
+    let mut events = Vec::with_capacity(n);
     for i in 0..n {
         let (source, kind, payload) = if i % 2 == 0 {
             let channel = if i % 4 == 0 { "direct" } else { "scout" };
@@ -90,23 +90,19 @@ async fn main() -> anyhow::Result<()> {
                 ),
             )
         };
-        let ingest = state.ingest.clone();
-        stored.push(tokio::spawn(async move {
-            ingest
-                .store_event(NewEvent {
-                    id: new_id("evt"),
-                    source,
-                    kind: kind.to_owned(),
-                    webhook_id: format!("bench-{i}"),
-                    body_hash: hirelay::ingest::body_hash(payload.as_bytes()),
-                    payload,
-                    received_at: hirelay::domain::time::now_millis(),
-                })
-                .await
-        }));
+        events.push(NewEvent {
+            id: new_id("evt"),
+            source,
+            kind: kind.to_owned(),
+            webhook_id: format!("bench-{i}"),
+            body_hash: hirelay::ingest::body_hash(payload.as_bytes()),
+            payload,
+            received_at: hirelay::domain::time::now_millis(),
+        });
     }
-    for s in stored {
-        s.await??;
+    // Stored as a poll or a backfill stores what it pulls: a thousand to a transaction.
+    for chunk in events.chunks(1_000) {
+        state.store.insert_events(chunk).await?;
     }
     let stored_in = started.elapsed();
     state.queue_wake.notify_waiters();

@@ -91,7 +91,6 @@ impl Application {
         };
         let poller = Poller {
             store: store.clone(),
-            ingest: ingest.clone(),
             client: bizreach.clone(),
             queue_wake: queue_wake.clone(),
         };

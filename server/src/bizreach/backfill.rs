@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use super::client::BizreachClient;
 use super::events::{pulled_event, PullKind, PulledEvent};
-use super::poller::store_all;
+use super::poller::count_stored;
 use super::BizreachError;
 use crate::domain::backfill::{select_backfill, BackfillCandidate, Skipped};
 use crate::domain::link::LinkState;
-use crate::ingest::Ingest;
 use crate::store::{Store, StoreError};
 
 /// Why a backfill was refused or failed.
@@ -46,7 +45,6 @@ pub struct BackfillReport {
 /// What a backfill needs.
 pub struct Backfill<'a> {
     pub store: &'a Store,
-    pub ingest: &'a Ingest,
     pub client: Option<&'a BizreachClient>,
     pub queue_wake: &'a Arc<tokio::sync::Notify>,
 }
@@ -98,12 +96,12 @@ impl Backfill<'_> {
         let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
         let already = self.store.imported_bizreach_ids(&ids).await?;
         let selection = select_backfill(&candidates, now, &already);
-        let events = selection
+        let events: Vec<_> = selection
             .take
             .iter()
             .filter_map(|id| pulled.remove(id).map(|p| p.new))
             .collect();
-        let (imported, duplicates) = store_all(self.ingest, events).await?;
+        let (imported, duplicates) = count_stored(&self.store.insert_events(&events).await?);
         let mut skipped = selection.skipped;
         // Stored meanwhile (another backfill at the same moment): already imported after all.
         skipped.already_imported += duplicates;

@@ -1,8 +1,9 @@
 //! The BizReach integration: the source API client, the stored sign-in, group-account linking
 //! (L1–L5), the poller (I2, I3) and the backfill (B1–B4).
 //!
-//! Pulled applications become events through [`crate::ingest::Ingest::store_event`], the same
-//! path as pushed webhooks; the pipeline turns them into applications.
+//! Pulled applications become events of the same shape as pushed webhooks, stored a page (poll)
+//! or a selection (backfill) at a time with [`crate::store::Store::store_polled_page`] and
+//! [`crate::store::Store::insert_events`]; the pipeline turns them into applications.
 pub mod backfill;
 pub mod client;
 pub mod credentials;

@@ -2,12 +2,11 @@
 //! an event, the same way a pushed webhook is stored.
 //!
 //! A group's poll starts at its `poll_since` (at first its `linked_at`, never earlier: I2) and
-//! walks the pages, saving the cursor after each page's events are committed. A poll that stops
+//! walks the pages, saving the cursor in the transaction that stores each page's events. A poll that stops
 //! half-way (a crash, BizReach failing) continues from the saved cursor next time: no gap, and
 //! a page stored twice gives duplicates by `webhook-id`, not new events. At the end of the list
 //! `poll_since` moves to the newest `applied_at` seen and the cursor is cleared.
 use chrono::{TimeZone, Utc};
-use futures_util::future::join_all;
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -16,9 +15,9 @@ use super::client::BizreachClient;
 use super::events::{pulled_event, PullKind};
 use super::BizreachError;
 use crate::domain::time::now_millis;
-use crate::ingest::{Accepted, Ingest, IngestError};
 use crate::store::entities::group_account;
-use crate::store::events::NewEvent;
+use crate::store::events::{InsertOutcome, NewEvent};
+use crate::store::group_accounts::PollPosition;
 use crate::store::Store;
 
 /// What one run did.
@@ -60,7 +59,6 @@ pub struct PollError {
 #[derive(Clone)]
 pub struct Poller {
     pub store: Store,
-    pub ingest: Ingest,
     pub client: Option<BizreachClient>,
     /// Woken when new events were stored.
     pub queue_wake: Arc<tokio::sync::Notify>,
@@ -155,7 +153,15 @@ impl Poller {
                     }),
                 }
             }
-            let (new, duplicates) = store_all(&self.ingest, events).await?;
+            let position = PollPosition {
+                group_account_id: &group.id,
+                cursor: page.next_cursor.as_deref(),
+                // At the end of the list, the next poll starts from the newest seen.
+                since: page.next_cursor.is_none().then_some(newest),
+                now: now_millis(),
+            };
+            let stored = self.store.store_polled_page(&events, &position).await?;
+            let (new, duplicates) = count_stored(&stored);
             if new > 0 {
                 // Processing starts on each page as it is stored, not after the whole poll.
                 self.queue_wake.notify_waiters();
@@ -163,44 +169,20 @@ impl Poller {
             report.new_events += new;
             report.duplicates += duplicates;
             match page.next_cursor {
-                Some(next) => {
-                    self.store
-                        .save_poll_position(&group.id, Some(&next), None, now_millis())
-                        .await?;
-                    cursor = Some(next);
-                }
-                None => {
-                    self.store
-                        .save_poll_position(&group.id, None, Some(newest), now_millis())
-                        .await?;
-                    return Ok(());
-                }
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
             }
         }
     }
 }
 
-/// Stores events together (one group commit) and counts `(new, duplicates)`.
-pub async fn store_all(
-    ingest: &Ingest,
-    events: Vec<NewEvent>,
-) -> Result<(u64, u64), BizreachError> {
-    let outcomes = join_all(events.into_iter().map(|e| ingest.store_event(e))).await;
-    let (mut new, mut duplicates) = (0, 0);
-    for outcome in outcomes {
-        match outcome {
-            Ok(Accepted::New { .. }) => new += 1,
-            Ok(Accepted::Duplicate { .. }) => duplicates += 1,
-            // A webhook id carries the body hash (poll) or is stored once (backfill): a
-            // conflict means the same application was pushed under this id before.
-            Err(IngestError::IdempotencyConflict { .. }) => duplicates += 1,
-            Err(IngestError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                return Err(BizreachError::Store(crate::store::StoreError::Db(
-                    sea_orm::DbErr::Custom(e.to_string()),
-                )))
-            }
-        }
-    }
-    Ok((new, duplicates))
+/// `(new, duplicates)` of stored pulled events.
+pub fn count_stored(outcomes: &[InsertOutcome]) -> (u64, u64) {
+    let new = outcomes
+        .iter()
+        .filter(|o| **o == InsertOutcome::Accepted)
+        .count() as u64;
+    // A webhook id carries the body hash (poll) or is stored once (backfill): a conflict
+    // means the same application was pushed under this id before, a duplicate too.
+    (new, outcomes.len() as u64 - new)
 }

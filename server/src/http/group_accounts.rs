@@ -238,7 +238,6 @@ async fn backfill(
 ) -> Result<HttpResponse, ApiError> {
     let report = Backfill {
         store: &state.store,
-        ingest: &state.ingest,
         client: state.bizreach.as_ref(),
         queue_wake: &state.queue_wake,
     }

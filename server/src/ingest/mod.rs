@@ -13,7 +13,6 @@ use crate::domain::status::EventSource;
 use crate::store::events::{InsertOutcome, NewEvent};
 use crate::store::{Store, StoreError};
 use signature::{SignatureError, WebhookSecrets};
-use writer::Waiting;
 
 /// Why a delivery was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -151,17 +150,8 @@ impl Ingest {
             payload,
             received_at: crate::domain::time::now_millis(),
         };
-        self.store_as(new, Waiting::Sender).await
-    }
-
-    /// Stores a pulled event (poller, backfill) through the group-commit writer.
-    pub async fn store_event(&self, new: NewEvent) -> Result<Accepted, IngestError> {
-        self.store_as(new, Waiting::Pull).await
-    }
-
-    async fn store_as(&self, new: NewEvent, waiting: Waiting) -> Result<Accepted, IngestError> {
         let (id, webhook_id) = (new.id.clone(), new.webhook_id.clone());
-        match self.writer.submit(new, waiting).await? {
+        match self.writer.submit(new).await? {
             InsertOutcome::Accepted => Ok(Accepted::New { event_id: id }),
             InsertOutcome::Duplicate { event_id } => Ok(Accepted::Duplicate { event_id }),
             InsertOutcome::Conflict { event_id } => Err(IngestError::IdempotencyConflict {

@@ -17,19 +17,8 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 16_384;
 
 type Reply = oneshot::Sender<Result<InsertOutcome, String>>;
-type Item = (NewEvent, Reply, Waiting);
+type Item = (NewEvent, Reply);
 type Pending = async_channel::Receiver<Item>;
-
-/// Who waits for an event to be stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Waiting {
-    /// A webhook's sender, for its acknowledgement: event processing makes way for it
-    /// ([`Store::ingest_busy`]).
-    Sender,
-    /// A pull (poll, backfill) storing many events at once and processing none of them
-    /// until they are stored: nothing makes way.
-    Pull,
-}
 
 #[derive(Clone)]
 pub(super) struct Writer {
@@ -59,15 +48,11 @@ impl Writer {
         Ok(Writer { queue })
     }
 
-    /// Hands one event to a writer and waits until it is committed.
-    pub(super) async fn submit(
-        &self,
-        event: NewEvent,
-        waiting: Waiting,
-    ) -> Result<InsertOutcome, IngestError> {
+    /// Hands a webhook's event to a writer and waits until it is committed.
+    pub(super) async fn submit(&self, event: NewEvent) -> Result<InsertOutcome, IngestError> {
         let (reply, outcome) = oneshot::channel();
         self.queue
-            .send((event, reply, waiting))
+            .send((event, reply))
             .await
             .map_err(|_| IngestError::Unavailable)?;
         match outcome.await {
@@ -84,8 +69,6 @@ impl Writer {
 struct Batch {
     events: Vec<NewEvent>,
     replies: Vec<Reply>,
-    /// How many of the events have a sender waiting.
-    senders: usize,
 }
 
 impl Batch {
@@ -93,7 +76,6 @@ impl Batch {
         Batch {
             events: Vec::with_capacity(MAX_BATCH),
             replies: Vec::with_capacity(MAX_BATCH),
-            senders: 0,
         }
     }
 
@@ -108,17 +90,14 @@ impl Batch {
         }
     }
 
-    fn push(&mut self, (event, reply, waiting): Item) {
+    fn push(&mut self, (event, reply): Item) {
         self.events.push(event);
         self.replies.push(reply);
-        self.senders += usize::from(waiting == Waiting::Sender);
     }
 
     /// Tells the store what this batch says of webhook traffic (see [`Store::ingest_busy`]).
     fn note(&self, store: &Store) {
-        if self.senders > 0 {
-            store.note_ingest_batch(self.senders);
-        }
+        store.note_ingest_batch(self.events.len());
     }
 
     /// Answers every sender with what storing came to, and empties the batch.
@@ -138,7 +117,6 @@ impl Batch {
             }
         }
         self.events.clear();
-        self.senders = 0;
     }
 }
 
@@ -148,9 +126,8 @@ impl Batch {
 async fn run(store: Store, pending: Pending) {
     let mut batch = Batch::new();
     while let Ok(first) = pending.recv().await {
-        store.set_ingest_busy(first.2 == Waiting::Sender);
+        store.set_ingest_busy(true);
         batch.gather(first, &pending);
-        store.set_ingest_busy(batch.senders > 0);
         let stored = store.insert_events(&batch.events).await;
         batch.note(&store);
         batch.answer(stored);
@@ -164,9 +141,8 @@ async fn run(store: Store, pending: Pending) {
 fn run_blocking(store: Store, mut db: SqliteBatchWriter, pending: Pending) {
     let mut batch = Batch::new();
     while let Ok(first) = pending.recv_blocking() {
-        store.set_ingest_busy(first.2 == Waiting::Sender);
+        store.set_ingest_busy(true);
         batch.gather(first, &pending);
-        store.set_ingest_busy(batch.senders > 0);
         let stored = db.insert_events(&batch.events);
         batch.note(&store);
         batch.answer(stored);
@@ -195,15 +171,13 @@ mod tests {
         }
     }
 
-    /// Pulled events (a poll, a backfill) are stored without telling event processing to
-    /// make way; a webhook's are stored telling it that webhooks are arriving.
+    /// A webhook's event is stored telling event processing that webhooks are arriving.
     #[tokio::test]
-    async fn only_webhooks_make_processing_make_way() {
+    async fn webhooks_make_processing_make_way() {
         let (_dir, store) = store().await;
         let writer = Writer::start(store.clone(), 1).unwrap();
-        writer.submit(event(1), Waiting::Pull).await.unwrap();
         assert!(!store.ingest_recent(Duration::from_secs(60)));
-        writer.submit(event(2), Waiting::Sender).await.unwrap();
+        writer.submit(event(2)).await.unwrap();
         assert!(store.ingest_recent(Duration::from_secs(60)));
     }
 }

@@ -71,28 +71,30 @@ impl Store {
     /// on an SQLite file uses [`Store::sqlite_batch_writer`] instead, with the same answers.)
     pub async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let _turn = self.write_turn().await;
-        let backend = self.backend();
-        let stored = if batch.len() <= INSERT_CHUNK {
+        if batch.len() <= INSERT_CHUNK {
             // One statement is its own transaction: no BEGIN and COMMIT round trips.
-            let inserted = self
-                .db
-                .execute(insert_statement(backend, batch))
+            return Self::insert_events_within(&self.db, batch).await;
+        }
+        let txn = self.db.begin().await?;
+        let stored = Self::insert_events_within(&txn, batch).await;
+        super::end_transaction(txn, stored).await
+    }
+
+    /// [`Store::insert_events`] within `db` (a transaction of the caller's, or autocommit for
+    /// a batch of at most one statement).
+    pub async fn insert_events_within<C: ConnectionTrait>(
+        db: &C,
+        batch: &[NewEvent],
+    ) -> StoreResult<Vec<InsertOutcome>> {
+        let backend = db.get_database_backend();
+        let mut inserted = 0;
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            inserted += db
+                .execute(insert_statement(backend, chunk))
                 .await?
                 .rows_affected();
-            stored_after_insert(&self.db, batch, inserted).await?
-        } else {
-            let txn = self.db.begin().await?;
-            let stored = async {
-                let mut inserted = 0;
-                for chunk in batch.chunks(INSERT_CHUNK) {
-                    let statement = insert_statement(backend, chunk);
-                    inserted += txn.execute(statement).await?.rows_affected();
-                }
-                stored_after_insert(&txn, batch, inserted).await
-            }
-            .await;
-            super::end_transaction(txn, stored).await?
-        };
+        }
+        let stored = stored_after_insert(db, batch, inserted).await?;
         Ok(batch
             .iter()
             .map(

@@ -5,11 +5,41 @@ use sea_orm::{
 };
 
 use super::entities::{bizreach_credential, group_account, link_approval};
+use super::events::{InsertOutcome, NewEvent};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::link::LinkState;
 
 /// The one row of `bizreach_credentials`.
 const CREDENTIALS_ROW: i32 = 1;
+
+/// Where the poll of a group account stands: the next page's cursor (`None` at the end of the
+/// list) and, at the end, the `applied_at` the next poll starts from.
+#[derive(Clone, Debug)]
+pub struct PollPosition<'a> {
+    pub group_account_id: &'a str,
+    pub cursor: Option<&'a str>,
+    pub since: Option<i64>,
+    pub now: i64,
+}
+
+impl PollPosition<'_> {
+    async fn save<C: ConnectionTrait>(&self, db: &C) -> StoreResult<()> {
+        let mut update = group_account::Entity::update_many()
+            .col_expr(
+                group_account::Column::PollCursor,
+                Expr::value(self.cursor.map(str::to_owned)),
+            )
+            .col_expr(group_account::Column::UpdatedAt, Expr::value(self.now));
+        if let Some(since) = self.since {
+            update = update.col_expr(group_account::Column::PollSince, Expr::value(since));
+        }
+        update
+            .filter(group_account::Column::Id.eq(self.group_account_id))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
 
 /// A group account as BizReach lists it, to upsert.
 #[derive(Clone, Debug)]
@@ -188,32 +218,32 @@ impl Store {
         Ok(())
     }
 
-    /// Saves where the poll of a group account stands: the next page's cursor, and (at the end
-    /// of the list) the `applied_at` the next poll starts from.
-    pub async fn save_poll_position(
-        &self,
-        id: &str,
-        cursor: Option<&str>,
-        since: Option<i64>,
-        now: i64,
-    ) -> StoreResult<()> {
+    /// Saves where the poll of a group account stands (see [`PollPosition`]).
+    pub async fn save_poll_position(&self, position: &PollPosition<'_>) -> StoreResult<()> {
         // The poller saves a position after each page while event workers write: on SQLite it
         // takes its turn rather than sleeping in the busy handler.
         let _turn = self.write_turn().await;
-        let mut update = group_account::Entity::update_many()
-            .col_expr(
-                group_account::Column::PollCursor,
-                Expr::value(cursor.map(str::to_owned)),
-            )
-            .col_expr(group_account::Column::UpdatedAt, Expr::value(now));
-        if let Some(since) = since {
-            update = update.col_expr(group_account::Column::PollSince, Expr::value(since));
+        position.save(&self.db).await
+    }
+
+    /// Stores a polled page's events and where the poll of their group then stands, in one
+    /// transaction: a page takes one turn of the writer (a poll's pages wait for the event
+    /// workers' batches, not twice a page), and a position is never saved without its events.
+    /// Answers, per event, what storing it came to (as [`Store::insert_events`]).
+    pub async fn store_polled_page(
+        &self,
+        events: &[NewEvent],
+        position: &PollPosition<'_>,
+    ) -> StoreResult<Vec<InsertOutcome>> {
+        let _turn = self.write_turn().await;
+        let txn = self.begin_writing().await?;
+        let stored = async {
+            let outcomes = Self::insert_events_within(&txn, events).await?;
+            position.save(&txn).await?;
+            Ok(outcomes)
         }
-        update
-            .filter(group_account::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        .await;
+        super::end_transaction(txn, stored).await
     }
 
     /// Stores a new approval token (hashed) for a group account and retires its earlier ones,
@@ -306,5 +336,67 @@ impl Store {
             .exec(db)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::status::EventSource;
+    use crate::store::test_support::store;
+
+    fn pulled(n: usize) -> Vec<NewEvent> {
+        (0..n)
+            .map(|i| NewEvent {
+                id: crate::domain::ids::new_id("evt"),
+                source: EventSource::Bizreach,
+                kind: "application.received".into(),
+                webhook_id: format!("pull:br-{i}"),
+                body_hash: format!("h{i}"),
+                payload: "{}".into(),
+                received_at: 0,
+            })
+            .collect()
+    }
+
+    /// I3: a page's events and the cursor after it land together, and storing them makes no
+    /// event worker wait (nobody waits for a pull's acknowledgement).
+    #[tokio::test]
+    async fn i3_a_polled_page_is_stored_with_the_poll_position_after_it() {
+        let (_dir, store) = store().await;
+        let seen = GroupAccountSeen {
+            id: "grp-001".into(),
+            name: "本社".into(),
+            admin_email: "admin@example.jp".into(),
+        };
+        Store::upsert_group_accounts(&store.db, &[seen], 0)
+            .await
+            .unwrap();
+        let page = |cursor, since| PollPosition {
+            group_account_id: "grp-001",
+            cursor,
+            since,
+            now: 1,
+        };
+        let stored = store
+            .store_polled_page(&pulled(3), &page(Some("c2"), None))
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![InsertOutcome::Accepted; 3]);
+        let group = store.group_accounts().await.unwrap().remove(0);
+        assert_eq!(group.poll_cursor.as_deref(), Some("c2"));
+        assert_eq!(group.poll_since, None);
+        assert!(!store.ingest_recent(std::time::Duration::from_secs(60)));
+        // The page again (stored before a crash lost the cursor): duplicates, and the end of
+        // the list moves `poll_since` and clears the cursor.
+        let stored = store
+            .store_polled_page(&pulled(3), &page(None, Some(42)))
+            .await
+            .unwrap();
+        assert!(stored
+            .iter()
+            .all(|o| matches!(o, InsertOutcome::Duplicate { .. })));
+        let group = store.group_accounts().await.unwrap().remove(0);
+        assert_eq!((group.poll_cursor, group.poll_since), (None, Some(42)));
     }
 }

@@ -1,4 +1,5 @@
 //! BizReach linking (L1–L5), polling (I2, I3), errors from the source, against the simulator.
+use hirelay::store::group_accounts::PollPosition;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -393,7 +394,12 @@ async fn i3_poll_resumes_after_a_crash_without_gaps_or_duplicates() {
     b.app
         .state
         .store
-        .save_poll_position("grp-001", None, saved[0].linked_at, 0)
+        .save_poll_position(&PollPosition {
+            group_account_id: "grp-001",
+            cursor: None,
+            since: saved[0].linked_at,
+            now: 0,
+        })
         .await
         .unwrap();
     let (_, report) = b.poll().await;
