@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::bizreach_support::*;
+use crate::browser::Browser;
 use crate::helpers::{TestApp, SECRET};
 
 fn direct_application(group: &str, id: &str) -> String {
@@ -161,6 +162,41 @@ async fn l3_link_states_move_only_along_allowed_transitions() {
     assert_eq!((status, body["status"].as_str()), (200, Some("linked")));
     let (status, _) = post("/v1/group-accounts/grp-404/link".into()).await;
     assert_eq!(status, 404);
+}
+
+/// L4 in a real browser: the administrator opens the link of the approval email, sees the group
+/// and 「有効にする」, presses it, and the group is linked; the link then works no more.
+#[tokio::test]
+async fn l4_the_administrator_presses_the_button_in_chromium_and_the_group_is_linked() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.app
+        .post_json("/v1/group-accounts/grp-001/link", &json!({}))
+        .await;
+    let (_, url) = b.approval_mail("grp-001").await;
+    browser.open(&url).await;
+    assert_eq!(
+        browser.title().await,
+        "ビズリーチグループ連携の承認 - hirelay"
+    );
+    let text = browser.text().await;
+    assert!(text.contains("株式会社サンプル"), "{text}");
+    assert_eq!(
+        b.group("grp-001").await["status"],
+        "pending_approval",
+        "showing the page changes nothing"
+    );
+    browser.click_button("有効にする").await;
+    assert_eq!(browser.title().await, "連携を有効にしました - hirelay");
+    assert!(browser.text().await.contains("連携済み"));
+    assert_eq!(b.group("grp-001").await["status"], "linked");
+    // The link again (a second click from the email): used.
+    browser.open(&url).await;
+    assert_eq!(browser.title().await, "このリンクは使用済みです - hirelay");
+    browser.quit().await;
 }
 
 #[tokio::test]

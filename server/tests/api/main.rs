@@ -11,6 +11,7 @@ mod backfill;
 mod bizreach;
 #[allow(dead_code)]
 mod bizreach_support;
+mod browser;
 mod cli;
 mod crash;
 mod events;

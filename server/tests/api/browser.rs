@@ -1,0 +1,173 @@
+//! Pages in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`) with the HTTP client the tests already use: a session, a page, its text,
+//! a click on a button.
+//!
+//! `.ci/run` installs both (`scripts/install-test-browser.sh`) and sets
+//! `HIRELAY_TEST_BROWSER=required`, so a missing browser fails there; elsewhere a test that needs
+//! one says it was skipped.
+use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The W3C name of an element reference in WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one headless Chromium session of it.
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium with a fresh profile; `None`
+    /// (after saying so) when they are not installed and not required.
+    pub async fn start() -> Option<Browser> {
+        let installed = [CHROMIUM, CHROMEDRIVER]
+            .iter()
+            .all(|p| std::path::Path::new(p).exists());
+        if !installed {
+            let required = std::env::var("HIRELAY_TEST_BROWSER").as_deref() == Ok("required");
+            assert!(
+                !required,
+                "HIRELAY_TEST_BROWSER=required but {CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/install-test-browser.sh"
+            );
+            eprintln!(
+                "skipped: no headless Chromium here (scripts/install-test-browser.sh installs it)"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // A process group of its own, so the browser it starts goes with it (see `Drop`).
+        let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut browser = Browser {
+            http: reqwest::Client::new(),
+            session: format!("http://127.0.0.1:{port}/session"),
+            driver,
+            profile,
+        };
+        // These flags keep Chromium off the network beyond the page under test (this machine
+        // refuses the rest) and let it run as root in a container.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", browser.profile.path().display()),
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+        }}});
+        let mut answer = Value::Null;
+        for _ in 0..100 {
+            match browser
+                .http
+                .post(&browser.session)
+                .json(&capabilities)
+                .send()
+                .await
+            {
+                Ok(res) => {
+                    answer = res.json().await.unwrap();
+                    break;
+                }
+                // chromedriver is still starting.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"));
+        browser.session = format!("{}/{id}", browser.session);
+        Some(browser)
+    }
+
+    /// A WebDriver command of this session; panics with the driver's answer on an error.
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("chromedriver answers");
+        let status = res.status();
+        let answer: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "WebDriver {path}: {status} {answer}");
+        answer["value"].clone()
+    }
+
+    /// Opens `url` and waits until the page has loaded.
+    pub async fn open(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    /// The title of the page shown now.
+    pub async fn title(&self) -> String {
+        let title = self.command(reqwest::Method::GET, "/title", None).await;
+        title.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The text of the page shown now, as a reader sees it.
+    pub async fn text(&self) -> String {
+        let script = json!({"script": "return document.body.innerText", "args": []});
+        let text = self
+            .command(reqwest::Method::POST, "/execute/sync", Some(script))
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Clicks the button labelled `label` and waits for the page it leads to: WebDriver's click
+    /// returns once the navigation it started has loaded.
+    pub async fn click_button(&self, label: &str) {
+        let find =
+            json!({"using": "xpath", "value": format!("//button[normalize-space()='{label}']")});
+        let element = self
+            .command(reqwest::Method::POST, "/element", Some(find))
+            .await;
+        let id = element[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no button {label}: {element}"));
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Ends the session (Chromium quits); chromedriver stops when the browser is dropped.
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+impl Drop for Browser {
+    /// Stops chromedriver and whatever it started, also when a test failed half-way.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
+        let _ = self.driver.wait();
+    }
+}
