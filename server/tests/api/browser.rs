@@ -137,8 +137,8 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Clicks the button labelled `label` and waits for the page it leads to: WebDriver's click
-    /// returns once the navigation it started has loaded.
+    /// Clicks the button labelled `label` and waits until the page it leads to has loaded (the
+    /// button's page is gone: its element is stale; the new one's `readyState` is complete).
     pub async fn click_button(&self, label: &str) {
         let find =
             json!({"using": "xpath", "value": format!("//button[normalize-space()='{label}']")});
@@ -148,12 +148,38 @@ impl Browser {
         let id = element[ELEMENT]
             .as_str()
             .unwrap_or_else(|| panic!("no button {label}: {element}"));
+        let name = format!("/element/{id}/name");
+        // While its page is shown, the button answers (below, its page is gone when it does not).
+        assert_eq!(
+            self.command(reqwest::Method::GET, &name, None).await,
+            "button"
+        );
         self.command(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
             Some(json!({})),
         )
         .await;
+        let ready = json!({"script": "return document.readyState", "args": []});
+        for _ in 0..200 {
+            let button = self
+                .http
+                .get(format!("{}{name}", self.session))
+                .send()
+                .await
+                .expect("chromedriver answers");
+            let left = !button.status().is_success();
+            if left
+                && self
+                    .command(reqwest::Method::POST, "/execute/sync", Some(ready.clone()))
+                    .await
+                    == "complete"
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("pressing {label} led to no new page within 10 s");
     }
 
     /// Ends the session (Chromium quits); chromedriver stops when the browser is dropped.
