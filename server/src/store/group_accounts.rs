@@ -218,18 +218,11 @@ impl Store {
         Ok(())
     }
 
-    /// Saves where the poll of a group account stands (see [`PollPosition`]).
-    pub async fn save_poll_position(&self, position: &PollPosition<'_>) -> StoreResult<()> {
-        // The poller saves a position after each page while event workers write: on SQLite it
-        // takes its turn rather than sleeping in the busy handler.
-        let _turn = self.write_turn().await;
-        position.save(&self.db).await
-    }
-
     /// Stores a polled page's events and where the poll of their group then stands, in one
     /// transaction: a page takes one turn of the writer (a poll's pages wait for the event
     /// workers' batches, not twice a page), and a position is never saved without its events.
-    /// Answers, per event, what storing it came to (as [`Store::insert_events`]).
+    /// Answers, per event, what storing it came to (as [`Store::insert_events`]). On SQLite it
+    /// takes its turn rather than sleeping in the busy handler while event workers write.
     pub async fn store_polled_page(
         &self,
         events: &[NewEvent],

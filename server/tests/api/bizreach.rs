@@ -426,16 +426,20 @@ async fn i3_poll_resumes_after_a_crash_without_gaps_or_duplicates() {
     assert_eq!(events.len(), 250);
     let saved = b.app.state.store.linked_group_accounts().await.unwrap();
     assert!(saved[0].poll_cursor.is_none());
-    // A page stored twice (a crash between storing and saving the cursor) only gives duplicates.
+    // The position moved back (a database restored from a backup, say): pages stored before
+    // only give duplicates.
     b.app
         .state
         .store
-        .save_poll_position(&PollPosition {
-            group_account_id: "grp-001",
-            cursor: None,
-            since: saved[0].linked_at,
-            now: 0,
-        })
+        .store_polled_page(
+            &[],
+            &PollPosition {
+                group_account_id: "grp-001",
+                cursor: None,
+                since: saved[0].linked_at,
+                now: 0,
+            },
+        )
         .await
         .unwrap();
     let (_, report) = b.poll().await;
