@@ -50,7 +50,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "2", doc: "event-processing workers" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
-    Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds a claimed event before another may take it (a crashed worker's events return after this)" },
+    Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
