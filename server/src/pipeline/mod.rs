@@ -124,10 +124,10 @@ fn start_over(why: String) -> BatchFailure {
 #[async_trait]
 impl Handler for Pipeline {
     /// A batch in steps, so that what costs per event is paid once per batch or chunk: the
-    /// shared domain step ([`prepare::batch_step`]); then, a chunk at a time, every event's
+    /// shared domain step (`prepare::batch_step`); then, a chunk at a time, every event's
     /// domain step (in order), the chunk's scripts in one blocking call (running while the
     /// next chunk's domain steps are made), every event's actions (in order); then the writes
-    /// kept for the end ([`BatchScope`]).
+    /// kept for the end (`BatchScope`).
     ///
     /// That comes to what handling the events one after another would, because no two events
     /// of a batch concern one application or candidate: the batch stops before an event that
