@@ -1,5 +1,5 @@
-//! Workers: claim a batch, handle it in one transaction (one event per transaction when one of
-//! it does not succeed), commit, repeat.
+//! Workers: take a batch of due events and handle it in one transaction (claim its events and
+//! handle them one per transaction when one of it does not succeed), commit, repeat.
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,14 +112,13 @@ impl Worker {
         }
     }
 
-    /// Claims and handles one batch; answers how many events it finished.
+    /// Takes and handles one batch; answers how many events it finished.
     ///
-    /// The batch is claimed and handled in one transaction, with one write for the events'
-    /// new states and one for their decision records. When an event of it does not succeed
-    /// (a script error, a database error), that transaction rolls back, leaving the batch
-    /// pending as it was, and the batch is claimed again and handled one event per
-    /// transaction, so one bad event never holds up the others and every claimed event leaves
-    /// `processing`.
+    /// The batch is taken and handled in one transaction, with one write for the events' new
+    /// states and one for their decision records. When an event of it does not succeed (a
+    /// script error, a database error), that transaction rolls back, leaving the batch pending
+    /// as it was; the batch is then claimed (leased) and handled one event per transaction, so
+    /// one bad event never holds up the others and every claimed event leaves `processing`.
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
         // Acknowledgements first: processing waits while webhooks keep arriving, and takes a
         // small batch at least every quarter second.
@@ -129,18 +128,16 @@ impl Worker {
         let now = now_millis();
         let lease_until = now + self.settings.lease.as_millis() as i64;
         let txn = self.store.begin_processing().await?;
-        let batch = match Store::claim_events(&txn, &self.name, now, lease_until, self.batch_size())
-            .await
-        {
+        let batch = match Store::take_due_events(&txn, now, self.batch_size()).await {
             Ok(batch) if !batch.is_empty() => batch,
-            claimed => {
+            none_or_error => {
                 txn.rollback().await?;
-                return claimed.map(|_| 0);
+                return none_or_error.map(|_| 0);
             }
         };
         let claim_us = started.elapsed().as_micros() as u64;
         // Stop taking events from the batch halfway through the lease, so a slow batch never
-        // outlives it; what is left goes back to the queue at once.
+        // outlives it; what is left stays pending, due at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
         let handled = match self.batch_in_one_transaction(txn, &batch, yield_at).await {
             Ok(handled) => handled,
@@ -159,8 +156,8 @@ impl Worker {
         Ok(handled)
     }
 
-    /// The fast path: every event of the batch claimed in `txn` handled there too. Fails
-    /// (rolling everything back, the claim included) at the first event that does not succeed.
+    /// The fast path: every event of the batch taken in `txn` handled there too. Fails
+    /// (rolling everything back) at the first event that does not succeed.
     async fn batch_in_one_transaction(
         &self,
         txn: DatabaseTransaction,
@@ -209,13 +206,10 @@ impl Worker {
         let records: Vec<_> = records.into_iter().flatten().collect();
         let ids: Vec<&str> = batch[..handled].iter().map(|e| e.id.as_str()).collect();
         Store::insert_decisions(txn, &records).await?;
-        let finished = Store::finish_events_done(txn, &ids, &self.name, now_millis()).await?;
+        // The rest of the batch stays pending, due now.
+        let finished = Store::finish_taken_events(txn, &ids, now_millis()).await?;
         if finished != ids.len() as u64 {
-            return Err(BatchFallback::LeaseLost);
-        }
-        if handled < batch.len() {
-            let rest: Vec<&str> = batch[handled..].iter().map(|e| e.id.as_str()).collect();
-            Store::release_events(txn, &rest, &self.name).await?;
+            return Err(BatchFallback::Taken);
         }
         Ok(handled)
     }
@@ -330,8 +324,8 @@ impl Worker {
 enum BatchFallback {
     #[error("event {0:?} did not succeed: {1}")]
     Event(Option<String>, String),
-    #[error("a lease ran out and another worker took an event")]
-    LeaseLost,
+    #[error("an event of the batch was no longer pending")]
+    Taken,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }

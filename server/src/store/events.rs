@@ -115,33 +115,65 @@ impl Store {
             .collect())
     }
 
-    /// Within `db` (the batch's transaction), claims up to `limit` due events for `worker`,
-    /// leased until `lease_until`. With several processes on PostgreSQL, `FOR UPDATE SKIP
-    /// LOCKED` gives each event to one claimer; on SQLite the single writer does the same.
-    ///
-    /// The claim commits or rolls back with what the worker does with the events: a batch
-    /// written once, and one that fails leaves its events pending as they were.
-    pub async fn claim_events<C: ConnectionTrait>(
-        db: &C,
-        worker: &str,
+    /// Within `txn` (a batch's transaction, which holds SQLite's write lock from its start),
+    /// takes up to `limit` due events, oldest first. On PostgreSQL `FOR UPDATE SKIP LOCKED`
+    /// gives each event to one transaction however many processes work; on SQLite the single
+    /// writer does the same. They stay `pending` until [`Store::finish_taken_events`] marks them
+    /// done in the same transaction: a batch that rolls back (or a worker that dies) leaves
+    /// them as they were, and each event row is written once per batch.
+    pub async fn take_due_events(
+        txn: &DatabaseTransaction,
         now: i64,
-        lease_until: i64,
         limit: u64,
     ) -> StoreResult<Vec<event::Model>> {
-        let due =
-            "status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?";
-        claim(
-            db,
-            due,
-            worker,
-            lease_until,
-            vec![now.into(), (limit as i64).into()],
-        )
-        .await
+        let backend = txn.get_database_backend();
+        let skip_locked = match backend {
+            DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let sql = format!(
+            "SELECT * FROM events WHERE status = 'pending' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at, id LIMIT ?{skip_locked}"
+        );
+        let sql = match backend {
+            DatabaseBackend::Postgres => numbered_placeholders(&sql),
+            _ => sql,
+        };
+        let values: Vec<sea_orm::Value> = vec![now.into(), (limit as i64).into()];
+        let mut taken =
+            event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(txn)
+                .await?;
+        taken.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(taken)
     }
 
-    /// Claims the events `ids` that are still pending, as [`Store::claim_events`] does (a batch
-    /// handled again one event at a time, after its transaction rolled back).
+    /// Within the transaction that took them ([`Store::take_due_events`]), marks events done
+    /// after one more attempt; answers how many were still pending.
+    pub async fn finish_taken_events(
+        txn: &DatabaseTransaction,
+        ids: &[&str],
+        now: i64,
+    ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let result = Events::update_many()
+            .col_expr(Column::Status, Expr::value(EventStatus::Done.as_str()))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(Column::ProcessedAt, Expr::value(now))
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(Column::Status.eq(EventStatus::Pending.as_str()))
+            .exec(txn)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Claims the events `ids` that are still pending for `worker`, leased until `lease_until`
+    /// (`processing`, one attempt more; `FOR UPDATE SKIP LOCKED` on PostgreSQL): a batch handled
+    /// again one event per transaction, after its own transaction rolled back. The lease fences
+    /// each event's transaction and returns the event to the queue if the worker dies.
     pub async fn claim_listed_events<C: ConnectionTrait>(
         db: &C,
         ids: &[&str],
@@ -208,25 +240,6 @@ impl Store {
             None => update.col_expr(Column::ProcessedAt, Expr::value(now)),
         };
         Ok(update.exec(db).await?.rows_affected)
-    }
-
-    /// Within `txn`, marks claimed events done with one statement; answers how many `worker`
-    /// still held (fewer than given means a lease ran out: roll back).
-    pub async fn finish_events_done(
-        txn: &DatabaseTransaction,
-        ids: &[&str],
-        worker: &str,
-        now: i64,
-    ) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let result = release_held(ids, worker, EventStatus::Done)
-            .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-            .col_expr(Column::ProcessedAt, Expr::value(now))
-            .exec(txn)
-            .await?;
-        Ok(result.rows_affected)
     }
 
     /// Gives claimed events back to the queue, due now (a worker that stops a batch early).
@@ -630,24 +643,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_claim_rolled_back_with_its_batch_leaves_the_events_pending_at_once() {
+    async fn events_taken_by_a_batch_stay_pending_until_it_commits_them_done() {
         let (_dir, store) = store().await;
         store.insert_events(&pending(3)).await.unwrap();
         let txn = store.begin_processing().await.unwrap();
-        let claimed = Store::claim_events(&txn, "w0", i64::MAX, i64::MAX, 2)
-            .await
-            .unwrap();
-        let ids: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
+        let taken = Store::take_due_events(&txn, i64::MAX, 2).await.unwrap();
+        let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["evt_0", "evt_1"], "oldest first, up to the limit");
-        assert!(claimed
-            .iter()
-            .all(|e| e.status == "processing" && e.attempts == 1));
-        // The worker fails (or dies) before it commits: no lease to wait for.
+        // The worker fails (or dies) before it commits: nothing to release, no lease to wait for.
         txn.rollback().await.unwrap();
         let all_pending: Vec<_> = (0..3)
             .map(|i| (format!("evt_{i}"), "pending".to_owned(), 0))
             .collect();
         assert_eq!(states(&store).await, all_pending);
+        // Committed: done after one attempt; an event no longer pending is not counted.
+        let txn = store.begin_processing().await.unwrap();
+        let taken = Store::take_due_events(&txn, i64::MAX, 2).await.unwrap();
+        let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
+        let finished = Store::finish_taken_events(&txn, &ids, 1).await.unwrap();
+        assert_eq!(finished, 2);
+        assert_eq!(
+            Store::finish_taken_events(&txn, &ids, 1).await.unwrap(),
+            0,
+            "done already"
+        );
+        txn.commit().await.unwrap();
+        assert_eq!(
+            states(&store).await,
+            [
+                ("evt_0".into(), "done".into(), 1),
+                ("evt_1".into(), "done".into(), 1),
+                ("evt_2".into(), "pending".into(), 0),
+            ]
+        );
     }
 
     #[tokio::test]
