@@ -126,26 +126,13 @@ impl Store {
         now: i64,
         limit: u64,
     ) -> StoreResult<Vec<event::Model>> {
-        let backend = txn.get_database_backend();
-        let skip_locked = match backend {
-            DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-            _ => "",
-        };
-        let sql = format!(
+        events_of(
+            txn,
             "SELECT * FROM events WHERE status = 'pending' AND next_attempt_at <= ? \
-             ORDER BY next_attempt_at, id LIMIT ?{skip_locked}"
-        );
-        let sql = match backend {
-            DatabaseBackend::Postgres => numbered_placeholders(&sql),
-            _ => sql,
-        };
-        let values: Vec<sea_orm::Value> = vec![now.into(), (limit as i64).into()];
-        let mut taken =
-            event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                .all(txn)
-                .await?;
-        taken.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
-        Ok(taken)
+             ORDER BY next_attempt_at, id LIMIT ?{lock}",
+            vec![now.into(), (limit as i64).into()],
+        )
+        .await
     }
 
     /// Within the transaction that took them ([`Store::take_due_events`]), marks events done
@@ -468,31 +455,36 @@ async fn claim<C: ConnectionTrait>(
     lease_until: i64,
     values: Vec<sea_orm::Value>,
 ) -> StoreResult<Vec<event::Model>> {
-    let backend = db.get_database_backend();
-    let skip_locked = match backend {
-        DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-        _ => "",
-    };
     let sql = format!(
         "UPDATE events SET status = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM events WHERE {which}{skip_locked}) RETURNING *"
+         WHERE id IN (SELECT id FROM events WHERE {which}{{lock}}) RETURNING *"
     );
-    let sql = match backend {
-        DatabaseBackend::Postgres => numbered_placeholders(&sql),
-        _ => sql,
-    };
     let values = [lease_until.into(), worker.into()]
         .into_iter()
         .chain(values);
-    let mut claimed = event::Model::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        values.collect::<Vec<_>>(),
-    ))
-    .all(db)
-    .await?;
-    claimed.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
-    Ok(claimed)
+    events_of(db, &sql, values.collect()).await
+}
+
+/// The events `sql` answers, oldest first: `?` placeholders for `values`, and `{lock}` where
+/// PostgreSQL takes `FOR UPDATE SKIP LOCKED` (so several processes never take one event).
+async fn events_of<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> StoreResult<Vec<event::Model>> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            numbered_placeholders(&sql.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
+        }
+        _ => sql.replace("{lock}", ""),
+    };
+    let mut events =
+        event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(db)
+            .await?;
+    events.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+    Ok(events)
 }
 
 /// `?` placeholders as PostgreSQL's `$1`, `$2`, … (the SQL has no `?` of its own).
