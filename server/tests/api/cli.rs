@@ -482,7 +482,12 @@ async fn serve_with_no_configuration_keeps_everything_under_the_working_director
     assert!(eml.contains("To: admin@example.jp"), "{eml}");
     assert!(eml.contains("Subject:"), "{eml}");
 
-    assert!(served.terminate().success());
+    let status = served.terminate();
+    assert!(
+        status.success(),
+        "hirelay exited with {status} after SIGTERM:\n{}",
+        served.output()
+    );
     // Emails are logged by domain only.
     let log = served.output();
     assert!(
@@ -571,7 +576,12 @@ async fn secrets_never_reach_the_log_even_at_debug_level() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    assert!(served.terminate().success());
+    let status = served.terminate();
+    assert!(
+        status.success(),
+        "hirelay exited with {status} after SIGTERM:\n{}",
+        served.output()
+    );
     std::thread::sleep(Duration::from_millis(200));
     let log = served.output();
     assert!(log.contains("DEBUG"), "RUST_LOG=debug took effect:\n{log}");
