@@ -10,6 +10,12 @@ use std::collections::HashMap;
 
 use super::entities::{application, application_history, candidate, job};
 use super::{json_column, Store, StoreError, StoreResult};
+
+/// What identifies an imported application: its source and its id there.
+const SOURCE_KEY: [application::Column; 2] = [
+    application::Column::SourceSystem,
+    application::Column::SourceApplicationId,
+];
 use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::time::rfc3339;
@@ -105,17 +111,12 @@ impl Store {
         // Most candidates of a batch are new: inserted outright, and only those that were not
         // are upserted (and read back) with a second statement.
         let ids: Vec<&str> = rows.iter().map(|c| c.id.as_str()).collect();
-        let inserted = super::insert_each::<candidate::Entity, _>(
+        let inserted = super::insert_each::<candidate::Entity, _, _>(
             db,
-            rows.iter()
-                .cloned()
-                .map(candidate::ActiveModel::from)
-                .collect(),
+            rows.iter().cloned(),
             &ids,
             candidate::Column::Id,
-            OnConflict::column(candidate::Column::Email)
-                .do_nothing()
-                .to_owned(),
+            [candidate::Column::Email],
         )
         .await?;
         let mut answer = HashMap::with_capacity(list.len());
@@ -206,27 +207,18 @@ impl Store {
             |a: &application::Model| a.source_application_id.clone().unwrap_or_default();
         let new_ids: std::collections::HashSet<String> =
             rows.iter().map(|a| a.id.clone()).collect();
-        let conflict = || {
-            OnConflict::columns([
-                application::Column::SourceSystem,
-                application::Column::SourceApplicationId,
-            ])
-        };
         // Most applications of a poll are new: inserted outright, and only those that were not
         // are upserted with a second statement. A single one: that statement alone.
         let inserted = if rows.len() == 1 {
             vec![false]
         } else {
             let ids: Vec<&str> = rows.iter().map(|a| a.id.as_str()).collect();
-            super::insert_each::<application::Entity, _>(
+            super::insert_each::<application::Entity, _, _>(
                 db,
-                rows.iter()
-                    .cloned()
-                    .map(application::ActiveModel::from)
-                    .collect(),
+                rows.iter().cloned(),
                 &ids,
                 application::Column::Id,
-                conflict().do_nothing().to_owned(),
+                SOURCE_KEY,
             )
             .await?
         };
@@ -247,7 +239,7 @@ impl Store {
         let stored =
             application::Entity::insert_many(known.into_iter().map(application::ActiveModel::from))
                 .on_conflict(
-                    conflict()
+                    OnConflict::columns(SOURCE_KEY)
                         .update_columns([
                             application::Column::SourceStatus,
                             application::Column::PositionName,
@@ -344,17 +336,12 @@ impl Store {
         apps: &[application::Model],
     ) -> StoreResult<()> {
         let ids: Vec<&str> = apps.iter().map(|a| a.id.as_str()).collect();
-        let inserted = super::insert_each::<application::Entity, _>(
+        let inserted = super::insert_each::<application::Entity, _, _>(
             db,
-            apps.iter()
-                .cloned()
-                .map(application::ActiveModel::from)
-                .collect(),
+            apps.iter().cloned(),
             &ids,
             application::Column::Id,
-            OnConflict::column(application::Column::AtsApplicationId)
-                .do_nothing()
-                .to_owned(),
+            [application::Column::AtsApplicationId],
         )
         .await?;
         if inserted.iter().all(|i| *i) {

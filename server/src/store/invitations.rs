@@ -1,6 +1,6 @@
 //! Career Relay invitations: created once per application, found by the hash of their tracking
 //! token, clicks and registrations recorded, opt-outs kept on the candidate.
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
 
@@ -47,18 +47,12 @@ impl Store {
         invitations: &[invitation::Model],
     ) -> StoreResult<Vec<bool>> {
         let ids: Vec<&str> = invitations.iter().map(|i| i.id.as_str()).collect();
-        super::insert_each::<invitation::Entity, _>(
+        super::insert_each::<invitation::Entity, _, _>(
             db,
-            invitations
-                .iter()
-                .cloned()
-                .map(invitation::ActiveModel::from)
-                .collect(),
+            invitations.iter().cloned(),
             &ids,
             invitation::Column::Id,
-            OnConflict::column(invitation::Column::ApplicationId)
-                .do_nothing()
-                .to_owned(),
+            [invitation::Column::ApplicationId],
         )
         .await
     }

@@ -328,28 +328,34 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
-/// Inserts `rows` with one statement, skipping each that conflicts with a stored row on
-/// `conflict` (`ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL transaction usable, where
-/// a failed insert would abort it). Answers, in order, whether each was inserted; `ids` are the
-/// rows' primary keys (column `id_column`), looked up only when some were not inserted.
-pub(crate) async fn insert_each<E, C>(
+/// Inserts `rows` with one statement, skipping each that conflicts with a stored row on the
+/// unique `conflict` columns (`ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL
+/// transaction usable, where a failed insert would abort it). Answers, in order, whether each
+/// was inserted; `ids` are the rows' primary keys (column `id_column`), looked up only when
+/// some were not inserted.
+pub(crate) async fn insert_each<E, C, R>(
     db: &C,
-    rows: Vec<E::ActiveModel>,
+    rows: impl IntoIterator<Item = R>,
     ids: &[&str],
     id_column: E::Column,
-    conflict: sea_orm::sea_query::OnConflict,
+    conflict: impl IntoIterator<Item = E::Column>,
 ) -> StoreResult<Vec<bool>>
 where
     E: sea_orm::EntityTrait,
     E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    R: sea_orm::IntoActiveModel<E::ActiveModel>,
     C: ConnectionTrait,
 {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    if rows.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let inserted = E::insert_many(rows)
-        .on_conflict(conflict)
+    let inserted = E::insert_many(rows.into_iter().map(R::into_active_model))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns(conflict)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     if inserted == ids.len() as u64 {

@@ -1,7 +1,7 @@
 //! The mail outbox: rendered mails waiting to be sent. Inserted in the caller's transaction
 //! (at most once per dedupe key), claimed by one sender at a time under a lease, and finished
 //! as `sent` or `dead`.
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
     QueryFilter, Statement,
@@ -69,38 +69,28 @@ impl Store {
         mails: &[NewMail],
     ) -> StoreResult<Vec<MailInsert>> {
         let ids: Vec<&str> = mails.iter().map(|m| m.id.as_str()).collect();
-        let rows = mails
-            .iter()
-            .map(|mail| mail_outbox::ActiveModel {
-                id: Set(mail.id.clone()),
-                dedupe_key: Set(mail.dedupe_key.clone()),
-                template: Set(mail.template.clone()),
-                template_version: Set(mail.template_version),
-                recipient: Set(mail.recipient.clone()),
-                subject: Set(mail.subject.clone()),
-                html: Set(mail.html.clone()),
-                text_body: Set(mail.text.clone()),
-                headers: Set(mail.headers.clone()),
-                message_id: Set(mail.message_id.clone()),
-                status: Set(MailStatus::Pending.as_str().to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(mail.send_at),
-                locked_until: Set(None),
-                last_error: Set(None),
-                created_at: Set(mail.created_at),
-                sent_at: Set(None),
-            })
-            .collect();
-        let inserted = super::insert_each::<Outbox, _>(
-            db,
-            rows,
-            &ids,
-            Column::Id,
-            OnConflict::column(Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .await?;
+        let rows = mails.iter().map(|mail| mail_outbox::ActiveModel {
+            id: Set(mail.id.clone()),
+            dedupe_key: Set(mail.dedupe_key.clone()),
+            template: Set(mail.template.clone()),
+            template_version: Set(mail.template_version),
+            recipient: Set(mail.recipient.clone()),
+            subject: Set(mail.subject.clone()),
+            html: Set(mail.html.clone()),
+            text_body: Set(mail.text.clone()),
+            headers: Set(mail.headers.clone()),
+            message_id: Set(mail.message_id.clone()),
+            status: Set(MailStatus::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(mail.send_at),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(mail.created_at),
+            sent_at: Set(None),
+        });
+        let inserted =
+            super::insert_each::<Outbox, _, _>(db, rows, &ids, Column::Id, [Column::DedupeKey])
+                .await?;
         let mut outcomes = Vec::with_capacity(mails.len());
         for (mail, inserted) in mails.iter().zip(inserted) {
             outcomes.push(if inserted {
