@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_recruiting;
 mod m0003_career_relay;
+mod m0004_claim_order;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_recruiting::Migration),
             Box::new(m0003_career_relay::Migration),
+            Box::new(m0004_claim_order::Migration),
         ]
     }
 }

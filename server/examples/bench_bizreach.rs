@@ -30,10 +30,7 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> anyhow::Res
 /// Waits until no event is pending or processing; answers when that was.
 async fn drained(state: &hirelay::http::AppState) -> anyhow::Result<Instant> {
     loop {
-        let counts = state.store.count_events_by_status().await?;
-        let open = counts.get("pending").copied().unwrap_or(0)
-            + counts.get("processing").copied().unwrap_or(0);
-        if open == 0 {
+        if state.store.count_open_events().await? == 0 {
             return Ok(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

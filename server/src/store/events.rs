@@ -3,8 +3,8 @@
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait, UpdateMany,
+    EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionTrait, UpdateMany,
 };
 use std::collections::HashMap;
 
@@ -320,6 +320,19 @@ impl Store {
             condition = condition.add(Column::Id.in_subquery(decided));
         }
         requeue(&self.db, condition, now).await
+    }
+
+    /// How many events wait for a worker or are in one's hands (`pending`, `processing`):
+    /// zero once the queue has drained. Reads only the status index's open part, so it stays
+    /// cheap however much history the table holds.
+    pub async fn count_open_events(&self) -> StoreResult<u64> {
+        Ok(Events::find()
+            .filter(Column::Status.is_in([
+                EventStatus::Pending.as_str(),
+                EventStatus::Processing.as_str(),
+            ]))
+            .count(&self.db)
+            .await?)
     }
 
     /// How many events are in each status, for `/metrics`.
@@ -668,6 +681,60 @@ mod tests {
                 ("evt_2".into(), "pending".into(), 0),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn open_events_are_those_pending_or_in_a_workers_hands() {
+        let (_dir, store) = store().await;
+        store.insert_events(&pending(3)).await.unwrap();
+        assert_eq!(store.count_open_events().await.unwrap(), 3);
+        let txn = store.begin_processing().await.unwrap();
+        Store::claim_listed_events(&txn, &["evt_0"], "w1", i64::MAX)
+            .await
+            .unwrap();
+        let taken = Store::take_due_events(&txn, i64::MAX, 3).await.unwrap();
+        let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["evt_1", "evt_2"]);
+        Store::finish_taken_events(&txn, &ids[..1], 1)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(
+            store.count_open_events().await.unwrap(),
+            2,
+            "evt_0 processing, evt_2 pending; evt_1 done"
+        );
+    }
+
+    /// The three queues' claims (`ORDER BY next_attempt_at, id LIMIT n`) read their index in
+    /// order: no sort of every due row, however many are waiting.
+    #[tokio::test]
+    async fn claims_read_the_due_index_in_order_without_sorting() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let (_dir, store) = store().await;
+        for table in ["events", "mail_outbox", "webhook_deliveries"] {
+            let plan: Vec<String> = store
+                .db
+                .query_all(Statement::from_string(
+                    store.backend(),
+                    format!(
+                        "EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE status = 'pending' \
+                         AND next_attempt_at <= 0 ORDER BY next_attempt_at, id LIMIT 10"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get_by_index::<String>(3).unwrap())
+                .collect();
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH {table} USING INDEX {table}_due (status=? AND next_attempt_at<?)"
+                )],
+                "{table}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -1,0 +1,40 @@
+# Sourced by the benchmarks: runs ../shared/bench's reference server (mode `durable`: signature
+# check, SQLite WAL + synchronous=FULL, group commit before 202) under the same signed load as
+# side-by-side.sh, alone, and prints "rps p99_ms". Targets in the issues are ratios to it,
+# measured in one run: the issues quote it at 49,000 webhooks/s on the machine they were written
+# on (../shared/bench/README.md), so "10,000 events/s" means 10,000/49,000 = 0.204× its rate.
+#
+#   source bench/reference.sh; read -r ref_rps ref_p99 < <(reference_run 10)
+REFERENCE_QUOTED_RPS=49000
+bench_shared=${SHARED_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared}
+bench_secret=${BENCH_SECRET:-whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}
+
+reference_run() { # reference_run SECONDS -> "rps p99_ms"
+  local secs=${1:-10} port=18099 work pid out
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  CARGO_TARGET_DIR=${REFERENCE_TARGET:-/tmp/hirelay-reference-target} \
+    cargo build --release --quiet --manifest-path "$bench_shared/bench/reference/Cargo.toml"
+  work=$(mktemp -d)
+  REFERENCE_SECRET=$bench_secret REFERENCE_DB=$work/ref.db \
+    "${REFERENCE_TARGET:-/tmp/hirelay-reference-target}/release/hirelay-reference" durable "$port" &
+  pid=$!
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" -X POST -d '{}' && break; sleep 0.1; done
+  python3 "$bench_shared/bench/make-requests.py" "$bench_secret" "$bench_shared/bench/ats-1k.json" 700000 "$work/requests.tsv"
+  out=$(wrk -t2 -c"${BENCH_CONNS:-64}" -d"${secs}s" --latency -s "$bench_shared/bench/signed-load.lua" \
+    "http://127.0.0.1:$port/hook" -- "$bench_shared/bench/ats-1k.json" "$work/requests.tsv" 2 | grep '^RESULT')
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"
+  sed -E 's/.*rps=([0-9]+).*p99_ms=([0-9.]+).*/\1 \2/' <<<"$out"
+}
+
+# ratio_line WHAT VALUE_PER_S REFERENCE_RPS TARGET_PER_S_AS_QUOTED
+# prints the figure, the reference's, their ratio and the issue's target as a ratio.
+ratio_line() {
+  python3 - "$@" <<'PY'
+import sys
+what, value, ref, target = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+ratio, wanted = value / ref, target / 49000
+verdict = "met" if ratio >= wanted else "NOT met"
+print(f"{what}: {value:,.0f}/s vs reference {ref:,.0f}/s in this run = {ratio:.3f}x "
+      f"(target {target:,.0f}/s of 49,000/s = {wanted:.3f}x: {verdict})")
+PY
+}
