@@ -33,7 +33,7 @@ idle=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 out=$(BENCH_SECRET=$secret "$shared/bench/side-by-side.sh" "http://127.0.0.1:$port/v1/webhooks/ats" "${BENCH_SECONDS:-10}")
 echo "$out"
 peak=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-echo "database: ${db_url:+postgres}${db_url:-sqlite (default)}"
+echo "database: $([ -n "$db_url" ] && echo postgres || echo "sqlite (default)")"
 echo "hirelay idle RSS: $((idle / 1024)) MB, peak RSS under load: $((peak / 1024)) MB"
 echo "$out" | awk '/^hirelay RESULT/ { for (i = 1; i <= NF; i++) if ($i ~ /^(rps|p99_ms)=/) printf "%s ", $i; print "" }' | sed 's/^/hirelay: /'
 # The issue's targets as ratios to the reference in this run (it quotes the reference at 49,000/s
@@ -45,11 +45,13 @@ if [ -n "$db_url" ]; then
 else
   ratio_line "ingestion (sqlite)" "$(best hirelay)" "$(best reference)" $((49000 * 7 / 10))
 fi
-python3 - "$out" <<'PY'
+# p99 < 10 ms (the reference's ≈ 6 ms) is the SQLite target; on PostgreSQL it is printed only.
+python3 - "$out" "${db_url:+postgres}" <<'PY'
 import re, sys
 p99 = {who: [float(v) for v in re.findall(rf"^{who} RESULT .*p99_ms=([0-9.]+)", sys.argv[1], re.M)]
        for who in ("reference", "hirelay")}
 pairs = [h / r for h, r in zip(p99["hirelay"], p99["reference"])]
+verdict = "no target on PostgreSQL" if sys.argv[2] else "met" if max(pairs) < 10 / 6 else "NOT met"
 print(f"p99: hirelay {p99['hirelay']} ms, reference {p99['reference']} ms; worst ratio {max(pairs):.2f}x "
-      f"(target 10 ms of 6 ms = 1.67x: {'met' if max(pairs) < 10 / 6 else 'NOT met'})")
+      f"(target 10 ms of 6 ms = 1.67x: {verdict})")
 PY

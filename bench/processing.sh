@@ -21,4 +21,5 @@ for _ in $(seq "${BENCH_ROUNDS:-2}"); do
   echo "processing: ${rate} events/s"
   (( ref > best_ref )) && best_ref=$ref; (( rate > best )) && best=$rate
 done
-ratio_line "processing (${1:+postgres}${1:-sqlite}, best of ${BENCH_ROUNDS:-2})" "$best" "$best_ref" 10000
+database=sqlite; [ -n "${1:-}" ] && database=postgres
+ratio_line "processing ($database, best of ${BENCH_ROUNDS:-2})" "$best" "$best_ref" 10000
