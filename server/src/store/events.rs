@@ -737,6 +737,42 @@ mod tests {
         }
     }
 
+    /// `m0004_claim_order` can be undone and redone: each queue has exactly one claim index
+    /// either way.
+    #[tokio::test]
+    async fn the_claim_index_migration_rolls_back_and_forward() {
+        use migrations::{Migrator, MigratorTrait};
+        use sea_orm::{ConnectionTrait, Statement};
+        let (_dir, store) = store().await;
+        let claim_indexes = || async {
+            let rows = store
+                .db
+                .query_all(Statement::from_string(
+                    store.backend(),
+                    "SELECT name FROM sqlite_master WHERE type = 'index' \
+                     AND (name LIKE '%\\_claim' ESCAPE '\\' OR name LIKE '%\\_due' ESCAPE '\\') ORDER BY name",
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let due = ["events_due", "mail_outbox_due", "webhook_deliveries_due"];
+        assert_eq!(claim_indexes().await, due);
+        Migrator::down(&store.db, Some(1)).await.unwrap();
+        assert_eq!(
+            claim_indexes().await,
+            [
+                "events_claim",
+                "mail_outbox_claim",
+                "webhook_deliveries_claim"
+            ]
+        );
+        Migrator::up(&store.db, None).await.unwrap();
+        assert_eq!(claim_indexes().await, due);
+    }
+
     #[tokio::test]
     async fn only_listed_events_still_pending_are_claimed_again() {
         let (_dir, store) = store().await;
