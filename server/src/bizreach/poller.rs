@@ -4,8 +4,8 @@
 //! A group's poll starts at its `poll_since` (at first its `linked_at`, never earlier: I2) and
 //! walks the pages, saving the cursor in the transaction that stores each page's events. A poll
 //! that stops half-way (a crash, BizReach failing) continues from the saved cursor next time: no
-//! gap, and a page stored twice gives duplicates by `webhook-id`, not new events. At the end of the list
-//! `poll_since` moves to the newest `applied_at` seen and the cursor is cleared.
+//! gap, and a page stored twice gives duplicates by `webhook-id`, not new events. At the end of
+//! the list `poll_since` moves to the newest `applied_at` seen and the cursor is cleared.
 use chrono::{TimeZone, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;

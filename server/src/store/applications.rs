@@ -10,18 +10,18 @@ use std::collections::HashMap;
 
 use super::entities::{application, application_history, candidate, job};
 use super::{json_column, Store, StoreError, StoreResult};
-
-/// What identifies an imported application: its source and its id there.
-const SOURCE_KEY: [application::Column; 2] = [
-    application::Column::SourceSystem,
-    application::Column::SourceApplicationId,
-];
 use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::time::rfc3339;
 
 /// The source system of BizReach imports.
 pub const BIZREACH: &str = "bizreach";
+
+/// What identifies an imported application: its source and its id there.
+const SOURCE_KEY: [application::Column; 2] = [
+    application::Column::SourceSystem,
+    application::Column::SourceApplicationId,
+];
 
 /// A candidate as an import or a status change describes them.
 pub struct CandidateIn<'a> {
