@@ -10,6 +10,7 @@ mod m0001_platform;
 mod m0002_recruiting;
 mod m0003_career_relay;
 mod m0004_claim_order;
+mod m0005_outbox_inline;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_recruiting::Migration),
             Box::new(m0003_career_relay::Migration),
             Box::new(m0004_claim_order::Migration),
+            Box::new(m0005_outbox_inline::Migration),
         ]
     }
 }

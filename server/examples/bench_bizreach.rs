@@ -30,7 +30,7 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> anyhow::Res
 /// Waits until no event is pending or processing; answers when that was.
 async fn drained(state: &hirelay::http::AppState) -> anyhow::Result<Instant> {
     loop {
-        if state.store.count_open_events().await? == 0 {
+        if !state.store.has_open_events().await? {
             return Ok(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

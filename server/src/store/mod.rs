@@ -26,7 +26,7 @@ pub mod webhooks;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqlErr, TransactionTrait,
+    DatabaseTransaction, DbErr, SqlErr, Statement, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -373,6 +373,35 @@ where
     Ok(ids.iter().map(|id| stored.contains(*id)).collect())
 }
 
+/// A statement written with `?` placeholders (and no `?` of its own) for `backend`:
+/// PostgreSQL numbers them `$1`, `$2`, ….
+pub(crate) fn statement(
+    backend: DatabaseBackend,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Statement {
+    let sql = match backend {
+        DatabaseBackend::Postgres => numbered_placeholders(sql),
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn numbered_placeholders(sql: &str) -> String {
+    let mut n = 0;
+    sql.split('?')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                n += 1;
+                format!("${n}{part}")
+            }
+        })
+        .collect()
+}
+
 /// JSON text stored in a column, read back into a value.
 pub fn json_column<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
@@ -397,6 +426,17 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::store;
     use super::*;
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let sql = "a = ? AND b IN (?, ?)";
+        let numbered = |backend| statement(backend, sql, Vec::new()).sql;
+        assert_eq!(
+            numbered(DatabaseBackend::Postgres),
+            "a = $1 AND b IN ($2, $3)"
+        );
+        assert_eq!(numbered(DatabaseBackend::Sqlite), sql);
+    }
 
     /// Reads, lets another connection try to write, then writes: what a batch transaction does
     /// while an admin call writes. Answers how the transaction's write came out.

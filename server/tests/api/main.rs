@@ -21,5 +21,6 @@ mod progress_sync;
 mod routing;
 mod rules;
 mod scheduler;
+mod storage;
 mod templates;
 mod webhooks;
