@@ -97,7 +97,7 @@ pub async fn apply<C: ConnectionTrait>(
                 let job = Store::find_job(db, job_id)
                     .await?
                     .ok_or_else(|| refused(action, format!("there is no job `{job_id}`")))?;
-                Store::set_job(db, &app.id, &job.id).await?;
+                scope.set_job(db, &app.id, &job.id).await?;
                 let now = now_millis();
                 Store::enqueue_webhook_for(
                     db,

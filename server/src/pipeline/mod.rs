@@ -213,11 +213,6 @@ impl Handler for Pipeline {
                     }),
                 ));
             }
-            // The applications the chunk's status changes create, before their actions.
-            scope
-                .insert_new_applications(txn)
-                .await
-                .map_err(failed(None))?;
             prepared += steps.len();
             let stopped = steps.len() < events.len();
             if stopped && scope.has_kept_writes() {

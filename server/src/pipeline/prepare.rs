@@ -156,7 +156,7 @@ pub async fn batch_step<C: ConnectionTrait>(
             .iter()
             .map(|(id, i)| (id.as_str(), i.clone()))
             .collect();
-        let apps = Store::upsert_imports(db, &borrowed).await?;
+        let apps = Store::plan_imports(db, &borrowed).await?;
         let unrouted: Vec<&str> = apps
             .values()
             .filter(|(app, _)| app.job_id.is_none())
@@ -203,9 +203,19 @@ async fn import<C: ConnectionTrait>(
         Some(kept) => kept,
         None => Store::upsert_candidate(db, candidate_in(e)).await?,
     };
-    let (app, created) = match scope.take_import(e.application.id.as_str()) {
+    let id = e.application.id.as_str();
+    let (app, created) = match scope.take_import(id) {
         Some(kept) => kept,
-        None => Store::upsert_import(db, &candidate.id, import_in(event, e)).await?,
+        None => {
+            let planned = Store::plan_imports(db, &[(&candidate.id, import_in(event, e))])
+                .await?
+                .remove(id)
+                .ok_or_else(|| HandleError::Transient(anyhow::anyhow!("{id} was not planned")))?;
+            if planned.1 {
+                scope.create_application(planned.0.clone());
+            }
+            planned
+        }
     };
     let context = import_context(db, scope, &app, created).await?;
     Ok(Prepared {
@@ -303,7 +313,7 @@ async fn status_change<C: ConnectionTrait>(
         scope.write_history(history);
     }
     if created {
-        scope.insert_application(outcome.application.clone());
+        scope.create_application(outcome.application.clone());
     }
     if !outcome.applied {
         tracing::info!(application = %outcome.application.id, "status change older than the newest applied one: recorded only");

@@ -1,7 +1,8 @@
 //! What the events of one batch share: look-ups that no event changes, read once per batch,
-//! and writes that nothing in the batch reads back (KPI points, labels, status history: no
-//! two events of a batch concern one application), each kind written with one statement when the batch ends
-//! (in its transaction, before the events are marked done).
+//! and writes that nothing in the batch reads back (the applications it creates, as their
+//! events' actions leave them; KPI points, labels, status history: no two events of a batch
+//! concern one application), each kind written with one statement when the batch ends (in its
+//! transaction, before the events are marked done).
 use sea_orm::ConnectionTrait;
 
 use std::collections::{HashMap, HashSet};
@@ -43,8 +44,10 @@ pub struct BatchScope {
     labels: Vec<(String, Vec<String>)>,
     /// Status history rows (read back only by a replay of their own event).
     history: Vec<application_history::ActiveModel>,
-    /// Applications status changes create, inserted after the domain steps of their chunk.
-    new_applications: Vec<application::Model>,
+    /// Applications the batch creates (imports new to hirelay, status changes of applications
+    /// it did not know), by id: inserted when the batch ends, as their events' actions left
+    /// them (labels, job), so each is written once.
+    created: HashMap<String, application::Model>,
     /// Whether applications have an invitation: those status changes name, looked up
     /// together, and those the batch creates (none).
     invited: HashMap<String, bool>,
@@ -159,14 +162,14 @@ impl BatchScope {
         self.candidates.remove(email)
     }
 
-    /// Keeps an imported application (and whether it was created) for its event.
+    /// Keeps an imported application (and whether it is new) for its event.
     pub fn keep_import(&mut self, application: application::Model, created: bool) {
         let id = application
             .source_application_id
             .clone()
             .unwrap_or_default();
         if created {
-            self.invited.insert(application.id.clone(), false);
+            self.create_application(application.clone());
         }
         self.imports.insert(id, (application, created));
     }
@@ -224,25 +227,33 @@ impl BatchScope {
         self.history.push(row);
     }
 
-    /// An application's new labels, written when the batch ends.
+    /// An application's new labels: part of its row if the batch creates it, otherwise
+    /// written when the batch ends.
     pub fn set_labels(&mut self, application_id: String, labels: Vec<String>) {
-        self.labels.push((application_id, labels));
+        match self.created.get_mut(&application_id) {
+            Some(row) => row.labels = serde_json::json!(labels).to_string(),
+            None => self.labels.push((application_id, labels)),
+        }
     }
 
-    /// An application a status change creates, inserted by
-    /// [`BatchScope::insert_new_applications`] (before its event's actions).
-    pub fn insert_application(&mut self, application: application::Model) {
-        self.invited.insert(application.id.clone(), false);
-        self.new_applications.push(application);
-    }
-
-    /// Inserts the applications kept by [`BatchScope::insert_application`].
-    pub async fn insert_new_applications<C: ConnectionTrait>(
+    /// Routes an application to an existing job: part of its row if the batch creates it.
+    pub async fn set_job<C: ConnectionTrait>(
         &mut self,
         db: &C,
+        application_id: &str,
+        job_id: &str,
     ) -> Result<(), HandleError> {
-        Store::insert_applications(db, &std::mem::take(&mut self.new_applications)).await?;
+        match self.created.get_mut(application_id) {
+            Some(row) => row.job_id = Some(job_id.to_owned()),
+            None => Store::set_job(db, application_id, job_id).await?,
+        }
         Ok(())
+    }
+
+    /// An application the batch creates (it has no invitation), inserted when it ends.
+    pub fn create_application(&mut self, application: application::Model) {
+        self.invited.insert(application.id.clone(), false);
+        self.created.insert(application.id.clone(), application);
     }
 
     /// Keeps which of `looked_up` (applications the batch's status changes name) have an
@@ -288,7 +299,8 @@ impl BatchScope {
 
     /// Writes what was kept for the end of the batch.
     pub async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), HandleError> {
-        self.insert_new_applications(db).await?;
+        let created: Vec<application::Model> = self.created.drain().map(|(_, a)| a).collect();
+        Store::insert_applications(db, &created).await?;
         Store::record_kpis(db, &self.kpis).await?;
         self.kpis.clear();
         Store::set_labels(db, &self.labels).await?;

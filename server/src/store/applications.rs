@@ -173,26 +173,45 @@ impl Store {
         i: ImportIn<'_>,
     ) -> StoreResult<(application::Model, bool)> {
         let id = i.source_application_id.to_owned();
-        Self::upsert_imports(db, &[(candidate_id, i)])
+        let (app, created) = Self::plan_imports(db, &[(candidate_id, i)])
             .await?
             .remove(&id)
-            .ok_or_else(|| StoreError::NotFound(format!("BizReach application {id}")))
+            .ok_or_else(|| StoreError::NotFound(format!("BizReach application {id}")))?;
+        if created {
+            Self::insert_applications(db, std::slice::from_ref(&app)).await?;
+        }
+        Ok((app, created))
     }
 
-    /// [`Store::upsert_import`] of many (distinct BizReach ids); answers each application,
-    /// and whether it was created, by BizReach id. Like [`Store::upsert_candidates`], new
-    /// applications are inserted with one statement and answered as built.
-    pub async fn upsert_imports<C: ConnectionTrait>(
+    /// [`Store::upsert_import`] of many (distinct BizReach ids), but a new application is
+    /// only built: answers each application, and whether it is new, by BizReach id. Known
+    /// ones are updated with one statement; new ones are for the caller to store with
+    /// [`Store::insert_applications`] once its events' actions are done, so an import's
+    /// labels and job are written with it, not by a second write.
+    pub async fn plan_imports<C: ConnectionTrait>(
         db: &C,
         list: &[(&str, ImportIn<'_>)],
     ) -> StoreResult<HashMap<String, (application::Model, bool)>> {
         if list.is_empty() {
             return Ok(HashMap::new());
         }
-        let now = crate::domain::time::now_millis();
-        let rows: Vec<application::Model> = list
+        let source_ids: Vec<(&str, &str)> = list
             .iter()
-            .map(|(candidate_id, i)| application::Model {
+            .map(|(_, i)| (BIZREACH, i.source_application_id))
+            .collect();
+        let known: std::collections::HashSet<String> =
+            Self::find_applications_named(db, &source_ids, &[])
+                .await?
+                .into_iter()
+                .filter_map(|a| a.source_application_id)
+                .collect();
+        let now = crate::domain::time::now_millis();
+        let source_id =
+            |a: &application::Model| a.source_application_id.clone().unwrap_or_default();
+        let mut answer = HashMap::with_capacity(list.len());
+        let mut updates = Vec::new();
+        for (candidate_id, i) in list {
+            let row = application::Model {
                 source_system: Some(BIZREACH.to_owned()),
                 source_application_id: Some(i.source_application_id.to_owned()),
                 group_account_id: Some(i.group_account_id.to_owned()),
@@ -201,56 +220,36 @@ impl Store {
                 source_status: Some(i.source_status.to_owned()),
                 applied_at: Some(i.applied_at),
                 ..new_application(candidate_id, i.imported_via, now)
-            })
-            .collect();
-        let source_id =
-            |a: &application::Model| a.source_application_id.clone().unwrap_or_default();
-        let new_ids: std::collections::HashSet<String> =
-            rows.iter().map(|a| a.id.clone()).collect();
-        // Most applications of a poll are new: inserted outright, and only those that were not
-        // are upserted with a second statement. A single one: that statement alone.
-        let inserted = if rows.len() == 1 {
-            vec![false]
-        } else {
-            let ids: Vec<&str> = rows.iter().map(|a| a.id.as_str()).collect();
-            super::insert_each::<application::Entity, _, _>(
-                db,
-                rows.iter().cloned(),
-                &ids,
-                application::Column::Id,
-                SOURCE_KEY,
-            )
-            .await?
-        };
-        let mut answer = HashMap::with_capacity(list.len());
-        let mut known = Vec::new();
-        for (row, inserted) in rows.into_iter().zip(inserted) {
-            if inserted {
-                answer.insert(source_id(&row), (row, true));
+            };
+            if known.contains(i.source_application_id) {
+                updates.push(row);
             } else {
-                known.push(row);
+                answer.insert(source_id(&row), (row, true));
             }
         }
-        if known.is_empty() {
+        if updates.is_empty() {
             return Ok(answer);
         }
         // Update what BizReach may change; a row that comes back carries one of the new ids
-        // only when it was inserted.
-        let stored =
-            application::Entity::insert_many(known.into_iter().map(application::ActiveModel::from))
-                .on_conflict(
-                    OnConflict::columns(SOURCE_KEY)
-                        .update_columns([
-                            application::Column::SourceStatus,
-                            application::Column::PositionName,
-                            application::Column::Channel,
-                            application::Column::GroupAccountId,
-                            application::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_with_returning_many(db)
-                .await?;
+        // only when it was inserted (deleted since it was looked up).
+        let new_ids: std::collections::HashSet<String> =
+            updates.iter().map(|a| a.id.clone()).collect();
+        let stored = application::Entity::insert_many(
+            updates.into_iter().map(application::ActiveModel::from),
+        )
+        .on_conflict(
+            OnConflict::columns(SOURCE_KEY)
+                .update_columns([
+                    application::Column::SourceStatus,
+                    application::Column::PositionName,
+                    application::Column::Channel,
+                    application::Column::GroupAccountId,
+                    application::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_with_returning_many(db)
+        .await?;
         answer.extend(stored.into_iter().map(|a| {
             let created = new_ids.contains(&a.id);
             (source_id(&a), (a, created))
@@ -329,19 +328,21 @@ impl Store {
     }
 
     /// Inserts new applications with one statement. One that another writer stored first
-    /// (its ATS id taken meanwhile) fails the whole: the caller's transaction is retried and
-    /// then finds it.
+    /// (its BizReach or ATS id taken meanwhile) fails the whole: the caller's transaction is
+    /// retried and then finds it.
     pub async fn insert_applications<C: ConnectionTrait>(
         db: &C,
         apps: &[application::Model],
     ) -> StoreResult<()> {
         let ids: Vec<&str> = apps.iter().map(|a| a.id.as_str()).collect();
+        // Any unique key taken (no conflict target) leaves that row out, and is reported.
+        let any_key: [application::Column; 0] = [];
         let inserted = super::insert_each::<application::Entity, _, _>(
             db,
             apps.iter().cloned(),
             &ids,
             application::Column::Id,
-            [application::Column::AtsApplicationId],
+            any_key,
         )
         .await?;
         if inserted.iter().all(|i| *i) {
@@ -760,18 +761,31 @@ mod tests {
         }
     }
 
-    /// I2: imports upserted together, some new and some known: the known one is updated (not
-    /// duplicated), every one is answered with whether it was created, and what is answered
-    /// for a new one (built, not read back) is what was stored.
+    /// Plans `list` and stores the new ones, as the end of a batch does.
+    async fn import_all(
+        store: &Store,
+        list: &[(&str, ImportIn<'_>)],
+    ) -> HashMap<String, (application::Model, bool)> {
+        let planned = Store::plan_imports(&store.db, list).await.unwrap();
+        let new: Vec<application::Model> = planned
+            .values()
+            .filter(|(_, created)| *created)
+            .map(|(app, _)| app.clone())
+            .collect();
+        Store::insert_applications(&store.db, &new).await.unwrap();
+        planned
+    }
+
+    /// I2: imports planned together, some new and some known: the known one is updated at
+    /// once (not duplicated); a new one is only built, stored when its batch ends, and what
+    /// was planned for it is what is stored.
     #[tokio::test]
-    async fn i2_imports_upserted_together_tell_new_from_known() {
+    async fn i2_imports_planned_together_tell_new_from_known() {
         let (_dir, store) = store().await;
-        let first = Store::upsert_imports(&store.db, &[("cand-1", import_of("br-1", "new"))])
-            .await
-            .unwrap();
+        let first = import_all(&store, &[("cand-1", import_of("br-1", "new"))]).await;
         let (known, created) = &first["br-1"];
         assert!(created);
-        let both = Store::upsert_imports(
+        let both = Store::plan_imports(
             &store.db,
             &[
                 ("cand-1", import_of("br-1", "rejected")),
@@ -784,12 +798,46 @@ mod tests {
         assert!(!created);
         assert_eq!(again.id, known.id, "the same application");
         assert_eq!(again.source_status.as_deref(), Some("rejected"));
+        assert_eq!(
+            Store::get_application(&store.db, &known.id)
+                .await
+                .unwrap()
+                .source_status
+                .as_deref(),
+            Some("rejected"),
+            "a known application is updated at once"
+        );
         let (new, created) = &both["br-2"];
         assert!(created);
+        assert!(
+            Store::find_application_by_source(&store.db, BIZREACH, "br-2")
+                .await
+                .unwrap()
+                .is_none(),
+            "a new one is not stored by planning"
+        );
+        Store::insert_applications(&store.db, std::slice::from_ref(new))
+            .await
+            .unwrap();
         assert_eq!(
             new,
             &Store::get_application(&store.db, &new.id).await.unwrap()
         );
+    }
+
+    /// A new import another writer stored between the plan and the insert fails the insert
+    /// (its batch is then handled again, one event at a time, and finds it).
+    #[tokio::test]
+    async fn a_planned_import_stored_meanwhile_fails_the_insert() {
+        let (_dir, store) = store().await;
+        let planned = Store::plan_imports(&store.db, &[("cand-1", import_of("br-1", "new"))])
+            .await
+            .unwrap();
+        import_all(&store, &[("cand-9", import_of("br-1", "new"))]).await;
+        let err = Store::insert_applications(&store.db, &[planned["br-1"].0.clone()])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     }
 
     /// Labels set together: each listed application gets its own list, with Japanese labels
@@ -797,16 +845,15 @@ mod tests {
     #[tokio::test]
     async fn labels_set_together_each_get_their_own_list() {
         let (_dir, store) = store().await;
-        let apps = Store::upsert_imports(
-            &store.db,
+        let apps = import_all(
+            &store,
             &[
                 ("cand-1", import_of("br-1", "new")),
                 ("cand-2", import_of("br-2", "new")),
                 ("cand-3", import_of("br-3", "new")),
             ],
         )
-        .await
-        .unwrap();
+        .await;
         let id = |key: &str| apps[key].0.id.clone();
         let lists = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Store::set_labels(

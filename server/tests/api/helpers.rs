@@ -279,6 +279,16 @@ pub async fn queued_together_with_rules(
     rules: &[(&str, &str)],
     events: &[(hirelay::domain::status::EventSource, &str, String)],
 ) -> (TestApp, Vec<String>) {
+    queued_together_with(rules, &[], events).await
+}
+
+/// [`queued_together_with_rules`], with SQL statements (jobs, routing rules, …) run on the
+/// database before the start.
+pub async fn queued_together_with(
+    rules: &[(&str, &str)],
+    setup: &[&str],
+    events: &[(hirelay::domain::status::EventSource, &str, String)],
+) -> (TestApp, Vec<String>) {
     use hirelay::store::events::NewEvent;
     use sea_orm::ConnectionTrait;
     let (dir, url) = TestApp::spawn().await.stop().await;
@@ -294,6 +304,9 @@ pub async fn queued_together_with_rules(
     ))
     .await
     .unwrap();
+    for sql in setup {
+        db.execute_unprepared(sql).await.unwrap();
+    }
     let now = hirelay::domain::time::now_millis();
     let events: Vec<NewEvent> = events
         .iter()

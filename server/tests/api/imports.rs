@@ -1,7 +1,7 @@
 //! Imports end to end: a BizReach event becomes a candidate and an application, and the shipped
 //! `import.rhai` labels, routes and notifies (I1, I4–I7, I9, C8's one candidate per email).
 use crate::bizreach_support::Bizreach;
-use crate::helpers::{queued_together, sample, TestApp};
+use crate::helpers::{queued_together, queued_together_with, sample, TestApp};
 use hirelay::domain::status::EventSource;
 use serde_json::{json, Value};
 
@@ -293,4 +293,46 @@ async fn i9_imports_of_one_application_in_one_batch_are_handled_in_order() {
     );
     let once = labels(&application(&app, "br-app-000999").await);
     assert_eq!(once, vec!["ビズリーチ:直接応募".to_owned()]);
+}
+
+/// I7, I9 for imports handled together: each new application comes out labelled by channel
+/// and routed by the routing rule, and is written once, as its actions left it (stored when
+/// the batch ends, not inserted and then updated: its `updated_at` is its `created_at`).
+#[tokio::test]
+async fn i7_i9_new_imports_of_one_batch_are_stored_labelled_and_routed() {
+    let direct = sample("bizreach-direct-application.json");
+    let scout = direct
+        .replace("br-app-000123", "br-app-000124")
+        .replace("Taro.Yamada@Example.jp", "scout@example.jp")
+        .replace("\"direct\"", "\"scout\"");
+    let unrouted = direct
+        .replace("br-app-000123", "br-app-000125")
+        .replace("Taro.Yamada@Example.jp", "other@example.jp")
+        .replace("（Rust）", "(Rust)");
+    let bizreach = |body: String| (EventSource::Bizreach, "application.received", body);
+    let (app, ids) = queued_together_with(
+        &[],
+        &[
+            "INSERT INTO jobs (id, title, ats_job_id, created_at) VALUES ('job_rust', 'Rust', NULL, 0)",
+            "INSERT INTO routing_rules (id, position_name, job_id, created_by, created_at) \
+             VALUES ('rr_1', 'バックエンドエンジニア（Rust）', 'job_rust', 'test', 0)",
+        ],
+        &[bizreach(direct), bizreach(scout), bizreach(unrouted)],
+    )
+    .await;
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+    }
+    let expected = [
+        ("br-app-000123", "ビズリーチ:直接応募", json!("job_rust")),
+        ("br-app-000124", "ビズリーチ:スカウト", json!("job_rust")),
+        ("br-app-000125", "ビズリーチ:直接応募", Value::Null),
+    ];
+    for (source_id, label, job) in expected {
+        let stored = application(&app, source_id).await;
+        assert_eq!(labels(&stored), [label], "{stored}");
+        assert_eq!(stored["job_id"], job, "{stored}");
+        assert_eq!(stored["updated_at"], stored["created_at"], "{stored}");
+    }
 }
