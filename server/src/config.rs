@@ -48,7 +48,7 @@ pub const SETTINGS: &[Setting] = &[
         doc: "most database connections this instance opens (on SQLite at most 8, plus event processing's 2 and the ingest writer's 1)",
     },
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
-    Setting { key: "workers", default: "2", doc: "event-processing workers" },
+    Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 3 on PostgreSQL (a third overlaps the others' round trips)" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
@@ -339,6 +339,11 @@ impl Config {
             }
             Ok(v)
         };
+        let workers = match raw.get("workers") {
+            Some(_) => positive("workers")? as usize,
+            None if database_url.starts_with("sqlite:") => 2,
+            None => 3,
+        };
         Ok(Config {
             bind,
             database_url: SecretString::from(database_url),
@@ -365,7 +370,7 @@ impl Config {
             secret_key: raw.string("secret_key").map(SecretString::from),
             body_limit: positive("body_limit")? as usize,
             database_pool: positive("database_pool")? as u32,
-            workers: positive("workers")? as usize,
+            workers,
             max_attempts: positive("max_attempts")? as u32,
             event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
@@ -414,6 +419,18 @@ mod tests {
         assert!(c.smtp_url.is_none());
         assert_eq!(c.career_relay_ratio, 10);
         assert_eq!(c.status_mapping, StatusMapping::default());
+        assert_eq!(c.workers, 2);
+    }
+
+    /// PostgreSQL takes several writers: a third worker overlaps the others' round trips.
+    #[test]
+    fn workers_default_by_database_and_as_set() {
+        let postgres = [("HIRELAY_DATABASE_URL", "postgres://h:p@127.0.0.1/h")];
+        assert_eq!(Config::load(None, &env(&postgres)).unwrap().workers, 3);
+        let set = [postgres[0], ("HIRELAY_WORKERS", "5")];
+        assert_eq!(Config::load(None, &env(&set)).unwrap().workers, 5);
+        let zero = Config::load(None, &env(&[("HIRELAY_WORKERS", "0")])).unwrap_err();
+        assert!(zero.to_string().contains("HIRELAY_WORKERS"), "{zero}");
     }
 
     #[test]
