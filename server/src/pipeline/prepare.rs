@@ -207,14 +207,14 @@ async fn import<C: ConnectionTrait>(
     let (app, created) = match scope.take_import(id) {
         Some(kept) => kept,
         None => {
-            let planned = Store::plan_imports(db, &[(&candidate.id, import_in(event, e))])
+            let (app, created) = Store::plan_imports(db, &[(&candidate.id, import_in(event, e))])
                 .await?
                 .remove(id)
                 .ok_or_else(|| HandleError::Transient(anyhow::anyhow!("{id} was not planned")))?;
-            if planned.1 {
-                scope.create_application(planned.0.clone());
+            if created {
+                scope.create_application(app.clone());
             }
-            planned
+            (app, created)
         }
     };
     let context = import_context(db, scope, &app, created).await?;

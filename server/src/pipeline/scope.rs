@@ -14,6 +14,7 @@ use crate::domain::status::NotificationKind;
 use crate::mail::queued_as;
 use crate::queue::HandleError;
 use crate::relay::{self, PlannedInvitation};
+use crate::store::applications::labels_column;
 use crate::store::entities::{application, application_history, candidate, webhook_subscription};
 use crate::store::kpis::NewKpi;
 use crate::store::outbox::NewMail;
@@ -231,7 +232,7 @@ impl BatchScope {
     /// written when the batch ends.
     pub fn set_labels(&mut self, application_id: String, labels: Vec<String>) {
         match self.created.get_mut(&application_id) {
-            Some(row) => row.labels = serde_json::json!(labels).to_string(),
+            Some(row) => row.labels = labels_column(&labels),
             None => self.labels.push((application_id, labels)),
         }
     }

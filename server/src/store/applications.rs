@@ -497,7 +497,7 @@ impl Store {
         values.push(crate::domain::time::now_millis().into());
         for (id, list) in labels {
             values.push(id.as_str().into());
-            values.push(json!(list).to_string().into());
+            values.push(labels_column(list).into());
         }
         let backend = db.get_database_backend();
         db.execute(super::statement(backend, &sql, values)).await?;
@@ -613,6 +613,11 @@ fn new_application(candidate_id: &str, imported_via: &str, now: i64) -> applicat
 /// An application's labels.
 pub fn labels(app: &application::Model) -> StoreResult<Vec<String>> {
     json_column(&app.labels, "application labels")
+}
+
+/// Labels as the `labels` column holds them (a JSON array), read back by [`labels`].
+pub fn labels_column(labels: &[String]) -> String {
+    json!(labels).to_string()
 }
 
 /// A candidate as the API and scripts see it.
