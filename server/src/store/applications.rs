@@ -328,30 +328,30 @@ impl Store {
     }
 
     /// Inserts new applications with one statement. One that another writer stored first
-    /// (its BizReach or ATS id taken meanwhile) fails the whole: the caller's transaction is
-    /// retried and then finds it.
+    /// (its BizReach or ATS id taken meanwhile) fails the whole, as a conflict: the caller's
+    /// transaction is given up and retried, and then finds it. A plain `INSERT`, since nothing
+    /// is kept on a conflict: `ON CONFLICT DO NOTHING` would have PostgreSQL check the unique
+    /// keys before each row as well as while inserting it.
     pub async fn insert_applications<C: ConnectionTrait>(
         db: &C,
         apps: &[application::Model],
     ) -> StoreResult<()> {
-        let ids: Vec<&str> = apps.iter().map(|a| a.id.as_str()).collect();
-        // Any unique key taken (no conflict target) leaves that row out, and is reported.
-        let any_key: [application::Column; 0] = [];
-        let inserted = super::insert_each::<application::Entity, _, _>(
-            db,
-            apps.iter().cloned(),
-            &ids,
-            application::Column::Id,
-            any_key,
-        )
-        .await?;
-        if inserted.iter().all(|i| *i) {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict(
-                "an application was created meanwhile by another writer".into(),
-            ))
+        if apps.is_empty() {
+            return Ok(());
         }
+        application::Entity::insert_many(apps.iter().cloned().map(application::ActiveModel::from))
+            .exec_without_returning(db)
+            .await
+            .map_err(|e| {
+                if StoreError::is_unique_violation(&e) {
+                    StoreError::Conflict(
+                        "an application was created meanwhile by another writer".into(),
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
     }
 
     /// Links an application to its ATS id (first status change of an imported application).

@@ -329,10 +329,10 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 /// Inserts `rows` with one statement, skipping each that conflicts with a stored row on the
-/// unique `conflict` columns, or on any unique key when `conflict` is empty (`ON CONFLICT DO
-/// NOTHING` keeps the caller's PostgreSQL transaction usable, where a failed insert would
-/// abort it). Answers, in order, whether each was inserted; `ids` are the rows' primary keys
-/// (column `id_column`), looked up only when some were not inserted.
+/// unique `conflict` columns (`ON CONFLICT DO NOTHING` keeps the caller's PostgreSQL
+/// transaction usable, where a failed insert would abort it). Answers, in order, whether each
+/// was inserted; `ids` are the rows' primary keys (column `id_column`), looked up only when
+/// some were not inserted.
 pub(crate) async fn insert_each<E, C, R>(
     db: &C,
     rows: impl IntoIterator<Item = R>,
