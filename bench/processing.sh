@@ -7,19 +7,19 @@
 #   bench/processing.sh                  # SQLite
 #   bench/processing.sh postgres://…     # PostgreSQL (one database serves every round)
 #
-# env: BENCH_ROUNDS (2), BENCH_EVENTS (10000), BENCH_SECONDS (10, the reference's load).
+# env: BENCH_ROUNDS (3), BENCH_EVENTS (10000), BENCH_SECONDS (10, the reference's load).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/reference.sh"
 cargo build --release --quiet -p hirelay --example bench_processing --manifest-path "$root/Cargo.toml"
-best_ref=0; best=0
-for _ in $(seq "${BENCH_ROUNDS:-2}"); do
+rounds=()
+for _ in $(seq "${BENCH_ROUNDS:-3}"); do
   read -r ref ref_p99 < <(reference_run "${BENCH_SECONDS:-10}")
   echo "reference: ${ref} webhooks/s (p99 ${ref_p99} ms)"
   rate=$(RUST_LOG=warn "$root/target/release/examples/bench_processing" "${BENCH_EVENTS:-10000}" ${1:+"$1"} \
     | sed -nE 's/^processing: ([0-9]+) events\/s/\1/p')
   echo "processing: ${rate} events/s"
-  (( ref > best_ref )) && best_ref=$ref; (( rate > best )) && best=$rate
+  rounds+=("$rate:$ref")
 done
 database=sqlite; [ -n "${1:-}" ] && database=postgres
-ratio_line "processing ($database, best of ${BENCH_ROUNDS:-2})" "$best" "$best_ref" 10000
+rounds_line "processing ($database)" 10000 "${rounds[@]}"

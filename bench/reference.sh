@@ -38,3 +38,26 @@ print(f"{what}: {value:,.0f}/s vs reference {ref:,.0f}/s in this run = {ratio:.3
       f"(target {target:,.0f}/s of 49,000/s = {wanted:.3f}x: {verdict})")
 PY
 }
+
+# rounds_line WHAT TARGET_PER_S_AS_QUOTED VALUE_PER_S:REFERENCE_RPS ...
+# One pair per round; a round loads the reference and then hirelay, one after the other, so
+# each pair is a ratio "measured in one run". Prints each round's ratio and judges the median
+# round against the target (this VM's speed changes from one minute to the next: a best
+# figure of one round over the best reference of another mixes runs).
+rounds_line() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+what, target, pairs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+wanted = target / 49000
+ratios = []
+for pair in pairs:
+    value, ref = map(float, pair.split(":"))
+    ratios.append(value / ref)
+    print(f"  round: {value:,.0f}/s vs reference {ref:,.0f}/s = {value / ref:.3f}x")
+median = statistics.median(ratios)
+verdict = "met" if median >= wanted else "NOT met"
+print(f"{what}: median round {median:.3f}x (of {len(ratios)}: {min(ratios):.3f}x to {max(ratios):.3f}x) "
+      f"(target {target:,.0f}/s of 49,000/s = {wanted:.3f}x: {verdict})")
+PY
+}
+
