@@ -48,7 +48,7 @@ pub const SETTINGS: &[Setting] = &[
         doc: "most database connections this instance opens (on SQLite at most 8, plus event processing's 2 and the ingest writer's 1)",
     },
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
-    Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 3 on PostgreSQL (a third overlaps the others' round trips)" },
+    Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 4 on PostgreSQL (more overlap each other's round trips)" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
@@ -342,7 +342,7 @@ impl Config {
         let workers = match raw.get("workers") {
             Some(_) => positive("workers")? as usize,
             None if database_url.starts_with("sqlite:") => 2,
-            None => 3,
+            None => 4,
         };
         Ok(Config {
             bind,
@@ -422,11 +422,11 @@ mod tests {
         assert_eq!(c.workers, 2);
     }
 
-    /// PostgreSQL takes several writers: a third worker overlaps the others' round trips.
+    /// PostgreSQL takes several writers: more workers overlap each other's round trips.
     #[test]
     fn workers_default_by_database_and_as_set() {
         let postgres = [("HIRELAY_DATABASE_URL", "postgres://h:p@127.0.0.1/h")];
-        assert_eq!(Config::load(None, &env(&postgres)).unwrap().workers, 3);
+        assert_eq!(Config::load(None, &env(&postgres)).unwrap().workers, 4);
         let set = [postgres[0], ("HIRELAY_WORKERS", "5")];
         assert_eq!(Config::load(None, &env(&set)).unwrap().workers, 5);
         let zero = Config::load(None, &env(&[("HIRELAY_WORKERS", "0")])).unwrap_err();
