@@ -484,21 +484,15 @@ async fn claim<C: ConnectionTrait>(
     events_of(db, &sql, values.collect()).await
 }
 
-/// The events `sql` answers, oldest first: `?` placeholders for `values`, and `{lock}` where
-/// PostgreSQL takes `FOR UPDATE SKIP LOCKED` (so several processes never take one event).
+/// The events `sql` answers, oldest first (`?` placeholders for `values`, `{lock}` where
+/// PostgreSQL takes row locks: see [`super::statement`]).
 async fn events_of<C: ConnectionTrait>(
     db: &C,
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> StoreResult<Vec<event::Model>> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => sql.replace("{lock}", " FOR UPDATE SKIP LOCKED"),
-        _ => sql.replace("{lock}", ""),
-    };
-    let mut events = event::Model::find_by_statement(super::statement(backend, &sql, values))
-        .all(db)
-        .await?;
+    let statement = super::statement(db.get_database_backend(), sql, values);
+    let mut events = event::Model::find_by_statement(statement).all(db).await?;
     events.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
     Ok(events)
 }

@@ -373,16 +373,20 @@ where
     Ok(ids.iter().map(|id| stored.contains(*id)).collect())
 }
 
-/// A statement written with `?` placeholders (and no `?` of its own) for `backend`:
-/// PostgreSQL numbers them `$1`, `$2`, ….
+/// A statement written once for both databases: `?` placeholders (and no `?` of its own),
+/// which PostgreSQL numbers `$1`, `$2`, …; and `{lock}` where a queue's claim takes
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes never claim one row (SQLite
+/// has one writer, and nothing there).
 pub(crate) fn statement(
     backend: DatabaseBackend,
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> Statement {
     let sql = match backend {
-        DatabaseBackend::Postgres => numbered_placeholders(sql),
-        _ => sql.to_owned(),
+        DatabaseBackend::Postgres => {
+            numbered_placeholders(&sql.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
+        }
+        _ => sql.replace("{lock}", ""),
     };
     Statement::from_sql_and_values(backend, sql, values)
 }
@@ -429,13 +433,16 @@ mod tests {
 
     #[test]
     fn postgres_placeholders_are_numbered_in_order() {
-        let sql = "a = ? AND b IN (?, ?)";
+        let sql = "a = ? AND b IN (?, ?) LIMIT ?{lock}";
         let numbered = |backend| statement(backend, sql, Vec::new()).sql;
         assert_eq!(
             numbered(DatabaseBackend::Postgres),
-            "a = $1 AND b IN ($2, $3)"
+            "a = $1 AND b IN ($2, $3) LIMIT $4 FOR UPDATE SKIP LOCKED"
         );
-        assert_eq!(numbered(DatabaseBackend::Sqlite), sql);
+        assert_eq!(
+            numbered(DatabaseBackend::Sqlite),
+            "a = ? AND b IN (?, ?) LIMIT ?"
+        );
     }
 
     /// Reads, lets another connection try to write, then writes: what a batch transaction does

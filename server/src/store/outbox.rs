@@ -3,8 +3,7 @@
 //! as `sent` or `dead`.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
 };
 
 use super::entities::mail_outbox::{self, Column, Entity as Outbox};
@@ -112,32 +111,20 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<mail_outbox::Model>> {
         let _turn = self.write_turn().await;
-        let backend = self.backend();
-        let sql = match backend {
-            DatabaseBackend::Postgres => {
-                "UPDATE mail_outbox SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= $2) \
-                 OR (status = 'sending' AND locked_until < $3) \
-                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
-            }
-            _ => {
-                "UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= ?) \
-                 OR (status = 'sending' AND locked_until < ?) \
-                 ORDER BY next_attempt_at, id LIMIT ?) RETURNING *"
-            }
-        };
+        let sql = "UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= ?) \
+             OR (status = 'sending' AND locked_until < ?) \
+             ORDER BY next_attempt_at, id LIMIT ?{lock}) RETURNING *";
         let values: Vec<sea_orm::Value> = vec![
             lease_until.into(),
             now.into(),
             now.into(),
             (limit as i64).into(),
         ];
-        let mut claimed = mail_outbox::Model::find_by_statement(Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .all(&self.db)
-        .await?;
+        let mut claimed =
+            mail_outbox::Model::find_by_statement(super::statement(self.backend(), sql, values))
+                .all(&self.db)
+                .await?;
         claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
         Ok(claimed)
     }

@@ -2,8 +2,8 @@
 //! The delivery worker claims `webhook_deliveries` rows; this module only queues them.
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{webhook_delivery, webhook_subscription};
@@ -176,24 +176,20 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<webhook_delivery::Model>> {
         let _turn = self.write_turn().await;
-        let backend = self.backend();
-        let sql = match backend {
-            DatabaseBackend::Postgres => {
-                "UPDATE webhook_deliveries SET locked_until = $1, next_attempt_at = $1, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 \
-                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
-            }
-            _ => {
-                "UPDATE webhook_deliveries SET locked_until = ?1, next_attempt_at = ?1, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?2 \
-                 ORDER BY next_attempt_at, id LIMIT ?3) RETURNING *"
-            }
-        };
-        let values: Vec<sea_orm::Value> =
-            vec![lease_until.into(), now.into(), (limit as i64).into()];
-        let mut claimed = webhook_delivery::Model::find_by_statement(
-            Statement::from_sql_and_values(backend, sql, values),
-        )
+        let sql = "UPDATE webhook_deliveries SET locked_until = ?, next_attempt_at = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at, id LIMIT ?{lock}) RETURNING *";
+        let values: Vec<sea_orm::Value> = vec![
+            lease_until.into(),
+            lease_until.into(),
+            now.into(),
+            (limit as i64).into(),
+        ];
+        let mut claimed = webhook_delivery::Model::find_by_statement(super::statement(
+            self.backend(),
+            sql,
+            values,
+        ))
         .all(&self.db)
         .await?;
         claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
