@@ -113,7 +113,7 @@ impl Application {
             mailer.clone(),
             config.clone(),
         );
-        scripts.set_input_builder(Arc::new(pipeline.clone()));
+        scripts.set_input_builder(Arc::new(crate::pipeline::StoredInput::new(store.clone())));
         let mut tasks = queue::spawn_workers(
             store.clone(),
             Arc::new(pipeline),

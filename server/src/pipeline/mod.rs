@@ -407,8 +407,22 @@ impl Pipeline {
 
 /// Dry runs over stored history get the same input the pipeline would build, read from the
 /// current state without writing.
+///
+/// A type of its own rather than the [`Pipeline`]: the scripts keep their input builder, and a
+/// pipeline (which holds the scripts) there would be a reference cycle that keeps the store and
+/// its connections open after the server is gone.
+pub struct StoredInput {
+    store: Store,
+}
+
+impl StoredInput {
+    pub fn new(store: Store) -> Self {
+        StoredInput { store }
+    }
+}
+
 #[async_trait]
-impl InputBuilder for Pipeline {
+impl InputBuilder for StoredInput {
     async fn input_for(&self, event: &event::Model) -> Result<ScriptInput, String> {
         let parsed = parse(event).map_err(|e| e.to_string())?;
         prepare::lookup(&self.store.db, event, &parsed)

@@ -333,7 +333,7 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
 #[tokio::test]
 async fn status_changes_claimed_together_are_each_applied_in_order() {
     use hirelay::domain::status::EventSource::{Ats, Bizreach};
-    let logs = crate::bizreach_support::log_capture();
+    let logs = crate::helpers::log_capture();
     let interview = sample("ats-status-rejected.json").replace(
         "\"to_status\": \"rejected\"",
         "\"to_status\": \"interview\"",
@@ -401,7 +401,7 @@ async fn c2_rejections_claimed_together_each_queue_one_invitation_and_its_email(
     use hirelay::domain::status::EventSource::Ats;
     use hirelay::store::entities::mail_outbox;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let logs = crate::bizreach_support::log_capture();
+    let logs = crate::helpers::log_capture();
     let kind = "application.status_changed";
     let reject = |ats: &str, email: &str, at: &str| (Ats, kind, change(ats, email, "rejected", at));
     let (app, ids) = crate::helpers::queued_together(&[

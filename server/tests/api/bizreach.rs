@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::bizreach_support::*;
 use crate::browser::Browser;
-use crate::helpers::{TestApp, SECRET};
+use crate::helpers::{log_capture, TestApp, SECRET};
 
 fn direct_application(group: &str, id: &str) -> String {
     json!({

@@ -1,7 +1,4 @@
 //! A hirelay wired to a BizReach simulator on loopback, and the steps the BizReach tests share.
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use bizreach_sim::{RunningSim, SimConfig};
 use hirelay::domain::ids::{new_token, token_hash};
 use hirelay::domain::time::now_millis;
@@ -214,34 +211,4 @@ pub async fn approval_token(app: &TestApp, group: &str, hours: i64) -> String {
     .await
     .unwrap();
     token
-}
-
-/// Everything logged in this test binary, from the moment [`log_capture`] is first called.
-pub fn log_capture() -> Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER
-        .get_or_init(|| {
-            let buffer = Arc::new(Mutex::new(Vec::new()));
-            let sink = buffer.clone();
-            tracing_subscriber::fmt()
-                .with_env_filter("trace")
-                .with_ansi(false)
-                .with_writer(move || Sink(sink.clone()))
-                .try_init()
-                .expect("the log capture is the test binary's only subscriber");
-            buffer
-        })
-        .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

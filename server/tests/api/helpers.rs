@@ -3,6 +3,7 @@
 //! templates, a real SMTP server on loopback, and typed request helpers.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use hirelay::config::Config;
@@ -77,6 +78,50 @@ pub async fn fresh_database(dir: &Path) -> String {
     }
 }
 
+/// Everything logged in this test binary, from the first server started (or the first call).
+///
+/// One subscriber for the binary, with two outputs: every line at every level into this
+/// buffer, for tests that check what is (never) logged; warnings and errors to the test
+/// output, which the harness shows for a failing test (a 500's cause is logged, never answered).
+pub fn log_capture() -> Arc<Mutex<Vec<u8>>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let sink = buffer.clone();
+            tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(move || Sink(sink.clone())),
+                )
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_test_writer()
+                        .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+                )
+                .try_init()
+                .expect("the log capture is the test binary's only subscriber");
+            buffer
+        })
+        .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(&[]).await
@@ -95,6 +140,7 @@ impl TestApp {
         database_url: String,
         extra: &[(&str, &str)],
     ) -> TestApp {
+        log_capture();
         let smtp = SmtpServer::start().await;
         let rules_dir = dir.path().join("rules");
         let templates_dir = dir.path().join("templates");

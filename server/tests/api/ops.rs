@@ -287,3 +287,70 @@ async fn audit_log_shows_who_saved_a_rule_and_a_template() {
     let one: Value = res.json().await.unwrap();
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
 }
+
+/// What a stopped server leaves open of its database: on SQLite, descriptors of the file held by
+/// this process; on PostgreSQL, sessions connected to the database.
+async fn database_handles(database_url: &str) -> usize {
+    match database_url.rsplit_once('/') {
+        Some((_, name)) if database_url.starts_with("postgres") => {
+            use sea_orm::{ConnectionTrait, Statement};
+            let admin_url = std::env::var("HIRELAY_TEST_DATABASE_URL").unwrap();
+            let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+            let row = admin
+                .query_one(Statement::from_sql_and_values(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1",
+                    [name.to_owned().into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            admin.close().await.unwrap();
+            row.try_get::<i64>("", "n").unwrap() as usize
+        }
+        _ => {
+            let file = database_url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            std::fs::read_dir("/proc/self/fd")
+                .unwrap()
+                .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .filter(|target| target.to_string_lossy().starts_with(&file))
+                .count()
+        }
+    }
+}
+
+/// A stopped server lets go of its database: every pooled connection, the ingest writer's and
+/// the processing pool's are closed (nothing keeps them alive after the server is gone).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_closes_its_database_connections() {
+    let app = TestApp::spawn().await;
+    let body = crate::helpers::sample("ats-status-rejected-other-channel.json");
+    assert_eq!(
+        app.post_webhook("ats", "close-1", &body).await.status(),
+        202
+    );
+    let url = app.database_url.clone();
+    assert!(
+        database_handles(&url).await > 0,
+        "the running server uses its database"
+    );
+    let (_dir, url) = app.stop().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let open = database_handles(&url).await;
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} connections to the database outlived the server"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
