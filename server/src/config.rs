@@ -45,7 +45,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "database_pool",
         default: "16",
-        doc: "most database connections this instance opens (on SQLite at most 8, plus event processing's 2 and the ingest writer's 1)",
+        doc: "database connections this instance opens besides event processing's own (one per worker, so webhooks never wait behind the workers); on SQLite at most 8, plus the ingest writer's 1",
     },
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 4 on PostgreSQL (more overlap each other's round trips)" },

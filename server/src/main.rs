@@ -185,9 +185,12 @@ fn check_templates(dir: &std::path::Path) -> ExitCode {
 
 async fn connect(config: &Config) -> anyhow::Result<hirelay::store::Store> {
     use secrecy::ExposeSecret;
-    let store =
-        hirelay::store::Store::connect(config.database_url.expose_secret(), config.database_pool)
-            .await?;
+    let store = hirelay::store::Store::connect(
+        config.database_url.expose_secret(),
+        config.database_pool,
+        config.workers as u32,
+    )
+    .await?;
     store.migrate().await?;
     Ok(store)
 }

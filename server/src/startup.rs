@@ -53,8 +53,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let config = Arc::new(config);
         std::fs::create_dir_all(&config.data_dir)?;
-        let store =
-            Store::connect(config.database_url.expose_secret(), config.database_pool).await?;
+        let store = Store::connect(
+            config.database_url.expose_secret(),
+            config.database_pool,
+            config.workers as u32,
+        )
+        .await?;
         store.migrate().await?;
         let shutdown = CancellationToken::new();
         let metrics = Metrics::default();
@@ -107,12 +111,7 @@ impl Application {
             progress_sync.clone(),
         ));
 
-        let pipeline = Pipeline::new(
-            store.clone(),
-            scripts.clone(),
-            mailer.clone(),
-            config.clone(),
-        );
+        let pipeline = Pipeline::new(scripts.clone(), mailer.clone(), config.clone());
         scripts.set_input_builder(Arc::new(crate::pipeline::StoredInput::new(store.clone())));
         let mut tasks = queue::spawn_workers(
             store.clone(),

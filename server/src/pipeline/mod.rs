@@ -46,28 +46,28 @@ struct Chunk<'e> {
 /// The queue's handler for every inbound event.
 #[derive(Clone)]
 pub struct Pipeline {
-    store: Store,
     scripts: Scripts,
     mailer: Mailer,
     config: Arc<Config>,
 }
 
 impl Pipeline {
-    pub fn new(store: Store, scripts: Scripts, mailer: Mailer, config: Arc<Config>) -> Self {
+    /// Everything an event's handling reads and writes goes through the worker's transaction:
+    /// the pipeline holds no connection of its own.
+    pub fn new(scripts: Scripts, mailer: Mailer, config: Arc<Config>) -> Self {
         Pipeline {
-            store,
             scripts,
             mailer,
             config,
         }
     }
 
-    /// The company name candidate emails show.
-    async fn company_name(&self) -> String {
+    /// The company name candidate emails show, read in the worker's transaction `txn`.
+    async fn company_name(&self, txn: &DatabaseTransaction) -> String {
         if let Some(name) = &self.config.company_name {
             return name.clone();
         }
-        match self.store.bizreach_credentials().await {
+        match Store::bizreach_credentials_in(txn).await {
             Ok(Some(c)) => c.account_name,
             _ => "採用担当".to_owned(),
         }
@@ -347,7 +347,7 @@ impl Pipeline {
             .iter()
             .any(|a| matches!(a, crate::scripting::Action::Invite { .. }))
         {
-            scope.company_name(self.company_name()).await.to_owned()
+            scope.company_name(self.company_name(txn)).await.to_owned()
         } else {
             String::new()
         };

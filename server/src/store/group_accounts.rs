@@ -101,8 +101,16 @@ impl Store {
 
     /// The stored sign-in (password sealed), if an admin signed in.
     pub async fn bizreach_credentials(&self) -> StoreResult<Option<bizreach_credential::Model>> {
+        Self::bizreach_credentials_in(&self.db).await
+    }
+
+    /// [`Store::bizreach_credentials`] read on `db` (a transaction already holding a
+    /// connection reads there rather than take a second one).
+    pub async fn bizreach_credentials_in<C: ConnectionTrait>(
+        db: &C,
+    ) -> StoreResult<Option<bizreach_credential::Model>> {
         Ok(bizreach_credential::Entity::find_by_id(CREDENTIALS_ROW)
-            .one(&self.db)
+            .one(db)
             .await?)
     }
 

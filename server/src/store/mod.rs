@@ -58,8 +58,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     pub db: DatabaseConnection,
-    /// Event processing's own connections (see [`Store::begin_processing`]): on SQLite a pool
-    /// of its own whose commits do not wait for the disk; on PostgreSQL `db`.
+    /// Event processing's own connections, one per worker (see [`Store::connect`] and
+    /// [`Store::begin_processing`]); on SQLite their commits do not wait for the disk.
     processing: DatabaseConnection,
     /// SQLite has a single writer and its busy handler waits by sleeping (1 ms, 2 ms, 5 ms …),
     /// which would put those sleeps into webhook latency and event processing. The background
@@ -94,10 +94,17 @@ pub const SATURATED_BATCH: usize = 8;
 pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl Store {
-    /// Connects (creating the SQLite file and its directory if needed) and runs the migrations.
-    /// Connects with at most `max_connections` pooled connections (SQLite uses at most 8: it
-    /// has one writer anyway).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+    /// Connects (creating the SQLite file and its directory if needed): at most `pool`
+    /// connections for everything but event processing (SQLite uses at most 8: it has one writer
+    /// anyway), and `processing` connections of event processing's own, one per worker (see
+    /// [`Store::begin_processing`]).
+    ///
+    /// Processing's own pool means a worker never waits for a connection that webhooks or the
+    /// admin API hold, and webhooks are acknowledged while every worker holds a transaction:
+    /// with one pool, workers that each held a connection and needed a second one (or simply
+    /// as many workers as connections) left the ingest writers waiting until the pool's
+    /// timeout, and the senders got a 500.
+    pub async fn connect(url: &str, pool: u32, processing: u32) -> anyhow::Result<Store> {
         if let Some(path) = sqlite_path(url) {
             if let Some(dir) = std::path::Path::new(path)
                 .parent()
@@ -110,13 +117,14 @@ impl Store {
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30));
-        let processing = if url.starts_with("sqlite:") {
+            .acquire_timeout(Duration::from_secs(30))
+            .min_connections(1);
+        let processing = processing.max(1);
+        let (options, processing) = if url.starts_with("sqlite:") {
             use sea_orm::sqlx::sqlite::SqliteSynchronous::{Full, Normal};
             let sqlite = |mut options: ConnectOptions, connections: u32, synchronous| {
                 options
                     .max_connections(connections)
-                    .min_connections(1)
                     .map_sqlx_sqlite_opts(move |o| {
                         o.create_if_missing(true)
                             .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -126,18 +134,18 @@ impl Store {
                     });
                 options
             };
-            let processing = sqlite(options.clone(), 2, Normal);
-            options = sqlite(options, max_connections.clamp(2, 8), Full);
-            Some(processing)
+            (
+                sqlite(options.clone(), pool.clamp(2, 8), Full),
+                sqlite(options, processing.min(8), Normal),
+            )
         } else {
-            options.max_connections(max_connections).min_connections(1);
-            None
+            let mut processing_options = options.clone();
+            processing_options.max_connections(processing);
+            options.max_connections(pool);
+            (options, processing_options)
         };
         let db = Database::connect(options).await?;
-        let processing = match processing {
-            Some(options) => Database::connect(options).await?,
-            None => db.clone(),
-        };
+        let processing = Database::connect(processing).await?;
         let write_turn = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
@@ -420,7 +428,7 @@ pub(crate) mod test_support {
     pub async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 4).await.unwrap();
+        let store = Store::connect(&url, 4, 2).await.unwrap();
         store.migrate().await.unwrap();
         (dir, store)
     }

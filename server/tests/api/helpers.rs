@@ -100,6 +100,7 @@ pub fn log_capture() -> Arc<Mutex<Vec<u8>>> {
                 )
                 .with(
                     tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
                         .with_test_writer()
                         .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
                 )
@@ -341,7 +342,7 @@ pub async fn queued_together_with(
     for (file, text) in rules {
         std::fs::write(dir.path().join("rules").join(file), text).unwrap();
     }
-    let store = hirelay::store::Store::connect(&url, 2).await.unwrap();
+    let store = hirelay::store::Store::connect(&url, 2, 1).await.unwrap();
     let db = &store.db;
     db.execute(sea_orm::Statement::from_string(
         db.get_database_backend(),

@@ -77,3 +77,39 @@ async fn queued_mails_are_stored_uncompressed() {
     let (_, again) = queue(mail(&html)).await;
     assert_eq!(again.unwrap() as usize, size);
 }
+
+/// Event processing has connections of its own, one per worker: with every one of them held in
+/// a transaction, the rest of the server (webhooks, the admin API) still gets a connection at
+/// once, and another processing transaction waits for its worker's connection instead of
+/// taking theirs.
+#[tokio::test]
+async fn processing_holds_connections_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(dir.path()).await;
+    let store = Store::connect(&url, 1, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let held = store.begin_processing().await.unwrap();
+    let wait = std::time::Duration::from_secs(5);
+    tokio::time::timeout(wait, store.ping())
+        .await
+        .expect("the server's pool is not the workers'")
+        .unwrap();
+    tokio::time::timeout(wait, store.has_open_events())
+        .await
+        .expect("the server's pool is not the workers'")
+        .unwrap();
+    let second = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        store.begin_processing(),
+    )
+    .await;
+    assert!(second.is_err(), "one processing connection per worker");
+    held.rollback().await.unwrap();
+    store
+        .begin_processing()
+        .await
+        .unwrap()
+        .rollback()
+        .await
+        .unwrap();
+}
