@@ -161,6 +161,13 @@ impl From<crate::store::StoreError> for ApiError {
         match err {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            StoreError::Unavailable(why) => {
+                tracing::error!(error = %why, "the database is unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; nothing was stored, retry shortly",
+                )
+            }
             StoreError::Db(e) => ApiError::internal(e),
             StoreError::Corrupt(e) => ApiError::internal(anyhow::anyhow!(e)),
         }
@@ -365,4 +372,32 @@ pub fn query_error(err: actix_web::error::QueryPayloadError) -> actix_web::Error
 /// A path segment that failed to parse: 400/404.
 pub fn path_error(err: actix_web::error::PathError) -> actix_web::Error {
     ApiError::new(ErrorCode::NotFound, format!("path: {err}")).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use sea_orm::{ConnAcquireErr, DbErr};
+
+    /// A connection that cannot be had is a 503 the sender may retry (nothing was stored);
+    /// any other database failure an opaque 500.
+    #[test]
+    fn database_failures_answer_503_when_a_retry_may_succeed() {
+        let status = |err: DbErr| ApiError::from(StoreError::from(err)).status_code();
+        assert_eq!(
+            status(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(DbErr::Custom("constraint failed".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let unavailable = ApiError::from(StoreError::Unavailable("pool timed out".into()));
+        assert_eq!(unavailable.code.spec().0, "unavailable");
+        assert!(
+            !unavailable.message.contains("pool"),
+            "the cause is logged, not answered"
+        );
+    }
 }

@@ -9,14 +9,40 @@ use tokio::sync::oneshot;
 use super::IngestError;
 use crate::store::events::{InsertOutcome, NewEvent};
 use crate::store::sqlite_ingest::SqliteBatchWriter;
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 /// Most events one transaction takes.
 const MAX_BATCH: usize = 1024;
 /// Requests that may wait for a writer before senders are slowed down.
 const QUEUE: usize = 16_384;
 
-type Reply = oneshot::Sender<Result<InsertOutcome, String>>;
+type Reply = oneshot::Sender<Result<InsertOutcome, Failure>>;
+
+/// Why a batch was not stored, as each of its senders is told: the store's error, kept as far
+/// as it says whether a retry may succeed.
+#[derive(Clone, Debug)]
+enum Failure {
+    Unavailable(String),
+    Failed(String),
+}
+
+impl From<&StoreError> for Failure {
+    fn from(err: &StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(why) => Failure::Unavailable(why.clone()),
+            other => Failure::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Unavailable(why) => StoreError::Unavailable(why),
+            Failure::Failed(message) => StoreError::Db(sea_orm::DbErr::Custom(message)),
+        }
+    }
+}
 type Item = (NewEvent, Reply);
 type Pending = async_channel::Receiver<Item>;
 
@@ -57,9 +83,7 @@ impl Writer {
             .map_err(|_| IngestError::Unavailable)?;
         match outcome.await {
             Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(message)) => Err(IngestError::Store(crate::store::StoreError::Db(
-                sea_orm::DbErr::Custom(message),
-            ))),
+            Ok(Err(failure)) => Err(IngestError::Store(failure.into())),
             Err(_) => Err(IngestError::Unavailable),
         }
     }
@@ -110,9 +134,9 @@ impl Batch {
             }
             Err(err) => {
                 tracing::error!(error = %err, batch = self.events.len(), "storing a batch of events failed");
-                let message = err.to_string();
+                let failure = Failure::from(&err);
                 for reply in self.replies.drain(..) {
-                    let _ = reply.send(Err(message.clone()));
+                    let _ = reply.send(Err(failure.clone()));
                 }
             }
         }
@@ -169,6 +193,17 @@ mod tests {
             payload: "{}".into(),
             received_at: 0,
         }
+    }
+
+    /// Every sender of a failed batch is told whether a retry may succeed (a 503, not a 500).
+    #[test]
+    fn a_failed_batch_tells_each_sender_whether_to_retry() {
+        let busy = StoreError::Unavailable("SQLite: database is locked".into());
+        let told = StoreError::from(Failure::from(&busy));
+        assert!(matches!(told, StoreError::Unavailable(m) if m.contains("locked")));
+        let broken = StoreError::Db(sea_orm::DbErr::Custom("no such table".into()));
+        let told = StoreError::from(Failure::from(&broken));
+        assert!(matches!(told, StoreError::Db(e) if e.to_string().contains("no such table")));
     }
 
     /// A webhook's event is stored telling event processing that webhooks are arriving.

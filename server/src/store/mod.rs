@@ -39,10 +39,24 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// No connection to be had: the pool's wait ran out, the server refused or dropped the
+    /// connection, or (SQLite) another process held the write lock past the busy timeout. A
+    /// retry may succeed; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(e.to_string()),
+            e => StoreError::Db(e),
+        }
+    }
 }
 
 impl StoreError {

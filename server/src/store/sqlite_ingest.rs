@@ -55,8 +55,16 @@ impl SqliteBatchWriter {
     }
 }
 
+/// As the pool's errors are classified (see [`StoreError`]): the write lock held by another
+/// process past the busy timeout is `Unavailable`.
 fn db_error(e: rusqlite::Error) -> StoreError {
-    StoreError::Db(sea_orm::DbErr::Custom(format!("SQLite: {e}")))
+    let message = format!("SQLite: {e}");
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(message)
+        }
+        _ => StoreError::Db(sea_orm::DbErr::Custom(message)),
+    }
 }
 
 /// The same settings as the pool's connections (see [`super::Store::connect`]).
@@ -178,6 +186,31 @@ mod tests {
                 event_id: "evt_b".into(),
             },
         ]
+    }
+
+    /// SQLite's busy and locked codes mean another writer held the lock past the busy timeout:
+    /// unavailable, worth a retry; anything else is a failure.
+    #[test]
+    fn a_lock_held_elsewhere_is_unavailable() {
+        use crate::store::StoreError;
+        let failure = |code| {
+            super::db_error(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_BUSY),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_LOCKED),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_CONSTRAINT),
+            StoreError::Db(_)
+        ));
     }
 
     #[tokio::test]
