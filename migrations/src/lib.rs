@@ -11,6 +11,7 @@ mod m0002_recruiting;
 mod m0003_career_relay;
 mod m0004_claim_order;
 mod m0005_outbox_inline;
+mod m0006_referrals;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_career_relay::Migration),
             Box::new(m0004_claim_order::Migration),
             Box::new(m0005_outbox_inline::Migration),
+            Box::new(m0006_referrals::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod career_relay;
 pub mod error;
 pub mod events;
 pub mod group_accounts;
@@ -89,5 +90,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(rules::configure)
     .configure(templates::configure)
     .configure(relay::configure)
+    .configure(career_relay::configure)
     .configure(audit::configure);
 }

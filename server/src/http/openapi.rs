@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::relay::track,
         super::relay::unsubscribe_page,
         super::relay::unsubscribe,
+        super::career_relay::ledger,
         super::templates::list,
         super::templates::get,
         super::templates::put,

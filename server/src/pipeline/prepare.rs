@@ -420,7 +420,21 @@ async fn career_relay<C: ConnectionTrait>(
                 json!({"invitation_id": invitation.id}),
             )
         }
-        CareerRelayEvent::ReferralUpdated { .. } => (None, None, json!({})),
+        CareerRelayEvent::ReferralUpdated {
+            referral_id,
+            outcome,
+            at,
+        } => {
+            Store::record_referral_outcome(
+                db,
+                referral_id.as_str(),
+                *outcome,
+                at.timestamp_millis(),
+                crate::domain::time::now_millis(),
+            )
+            .await?;
+            (None, None, json!({}))
+        }
     };
     Ok(Prepared {
         script: script("career_relay"),

@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod progress_sync;
 pub mod recruiting;
+pub mod referrals;
 pub mod routing;
 pub mod scheduler;
 pub mod sqlite_ingest;

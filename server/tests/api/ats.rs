@@ -42,6 +42,33 @@ fn each_handled_in_its_batch(logs: &std::sync::Mutex<Vec<u8>>, ids: &[String]) {
     }
 }
 
+/// The token of the tracking link in an invitation email.
+fn invitation_token(mail: &crate::smtp::ReceivedMail) -> String {
+    let text = mail.part("text/plain").unwrap();
+    let start = text
+        .find("http://hirelay.test/r/")
+        .expect("a tracking link");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Makes `status.rhai` invite at once instead of the next business morning, to read the email
+/// now.
+async fn invite_at_once(app: &TestApp) {
+    let now_script = std::fs::read_to_string(app.rules_dir.join("status.rhai"))
+        .unwrap()
+        .replace("invite_at(next_business_morning(now));", "invite();");
+    app.activate_rule("status", &now_script).await;
+}
+
+/// Posts a Career Relay event and waits until it is processed; answers the event.
+async fn post_career_relay(app: &TestApp, webhook_id: &str, body: &str) -> Value {
+    app.deliver("career-relay", webhook_id, body).await
+}
+
 fn change(ats_id: &str, email: &str, to: &str, changed_at: &str) -> String {
     json!({
         "type": "application.status_changed",
@@ -206,18 +233,7 @@ async fn status_rhai_dry_run_works_on_the_contract_samples() {
 #[tokio::test]
 async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     let app = TestApp::spawn().await;
-    // Invite at once instead of the next business morning, to read the email now.
-    let now_script = std::fs::read_to_string(app.rules_dir.join("status.rhai"))
-        .unwrap()
-        .replace("invite_at(next_business_morning(now));", "invite();");
-    let res = app
-        .admin(reqwest::Method::PUT, "/v1/rules/status")
-        .header("content-type", "text/plain")
-        .body(now_script)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    invite_at_once(&app).await;
     post(
         &app,
         "c2-1",
@@ -238,15 +254,7 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         mail.header("List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
     );
-    let text = mail.part("text/plain").unwrap();
-    let start = text
-        .find("http://hirelay.test/r/")
-        .expect("a tracking link");
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    let token = link.rsplit('/').next().unwrap().to_owned();
+    let token = invitation_token(mail);
 
     // The tracking link records the click and redirects only to the registration site.
     let res = app
@@ -279,15 +287,8 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     // The registration webhook with that token is accepted and recorded.
     let registration =
         sample("career-relay-registration.json").replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &token);
-    let res = app
-        .post_webhook("career-relay", "reg-1", &registration)
-        .await;
-    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    let id = res.json::<Value>().await.unwrap()["event_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(app.wait_event(&id).await["status"], "done");
+    let event = post_career_relay(&app, "reg-1", &registration).await;
+    assert_eq!(event["status"], "done");
     let invitation = hirelay::store::Store::invitation_by_token(&app.state.store.db, &token)
         .await
         .unwrap()
@@ -502,4 +503,92 @@ async fn a_candidate_two_events_of_a_batch_share_is_seen_in_their_order() {
     );
     let candidate = &by_ats_id(&app, "ats-789").await["candidate"];
     assert_eq!(candidate["name"], "山田 太郎（更新）");
+}
+
+/// C1, C6: rejected candidates who register earn slots at the configured ratio (each candidate
+/// once, however often Career Relay reports it); each referral uses one, and is followed
+/// through its hire. A viewer reads the ledger.
+#[tokio::test]
+async fn c1_c6_registrations_earn_slots_and_referrals_use_them() {
+    use hirelay::domain::role::Role;
+    let app = TestApp::spawn_with(&[("HIRELAY_CAREER_RELAY_RATIO", "2")]).await;
+    invite_at_once(&app).await;
+    let people = ["r1@example.jp", "r2@example.jp", "r3@example.jp"];
+    for (i, email) in people.iter().enumerate() {
+        let body = change(
+            &format!("ats-c1-{i}"),
+            email,
+            "rejected",
+            "2026-11-21T18:00:00+09:00",
+        );
+        assert_eq!(
+            post(&app, &format!("c1-{i}"), &body).await["status"],
+            "done"
+        );
+    }
+    let mails = app.smtp.wait_for(people.len()).await;
+    let registration = sample("career-relay-registration.json");
+    for (i, mail) in mails.iter().enumerate() {
+        let body = registration.replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &invitation_token(mail));
+        assert_eq!(
+            post_career_relay(&app, &format!("reg-{i}"), &body).await["status"],
+            "done"
+        );
+    }
+    // The first registration reported again (another delivery id) counts once.
+    let again = registration.replace(
+        "REPLACE_WITH_TOKEN_FROM_EMAIL",
+        &invitation_token(&mails[0]),
+    );
+    assert_eq!(
+        post_career_relay(&app, "reg-again", &again).await["status"],
+        "done"
+    );
+
+    let viewer = app.token(Role::Viewer).await;
+    let ledger = || async {
+        let res = app
+            .as_token(&viewer, reqwest::Method::GET, "/v1/career-relay/ledger")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+    let before = ledger().await;
+    assert_eq!(
+        (
+            &before["registered"],
+            &before["ratio"],
+            &before["slots_earned"]
+        ),
+        (&json!(3), &json!(2), &json!(1))
+    );
+    assert_eq!(
+        (&before["slots_used"], &before["slots_available"]),
+        (&json!(0), &json!(1))
+    );
+
+    let referral = std::fs::read_to_string(
+        crate::helpers::repo_root().join("examples/payloads/career-relay-referral.json"),
+    )
+    .unwrap();
+    let hired = referral.replace("slot_used", "hired");
+    for (id, body) in [("ref-1", &referral), ("ref-2", &hired), ("ref-3", &hired)] {
+        assert_eq!(post_career_relay(&app, id, body).await["status"], "done");
+    }
+    let after = ledger().await;
+    assert_eq!(
+        (&after["slots_used"], &after["slots_available"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!((&after["hired"], &after["joined"]), (&json!(1), &json!(0)));
+
+    let anonymous = app
+        .client
+        .get(app.url("/v1/career-relay/ledger"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

@@ -91,14 +91,7 @@ async fn events_are_listed_by_status_and_can_be_replayed() {
 async fn one_failing_event_does_not_hold_up_the_others() {
     let app = TestApp::spawn().await;
     let script = "if event.candidate.email.contains(\"boom\") {\n    throw \"bad candidate\";\n}\nlabel(\"checked\");\n";
-    let res = app
-        .admin(reqwest::Method::PUT, "/v1/rules/status")
-        .header("content-type", "text/plain")
-        .body(script)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    app.activate_rule("status", script).await;
     let body = |i: usize, who: &str| {
         sample("ats-status-rejected-other-channel.json")
             .replace("ats-790", &format!("ats-batch-{i}"))

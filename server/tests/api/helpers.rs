@@ -238,6 +238,30 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts a new signed delivery to `/v1/webhooks/{source}`, expects `202`, and waits until its
+    /// event is processed; answers the event.
+    pub async fn deliver(&self, source: &str, webhook_id: &str, body: &str) -> Value {
+        let res = self.post_webhook(source, webhook_id, body).await;
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+        let id = res.json::<Value>().await.unwrap()["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.wait_event(&id).await
+    }
+
+    /// Saves `text` as rule script `name` with the admin token; it is active when this answers.
+    pub async fn activate_rule(&self, name: &str, text: &str) {
+        let res = self
+            .admin(reqwest::Method::PUT, &format!("/v1/rules/{name}"))
+            .header("content-type", "text/plain")
+            .body(text.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
     /// The `/openapi.json` document (no token needed).
     pub async fn openapi(&self) -> Value {
         self.client

@@ -15,13 +15,7 @@ async fn linked() -> Bizreach {
 
 /// Posts a BizReach event and waits until it is processed; answers the event.
 pub async fn import(app: &TestApp, webhook_id: &str, body: &str) -> Value {
-    let res = app.post_webhook("bizreach", webhook_id, body).await;
-    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    let id = res.json::<Value>().await.unwrap()["event_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.wait_event(&id).await
+    app.deliver("bizreach", webhook_id, body).await
 }
 
 pub async fn application(app: &TestApp, source_id: &str) -> Value {
@@ -192,15 +186,7 @@ async fn i5_subscribers_are_notified_by_email_when_an_application_arrives() {
 async fn a_script_error_fails_the_event_with_its_position_until_fixed_and_replayed() {
     let b = linked().await;
     let broken = "let x = event.application.id;\nroute(\"\");\n";
-    let res = b
-        .app
-        .admin(reqwest::Method::PUT, "/v1/rules/import")
-        .header("content-type", "text/plain")
-        .body(broken)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    b.app.activate_rule("import", broken).await;
     let event = import(&b.app, "err-1", &sample("bizreach-direct-application.json")).await;
     assert_eq!(event["status"], "failed", "{event}");
     assert_eq!(event["attempts"], 1, "a script error is not retried");

@@ -221,14 +221,7 @@ async fn an_unknown_path_is_a_json_404() {
 async fn audit_log_shows_who_saved_a_rule_and_a_template() {
     let app = TestApp::spawn().await;
     let marketer = app.token(Role::Marketer).await;
-    let res = app
-        .admin(Method::PUT, "/v1/rules/status")
-        .header("content-type", "text/plain")
-        .body("kpi(\"seen\");\n")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    app.activate_rule("status", "kpi(\"seen\");\n").await;
     let res = app
         .as_token(&marketer, Method::PUT, "/v1/templates/group_link_approval")
         .json(&json!({"subject": "連携のご案内 {{company_name}}", "html": "<p>{{user_name}}</p>", "text": "{{user_name}}"}))

@@ -70,7 +70,8 @@ async fn queued_mails_are_stored_uncompressed() {
     let size = size.unwrap() as usize;
     assert!(size >= html.len(), "{size} bytes stored for {}", html.len());
     // Without the migration PostgreSQL compresses it.
-    Migrator::down(db, Some(1)).await.unwrap();
+    let after_m0004 = Migrator::migrations().len() as u32 - 4;
+    Migrator::down(db, Some(after_m0004)).await.unwrap();
     let (_, compressed) = queue(mail(&html)).await;
     assert!((compressed.unwrap() as usize) < html.len() / 2);
     Migrator::up(db, None).await.unwrap();

@@ -15,6 +15,7 @@ pub mod kpi_record;
 pub mod link_approval;
 pub mod mail_outbox;
 pub mod notification_subscription;
+pub mod referral;
 pub mod routing_rule;
 pub mod scheduler_run;
 pub mod webhook_delivery;

@@ -1,0 +1,50 @@
+//! Career Relay referrals (C1, C6): each referral Career Relay reports is one free slot used,
+//! followed through hire, joining and retention (or leaving) for the programme's ROI.
+use crate::col::*;
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0006_referrals"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Referrals {
+    Table,
+    Id,
+    SlotUsedAt,
+    HiredAt,
+    JoinedAt,
+    RetainedAt,
+    LeftAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Referrals::Table)
+                .col(id(Referrals::Id))
+                .col(millis_null(Referrals::SlotUsedAt))
+                .col(millis_null(Referrals::HiredAt))
+                .col(millis_null(Referrals::JoinedAt))
+                .col(millis_null(Referrals::RetainedAt))
+                .col(millis_null(Referrals::LeftAt))
+                .col(millis(Referrals::CreatedAt))
+                .col(millis(Referrals::UpdatedAt))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Referrals::Table).to_owned())
+            .await
+    }
+}

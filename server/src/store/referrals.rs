@@ -1,0 +1,138 @@
+//! Career Relay's side of the ledger: referrals, each a free slot used, with the outcomes Career
+//! Relay reports for them (C1, C6), and the counts the ledger is computed from.
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+
+use super::entities::referral::{self, Column};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::payload::ReferralOutcome;
+
+/// What the ledger counts: rejected candidates who registered, and referrals by how far they got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReferralCounts {
+    /// Candidates (each once, however many of their invitations) who registered with Career Relay.
+    pub registered: u64,
+    /// Referrals reported: each used one slot.
+    pub referrals: u64,
+    pub hired: u64,
+    pub joined: u64,
+    pub retained: u64,
+    pub left: u64,
+}
+
+/// The column that keeps when `outcome` was first reported.
+fn column_of(outcome: ReferralOutcome) -> Column {
+    match outcome {
+        ReferralOutcome::SlotUsed => Column::SlotUsedAt,
+        ReferralOutcome::Hired => Column::HiredAt,
+        ReferralOutcome::Joined => Column::JoinedAt,
+        ReferralOutcome::Retained => Column::RetainedAt,
+        ReferralOutcome::Left => Column::LeftAt,
+    }
+}
+
+impl Store {
+    /// Records that Career Relay reported `outcome` for referral `id` at `at`. The referral is
+    /// created by its first report, whichever outcome that is (a hire reported first still used
+    /// a slot); each outcome keeps the time of its first report, so a redelivered or replayed
+    /// report changes nothing.
+    pub async fn record_referral_outcome<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        outcome: ReferralOutcome,
+        at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let new = referral::Model {
+            id: id.to_owned(),
+            slot_used_at: None,
+            hired_at: None,
+            joined_at: None,
+            retained_at: None,
+            left_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        referral::Entity::insert(referral::ActiveModel::from(new))
+            .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+        let column = column_of(outcome);
+        referral::Entity::update_many()
+            .col_expr(column, Expr::value(at))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(id))
+            .filter(column.is_null())
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_referral<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+    ) -> StoreResult<Option<referral::Model>> {
+        Ok(referral::Entity::find_by_id(id).one(db).await?)
+    }
+
+    /// The counts of the Career Relay ledger, read in one statement.
+    pub async fn referral_counts<C: ConnectionTrait>(db: &C) -> StoreResult<ReferralCounts> {
+        let sql = "SELECT \
+             (SELECT COUNT(DISTINCT candidate_id) FROM invitations WHERE registered_at IS NOT NULL), \
+             COUNT(*), COUNT(hired_at), COUNT(joined_at), COUNT(retained_at), COUNT(left_at) \
+             FROM referrals";
+        let row = db
+            .query_one(Statement::from_string(db.get_database_backend(), sql))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the ledger's counts answered no row".into()))?;
+        let count =
+            |i: usize| -> StoreResult<u64> { Ok(row.try_get_by_index::<i64>(i)?.max(0) as u64) };
+        Ok(ReferralCounts {
+            registered: count(0)?,
+            referrals: count(1)?,
+            hired: count(2)?,
+            joined: count(3)?,
+            retained: count(4)?,
+            left: count(5)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    /// C6: each outcome keeps its first report; a repeated report changes nothing; a hire
+    /// reported before any `slot_used` still counts as a referral.
+    #[tokio::test]
+    async fn c6_referral_outcomes_keep_their_first_report() {
+        let (_dir, store) = store().await;
+        let db = &store.db;
+        Store::record_referral_outcome(db, "r1", ReferralOutcome::SlotUsed, 100, 1)
+            .await
+            .unwrap();
+        Store::record_referral_outcome(db, "r1", ReferralOutcome::Hired, 200, 2)
+            .await
+            .unwrap();
+        Store::record_referral_outcome(db, "r1", ReferralOutcome::Hired, 300, 3)
+            .await
+            .unwrap();
+        Store::record_referral_outcome(db, "r2", ReferralOutcome::Hired, 400, 4)
+            .await
+            .unwrap();
+        let r1 = Store::get_referral(db, "r1").await.unwrap().unwrap();
+        assert_eq!((r1.slot_used_at, r1.hired_at), (Some(100), Some(200)));
+        assert_eq!((r1.created_at, r1.updated_at), (1, 2));
+        let counts = Store::referral_counts(db).await.unwrap();
+        assert_eq!(
+            counts,
+            ReferralCounts {
+                registered: 0,
+                referrals: 2,
+                hired: 2,
+                ..ReferralCounts::default()
+            }
+        );
+    }
+}
