@@ -1,5 +1,6 @@
 //! Career Relay referrals (C1, C6): each referral Career Relay reports is one free slot used,
-//! followed through hire, joining and retention (or leaving) for the programme's ROI.
+//! followed through hire, joining and retention (or leaving) for the programme's ROI; and the
+//! index the funnel (C5) finds a period's rejections by.
 use crate::col::*;
 use sea_orm_migration::prelude::*;
 
@@ -24,6 +25,13 @@ enum Referrals {
     UpdatedAt,
 }
 
+#[derive(DeriveIden)]
+enum ApplicationHistory {
+    Table,
+    ToStatus,
+    ChangedAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -40,10 +48,26 @@ impl MigrationTrait for Migration {
                 .col(millis(Referrals::UpdatedAt))
                 .to_owned(),
         )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("application_history_status_changed")
+                .table(ApplicationHistory::Table)
+                .col(ApplicationHistory::ToStatus)
+                .col(ApplicationHistory::ChangedAt)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("application_history_status_changed")
+                .table(ApplicationHistory::Table)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(Referrals::Table).to_owned())
             .await
     }

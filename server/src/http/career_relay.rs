@@ -1,15 +1,26 @@
-//! `/v1/career-relay/…`: what HR managers read of the Career Relay programme: the ledger of
-//! free referral slots (C1) and how the referred hires went (C6).
+//! What HR managers read of the Career Relay programme: the ledger of free referral slots (C1,
+//! C6), the funnel from rejection to a referred hire (C5, C7) and its CSV export for BI (C8).
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
 
 use super::auth::{Auth, Viewer};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::AppState;
+use crate::domain::time::now_millis;
+use crate::relay::funnel::{self, Funnel, FunnelError, GroupBy, Period};
 use crate::relay::ledger::Ledger;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/career-relay/ledger", web::get().to(ledger));
+    cfg.route("/v1/career-relay/ledger", web::get().to(ledger))
+        .route("/v1/kpis/funnel", web::get().to(funnel))
+        .route("/v1/kpis/export.csv", web::get().to(export_csv));
+}
+
+impl From<FunnelError> for ApiError {
+    fn from(e: FunnelError) -> Self {
+        ApiError::field(ErrorCode::InvalidField, e.field, e.message)
+    }
 }
 
 /// C1: registered rejected candidates, the ratio, and the slots they earned, used and left.
@@ -18,4 +29,60 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn ledger(_: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let counts = Store::referral_counts(&state.store.db).await?;
     Ok(HttpResponse::Ok().json(Ledger::new(counts, state.config.career_relay_ratio)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FunnelQuery {
+    /// A day in JST (`2026-11-01`) or an RFC 3339 time; default: from the beginning.
+    pub from: Option<String>,
+    /// A day in JST (included) or an RFC 3339 time (excluded); default: now.
+    pub to: Option<String>,
+    /// `month`, `stage` or `reason`.
+    pub group_by: Option<String>,
+}
+
+/// C5, C7: the funnel of the period: rejected, invitation_sent, link_clicked, registered,
+/// slot_earned (the cohort of applications rejected in it), slot_used, hired, joined, retained
+/// (what Career Relay reported in it), each with the rate from the step before.
+#[utoipa::path(get, path = "/v1/kpis/funnel", tag = "career_relay", params(FunnelQuery),
+    responses((status = 200, body = Funnel), (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn funnel(
+    _: Auth<Viewer>,
+    state: web::Data<AppState>,
+    query: web::Query<FunnelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
+    let group_by = query.group_by.as_deref().map(GroupBy::parse).transpose()?;
+    let db = &state.store.db;
+    let rejections = Store::rejections_between(db, period.from, period.to).await?;
+    let referrals = Store::referrals(db).await?;
+    let ratio = state.config.career_relay_ratio;
+    Ok(HttpResponse::Ok().json(funnel::funnel(
+        &rejections,
+        &referrals,
+        ratio,
+        period,
+        group_by,
+    )))
+}
+
+/// C8: one CSV row per application rejected in the period, with the time it reached each
+/// step (no names or addresses).
+#[utoipa::path(get, path = "/v1/kpis/export.csv", tag = "career_relay", params(FunnelQuery),
+    responses((status = 200, content_type = "text/csv", description = "application_id, rejected_at, stage, reason, invitation_sent_at, link_clicked_at, registered_at"),
+        (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn export_csv(
+    _: Auth<Viewer>,
+    state: web::Data<AppState>,
+    query: web::Query<FunnelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
+    let rejections = Store::rejections_between(&state.store.db, period.from, period.to).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"career-relay-funnel.csv\"",
+        ))
+        .body(funnel::export_csv(&rejections)))
 }

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         super::relay::unsubscribe_page,
         super::relay::unsubscribe,
         super::career_relay::ledger,
+        super::career_relay::funnel,
+        super::career_relay::export_csv,
         super::templates::list,
         super::templates::get,
         super::templates::put,

@@ -1,7 +1,10 @@
 //! Career Relay's side of the ledger: referrals, each a free slot used, with the outcomes Career
-//! Relay reports for them (C1, C6), and the counts the ledger is computed from.
+//! Relay reports for them (C1, C6), and the counts the ledger is computed from; and the
+//! rejections of a period with how far each got, for the funnel (C5, C7).
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
+};
 
 use super::entities::referral::{self, Column};
 use super::{Store, StoreError, StoreResult};
@@ -18,6 +21,20 @@ pub struct ReferralCounts {
     pub joined: u64,
     pub retained: u64,
     pub left: u64,
+}
+
+/// A rejected application and how far its candidate got down the funnel (times in unix ms).
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct Rejection {
+    pub application_id: String,
+    pub rejected_at: i64,
+    /// The selection stage and the reason the ATS gave with the rejection.
+    pub stage: Option<String>,
+    pub reason: Option<String>,
+    /// When the invitation email was sent (not only queued).
+    pub invitation_sent_at: Option<i64>,
+    pub link_clicked_at: Option<i64>,
+    pub registered_at: Option<i64>,
 }
 
 /// The column that keeps when `outcome` was first reported.
@@ -73,6 +90,40 @@ impl Store {
         id: &str,
     ) -> StoreResult<Option<referral::Model>> {
         Ok(referral::Entity::find_by_id(id).one(db).await?)
+    }
+
+    /// The applications rejected in `[from, to)` (each at its first rejection there), oldest
+    /// first, with their invitation's progress.
+    pub async fn rejections_between<C: ConnectionTrait>(
+        db: &C,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<Rejection>> {
+        let sql = "SELECT h.application_id, h.changed_at AS rejected_at, h.stage, h.reason, \
+             m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at \
+             FROM application_history h \
+             LEFT JOIN invitations i ON i.application_id = h.application_id \
+             LEFT JOIN mail_outbox m ON m.id = i.outbox_id AND m.status = 'sent' \
+             WHERE h.to_status = 'rejected' AND h.applied = ? AND h.changed_at >= ? AND h.changed_at < ? \
+             ORDER BY h.changed_at, h.id";
+        let values = vec![true.into(), from.into(), to.into()];
+        let rows =
+            Rejection::find_by_statement(super::statement(db.get_database_backend(), sql, values))
+                .all(db)
+                .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|r| seen.insert(r.application_id.clone()))
+            .collect())
+    }
+
+    /// Every referral, oldest first.
+    pub async fn referrals<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<referral::Model>> {
+        Ok(referral::Entity::find()
+            .order_by_asc(Column::CreatedAt)
+            .all(db)
+            .await?)
     }
 
     /// The counts of the Career Relay ledger, read in one statement.

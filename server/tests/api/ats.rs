@@ -505,6 +505,33 @@ async fn a_candidate_two_events_of_a_batch_share_is_seen_in_their_order() {
     assert_eq!(candidate["name"], "山田 太郎（更新）");
 }
 
+/// Rejects `n` candidates (stage 一次面接, on 2026-11-21) with invitations sent at once; answers
+/// their invitation emails.
+async fn rejected_and_invited(app: &TestApp, n: usize) -> Vec<crate::smtp::ReceivedMail> {
+    invite_at_once(app).await;
+    for i in 0..n {
+        let email = format!("r{i}@example.jp");
+        let body = change(
+            &format!("ats-c1-{i}"),
+            &email,
+            "rejected",
+            "2026-11-21T18:00:00+09:00",
+        );
+        assert_eq!(post(app, &format!("c1-{i}"), &body).await["status"], "done");
+    }
+    app.smtp.wait_for(n).await
+}
+
+/// Career Relay reports the registration of the candidate invited by `mail`.
+async fn register(app: &TestApp, webhook_id: &str, mail: &crate::smtp::ReceivedMail) {
+    let body = sample("career-relay-registration.json")
+        .replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &invitation_token(mail));
+    assert_eq!(
+        post_career_relay(app, webhook_id, &body).await["status"],
+        "done"
+    );
+}
+
 /// C1, C6: rejected candidates who register earn slots at the configured ratio (each candidate
 /// once, however often Career Relay reports it); each referral uses one, and is followed
 /// through its hire. A viewer reads the ledger.
@@ -512,38 +539,12 @@ async fn a_candidate_two_events_of_a_batch_share_is_seen_in_their_order() {
 async fn c1_c6_registrations_earn_slots_and_referrals_use_them() {
     use hirelay::domain::role::Role;
     let app = TestApp::spawn_with(&[("HIRELAY_CAREER_RELAY_RATIO", "2")]).await;
-    invite_at_once(&app).await;
-    let people = ["r1@example.jp", "r2@example.jp", "r3@example.jp"];
-    for (i, email) in people.iter().enumerate() {
-        let body = change(
-            &format!("ats-c1-{i}"),
-            email,
-            "rejected",
-            "2026-11-21T18:00:00+09:00",
-        );
-        assert_eq!(
-            post(&app, &format!("c1-{i}"), &body).await["status"],
-            "done"
-        );
-    }
-    let mails = app.smtp.wait_for(people.len()).await;
-    let registration = sample("career-relay-registration.json");
+    let mails = rejected_and_invited(&app, 3).await;
     for (i, mail) in mails.iter().enumerate() {
-        let body = registration.replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &invitation_token(mail));
-        assert_eq!(
-            post_career_relay(&app, &format!("reg-{i}"), &body).await["status"],
-            "done"
-        );
+        register(&app, &format!("reg-{i}"), mail).await;
     }
     // The first registration reported again (another delivery id) counts once.
-    let again = registration.replace(
-        "REPLACE_WITH_TOKEN_FROM_EMAIL",
-        &invitation_token(&mails[0]),
-    );
-    assert_eq!(
-        post_career_relay(&app, "reg-again", &again).await["status"],
-        "done"
-    );
+    register(&app, "reg-again", &mails[0]).await;
 
     let viewer = app.token(Role::Viewer).await;
     let ledger = || async {
@@ -591,4 +592,99 @@ async fn c1_c6_registrations_earn_slots_and_referrals_use_them() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+/// C5, C7, C8: the funnel follows the month's rejections through sent invitations, clicks and
+/// registrations (split by selection stage), and the export has a row for each; a bad
+/// parameter is a 400 naming it.
+#[tokio::test]
+async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
+    use hirelay::domain::role::Role;
+    let app = TestApp::spawn_with(&[("HIRELAY_CAREER_RELAY_RATIO", "2")]).await;
+    let mails = rejected_and_invited(&app, 3).await;
+    let clicked = app
+        .client
+        .get(app.url(&format!("/r/{}", invitation_token(&mails[0]))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), 302);
+    register(&app, "reg-0", &mails[0]).await;
+    register(&app, "reg-1", &mails[1]).await;
+
+    let viewer = app.token(Role::Viewer).await;
+    let get = |path: String| {
+        let viewer = viewer.clone();
+        let app = &app;
+        async move {
+            app.as_token(&viewer, reqwest::Method::GET, &path)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let counts = |funnel: &Value| -> Vec<u64> {
+        funnel["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["count"].as_u64().unwrap())
+            .collect()
+    };
+    let november = "from=2026-11-01&to=2026-11-30";
+    // The sender marks a mail sent just after the SMTP server took it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let funnel = loop {
+        let funnel: Value = get(format!("/v1/kpis/funnel?{november}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if funnel["steps"][1]["count"] == 3 || std::time::Instant::now() > deadline {
+            break funnel;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(counts(&funnel), [3, 3, 1, 2, 1, 0, 0, 0, 0], "{funnel}");
+    assert_eq!(funnel["steps"][2]["name"], "link_clicked");
+    assert_eq!(funnel["steps"][2]["rate_from_previous"], 0.3333);
+
+    let by_stage: Value = get(format!("/v1/kpis/funnel?{november}&group_by=stage"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_stage["groups"][0]["key"], "一次面接", "{by_stage}");
+    assert_eq!(counts(&by_stage["groups"][0]), [3, 3, 1, 2, 1]);
+    let october: Value = get("/v1/kpis/funnel?from=2026-10-01&to=2026-10-31".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&october)[0], 0);
+
+    let bad = get(format!("/v1/kpis/funnel?{november}&group_by=week")).await;
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["field"], "group_by", "{bad}");
+    let bad: Value = get("/v1/kpis/funnel?from=yesterday".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["error"]["field"], "from", "{bad}");
+
+    let export = get(format!("/v1/kpis/export.csv?{november}")).await;
+    assert_eq!(export.status(), 200);
+    assert!(export.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = export.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r.contains(",2026-11-21T18:00:00+09:00,一次面接,経験年数不足,")));
+    assert!(!csv.contains("@example.jp"), "no addresses in the export");
 }

@@ -199,6 +199,9 @@ async fn openapi_json_lists_the_contract_endpoints() {
         "/v1/imports/route",
         "/v1/applications/{id}",
         "/v1/audit-log",
+        "/v1/career-relay/ledger",
+        "/v1/kpis/funnel",
+        "/v1/kpis/export.csv",
     ] {
         assert!(paths.contains_key(path), "{path} missing from openapi.json");
     }

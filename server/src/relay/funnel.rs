@@ -1,0 +1,488 @@
+//! C5, C7: the Career Relay funnel, from rejection to a referred hire who stayed.
+//!
+//! The candidate side follows the **cohort** of applications rejected in the period: of them,
+//! how many were sent an invitation, clicked its link, registered, and the slots those
+//! registrations earn (`registered / ratio`). The company side counts what Career Relay
+//! reported in the period: slots used (a referral's first report), hires, joinings, retentions.
+//! Grouped by month, each month holds both sides; grouped by selection stage or rejection
+//! reason (C7: where candidates drop off), only the candidate side, which alone is known per
+//! rejection.
+use chrono::{NaiveDate, TimeZone};
+use serde::Serialize;
+
+use crate::domain::time::{jst, parse_rfc3339};
+use crate::store::entities::referral;
+use crate::store::referrals::Rejection;
+
+/// The steps, in order.
+pub const STEPS: [&str; 9] = [
+    "rejected",
+    "invitation_sent",
+    "link_clicked",
+    "registered",
+    "slot_earned",
+    "slot_used",
+    "hired",
+    "joined",
+    "retained",
+];
+
+/// How many of [`STEPS`] are the candidate side (known per rejection).
+const CANDIDATE_STEPS: usize = 5;
+
+/// A query parameter that does not say what it should: the field and why.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FunnelError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> FunnelError {
+    FunnelError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// `[from, to)` in unix milliseconds, `from` before `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Period {
+    /// From the query's `from` and `to`: a day (`2026-11-01`, in JST; `to` includes its day)
+    /// or an RFC 3339 time. Without `from`, from the beginning; without `to`, up to `now`.
+    pub fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Period, FunnelError> {
+        let from = match from {
+            Some(s) => bound("from", s, 0)?,
+            None => 0,
+        };
+        let to = match to {
+            Some(s) => bound("to", s, 1)?,
+            None => now + 1,
+        };
+        if from >= to {
+            return Err(invalid("to", "must be after `from`"));
+        }
+        Ok(Period { from, to })
+    }
+
+    fn contains(&self, at: i64) -> bool {
+        (self.from..self.to).contains(&at)
+    }
+}
+
+/// A day's start in JST, `days_after` days later, or an RFC 3339 time as given.
+fn bound(field: &'static str, s: &str, days_after: u64) -> Result<i64, FunnelError> {
+    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let day = day
+            .checked_add_days(chrono::Days::new(days_after))
+            .ok_or_else(|| invalid(field, format!("`{s}` is out of range")))?;
+        return jst()
+            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+            .single()
+            .map(|t| t.timestamp_millis())
+            .ok_or_else(|| invalid(field, format!("`{s}` is not a day in JST")));
+    }
+    parse_rfc3339(s).map_err(|_| {
+        invalid(
+            field,
+            format!("`{s}` is neither a day (2026-11-01) nor an RFC 3339 time"),
+        )
+    })
+}
+
+/// What the funnel is split by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    Month,
+    Stage,
+    Reason,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Result<GroupBy, FunnelError> {
+        match s {
+            "month" => Ok(GroupBy::Month),
+            "stage" => Ok(GroupBy::Stage),
+            "reason" => Ok(GroupBy::Reason),
+            other => Err(invalid(
+                "group_by",
+                format!("`{other}` is not one of month, stage, reason"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Month => "month",
+            GroupBy::Stage => "stage",
+            GroupBy::Reason => "reason",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Step {
+    pub name: &'static str,
+    pub count: u64,
+    /// `count` over the previous step's; `null` for the first step or after a step of 0.
+    pub rate_from_previous: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    /// The month (`2026-11`, JST), stage or reason; `(none)` when the ATS gave none.
+    pub key: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Funnel {
+    pub steps: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Group>>,
+}
+
+/// The funnel of `period`, split by `group_by` if given.
+pub fn funnel(
+    rejections: &[Rejection],
+    referrals: &[referral::Model],
+    ratio: u32,
+    period: Period,
+    group_by: Option<GroupBy>,
+) -> Funnel {
+    let cohort: Vec<&Rejection> = rejections
+        .iter()
+        .filter(|r| period.contains(r.rejected_at))
+        .collect();
+    let all_referrals: Vec<&referral::Model> = referrals.iter().collect();
+    let steps = steps(&cohort, Some(&all_referrals), ratio, &|at| {
+        period.contains(at)
+    });
+    let groups = group_by.map(|by| match by {
+        GroupBy::Month => by_month(&cohort, referrals, ratio, period),
+        GroupBy::Stage => by_key(&cohort, ratio, |r| r.stage.as_deref()),
+        GroupBy::Reason => by_key(&cohort, ratio, |r| r.reason.as_deref()),
+    });
+    Funnel {
+        steps,
+        group_by: group_by.map(GroupBy::as_str),
+        groups,
+    }
+}
+
+/// The month (JST) of a time, as `2026-11`.
+fn month_of(at: i64) -> String {
+    jst()
+        .timestamp_millis_opt(at)
+        .single()
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
+/// When a referral used its slot: its first reported outcome.
+fn slot_used_at(r: &referral::Model) -> Option<i64> {
+    [
+        r.slot_used_at,
+        r.hired_at,
+        r.joined_at,
+        r.retained_at,
+        r.left_at,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+fn by_month(
+    cohort: &[&Rejection],
+    referrals: &[referral::Model],
+    ratio: u32,
+    period: Period,
+) -> Vec<Group> {
+    let mut months: Vec<String> = cohort.iter().map(|r| month_of(r.rejected_at)).collect();
+    for r in referrals {
+        let times = [slot_used_at(r), r.hired_at, r.joined_at, r.retained_at];
+        months.extend(
+            times
+                .into_iter()
+                .flatten()
+                .filter(|at| period.contains(*at))
+                .map(month_of),
+        );
+    }
+    months.sort();
+    months.dedup();
+    let all_referrals: Vec<&referral::Model> = referrals.iter().collect();
+    months
+        .into_iter()
+        .map(|month| {
+            let in_month: Vec<&Rejection> = cohort
+                .iter()
+                .copied()
+                .filter(|r| month_of(r.rejected_at) == month)
+                .collect();
+            let within = |at: i64| period.contains(at) && month_of(at) == month;
+            let steps = steps(&in_month, Some(&all_referrals), ratio, &within);
+            Group { key: month, steps }
+        })
+        .collect()
+}
+
+fn by_key(
+    cohort: &[&Rejection],
+    ratio: u32,
+    key: impl Fn(&Rejection) -> Option<&str>,
+) -> Vec<Group> {
+    let name = |r: &Rejection| {
+        key(r)
+            .filter(|k| !k.trim().is_empty())
+            .unwrap_or("(none)")
+            .to_owned()
+    };
+    let mut keys: Vec<String> = cohort.iter().map(|r| name(r)).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            let members: Vec<&Rejection> =
+                cohort.iter().copied().filter(|r| name(r) == k).collect();
+            Group {
+                key: k,
+                steps: steps(&members, None, ratio, &|_| false),
+            }
+        })
+        .collect()
+}
+
+/// The steps for `cohort`, and for the company side (when `referrals` is given) the referrals'
+/// outcomes at times `counted` accepts.
+fn steps(
+    cohort: &[&Rejection],
+    referrals: Option<&[&referral::Model]>,
+    ratio: u32,
+    counted: &dyn Fn(i64) -> bool,
+) -> Vec<Step> {
+    let count = |f: &dyn Fn(&Rejection) -> Option<i64>| {
+        cohort.iter().filter(|r| f(r).is_some()).count() as u64
+    };
+    let registered = count(&|r| r.registered_at);
+    let mut counts = vec![
+        cohort.len() as u64,
+        count(&|r| r.invitation_sent_at),
+        count(&|r| r.link_clicked_at),
+        registered,
+        registered / u64::from(ratio.max(1)),
+    ];
+    if let Some(referrals) = referrals {
+        let reported = |f: &dyn Fn(&referral::Model) -> Option<i64>| {
+            referrals
+                .iter()
+                .filter(|r| f(r).is_some_and(counted))
+                .count() as u64
+        };
+        counts.extend([
+            reported(&slot_used_at),
+            reported(&|r| r.hired_at),
+            reported(&|r| r.joined_at),
+            reported(&|r| r.retained_at),
+        ]);
+    }
+    debug_assert!(counts.len() == CANDIDATE_STEPS || counts.len() == STEPS.len());
+    let mut previous: Option<u64> = None;
+    STEPS
+        .iter()
+        .zip(counts)
+        .map(|(name, count)| {
+            let rate = previous
+                .filter(|p| *p > 0)
+                .map(|p| (count as f64 / p as f64 * 10_000.0).round() / 10_000.0);
+            previous = Some(count);
+            Step {
+                name,
+                count,
+                rate_from_previous: rate,
+            }
+        })
+        .collect()
+}
+
+/// The CSV export (C8: for BI): one row per rejection of the period with the time of each step
+/// it reached (RFC 3339, JST). No names or addresses; a value a spreadsheet would run as a
+/// formula is prefixed with `'`.
+pub fn export_csv(rejections: &[Rejection]) -> String {
+    let mut out = String::from(
+        "application_id,rejected_at,stage,reason,invitation_sent_at,link_clicked_at,registered_at\r\n",
+    );
+    let time = |at: Option<i64>| {
+        at.and_then(|at| jst().timestamp_millis_opt(at).single())
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+            .unwrap_or_default()
+    };
+    for r in rejections {
+        let fields = [
+            r.application_id.clone(),
+            time(Some(r.rejected_at)),
+            r.stage.clone().unwrap_or_default(),
+            r.reason.clone().unwrap_or_default(),
+            time(r.invitation_sent_at),
+            time(r.link_clicked_at),
+            time(r.registered_at),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV field (RFC 4180), safe to open in a spreadsheet.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-11-01T00:00:00+09:00.
+    const NOV_1: i64 = 1_793_458_800_000;
+
+    fn rejection(id: &str, at: i64, stage: &str, reached: usize) -> Rejection {
+        let step = |n: usize| (reached >= n).then_some(at + n as i64);
+        Rejection {
+            application_id: id.into(),
+            rejected_at: at,
+            stage: Some(stage.into()),
+            reason: None,
+            invitation_sent_at: step(1),
+            link_clicked_at: step(2),
+            registered_at: step(3),
+        }
+    }
+
+    fn referral(id: &str, used: i64, hired: Option<i64>) -> referral::Model {
+        referral::Model {
+            id: id.into(),
+            slot_used_at: Some(used),
+            hired_at: hired,
+            joined_at: None,
+            retained_at: None,
+            left_at: None,
+            created_at: used,
+            updated_at: used,
+        }
+    }
+
+    fn counts(steps: &[Step]) -> Vec<u64> {
+        steps.iter().map(|s| s.count).collect()
+    }
+
+    #[test]
+    fn c5_periods_are_days_in_jst_or_rfc3339_times() {
+        let p = Period::parse(Some("2026-11-01"), Some("2026-11-30"), 0).unwrap();
+        assert_eq!((p.from, p.to), (NOV_1, NOV_1 + 30 * DAY));
+        let p = Period::parse(Some("2026-11-01T00:00:00Z"), None, NOV_1 + DAY).unwrap();
+        assert_eq!((p.from, p.to), (NOV_1 + 9 * 3_600_000, NOV_1 + DAY + 1));
+        let err = Period::parse(Some("2026-11-31"), None, 0).unwrap_err();
+        assert_eq!(err.field, "from");
+        let err = Period::parse(Some("2026-12-01"), Some("2026-11-01"), 0).unwrap_err();
+        assert_eq!(err.field, "to");
+        assert_eq!(GroupBy::parse("week").unwrap_err().field, "group_by");
+    }
+
+    /// C5: each step of the rejected cohort and of the period's referrals, with the rate from
+    /// the step before; slots earned at the ratio.
+    #[test]
+    fn c5_the_funnel_counts_each_step_with_its_rate() {
+        let rejections: Vec<Rejection> = (0..4)
+            .map(|i| rejection(&format!("a{i}"), NOV_1 + i as i64, "一次面接", i))
+            .collect();
+        let referrals = [
+            referral("r1", NOV_1 + DAY, Some(NOV_1 + 2 * DAY)),
+            referral("r0", NOV_1 - DAY, None),
+        ];
+        let period = Period::parse(Some("2026-11-01"), Some("2026-11-30"), 0).unwrap();
+        let f = funnel(&rejections, &referrals, 1, period, None);
+        assert_eq!(counts(&f.steps), [4, 3, 2, 1, 1, 1, 1, 0, 0]);
+        assert_eq!(f.steps[0].rate_from_previous, None);
+        assert_eq!(f.steps[1].rate_from_previous, Some(0.75));
+        assert_eq!(f.steps[2].rate_from_previous, Some(0.6667));
+        assert_eq!(f.steps[8].rate_from_previous, None, "after a step of 0");
+        let names: Vec<&str> = f.steps.iter().map(|s| s.name).collect();
+        assert_eq!(names, STEPS);
+    }
+
+    /// C7: split by stage, the candidate side of each stage; by month, both sides.
+    #[test]
+    fn c7_the_funnel_splits_by_stage_and_by_month() {
+        let rejections = [
+            rejection("a", NOV_1, "書類選考", 3),
+            rejection("b", NOV_1 + 1, "一次面接", 1),
+            rejection("c", NOV_1 + 2, "一次面接", 0),
+            rejection("d", NOV_1 + 31 * DAY, "", 2),
+        ];
+        let referrals = [referral("r1", NOV_1 + 31 * DAY, None)];
+        let period = Period::parse(Some("2026-11-01"), Some("2026-12-31"), 0).unwrap();
+        let f = funnel(&rejections, &referrals, 10, period, Some(GroupBy::Stage));
+        let groups = f.groups.unwrap();
+        let by_stage: Vec<(&str, Vec<u64>)> = groups
+            .iter()
+            .map(|g| (g.key.as_str(), counts(&g.steps)))
+            .collect();
+        assert_eq!(
+            by_stage,
+            [
+                ("(none)", vec![1, 1, 1, 0, 0]),
+                ("一次面接", vec![2, 1, 0, 0, 0]),
+                ("書類選考", vec![1, 1, 1, 1, 0]),
+            ]
+        );
+        let f = funnel(&rejections, &referrals, 10, period, Some(GroupBy::Month));
+        let by_month: Vec<(String, Vec<u64>)> = f
+            .groups
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.key, counts(&g.steps)))
+            .collect();
+        assert_eq!(
+            by_month,
+            [
+                ("2026-11".into(), vec![3, 2, 1, 1, 0, 0, 0, 0, 0]),
+                ("2026-12".into(), vec![1, 1, 1, 0, 0, 1, 0, 0, 0]),
+            ]
+        );
+    }
+
+    /// C8: the export has a row per rejection, no personal data, and quotes and neutralises
+    /// what a spreadsheet would misread.
+    #[test]
+    fn c8_the_export_is_csv_a_spreadsheet_opens_safely() {
+        let mut r = rejection("app_1", NOV_1, "=HYPERLINK(\"x\")", 1);
+        r.reason = Some("経験, 不足".into());
+        let csv = export_csv(&[r]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert!(lines[0].starts_with("application_id,rejected_at,stage,reason"));
+        assert_eq!(
+            lines[1],
+            "app_1,2026-11-01T00:00:00+09:00,\"'=HYPERLINK(\"\"x\"\")\",\"経験, 不足\",2026-11-01T00:00:00+09:00,,"
+        );
+        assert_eq!(lines.len(), 3, "header, one row, the final line break");
+    }
+}
