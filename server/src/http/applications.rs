@@ -53,7 +53,9 @@ async fn find(
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
 
-/// One application with its candidate and its status history (applied and out-of-order changes).
+/// One application with its candidate, its status history (applied and out-of-order changes)
+/// and its Career Relay invitation (`career_relay`: `invited`, `clicked` or `registered`, C4;
+/// `null` when none).
 #[utoipa::path(get, path = "/v1/applications/{id}", tag = "applications",
     responses((status = 200, description = "the application with `history`"), (status = 404)), security(("bearer" = [])))]
 async fn get(
@@ -69,5 +71,9 @@ async fn get(
         .map(history_json)
         .collect();
     body["history"] = Value::Array(history);
+    body["career_relay"] = Store::invitation_for_application(&state.store.db, &app.id)
+        .await?
+        .as_ref()
+        .map_or(Value::Null, crate::relay::invitation_json);
     Ok(HttpResponse::Ok().json(body))
 }

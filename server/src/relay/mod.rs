@@ -51,6 +51,51 @@ impl std::fmt::Display for Invited {
     }
 }
 
+/// C4: how far a rejected candidate got with their invitation, as the application shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Invited (the email queued or sent).
+    Invited,
+    /// The tracking link was clicked.
+    Clicked,
+    /// Registered with Career Relay (紹介登録済).
+    Registered,
+}
+
+impl InvitationStatus {
+    pub fn of(invitation: &invitation::Model) -> InvitationStatus {
+        if invitation.registered_at.is_some() {
+            InvitationStatus::Registered
+        } else if invitation.clicked_first_at.is_some() {
+            InvitationStatus::Clicked
+        } else {
+            InvitationStatus::Invited
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Invited => "invited",
+            InvitationStatus::Clicked => "clicked",
+            InvitationStatus::Registered => "registered",
+        }
+    }
+}
+
+/// The `career_relay` part of an application (C3, C4): its invitation's status and times.
+pub fn invitation_json(invitation: &invitation::Model) -> serde_json::Value {
+    use crate::domain::time::rfc3339;
+    serde_json::json!({
+        "status": InvitationStatus::of(invitation).as_str(),
+        "invitation_id": invitation.id,
+        "send_at": rfc3339(invitation.send_at),
+        "clicked_first_at": invitation.clicked_first_at.map(rfc3339),
+        "clicked_last_at": invitation.clicked_last_at.map(rfc3339),
+        "clicks": invitation.clicks,
+        "registered_at": invitation.registered_at.map(rfc3339),
+    })
+}
+
 /// Who sends, and where links point.
 pub struct InviteSettings<'a> {
     pub public_url: &'a str,

@@ -149,6 +149,7 @@ async fn an_imported_application_is_found_by_its_source_and_gets_its_ats_id() {
     assert_eq!(application["source_application_id"], "br-app-000123");
     assert_eq!(application["status"], "interview");
     assert_eq!(application["history"][0]["to_status"], "interview");
+    assert_eq!(application["career_relay"], Value::Null, "not rejected, not invited");
 }
 
 #[tokio::test]
@@ -231,7 +232,7 @@ async fn status_rhai_dry_run_works_on_the_contract_samples() {
 }
 
 #[tokio::test]
-async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
+async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     let app = TestApp::spawn().await;
     invite_at_once(&app).await;
     post(
@@ -255,6 +256,9 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         Some("List-Unsubscribe=One-Click")
     );
     let token = invitation_token(mail);
+    let relay_status =
+        || async { by_ats_id(&app, "ats-c2").await["career_relay"]["status"].clone() };
+    assert_eq!(relay_status().await, "invited", "C4");
 
     // The tracking link records the click and redirects only to the registration site.
     let res = app
@@ -283,6 +287,7 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         .unwrap();
     assert_eq!(invitation.clicks, 1);
     assert!(invitation.clicked_first_at.is_some());
+    assert_eq!(relay_status().await, "clicked", "C4");
 
     // The registration webhook with that token is accepted and recorded.
     let registration =
@@ -294,6 +299,7 @@ async fn c2_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         .unwrap()
         .unwrap();
     assert!(invitation.registered_at.is_some());
+    assert_eq!(relay_status().await, "registered", "C4: 紹介登録済");
 
     // RFC 8058 one-click opt-out; then a later rejection of the same person invites no one.
     let url = unsubscribe
