@@ -53,6 +53,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
+    Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
 ];
 
@@ -100,6 +101,7 @@ pub struct Config {
     pub max_attempts: u32,
     pub event_lease_secs: u64,
     pub career_relay_ratio: u32,
+    pub career_relay_targets: crate::relay::funnel::Targets,
     pub company_name: Option<String>,
     pub log_format: LogFormat,
 }
@@ -374,6 +376,7 @@ impl Config {
             max_attempts: positive("max_attempts")? as u32,
             event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
+            career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
             company_name: raw.string("company_name"),
             log_format,
             public_url,
@@ -486,6 +489,14 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("HIRELAY_STATUS_MAPPING:"), "{text}");
         assert!(text.contains("in_progress, rejected"), "{text}");
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_CAREER_RELAY_TARGETS", "clicks=0.5")]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("HIRELAY_CAREER_RELAY_TARGETS:"), "{text}");
+        assert!(text.contains("link_clicked"), "{text}");
     }
 
     #[test]

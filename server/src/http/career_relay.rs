@@ -56,11 +56,14 @@ async fn funnel(
     let db = &state.store.db;
     let rejections = Store::rejections_between(db, period.from, period.to).await?;
     let referrals = Store::referrals(db).await?;
-    let ratio = state.config.career_relay_ratio;
+    let settings = funnel::Settings {
+        ratio: state.config.career_relay_ratio,
+        targets: &state.config.career_relay_targets,
+    };
     Ok(HttpResponse::Ok().json(funnel::funnel(
         &rejections,
         &referrals,
-        ratio,
+        &settings,
         period,
         group_by,
     )))

@@ -131,6 +131,57 @@ pub struct Step {
     pub count: u64,
     /// `count` over the previous step's; `null` for the first step or after a step of 0.
     pub rate_from_previous: Option<f64>,
+    /// The rate this step should reach, when one is configured (`HIRELAY_CAREER_RELAY_TARGETS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_rate: Option<f64>,
+    /// Whether `rate_from_previous` reaches `target_rate` (`null` without a rate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_target: Option<bool>,
+}
+
+/// C5: the rate each step should reach from the one before, e.g.
+/// `invitation_sent=0.95,link_clicked=0.3,registered=0.2`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Targets(Vec<(&'static str, f64)>);
+
+impl Targets {
+    fn of(&self, step: &str) -> Option<f64> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == step)
+            .map(|(_, rate)| *rate)
+    }
+}
+
+impl std::str::FromStr for Targets {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut targets = Vec::new();
+        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (step, rate) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("`{entry}` is not step=rate"))?;
+            let step = STEPS[1..]
+                .iter()
+                .find(|name| **name == step.trim())
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` is not a step with a rate; one of {}",
+                        step.trim(),
+                        STEPS[1..].join(", ")
+                    )
+                })?;
+            let rate: f64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| format!("the target of `{step}` must be a rate such as 0.3"))?;
+            targets.push((*step, rate));
+        }
+        Ok(Targets(targets))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -149,11 +200,18 @@ pub struct Funnel {
     pub groups: Option<Vec<Group>>,
 }
 
+/// What a funnel is computed with besides its data: the ratio of registrations per slot and
+/// the target rates.
+pub struct Settings<'a> {
+    pub ratio: u32,
+    pub targets: &'a Targets,
+}
+
 /// The funnel of `period`, split by `group_by` if given.
 pub fn funnel(
     rejections: &[Rejection],
     referrals: &[referral::Model],
-    ratio: u32,
+    settings: &Settings<'_>,
     period: Period,
     group_by: Option<GroupBy>,
 ) -> Funnel {
@@ -162,13 +220,13 @@ pub fn funnel(
         .filter(|r| period.contains(r.rejected_at))
         .collect();
     let all_referrals: Vec<&referral::Model> = referrals.iter().collect();
-    let steps = steps(&cohort, Some(&all_referrals), ratio, &|at| {
+    let steps = steps(&cohort, Some(&all_referrals), settings, &|at| {
         period.contains(at)
     });
     let groups = group_by.map(|by| match by {
-        GroupBy::Month => by_month(&cohort, referrals, ratio, period),
-        GroupBy::Stage => by_key(&cohort, ratio, |r| r.stage.as_deref()),
-        GroupBy::Reason => by_key(&cohort, ratio, |r| r.reason.as_deref()),
+        GroupBy::Month => by_month(&cohort, referrals, settings, period),
+        GroupBy::Stage => by_key(&cohort, settings, |r| r.stage.as_deref()),
+        GroupBy::Reason => by_key(&cohort, settings, |r| r.reason.as_deref()),
     });
     Funnel {
         steps,
@@ -203,7 +261,7 @@ fn slot_used_at(r: &referral::Model) -> Option<i64> {
 fn by_month(
     cohort: &[&Rejection],
     referrals: &[referral::Model],
-    ratio: u32,
+    settings: &Settings<'_>,
     period: Period,
 ) -> Vec<Group> {
     let mut months: Vec<String> = cohort.iter().map(|r| month_of(r.rejected_at)).collect();
@@ -229,7 +287,7 @@ fn by_month(
                 .filter(|r| month_of(r.rejected_at) == month)
                 .collect();
             let within = |at: i64| period.contains(at) && month_of(at) == month;
-            let steps = steps(&in_month, Some(&all_referrals), ratio, &within);
+            let steps = steps(&in_month, Some(&all_referrals), settings, &within);
             Group { key: month, steps }
         })
         .collect()
@@ -237,7 +295,7 @@ fn by_month(
 
 fn by_key(
     cohort: &[&Rejection],
-    ratio: u32,
+    settings: &Settings<'_>,
     key: impl Fn(&Rejection) -> Option<&str>,
 ) -> Vec<Group> {
     let name = |r: &Rejection| {
@@ -255,7 +313,7 @@ fn by_key(
                 cohort.iter().copied().filter(|r| name(r) == k).collect();
             Group {
                 key: k,
-                steps: steps(&members, None, ratio, &|_| false),
+                steps: steps(&members, None, settings, &|_| false),
             }
         })
         .collect()
@@ -266,7 +324,7 @@ fn by_key(
 fn steps(
     cohort: &[&Rejection],
     referrals: Option<&[&referral::Model]>,
-    ratio: u32,
+    settings: &Settings<'_>,
     counted: &dyn Fn(i64) -> bool,
 ) -> Vec<Step> {
     let count = |f: &dyn Fn(&Rejection) -> Option<i64>| {
@@ -278,7 +336,7 @@ fn steps(
         count(&|r| r.invitation_sent_at),
         count(&|r| r.link_clicked_at),
         registered,
-        registered / u64::from(ratio.max(1)),
+        registered / u64::from(settings.ratio.max(1)),
     ];
     if let Some(referrals) = referrals {
         let reported = |f: &dyn Fn(&referral::Model) -> Option<i64>| {
@@ -304,10 +362,13 @@ fn steps(
                 .filter(|p| *p > 0)
                 .map(|p| (count as f64 / p as f64 * 10_000.0).round() / 10_000.0);
             previous = Some(count);
+            let target_rate = settings.targets.of(name);
             Step {
                 name,
                 count,
                 rate_from_previous: rate,
+                target_rate,
+                on_target: target_rate.zip(rate).map(|(target, rate)| rate >= target),
             }
         })
         .collect()
@@ -419,12 +480,30 @@ mod tests {
             referral("r0", NOV_1 - DAY, None),
         ];
         let period = Period::parse(Some("2026-11-01"), Some("2026-11-30"), 0).unwrap();
-        let f = funnel(&rejections, &referrals, 1, period, None);
+        let targets: Targets = "invitation_sent=0.7, link_clicked=0.9".parse().unwrap();
+        let settings = Settings {
+            ratio: 1,
+            targets: &targets,
+        };
+        let f = funnel(&rejections, &referrals, &settings, period, None);
         assert_eq!(counts(&f.steps), [4, 3, 2, 1, 1, 1, 1, 0, 0]);
         assert_eq!(f.steps[0].rate_from_previous, None);
         assert_eq!(f.steps[1].rate_from_previous, Some(0.75));
         assert_eq!(f.steps[2].rate_from_previous, Some(0.6667));
         assert_eq!(f.steps[8].rate_from_previous, None, "after a step of 0");
+        let targets: Vec<_> = f.steps[..4]
+            .iter()
+            .map(|s| (s.target_rate, s.on_target))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                (None, None),
+                (Some(0.7), Some(true)),
+                (Some(0.9), Some(false)),
+                (None, None)
+            ]
+        );
         let names: Vec<&str> = f.steps.iter().map(|s| s.name).collect();
         assert_eq!(names, STEPS);
     }
@@ -440,7 +519,18 @@ mod tests {
         ];
         let referrals = [referral("r1", NOV_1 + 31 * DAY, None)];
         let period = Period::parse(Some("2026-11-01"), Some("2026-12-31"), 0).unwrap();
-        let f = funnel(&rejections, &referrals, 10, period, Some(GroupBy::Stage));
+        let targets = Targets::default();
+        let settings = Settings {
+            ratio: 10,
+            targets: &targets,
+        };
+        let f = funnel(
+            &rejections,
+            &referrals,
+            &settings,
+            period,
+            Some(GroupBy::Stage),
+        );
         let groups = f.groups.unwrap();
         let by_stage: Vec<(&str, Vec<u64>)> = groups
             .iter()
@@ -454,7 +544,13 @@ mod tests {
                 ("書類選考", vec![1, 1, 1, 1, 0]),
             ]
         );
-        let f = funnel(&rejections, &referrals, 10, period, Some(GroupBy::Month));
+        let f = funnel(
+            &rejections,
+            &referrals,
+            &settings,
+            period,
+            Some(GroupBy::Month),
+        );
         let by_month: Vec<(String, Vec<u64>)> = f
             .groups
             .unwrap()
@@ -468,6 +564,23 @@ mod tests {
                 ("2026-12".into(), vec![1, 1, 1, 0, 0, 1, 0, 0, 0]),
             ]
         );
+    }
+
+    /// C5: targets name steps that have a rate, with a rate; anything else is refused.
+    #[test]
+    fn c5_targets_are_rates_of_named_steps() {
+        let t: Targets = "registered=0.2".parse().unwrap();
+        assert_eq!(t.of("registered"), Some(0.2));
+        assert_eq!("".parse::<Targets>().unwrap(), Targets::default());
+        for bad in [
+            "rejected=0.5",
+            "clicks=0.5",
+            "registered",
+            "registered=-1",
+            "registered=x",
+        ] {
+            assert!(bad.parse::<Targets>().is_err(), "{bad}");
+        }
     }
 
     /// C8: the export has a row per rejection, no personal data, and quotes and neutralises

@@ -149,7 +149,11 @@ async fn an_imported_application_is_found_by_its_source_and_gets_its_ats_id() {
     assert_eq!(application["source_application_id"], "br-app-000123");
     assert_eq!(application["status"], "interview");
     assert_eq!(application["history"][0]["to_status"], "interview");
-    assert_eq!(application["career_relay"], Value::Null, "not rejected, not invited");
+    assert_eq!(
+        application["career_relay"],
+        Value::Null,
+        "not rejected, not invited"
+    );
 }
 
 #[tokio::test]
@@ -606,7 +610,14 @@ async fn c1_c6_registrations_earn_slots_and_referrals_use_them() {
 #[tokio::test]
 async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
     use hirelay::domain::role::Role;
-    let app = TestApp::spawn_with(&[("HIRELAY_CAREER_RELAY_RATIO", "2")]).await;
+    let app = TestApp::spawn_with(&[
+        ("HIRELAY_CAREER_RELAY_RATIO", "2"),
+        (
+            "HIRELAY_CAREER_RELAY_TARGETS",
+            "link_clicked=0.3,registered=0.9",
+        ),
+    ])
+    .await;
     let mails = rejected_and_invited(&app, 3).await;
     let clicked = app
         .client
@@ -654,6 +665,13 @@ async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
     assert_eq!(counts(&funnel), [3, 3, 1, 2, 1, 0, 0, 0, 0], "{funnel}");
     assert_eq!(funnel["steps"][2]["name"], "link_clicked");
     assert_eq!(funnel["steps"][2]["rate_from_previous"], 0.3333);
+    assert_eq!(funnel["steps"][2]["target_rate"], 0.3);
+    assert_eq!(funnel["steps"][2]["on_target"], true);
+    assert_eq!(
+        funnel["steps"][3]["on_target"], true,
+        "2 registered of 1 click"
+    );
+    assert!(funnel["steps"][1].get("target_rate").is_none());
 
     let by_stage: Value = get(format!("/v1/kpis/funnel?{november}&group_by=stage"))
         .await
