@@ -4,6 +4,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod career_relay;
+pub mod console;
 pub mod error;
 pub mod events;
 pub mod group_accounts;
@@ -91,5 +92,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(templates::configure)
     .configure(relay::configure)
     .configure(career_relay::configure)
+    .configure(console::configure)
     .configure(audit::configure);
 }

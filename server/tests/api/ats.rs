@@ -69,7 +69,7 @@ async fn post_career_relay(app: &TestApp, webhook_id: &str, body: &str) -> Value
     app.deliver("career-relay", webhook_id, body).await
 }
 
-fn change(ats_id: &str, email: &str, to: &str, changed_at: &str) -> String {
+pub(crate) fn change(ats_id: &str, email: &str, to: &str, changed_at: &str) -> String {
     json!({
         "type": "application.status_changed",
         "ats_application_id": ats_id,
@@ -517,7 +517,10 @@ async fn a_candidate_two_events_of_a_batch_share_is_seen_in_their_order() {
 
 /// Rejects `n` candidates (stage 一次面接, on 2026-11-21) with invitations sent at once; answers
 /// their invitation emails.
-async fn rejected_and_invited(app: &TestApp, n: usize) -> Vec<crate::smtp::ReceivedMail> {
+pub(crate) async fn rejected_and_invited(
+    app: &TestApp,
+    n: usize,
+) -> Vec<crate::smtp::ReceivedMail> {
     invite_at_once(app).await;
     for i in 0..n {
         let email = format!("r{i}@example.jp");
@@ -533,7 +536,7 @@ async fn rejected_and_invited(app: &TestApp, n: usize) -> Vec<crate::smtp::Recei
 }
 
 /// Career Relay reports the registration of the candidate invited by `mail`.
-async fn register(app: &TestApp, webhook_id: &str, mail: &crate::smtp::ReceivedMail) {
+pub(crate) async fn register(app: &TestApp, webhook_id: &str, mail: &crate::smtp::ReceivedMail) {
     let body = sample("career-relay-registration.json")
         .replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &invitation_token(mail));
     assert_eq!(

@@ -128,26 +128,78 @@ impl Browser {
         title.as_str().unwrap_or_default().to_owned()
     }
 
+    /// What `script` (a function body, e.g. `return document.title`) returns on the page.
+    pub async fn eval(&self, script: &str) -> Value {
+        let script = json!({"script": script, "args": []});
+        self.command(reqwest::Method::POST, "/execute/sync", Some(script))
+            .await
+    }
+
     /// The text of the page shown now, as a reader sees it.
     pub async fn text(&self) -> String {
-        let script = json!({"script": "return document.body.innerText", "args": []});
-        let text = self
-            .command(reqwest::Method::POST, "/execute/sync", Some(script))
-            .await;
+        let text = self.eval("return document.body.innerText").await;
         text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The WebDriver id of the element `using` (`css selector`, `xpath`) finds as `value`.
+    async fn find(&self, using: &str, value: &str) -> String {
+        let find = json!({"using": using, "value": value});
+        let element = self
+            .command(reqwest::Method::POST, "/element", Some(find))
+            .await;
+        element[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {value}: {element}"))
+            .to_owned()
+    }
+
+    async fn button(&self, label: &str) -> String {
+        let xpath = format!("//button[normalize-space()='{label}']");
+        self.find("xpath", &xpath).await
+    }
+
+    /// Replaces what the field the CSS `selector` finds holds with `text`, typed.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let id = self.find("css selector", selector).await;
+        let clear = format!("/element/{id}/clear");
+        self.command(reqwest::Method::POST, &clear, Some(json!({})))
+            .await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Clicks the button labelled `label` on a page that stays (a script answers it).
+    pub async fn press(&self, label: &str) {
+        let id = self.button(label).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// The page's text once it contains `wanted` (a script filled it in); panics after 10 s.
+    pub async fn wait_for_text(&self, wanted: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..200 {
+            text = self.text().await;
+            if text.contains(wanted) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("`{wanted}` did not appear within 10 s; the page shows:\n{text}");
     }
 
     /// Clicks the button labelled `label` and waits until the page it leads to has loaded (the
     /// button's page is gone: its element is stale; the new one's `readyState` is complete).
     pub async fn click_button(&self, label: &str) {
-        let find =
-            json!({"using": "xpath", "value": format!("//button[normalize-space()='{label}']")});
-        let element = self
-            .command(reqwest::Method::POST, "/element", Some(find))
-            .await;
-        let id = element[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no button {label}: {element}"));
+        let id = self.button(label).await;
         let name = format!("/element/{id}/name");
         // While its page is shown, the button answers (below, its page is gone when it does not).
         assert_eq!(

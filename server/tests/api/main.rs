@@ -13,6 +13,7 @@ mod bizreach;
 mod bizreach_support;
 mod browser;
 mod cli;
+mod console;
 mod crash;
 mod events;
 mod ops;
