@@ -6,6 +6,7 @@ pub mod bizreach;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod mail;

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod link;
 pub mod names;
 pub mod payload;
+pub mod period;
 pub mod role;
 pub mod schedule;
 pub mod status;

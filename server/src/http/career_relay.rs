@@ -4,10 +4,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::{Auth, Viewer};
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
 use super::AppState;
+use crate::domain::period::Period;
 use crate::domain::time::now_millis;
-use crate::relay::funnel::{self, Funnel, FunnelError, GroupBy, Period};
+use crate::relay::funnel::{self, Funnel, GroupBy};
 use crate::relay::ledger::Ledger;
 use crate::store::Store;
 
@@ -15,12 +16,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/career-relay/ledger", web::get().to(ledger))
         .route("/v1/kpis/funnel", web::get().to(funnel))
         .route("/v1/kpis/export.csv", web::get().to(export_csv));
-}
-
-impl From<FunnelError> for ApiError {
-    fn from(e: FunnelError) -> Self {
-        ApiError::field(ErrorCode::InvalidField, e.field, e.message)
-    }
 }
 
 /// C1: registered rejected candidates, the ratio, and the slots they earned, used and left.

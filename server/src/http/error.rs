@@ -155,6 +155,12 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<crate::domain::period::QueryError> for ApiError {
+    fn from(e: crate::domain::period::QueryError) -> Self {
+        ApiError::field(ErrorCode::InvalidField, e.field, e.message)
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {
         use crate::store::StoreError;

@@ -7,10 +7,12 @@
 //! Grouped by month, each month holds both sides; grouped by selection stage or rejection
 //! reason (C7: where candidates drop off), only the candidate side, which alone is known per
 //! rejection.
-use chrono::{NaiveDate, TimeZone};
+use chrono::TimeZone;
 use serde::Serialize;
 
-use crate::domain::time::{jst, parse_rfc3339};
+use crate::domain::period::{invalid, Period, QueryError};
+use crate::domain::time::jst;
+use crate::export::{Csv, Field};
 use crate::store::entities::referral;
 use crate::store::referrals::Rejection;
 
@@ -30,71 +32,6 @@ pub const STEPS: [&str; 9] = [
 /// How many of [`STEPS`] are the candidate side (known per rejection).
 const CANDIDATE_STEPS: usize = 5;
 
-/// A query parameter that does not say what it should: the field and why.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FunnelError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> FunnelError {
-    FunnelError {
-        field,
-        message: message.into(),
-    }
-}
-
-/// `[from, to)` in unix milliseconds, `from` before `to`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
-    pub from: i64,
-    pub to: i64,
-}
-
-impl Period {
-    /// From the query's `from` and `to`: a day (`2026-11-01`, in JST; `to` includes its day)
-    /// or an RFC 3339 time. Without `from`, from the beginning; without `to`, up to `now`.
-    pub fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Period, FunnelError> {
-        let from = match from {
-            Some(s) => bound("from", s, 0)?,
-            None => 0,
-        };
-        let to = match to {
-            Some(s) => bound("to", s, 1)?,
-            None => now + 1,
-        };
-        if from >= to {
-            return Err(invalid("to", "must be after `from`"));
-        }
-        Ok(Period { from, to })
-    }
-
-    fn contains(&self, at: i64) -> bool {
-        (self.from..self.to).contains(&at)
-    }
-}
-
-/// A day's start in JST, `days_after` days later, or an RFC 3339 time as given.
-fn bound(field: &'static str, s: &str, days_after: u64) -> Result<i64, FunnelError> {
-    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let day = day
-            .checked_add_days(chrono::Days::new(days_after))
-            .ok_or_else(|| invalid(field, format!("`{s}` is out of range")))?;
-        return jst()
-            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-            .single()
-            .map(|t| t.timestamp_millis())
-            .ok_or_else(|| invalid(field, format!("`{s}` is not a day in JST")));
-    }
-    parse_rfc3339(s).map_err(|_| {
-        invalid(
-            field,
-            format!("`{s}` is neither a day (2026-11-01) nor an RFC 3339 time"),
-        )
-    })
-}
-
 /// What the funnel is split by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -104,7 +41,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub fn parse(s: &str) -> Result<GroupBy, FunnelError> {
+    pub fn parse(s: &str) -> Result<GroupBy, QueryError> {
         match s {
             "month" => Ok(GroupBy::Month),
             "stage" => Ok(GroupBy::Stage),
@@ -375,46 +312,36 @@ fn steps(
 }
 
 /// The CSV export (C8: for BI): one row per rejection of the period with the time of each step
-/// it reached (RFC 3339, JST). No names or addresses; a value a spreadsheet would run as a
-/// formula is prefixed with `'`.
+/// it reached (RFC 3339, JST). No names or addresses.
 pub fn export_csv(rejections: &[Rejection]) -> String {
-    let mut out = String::from(
-        "application_id,rejected_at,stage,reason,invitation_sent_at,link_clicked_at,registered_at\r\n",
-    );
+    let mut csv = Csv::new(&[
+        "application_id",
+        "rejected_at",
+        "stage",
+        "reason",
+        "invitation_sent_at",
+        "link_clicked_at",
+        "registered_at",
+    ]);
     let time = |at: Option<i64>| {
-        at.and_then(|at| jst().timestamp_millis_opt(at).single())
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
-            .unwrap_or_default()
+        Field::Value(
+            at.and_then(|at| jst().timestamp_millis_opt(at).single())
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+                .unwrap_or_default(),
+        )
     };
     for r in rejections {
-        let fields = [
-            r.application_id.clone(),
+        csv.row(&[
+            Field::Value(r.application_id.clone()),
             time(Some(r.rejected_at)),
-            r.stage.clone().unwrap_or_default(),
-            r.reason.clone().unwrap_or_default(),
+            Field::Text(r.stage.as_deref().unwrap_or_default()),
+            Field::Text(r.reason.as_deref().unwrap_or_default()),
             time(r.invitation_sent_at),
             time(r.link_clicked_at),
             time(r.registered_at),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
+        ]);
     }
-    out
-}
-
-/// One CSV field (RFC 4180), safe to open in a spreadsheet.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+    csv.finish()
 }
 
 #[cfg(test)]
@@ -456,15 +383,8 @@ mod tests {
     }
 
     #[test]
-    fn c5_periods_are_days_in_jst_or_rfc3339_times() {
-        let p = Period::parse(Some("2026-11-01"), Some("2026-11-30"), 0).unwrap();
-        assert_eq!((p.from, p.to), (NOV_1, NOV_1 + 30 * DAY));
-        let p = Period::parse(Some("2026-11-01T00:00:00Z"), None, NOV_1 + DAY).unwrap();
-        assert_eq!((p.from, p.to), (NOV_1 + 9 * 3_600_000, NOV_1 + DAY + 1));
-        let err = Period::parse(Some("2026-11-31"), None, 0).unwrap_err();
-        assert_eq!(err.field, "from");
-        let err = Period::parse(Some("2026-12-01"), Some("2026-11-01"), 0).unwrap_err();
-        assert_eq!(err.field, "to");
+    fn c7_the_funnel_splits_by_month_stage_or_reason_only() {
+        assert_eq!(GroupBy::parse("stage").unwrap(), GroupBy::Stage);
         assert_eq!(GroupBy::parse("week").unwrap_err().field, "group_by");
     }
 
@@ -584,7 +504,7 @@ mod tests {
     }
 
     /// C8: the export has a row per rejection, no personal data, and quotes and neutralises
-    /// what a spreadsheet would misread.
+    /// what a spreadsheet would misread (see `export`).
     #[test]
     fn c8_the_export_is_csv_a_spreadsheet_opens_safely() {
         let mut r = rejection("app_1", NOV_1, "=HYPERLINK(\"x\")", 1);
