@@ -1,6 +1,6 @@
 //! Career Relay referrals (C1, C6): each referral Career Relay reports is one free slot used,
 //! followed through hire, joining and retention (or leaving) for the programme's ROI; and the
-//! index the funnel (C5) finds a period's rejections by.
+//! indexes the reports find a period's rejections (the funnel, C5) and KPI points by.
 use crate::col::*;
 use sea_orm_migration::prelude::*;
 
@@ -32,6 +32,12 @@ enum ApplicationHistory {
     ChangedAt,
 }
 
+#[derive(DeriveIden)]
+enum KpiRecords {
+    Table,
+    RecordedAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -57,10 +63,25 @@ impl MigrationTrait for Migration {
                 .col(ApplicationHistory::ChangedAt)
                 .to_owned(),
         )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("kpi_records_recorded_at")
+                .table(KpiRecords::Table)
+                .col(KpiRecords::RecordedAt)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("kpi_records_recorded_at")
+                .table(KpiRecords::Table)
+                .to_owned(),
+        )
+        .await?;
         m.drop_index(
             Index::drop()
                 .name("application_history_status_changed")

@@ -10,6 +10,7 @@ pub mod events;
 pub mod group_accounts;
 pub mod imports;
 pub mod jobs;
+pub mod kpis;
 pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
@@ -93,5 +94,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(relay::configure)
     .configure(career_relay::configure)
     .configure(console::configure)
+    .configure(kpis::configure)
     .configure(audit::configure);
 }

@@ -1,7 +1,10 @@
 //! KPI records that scripts write: one row per data point, counted once however often its
 //! event is replayed (the dedupe key).
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder,
+};
 
 use super::entities::kpi_record;
 use super::{Store, StoreResult};
@@ -15,6 +18,18 @@ pub struct NewKpi {
     pub tags: serde_json::Map<String, serde_json::Value>,
     pub event_id: Option<String>,
     pub at: i64,
+}
+
+/// A KPI's data points in a period, split by the value of one tag if asked: how many and their
+/// sum.
+#[derive(Clone, Debug, PartialEq, FromQueryResult, serde::Serialize, utoipa::ToSchema)]
+pub struct KpiTotal {
+    pub name: String,
+    /// The tag's value (as text), when split by a tag; `null` for points without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_value: Option<String>,
+    pub count: i64,
+    pub sum: f64,
 }
 
 impl Store {
@@ -44,12 +59,75 @@ impl Store {
         Ok(inserted)
     }
 
+    /// The totals of every KPI (or of `name`) recorded in `[from, to)`, split by the value of
+    /// tag `tag` if given (a key of letters, digits and `_`, checked by the caller), by name
+    /// and tag value.
+    pub async fn kpi_totals<C: ConnectionTrait>(
+        db: &C,
+        from: i64,
+        to: i64,
+        name: Option<&str>,
+        tag: Option<&str>,
+    ) -> StoreResult<Vec<KpiTotal>> {
+        let backend = db.get_database_backend();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let tag_value = match (tag, backend) {
+            (None, _) => "CAST(NULL AS TEXT)",
+            (Some(key), DatabaseBackend::Postgres) => {
+                values.push(key.into());
+                "(tags::jsonb ->> ?)"
+            }
+            (Some(key), _) => {
+                values.push(format!("$.\"{key}\"").into());
+                "CAST(json_extract(tags, ?) AS TEXT)"
+            }
+        };
+        values.extend([from.into(), to.into()]);
+        let name_filter = match name {
+            Some(name) => {
+                values.push(name.into());
+                " AND name = ?"
+            }
+            None => "",
+        };
+        let sql = format!(
+            "SELECT name, {tag_value} AS tag_value, COUNT(*) AS count, SUM(value) AS sum \
+             FROM kpi_records WHERE recorded_at >= ? AND recorded_at < ?{name_filter} \
+             GROUP BY name, tag_value ORDER BY name, tag_value"
+        );
+        Ok(
+            KpiTotal::find_by_statement(super::statement(backend, &sql, values))
+                .all(db)
+                .await?,
+        )
+    }
+
+    /// The data points recorded in `[from, to)` (of `name` only, if given), oldest first.
+    pub async fn kpi_records_between<C: ConnectionTrait>(
+        db: &C,
+        from: i64,
+        to: i64,
+        name: Option<&str>,
+    ) -> StoreResult<Vec<kpi_record::Model>> {
+        use kpi_record::Column;
+        let mut query = kpi_record::Entity::find()
+            .filter(Column::RecordedAt.gte(from))
+            .filter(Column::RecordedAt.lt(to));
+        if let Some(name) = name {
+            query = query.filter(Column::Name.eq(name));
+        }
+        Ok(query
+            .order_by_asc(Column::RecordedAt)
+            .order_by_asc(Column::Id)
+            .all(db)
+            .await?)
+    }
+
     /// Every data point of a KPI (for reports and tests), oldest first.
     pub async fn kpi_records<C: ConnectionTrait>(
         db: &C,
         name: &str,
     ) -> StoreResult<Vec<kpi_record::Model>> {
-        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
         Ok(kpi_record::Entity::find()
             .filter(kpi_record::Column::Name.eq(name))
             .order_by_asc(kpi_record::Column::Id)

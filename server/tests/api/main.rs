@@ -3,6 +3,7 @@
 #[allow(dead_code)]
 mod helpers;
 mod imports;
+mod kpis;
 #[allow(dead_code)]
 mod smtp;
 

@@ -202,6 +202,8 @@ async fn openapi_json_lists_the_contract_endpoints() {
         "/v1/career-relay/ledger",
         "/v1/kpis/funnel",
         "/v1/kpis/export.csv",
+        "/v1/kpis",
+        "/v1/kpis/records.csv",
     ] {
         assert!(paths.contains_key(path), "{path} missing from openapi.json");
     }
