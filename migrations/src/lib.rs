@@ -12,6 +12,7 @@ mod m0003_career_relay;
 mod m0004_claim_order;
 mod m0005_outbox_inline;
 mod m0006_referrals;
+mod m0007_monthly_report;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_claim_order::Migration),
             Box::new(m0005_outbox_inline::Migration),
             Box::new(m0006_referrals::Migration),
+            Box::new(m0007_monthly_report::Migration),
         ]
     }
 }

@@ -39,6 +39,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
     Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
     Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
+    Setting { key: "report_schedule", default: "0 0 1 * *", doc: "cron expression (UTC) of the monthly Career Relay report (C8); default 00:00 UTC on the 1st, 09:00 in Japan" },
     Setting { key: "sync_schedule", default: "0 */15 * * * *", doc: "cron expression of the progress sync to BizReach" },
     Setting { key: "status_mapping", default: "", doc: "progress sync's ATS → BizReach status mapping, overriding entries of the default table (docs/progress-sync.md), e.g. `offer=in_progress,joined=hired`" },
     Setting { key: "secret_key", default: "", doc: "base64 32-byte key encrypting secrets at rest; default a key file `secret.key` created in the data directory" },
@@ -92,6 +93,7 @@ pub struct Config {
     pub mail_from: String,
     pub poll_schedule: Schedule,
     pub sync_schedule: Schedule,
+    pub report_schedule: Schedule,
     /// Progress sync's ATS → BizReach status mapping (P2, P4).
     pub status_mapping: StatusMapping,
     pub secret_key: Option<SecretString>,
@@ -368,6 +370,7 @@ impl Config {
             mail_from,
             poll_schedule: raw.required("poll_schedule")?,
             sync_schedule: raw.required("sync_schedule")?,
+            report_schedule: raw.required("report_schedule")?,
             status_mapping: raw.parse("status_mapping")?.unwrap_or_default(),
             secret_key: raw.string("secret_key").map(SecretString::from),
             body_limit: positive("body_limit")? as usize,

@@ -106,6 +106,14 @@ impl Application {
             mapping: Arc::new(config.status_mapping.clone()),
             metrics: metrics.clone(),
         };
+        scheduler.register(crate::relay::report::job(
+            config.report_schedule.clone(),
+            crate::relay::report::MonthlyReport {
+                store: store.clone(),
+                mailer: mailer.clone(),
+                config: config.clone(),
+            },
+        ));
         scheduler.register(crate::sync::progress::job(
             config.sync_schedule.clone(),
             progress_sync.clone(),

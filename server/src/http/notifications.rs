@@ -1,5 +1,6 @@
-//! `/v1/notifications/subscriptions` (I5): a token's user switches "notify me when a BizReach
-//! application arrives" on or off, with the address to notify.
+//! `/v1/notifications/subscriptions` (I5, C8): a token's user switches "notify me when a
+//! BizReach application arrives" and "send me the monthly Career Relay report" on or off, with
+//! the address to write to.
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,7 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::email::Email;
 use crate::domain::time::now_millis;
+use crate::store::notifications::Switches;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/notifications/subscriptions", web::get().to(get))
@@ -18,6 +20,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionsIn {
     pub bizreach_application: bool,
+    /// C8: the monthly Career Relay report (off when not given).
+    #[serde(default)]
+    pub monthly_report: bool,
     /// Required when a switch is on.
     pub email: Option<String>,
 }
@@ -25,6 +30,7 @@ pub struct SubscriptionsIn {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SubscriptionsOut {
     pub bizreach_application: bool,
+    pub monthly_report: bool,
     pub email: Option<String>,
 }
 
@@ -39,10 +45,12 @@ async fn get(auth: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(match current {
         Some(s) => SubscriptionsOut {
             bizreach_application: s.bizreach_application,
+            monthly_report: s.monthly_report,
             email: Some(s.email).filter(|e| !e.is_empty()),
         },
         None => SubscriptionsOut {
             bizreach_application: false,
+            monthly_report: false,
             email: None,
         },
     }))
@@ -67,7 +75,11 @@ async fn put(
             })
         })
         .transpose()?;
-    if body.bizreach_application && email.is_none() {
+    let switches = Switches {
+        bizreach_application: body.bizreach_application,
+        monthly_report: body.monthly_report,
+    };
+    if switches.any() && email.is_none() {
         return Err(ApiError::field(
             ErrorCode::InvalidField,
             "email",
@@ -76,15 +88,11 @@ async fn put(
     }
     let saved = state
         .store
-        .set_notification_subscription(
-            &auth.caller.id,
-            body.bizreach_application,
-            email.as_ref(),
-            now_millis(),
-        )
+        .set_notification_subscription(&auth.caller.id, switches, email.as_ref(), now_millis())
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionsOut {
         bizreach_application: saved.bizreach_application,
+        monthly_report: saved.monthly_report,
         email: Some(saved.email).filter(|e| !e.is_empty()),
     }))
 }

@@ -10,10 +10,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/scheduler/{job}/run", web::post().to(run));
 }
 
-/// Runs `job` (`bizreach-poll`, `progress-sync`) now; answers its report when done. An unknown
+/// Runs `job` (`bizreach-poll`, `progress-sync`, `career-relay-report`) now; answers its report when done. An unknown
 /// job is a `404` listing the known ones.
 #[utoipa::path(post, path = "/v1/scheduler/{job}/run", tag = "scheduler",
-    responses((status = 200, description = "the job's report: the poller's {groups, fetched, new_events, duplicates, errors}; progress sync's {groups, pushed, unchanged, failed, failures, deferred}", body = Object),
+    responses((status = 200, description = "the job's report: the poller's {groups, fetched, new_events, duplicates, errors}; progress sync's {groups, pushed, unchanged, failed, failures, deferred}; the monthly report's {month, recipients, queued}", body = Object),
         (status = 404, body = super::error::ErrorBody), (status = 502), (status = 503)),
     security(("bearer" = [])))]
 async fn run(

@@ -64,13 +64,7 @@ impl Pipeline {
 
     /// The company name candidate emails show, read in the worker's transaction `txn`.
     async fn company_name(&self, txn: &DatabaseTransaction) -> String {
-        if let Some(name) = &self.config.company_name {
-            return name.clone();
-        }
-        match Store::bizreach_credentials_in(txn).await {
-            Ok(Some(c)) => c.account_name,
-            _ => "採用担当".to_owned(),
-        }
+        crate::relay::company_name(txn, self.config.company_name.as_deref()).await
     }
 }
 

@@ -29,6 +29,22 @@ pub const STEPS: [&str; 9] = [
     "retained",
 ];
 
+/// A step's name as people read it (the console and the monthly report show these).
+pub fn label(step: &str) -> &str {
+    match step {
+        "rejected" => "不合格",
+        "invitation_sent" => "案内メール送信",
+        "link_clicked" => "リンククリック",
+        "registered" => "紹介登録済",
+        "slot_earned" => "紹介枠獲得",
+        "slot_used" => "紹介枠利用",
+        "hired" => "採用",
+        "joined" => "入社",
+        "retained" => "定着",
+        other => other,
+    }
+}
+
 /// How many of [`STEPS`] are the candidate side (known per rejection).
 const CANDIDATE_STEPS: usize = 5;
 

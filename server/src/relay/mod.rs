@@ -4,6 +4,7 @@
 //! rejection to a referred hire in [`funnel`] (C5, C7).
 pub mod funnel;
 pub mod ledger;
+pub mod report;
 
 use sea_orm::ConnectionTrait;
 
@@ -48,6 +49,18 @@ impl std::fmt::Display for Invited {
             Invited::AlreadyInvited => f.write_str("already invited"),
             Invited::OptedOut => f.write_str("opted out"),
         }
+    }
+}
+
+/// The company name emails show: the configured one (`HIRELAY_COMPANY_NAME`), else the BizReach
+/// account's name, else 採用担当; read on `db`.
+pub async fn company_name<C: ConnectionTrait>(db: &C, configured: Option<&str>) -> String {
+    if let Some(name) = configured {
+        return name.to_owned();
+    }
+    match Store::bizreach_credentials_in(db).await {
+        Ok(Some(c)) => c.account_name,
+        _ => "採用担当".to_owned(),
     }
 }
 

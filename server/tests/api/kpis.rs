@@ -63,3 +63,75 @@ async fn c8_recorded_kpis_are_totalled_by_tag_and_exported() {
     let anonymous = app.client.get(app.url("/v1/kpis")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// C8: a user who switches the monthly report on (an address is required) gets the Career Relay
+/// report with the ledger and the previous month's funnel; running the job again in the same
+/// month writes to nobody twice.
+#[tokio::test]
+async fn c8_the_monthly_report_reaches_subscribers_once_a_month() {
+    let app = TestApp::spawn().await;
+    let mails = crate::ats::rejected_and_invited(&app, 2).await;
+    crate::ats::register(&app, "reg-0", &mails[0]).await;
+    let viewer = app.token(Role::Viewer).await;
+    let subscribe = |body: Value| {
+        let viewer = viewer.clone();
+        let app = &app;
+        async move {
+            app.as_token(
+                &viewer,
+                reqwest::Method::PUT,
+                "/v1/notifications/subscriptions",
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    let no_address =
+        subscribe(json!({"bizreach_application": false, "monthly_report": true})).await;
+    assert_eq!(no_address.status(), 400);
+    let on = subscribe(json!({
+        "bizreach_application": false,
+        "monthly_report": true,
+        "email": "hr@example.jp"
+    }))
+    .await;
+    assert_eq!(on.status(), 200);
+    assert_eq!(on.json::<Value>().await.unwrap()["monthly_report"], true);
+
+    let (status, run) = app
+        .post_json("/v1/scheduler/career-relay-report/run", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(
+        (&run["recipients"], &run["queued"]),
+        (&json!(1), &json!(1)),
+        "{run}"
+    );
+    let received = app.smtp.wait_for(3).await;
+    let report = received
+        .iter()
+        .find(|m| m.to == ["hr@example.jp"])
+        .expect("the report");
+    let month = run["month"].as_str().unwrap();
+    let (year, number) = month.split_once('-').unwrap();
+    let label = format!("{year}年{}月", number.trim_start_matches('0'));
+    let subject = report.decoded_header("Subject").unwrap();
+    assert!(
+        subject.contains(&format!("{label} の月次レポート")),
+        "{subject}"
+    );
+    let text = report.part("text/plain").unwrap();
+    assert!(
+        text.contains("登録した不合格者: 1 名（10 名で 1 枠）"),
+        "{text}"
+    );
+    assert!(text.contains("紹介登録済: "), "{text}");
+    assert!(report.part("text/html").unwrap().contains("紹介枠"));
+
+    let (_, again) = app
+        .post_json("/v1/scheduler/career-relay-report/run", &json!({}))
+        .await;
+    assert_eq!(again["queued"], 0, "{again}");
+}

@@ -314,7 +314,7 @@ async fn i5_notification_subscriptions_are_per_token() {
     };
     assert_eq!(
         get(viewer.clone()).await,
-        json!({"bizreach_application": false, "email": null})
+        json!({"bizreach_application": false, "monthly_report": false, "email": null})
     );
     let put = |token: String, body: Value| {
         let app = &app;

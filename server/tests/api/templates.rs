@@ -53,6 +53,7 @@ async fn shipped_templates_are_listed_with_their_versions() {
         vec![
             "bizreach_application_notice",
             "career_relay_invitation",
+            "career_relay_monthly_report",
             "group_link_approval"
         ]
     );

@@ -8,6 +8,8 @@ pub struct Model {
     pub token_id: String,
     pub bizreach_application: bool,
     pub email: String,
+    /// C8: the monthly Career Relay report.
+    pub monthly_report: bool,
     pub updated_at: i64,
 }
 
