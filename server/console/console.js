@@ -3,18 +3,6 @@
 // text, never as HTML.
 "use strict";
 
-const STEP_LABELS = {
-  rejected: "不合格",
-  invitation_sent: "案内メール送信",
-  link_clicked: "リンククリック",
-  registered: "紹介登録済",
-  slot_earned: "紹介枠獲得",
-  slot_used: "紹介枠利用",
-  hired: "採用",
-  joined: "入社",
-  retained: "定着",
-};
-
 const LEDGER_LABELS = [
   ["registered", "登録した不合格者"],
   ["ratio", "1 枠あたりの登録数"],
@@ -74,7 +62,7 @@ function rate(value) {
 function stepRows(steps) {
   return steps.map((step) => {
     const row = el("tr");
-    row.append(el("td", STEP_LABELS[step.name] || step.name));
+    row.append(el("td", step.label || step.name));
     row.append(el("td", step.count));
     row.append(el("td", rate(step.rate_from_previous)));
     const target = el("td", step.target_rate === undefined ? "" : rate(step.target_rate));

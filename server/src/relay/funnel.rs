@@ -30,7 +30,7 @@ pub const STEPS: [&str; 9] = [
 ];
 
 /// A step's name as people read it (the console and the monthly report show these).
-pub fn label(step: &str) -> &str {
+fn label(step: &'static str) -> &'static str {
     match step {
         "rejected" => "不合格",
         "invitation_sent" => "案内メール送信",
@@ -81,6 +81,8 @@ impl GroupBy {
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Step {
     pub name: &'static str,
+    /// The step as people read it (Japanese), e.g. 紹介登録済.
+    pub label: &'static str,
     pub count: u64,
     /// `count` over the previous step's; `null` for the first step or after a step of 0.
     pub rate_from_previous: Option<f64>,
@@ -318,6 +320,7 @@ fn steps(
             let target_rate = settings.targets.of(name);
             Step {
                 name,
+                label: label(name),
                 count,
                 rate_from_previous: rate,
                 target_rate,

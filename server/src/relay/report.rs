@@ -141,7 +141,7 @@ impl MonthlyReport {
 /// A funnel step as the template shows it: its label in Japanese, its count, its rate.
 fn step_json(step: &Step) -> serde_json::Value {
     json!({
-        "label": funnel::label(step.name),
+        "label": step.label,
         "count": step.count,
         "rate": step
             .rate_from_previous
@@ -190,6 +190,7 @@ mod tests {
     fn steps_show_their_label_and_rate() {
         let step = Step {
             name: "registered",
+            label: "紹介登録済",
             count: 3,
             rate_from_previous: Some(0.3333),
             target_rate: None,

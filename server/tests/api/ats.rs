@@ -667,6 +667,7 @@ async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
     };
     assert_eq!(counts(&funnel), [3, 3, 1, 2, 1, 0, 0, 0, 0], "{funnel}");
     assert_eq!(funnel["steps"][2]["name"], "link_clicked");
+    assert_eq!(funnel["steps"][3]["label"], "紹介登録済");
     assert_eq!(funnel["steps"][2]["rate_from_previous"], 0.3333);
     assert_eq!(funnel["steps"][2]["target_rate"], 0.3);
     assert_eq!(funnel["steps"][2]["on_target"], true);
