@@ -32,7 +32,7 @@ pub struct FunnelQuery {
     pub from: Option<String>,
     /// A day in JST (included) or an RFC 3339 time (excluded); default: now.
     pub to: Option<String>,
-    /// `month`, `stage` or `reason`.
+    /// `month`, `stage`, `reason` or `attribute:KEY` (a candidate attribute, e.g. `attribute:age`).
     pub group_by: Option<String>,
 }
 

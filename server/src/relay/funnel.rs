@@ -4,9 +4,9 @@
 //! how many were sent an invitation, clicked its link, registered, and the slots those
 //! registrations earn (`registered / ratio`). The company side counts what Career Relay
 //! reported in the period: slots used (a referral's first report), hires, joinings, retentions.
-//! Grouped by month, each month holds both sides; grouped by selection stage or rejection
-//! reason (C7: where candidates drop off), only the candidate side, which alone is known per
-//! rejection.
+//! Grouped by month, each month holds both sides; grouped by selection stage, rejection
+//! reason (C7: where candidates drop off) or a candidate attribute (C7: who registers more),
+//! only the candidate side, which alone is known per rejection.
 use chrono::TimeZone;
 use serde::Serialize;
 
@@ -49,11 +49,13 @@ fn label(step: &'static str) -> &'static str {
 const CANDIDATE_STEPS: usize = 5;
 
 /// What the funnel is split by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GroupBy {
     Month,
     Stage,
     Reason,
+    /// C7: a candidate attribute (`attribute:age`): which rejected candidates register more.
+    Attribute(String),
 }
 
 impl GroupBy {
@@ -62,19 +64,40 @@ impl GroupBy {
             "month" => Ok(GroupBy::Month),
             "stage" => Ok(GroupBy::Stage),
             "reason" => Ok(GroupBy::Reason),
-            other => Err(invalid(
-                "group_by",
-                format!("`{other}` is not one of month, stage, reason"),
-            )),
+            other => match other.strip_prefix("attribute:") {
+                Some(key)
+                    if !key.trim().is_empty()
+                        && key.chars().count() <= 64
+                        && !key.chars().any(char::is_control) =>
+                {
+                    Ok(GroupBy::Attribute(key.to_owned()))
+                }
+                _ => Err(invalid(
+                    "group_by",
+                    format!("`{other}` is not one of month, stage, reason, attribute:KEY"),
+                )),
+            },
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub fn as_string(&self) -> String {
         match self {
-            GroupBy::Month => "month",
-            GroupBy::Stage => "stage",
-            GroupBy::Reason => "reason",
+            GroupBy::Month => "month".into(),
+            GroupBy::Stage => "stage".into(),
+            GroupBy::Reason => "reason".into(),
+            GroupBy::Attribute(key) => format!("attribute:{key}"),
         }
+    }
+}
+
+/// The value of attribute `key` of a rejected candidate, as text.
+fn attribute_of(r: &Rejection, key: &str) -> Option<String> {
+    let attributes: serde_json::Value =
+        serde_json::from_str(r.candidate_attributes.as_deref()?).ok()?;
+    match attributes.get(key)? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -150,7 +173,7 @@ pub struct Group {
 pub struct Funnel {
     pub steps: Vec<Step>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_by: Option<&'static str>,
+    pub group_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<Group>>,
 }
@@ -178,14 +201,15 @@ pub fn funnel(
     let steps = steps(&cohort, Some(&all_referrals), settings, &|at| {
         period.contains(at)
     });
-    let groups = group_by.map(|by| match by {
+    let groups = group_by.as_ref().map(|by| match by {
         GroupBy::Month => by_month(&cohort, referrals, settings, period),
-        GroupBy::Stage => by_key(&cohort, settings, |r| r.stage.as_deref()),
-        GroupBy::Reason => by_key(&cohort, settings, |r| r.reason.as_deref()),
+        GroupBy::Stage => by_key(&cohort, settings, |r| r.stage.clone()),
+        GroupBy::Reason => by_key(&cohort, settings, |r| r.reason.clone()),
+        GroupBy::Attribute(key) => by_key(&cohort, settings, |r| attribute_of(r, key)),
     });
     Funnel {
         steps,
-        group_by: group_by.map(GroupBy::as_str),
+        group_by: group_by.as_ref().map(GroupBy::as_string),
         groups,
     }
 }
@@ -251,13 +275,12 @@ fn by_month(
 fn by_key(
     cohort: &[&Rejection],
     settings: &Settings<'_>,
-    key: impl Fn(&Rejection) -> Option<&str>,
+    key: impl Fn(&Rejection) -> Option<String>,
 ) -> Vec<Group> {
     let name = |r: &Rejection| {
         key(r)
             .filter(|k| !k.trim().is_empty())
-            .unwrap_or("(none)")
-            .to_owned()
+            .unwrap_or_else(|| "(none)".to_owned())
     };
     let mut keys: Vec<String> = cohort.iter().map(|r| name(r)).collect();
     keys.sort();
@@ -381,6 +404,7 @@ mod tests {
             invitation_sent_at: step(1),
             link_clicked_at: step(2),
             registered_at: step(3),
+            candidate_attributes: None,
         }
     }
 
@@ -402,9 +426,14 @@ mod tests {
     }
 
     #[test]
-    fn c7_the_funnel_splits_by_month_stage_or_reason_only() {
+    fn c7_group_by_names_a_month_stage_reason_or_attribute() {
         assert_eq!(GroupBy::parse("stage").unwrap(), GroupBy::Stage);
         assert_eq!(GroupBy::parse("week").unwrap_err().field, "group_by");
+        assert_eq!(
+            GroupBy::parse("attribute:age").unwrap(),
+            GroupBy::Attribute("age".into())
+        );
+        assert!(GroupBy::parse("attribute:").is_err());
     }
 
     /// C5: each step of the rejected cohort and of the period's referrals, with the rate from
@@ -520,6 +549,46 @@ mod tests {
         ] {
             assert!(bad.parse::<Targets>().is_err(), "{bad}");
         }
+    }
+
+    /// C7: by a candidate attribute, which rejected candidates register more; a candidate
+    /// without it (or without attributes) is `(none)`.
+    #[test]
+    fn c7_the_funnel_splits_by_a_candidate_attribute() {
+        let with = |id: &str, reached: usize, attributes: &str| Rejection {
+            candidate_attributes: Some(attributes.into()),
+            ..rejection(id, NOV_1, "一次面接", reached)
+        };
+        let rejections = [
+            with("a", 3, r#"{"age": 35, "prefecture": "東京都"}"#),
+            with("b", 0, r#"{"age": 35}"#),
+            with("c", 3, r#"{"age": 28}"#),
+            with("d", 1, r#"{}"#),
+            rejection("e", NOV_1, "一次面接", 0),
+        ];
+        let targets = Targets::default();
+        let settings = Settings {
+            ratio: 10,
+            targets: &targets,
+        };
+        let period = Period::parse(Some("2026-11-01"), Some("2026-11-30"), 0).unwrap();
+        let by = GroupBy::Attribute("age".into());
+        let f = funnel(&rejections, &[], &settings, period, Some(by));
+        assert_eq!(f.group_by.as_deref(), Some("attribute:age"));
+        let groups: Vec<(String, Vec<u64>)> = f
+            .groups
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.key, counts(&g.steps)))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("(none)".into(), vec![2, 1, 0, 0, 0]),
+                ("28".into(), vec![1, 1, 1, 1, 0]),
+                ("35".into(), vec![2, 1, 1, 1, 0]),
+            ]
+        );
     }
 
     /// C8: the export has a row per rejection, no personal data, and quotes and neutralises

@@ -35,6 +35,8 @@ pub struct Rejection {
     pub invitation_sent_at: Option<i64>,
     pub link_clicked_at: Option<i64>,
     pub registered_at: Option<i64>,
+    /// The candidate's attributes (JSON), for the breakdown by attribute (C7).
+    pub candidate_attributes: Option<String>,
 }
 
 /// The column that keeps when `outcome` was first reported.
@@ -100,8 +102,11 @@ impl Store {
         to: i64,
     ) -> StoreResult<Vec<Rejection>> {
         let sql = "SELECT h.application_id, h.changed_at AS rejected_at, h.stage, h.reason, \
-             m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at \
+             m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at, \
+             c.attributes AS candidate_attributes \
              FROM application_history h \
+             LEFT JOIN applications a ON a.id = h.application_id \
+             LEFT JOIN candidates c ON c.id = a.candidate_id \
              LEFT JOIN invitations i ON i.application_id = h.application_id \
              LEFT JOIN mail_outbox m ON m.id = i.outbox_id AND m.status = 'sent' \
              WHERE h.to_status = 'rejected' AND h.applied = ? AND h.changed_at >= ? AND h.changed_at < ? \

@@ -684,6 +684,14 @@ async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
         .unwrap();
     assert_eq!(by_stage["groups"][0]["key"], "一次面接", "{by_stage}");
     assert_eq!(counts(&by_stage["groups"][0]), [3, 3, 1, 2, 1]);
+    let by_age: Value = get(format!("/v1/kpis/funnel?{november}&group_by=attribute:age"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_age["group_by"], "attribute:age", "{by_age}");
+    assert_eq!(by_age["groups"][0]["key"], "35", "C7: the candidates' age");
+    assert_eq!(counts(&by_age["groups"][0]), [3, 3, 1, 2, 1]);
     let october: Value = get("/v1/kpis/funnel?from=2026-10-01&to=2026-10-31".into())
         .await
         .json()
