@@ -236,5 +236,12 @@ step "14. The outbox"
 ls -l "$OUTBOX"
 note "the Career Relay invitation is queued for 09:00 JST on the next business day, then appears here"
 
+step "15. Career Relay reporting (C1, C5): the slot ledger and this month's funnel"
+api GET /v1/career-relay/ledger | pp
+api GET "/v1/kpis/funnel?from=$(date +%Y-%m-01)&group_by=stage" | pp
+note "the KPIs the scripts recorded:"
+api GET /v1/kpis | pp
+
 step "Done"
+note "dashboard: $HIRELAY/console (paste an API token of role viewer or above)"
 note "metrics: curl $HIRELAY/metrics   API: $HIRELAY/openapi.json"
