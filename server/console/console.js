@@ -136,7 +136,13 @@ async function download(event) {
 document.addEventListener("DOMContentLoaded", () => {
   const params = new URLSearchParams(location.search);
   for (const name of ["from", "to", "group_by"]) {
-    if (params.has(name)) $(name).value = params.get(name);
+    if (!params.has(name)) continue;
+    const value = params.get(name);
+    // A split the menu does not list (e.g. group_by=attribute:age) is added to it.
+    if (name === "group_by" && ![...$(name).options].some((o) => o.value === value)) {
+      $(name).append(new Option(value, value));
+    }
+    $(name).value = value;
   }
   $("token").value = sessionStorage.getItem("hirelay-token") || "";
   $("query").addEventListener("submit", show);

@@ -39,7 +39,8 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
 }
 
 /// C5 in Chromium: an HR manager opens the dashboard, gives a viewer token and sees the slots
-/// and the funnel of the month split by selection stage; a wrong token is told so, and a stage
+/// and the funnel of the month split by the candidates' age (a split given in the page's URL),
+/// then by selection stage; a wrong token is told so, and a stage
 /// the ATS sent as markup is shown as text, never run.
 #[tokio::test]
 async fn c5_an_hr_manager_reads_the_ledger_and_the_funnel_in_chromium() {
@@ -68,7 +69,7 @@ async fn c5_an_hr_manager_reads_the_ledger_and_the_funnel_in_chromium() {
     );
 
     browser
-        .open(&app.url("/console?from=2026-11-01&to=2026-11-30&group_by=stage"))
+        .open(&app.url("/console?from=2026-11-01&to=2026-11-30&group_by=attribute:age"))
         .await;
     assert_eq!(
         browser.title().await,
@@ -86,7 +87,16 @@ async fn c5_an_hr_manager_reads_the_ledger_and_the_funnel_in_chromium() {
     assert!(text.contains("獲得した紹介枠\n1"), "{text}");
     assert!(text.contains("不合格\t4\t—"), "{text}");
     assert!(text.contains("紹介登録済\t2"), "{text}");
-    assert!(text.contains("一次面接"), "{text}");
+    assert!(
+        text.contains("\n35\n"),
+        "split by the candidates' age: {text}"
+    );
+    // Split by stage, chosen from the menu: the stage the ATS sent as markup shows as text.
+    browser
+        .eval("document.getElementById('group_by').value = 'stage'; return null")
+        .await;
+    browser.press("表示").await;
+    let text = browser.wait_for_text("一次面接").await;
     assert!(text.contains(markup), "the markup is shown as text: {text}");
     assert_eq!(browser.eval("return document.images.length").await, 0);
     assert_eq!(
