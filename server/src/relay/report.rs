@@ -91,8 +91,8 @@ impl MonthlyReport {
             targets: &self.config.career_relay_targets,
         };
         let funnel = funnel::funnel(&rejections, &referrals, &settings, period, None);
-        let last_day = NaiveDate::from_ymd_opt(first.year(), first.month(), 1)
-            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        let last_day = first
+            .checked_add_months(chrono::Months::new(1))
             .and_then(|d| d.pred_opt())
             .unwrap_or(first);
         let data = json!({
