@@ -76,11 +76,8 @@ async fn export_csv(
 ) -> Result<HttpResponse, ApiError> {
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
     let rejections = Store::rejections_between(&state.store.db, period.from, period.to).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            "attachment; filename=\"career-relay-funnel.csv\"",
-        ))
-        .body(funnel::export_csv(&rejections)))
+    Ok(super::csv_attachment(
+        "career-relay-funnel.csv",
+        funnel::export_csv(&rejections),
+    ))
 }

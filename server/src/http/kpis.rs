@@ -108,11 +108,5 @@ async fn records_csv(
             Field::Value(rfc3339(r.recorded_at)),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            "attachment; filename=\"kpi-records.csv\"",
-        ))
-        .body(csv.finish()))
+    Ok(super::csv_attachment("kpi-records.csv", csv.finish()))
 }

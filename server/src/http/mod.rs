@@ -67,6 +67,17 @@ pub struct AppState {
 }
 
 /// Every route of the API.
+/// A CSV document (see `crate::export`) answered as a download named `filename`.
+pub fn csv_attachment(filename: &str, body: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body)
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()

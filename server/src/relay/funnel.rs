@@ -425,6 +425,15 @@ mod tests {
         steps.iter().map(|s| s.count).collect()
     }
 
+    /// Each group's key and step counts.
+    fn group_counts(f: Funnel) -> Vec<(String, Vec<u64>)> {
+        f.groups
+            .expect("groups")
+            .into_iter()
+            .map(|g| (g.key, counts(&g.steps)))
+            .collect()
+    }
+
     #[test]
     fn c7_group_by_names_a_month_stage_reason_or_attribute() {
         assert_eq!(GroupBy::parse("stage").unwrap(), GroupBy::Stage);
@@ -499,17 +508,12 @@ mod tests {
             period,
             Some(GroupBy::Stage),
         );
-        let groups = f.groups.unwrap();
-        let by_stage: Vec<(&str, Vec<u64>)> = groups
-            .iter()
-            .map(|g| (g.key.as_str(), counts(&g.steps)))
-            .collect();
         assert_eq!(
-            by_stage,
+            group_counts(f),
             [
-                ("(none)", vec![1, 1, 1, 0, 0]),
-                ("一次面接", vec![2, 1, 0, 0, 0]),
-                ("書類選考", vec![1, 1, 1, 1, 0]),
+                ("(none)".into(), vec![1, 1, 1, 0, 0]),
+                ("一次面接".into(), vec![2, 1, 0, 0, 0]),
+                ("書類選考".into(), vec![1, 1, 1, 1, 0]),
             ]
         );
         let f = funnel(
@@ -519,14 +523,8 @@ mod tests {
             period,
             Some(GroupBy::Month),
         );
-        let by_month: Vec<(String, Vec<u64>)> = f
-            .groups
-            .unwrap()
-            .into_iter()
-            .map(|g| (g.key, counts(&g.steps)))
-            .collect();
         assert_eq!(
-            by_month,
+            group_counts(f),
             [
                 ("2026-11".into(), vec![3, 2, 1, 1, 0, 0, 0, 0, 0]),
                 ("2026-12".into(), vec![1, 1, 1, 0, 0, 1, 0, 0, 0]),
@@ -575,14 +573,8 @@ mod tests {
         let by = GroupBy::Attribute("age".into());
         let f = funnel(&rejections, &[], &settings, period, Some(by));
         assert_eq!(f.group_by.as_deref(), Some("attribute:age"));
-        let groups: Vec<(String, Vec<u64>)> = f
-            .groups
-            .unwrap()
-            .into_iter()
-            .map(|g| (g.key, counts(&g.steps)))
-            .collect();
         assert_eq!(
-            groups,
+            group_counts(f),
             [
                 ("(none)".into(), vec![2, 1, 0, 0, 0]),
                 ("28".into(), vec![1, 1, 1, 1, 0]),

@@ -50,6 +50,10 @@ async fn c8_recorded_kpis_are_totalled_by_tag_and_exported() {
 
     let export = get("/v1/kpis/records.csv?name=rejected").await;
     assert_eq!(export.status(), 200);
+    assert_eq!(
+        export.headers()["content-disposition"],
+        "attachment; filename=\"kpi-records.csv\""
+    );
     let csv = export.text().await.unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows[0], "name,value,tags,event_id,recorded_at");
