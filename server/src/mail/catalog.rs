@@ -4,8 +4,11 @@ use handlebars::Handlebars;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::budget::{self, Budget};
 use super::helpers;
-use super::templates::{compile, Part, Partials, Purpose, TemplateDoc, TemplateProblem};
+use super::templates::{
+    compile, shape_problems, Part, Partials, Purpose, TemplateDoc, TemplateProblem,
+};
 use super::variables;
 
 /// A template version in use.
@@ -49,10 +52,12 @@ impl Catalog {
         let mut html = Handlebars::new();
         html.set_strict_mode(false);
         helpers::register(&mut html, true);
+        budget::register(&mut html);
         let mut plain = Handlebars::new();
         plain.set_strict_mode(false);
         plain.register_escape_fn(handlebars::no_escape);
         helpers::register(&mut plain, false);
+        budget::register(&mut plain);
         Catalog {
             html,
             plain,
@@ -66,32 +71,33 @@ impl Catalog {
     }
 
     /// Replaces the partials with every one of `sources` that parses; the ones that do not keep
-    /// their previous version and are returned as problems.
+    /// their previous version and are returned as problems. A partial that would close a cycle
+    /// or expand to too many inclusions is left out.
     pub fn set_partials(&mut self, sources: BTreeMap<String, String>) -> Vec<TemplateProblem> {
-        let (parsed, problems) = Partials::parse(sources);
+        let (parsed, mut problems) = Partials::parse(sources);
         let broken: BTreeSet<&str> = problems
             .iter()
             .filter_map(|p| p.file.strip_suffix(".hbs"))
             .collect();
         let mut next = Partials::default();
         for (name, source) in &self.partials.sources {
-            if broken.contains(name.as_str()) {
-                next.sources.insert(name.clone(), source.clone());
+            if broken.contains(name.as_str()) && !parsed.parsed.contains_key(name) {
                 if let Some(t) = self.partials.parsed.get(name) {
+                    next.sources.insert(name.clone(), source.clone());
                     next.parsed.insert(name.clone(), t.clone());
                 }
-            } else {
-                self.html.unregister_template(name);
-                self.plain.unregister_template(name);
             }
         }
-        for (name, template) in parsed.parsed {
-            self.html.register_template(&name, template.clone());
-            self.plain.register_template(&name, template.clone());
-            next.parsed.insert(name.clone(), template);
-            if let Some(source) = parsed.sources.get(&name) {
-                next.sources.insert(name, source.clone());
-            }
+        next.sources.extend(parsed.sources);
+        next.parsed.extend(parsed.parsed);
+        problems.extend(next.prune());
+        for name in self.partials.parsed.keys() {
+            self.html.unregister_template(name);
+            self.plain.unregister_template(name);
+        }
+        for (name, template) in &next.parsed {
+            self.html.register_template(name, template.clone());
+            self.plain.register_template(name, template.clone());
         }
         self.partials = next;
         problems
@@ -108,7 +114,10 @@ impl Catalog {
         let mut problems = Vec::new();
         for part in Part::ALL {
             match compile(name, part, doc.part(part)) {
-                Ok(t) => compiled.push((part, t)),
+                Ok(t) => {
+                    problems.extend(shape_problems(name, part, &t, &self.partials));
+                    compiled.push((part, t));
+                }
                 Err(p) => problems.push(p),
             }
         }
@@ -142,24 +151,27 @@ impl Catalog {
         Some(self.render_active(name, data))
     }
 
+    /// Renders the three parts within one render budget ([`budget`]): blocking for at most
+    /// [`budget::RENDER_TIME_LIMIT`], so callers on the async runtime render off its threads.
     fn render_active(&self, name: &str, data: &Value) -> Result<Rendered, TemplateProblem> {
+        let budget = Budget::begin();
         let render = |part: Part| {
             let registry = if part == Part::Html {
                 &self.html
             } else {
                 &self.plain
             };
-            registry
-                .render(&key(name, part), data)
-                .map_err(|e| TemplateProblem {
-                    template: name.to_owned(),
-                    part: part.as_str(),
-                    file: part.file_name().to_owned(),
-                    line: e.line_no.unwrap_or(1),
-                    column: e.column_no.unwrap_or(1),
-                    message: e.reason().to_string(),
-                    variable: None,
-                })
+            budget::render_capped(registry, &key(name, part), data).map_err(|e| TemplateProblem {
+                template: name.to_owned(),
+                part: part.as_str(),
+                file: part.file_name().to_owned(),
+                line: e.line_no.unwrap_or(1),
+                column: e.column_no.unwrap_or(1),
+                message: budget
+                    .exceeded()
+                    .map_or_else(|| e.reason().to_string(), |why| why.message()),
+                variable: None,
+            })
         };
         let subject = render(Part::Subject)?
             .replace(['\r', '\n'], " ")

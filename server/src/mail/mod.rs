@@ -1,10 +1,12 @@
 //! Email: Handlebars templates (versioned, hot-reloaded, checked against their sample data),
 //! the outbox (rendered in the caller's transaction, at most once per dedupe key), the sender
 //! task and the transports (SMTP or `.eml` files).
+pub mod budget;
 pub mod catalog;
 pub mod helpers;
 mod reload;
 pub mod sender;
+pub mod structure;
 pub mod templates;
 pub mod transport;
 pub mod variables;
@@ -88,8 +90,13 @@ pub enum MailError {
     Template(Vec<TemplateProblem>),
     #[error("template `{0}` not found")]
     UnknownTemplate(String),
-    #[error("`{template}` is a marketing mail and needs an unsubscribe URL (`list_unsubscribe`, or the `unsubscribe_url` variable)")]
-    NoUnsubscribe { template: String },
+    /// A promotional template asked for outside `invite()` (M4: opt-outs and the
+    /// one-invitation rule are only applied there).
+    #[error("`{template}` is promotional mail: only invite() sends it, so that opt-outs and one invitation per person hold")]
+    Promotional { template: String },
+    /// The render thread failed (it panicked or the runtime is shutting down).
+    #[error("rendering did not finish: {0}")]
+    Interrupted(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -174,16 +181,24 @@ impl Mailer {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Renders the active version of `template` for preview: what `data` does not give is
-    /// filled from the template's sample data; warnings name variables the result lacks and
-    /// data the template does not use.
-    pub fn render(&self, template: &TemplateName, data: &Value) -> Result<Rendered, MailError> {
-        let merged = self.with_sample(template, data)?;
-        let mut rendered = self.render_exact(template, &merged)?.1;
-        rendered
-            .warnings
-            .extend(self.catalog().unused_keys(template.as_str(), data));
-        Ok(rendered)
+    /// Renders the active version of `template` for preview, on a blocking thread: what `data`
+    /// does not give is filled from the template's sample data; warnings name variables the
+    /// result lacks and data the template does not use.
+    pub async fn render(
+        &self,
+        template: &TemplateName,
+        data: Value,
+    ) -> Result<Rendered, MailError> {
+        let (this, template) = (self.clone(), template.clone());
+        off_thread(move || {
+            let merged = this.with_sample(&template, &data)?;
+            let mut rendered = this.render_exact(&template, &merged)?.1;
+            rendered
+                .warnings
+                .extend(this.catalog().unused_keys(template.as_str(), &data));
+            Ok(rendered)
+        })
+        .await
     }
 
     /// `data` laid over the template's sample data.
@@ -219,7 +234,7 @@ impl Mailer {
         db: &C,
         mail: OutgoingMail,
     ) -> Result<EnqueueOutcome, MailError> {
-        let row = self.compose(new_id("mail"), mail)?;
+        let row = self.compose(new_id("mail"), mail).await?;
         let queued = Store::insert_mails(db, std::slice::from_ref(&row))
             .await?
             .pop()
@@ -227,24 +242,28 @@ impl Mailer {
         Ok(queued_as(&row, queued))
     }
 
-    /// Renders `mail` now into the outbox row `id`, to be queued with others
+    /// Renders `mail` on a blocking thread into the outbox row `id`, to be queued with others
     /// ([`Store::insert_mails`], then [`queued_as`] for each).
-    pub fn compose(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
-        let (version, rendered, purpose) = self.render_exact(&mail.template, &mail.data)?;
-        if !rendered.warnings.is_empty() {
-            tracing::warn!(template = %mail.template, warnings = ?rendered.warnings, "mail rendered with variables missing from its data");
-        }
-        let unsubscribe = mail.list_unsubscribe.clone().or_else(|| {
-            (purpose == Purpose::Marketing)
-                .then(|| mail.data.get("unsubscribe_url").and_then(Value::as_str))
-                .flatten()
-                .filter(|u| !u.trim().is_empty())
-                .map(str::to_owned)
-        });
-        if purpose == Purpose::Marketing && unsubscribe.is_none() {
-            return Err(MailError::NoUnsubscribe {
+    pub async fn compose(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
+        let this = self.clone();
+        off_thread(move || this.compose_now(id, mail)).await
+    }
+
+    fn compose_now(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
+        let unsubscribe = mail
+            .list_unsubscribe
+            .as_deref()
+            .filter(|url| self.is_own_url(url));
+        if self.catalog().purpose(mail.template.as_str()) == Some(Purpose::Marketing)
+            && unsubscribe.is_none()
+        {
+            return Err(MailError::Promotional {
                 template: mail.template.to_string(),
             });
+        }
+        let (version, rendered, _) = self.render_exact(&mail.template, &mail.data)?;
+        if !rendered.warnings.is_empty() {
+            tracing::warn!(template = %mail.template, warnings = ?rendered.warnings, "mail rendered with variables missing from its data");
         }
         let mut headers = serde_json::Map::new();
         if let Some(url) = unsubscribe {
@@ -272,6 +291,14 @@ impl Mailer {
             send_at: mail.send_at.unwrap_or(now),
             created_at: now,
         })
+    }
+
+    /// Whether `url` is under hirelay's own public URL (M4: `List-Unsubscribe` never points
+    /// elsewhere).
+    fn is_own_url(&self, url: &str) -> bool {
+        let base = self.inner.config.public_url.trim_end_matches('/');
+        url.strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
     }
 
     /// Wakes the sender (after a commit that queued mail).
@@ -382,6 +409,16 @@ impl Mailer {
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
+}
+
+/// Runs a render on the blocking pool: a render may take up to the render budget
+/// ([`budget::RENDER_TIME_LIMIT`]), which the async runtime's threads must never wait out.
+async fn off_thread<T: Send + 'static>(
+    render: impl FnOnce() -> Result<T, MailError> + Send + 'static,
+) -> Result<T, MailError> {
+    tokio::task::spawn_blocking(render)
+        .await
+        .map_err(|e| MailError::Interrupted(e.to_string()))?
 }
 
 /// The host of an `http(s)://host[:port]/…` URL.

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::variables;
+use super::{structure, variables};
 use crate::domain::names::TemplateName;
 
 /// One part of a template.
@@ -177,6 +177,7 @@ impl TemplateDoc {
             }
         }
         for (part, template) in &parsed {
+            problems.extend(shape_problems(name, *part, template, partials));
             for missing in variables::check(template, &self.sample, partials).problems {
                 let mut p = problem(
                     name,
@@ -194,6 +195,43 @@ impl TemplateDoc {
         }
         problems
     }
+}
+
+/// What a part is refused for beyond its syntax ([`structure`]): inline or computed partials,
+/// or more partial inclusions than a render may expand to.
+pub fn shape_problems(
+    name: &str,
+    part: Part,
+    template: &handlebars::Template,
+    partials: &Partials,
+) -> Vec<TemplateProblem> {
+    let shape = structure::shape(template);
+    let mut problems: Vec<TemplateProblem> = shape
+        .refusals
+        .into_iter()
+        .map(|f| {
+            problem(
+                name,
+                part.as_str(),
+                part.file_name(),
+                f.line,
+                f.column,
+                f.message,
+            )
+        })
+        .collect();
+    let expansions = structure::expansions_of(&shape.includes, &partials.parsed);
+    if expansions > structure::MAX_PARTIAL_EXPANSIONS {
+        problems.push(problem(
+            name,
+            part.as_str(),
+            part.file_name(),
+            1,
+            1,
+            structure::too_many(expansions),
+        ));
+    }
+    problems
 }
 
 fn problem(
@@ -260,22 +298,31 @@ pub struct Partials {
 }
 
 impl Partials {
-    /// Parses every partial; a partial that does not parse is a problem of `partials/`.
+    /// Parses every partial; a partial that does not parse, or that [`structure`] refuses
+    /// (inline or computed partials, a cycle, too many inclusions), is a problem of
+    /// `partials/` and is left out.
     pub fn parse(sources: BTreeMap<String, String>) -> (Partials, Vec<TemplateProblem>) {
         let mut partials = Partials::default();
         let mut problems = Vec::new();
         for (name, source) in sources {
+            let file = format!("{name}.hbs");
             match handlebars::Template::compile(&source) {
                 Ok(t) => {
-                    partials.parsed.insert(name.clone(), t);
-                    partials.sources.insert(name, source);
+                    let refusals = structure::shape(&t).refusals;
+                    if refusals.is_empty() {
+                        partials.parsed.insert(name.clone(), t);
+                        partials.sources.insert(name, source);
+                    }
+                    problems.extend(refusals.into_iter().map(|f| {
+                        problem("partials", "partial", &file, f.line, f.column, f.message)
+                    }));
                 }
                 Err(e) => {
                     let (line, column) = e.pos().unwrap_or((1, 1));
                     problems.push(problem(
                         "partials",
                         "partial",
-                        &format!("{name}.hbs"),
+                        &file,
                         line,
                         column,
                         e.reason().to_string(),
@@ -283,7 +330,21 @@ impl Partials {
                 }
             }
         }
+        problems.extend(partials.prune());
         (partials, problems)
+    }
+
+    /// Leaves out the partials that are in a cycle or expand to too many inclusions; answers
+    /// each as a problem of `partials/`.
+    pub fn prune(&mut self) -> Vec<TemplateProblem> {
+        structure::graph_problems(&self.parsed)
+            .into_iter()
+            .map(|(name, message)| {
+                self.parsed.remove(&name);
+                self.sources.remove(&name);
+                problem("partials", "partial", &format!("{name}.hbs"), 1, 1, message)
+            })
+            .collect()
     }
 }
 

@@ -42,6 +42,7 @@ fn refused(action: &Action, why: impl std::fmt::Display) -> HandleError {
 fn mail_error(action: &Action, err: MailError) -> HandleError {
     match err {
         MailError::Store(e) => e.into(),
+        e @ MailError::Interrupted(_) => HandleError::Transient(e.into()),
         other => refused(action, other),
     }
 }
@@ -125,7 +126,7 @@ pub async fn apply<C: ConnectionTrait>(
                     dedupe_key,
                     list_unsubscribe: None,
                 };
-                queue_mail(scope, fx, action, mail)?;
+                queue_mail(scope, fx, action, mail).await?;
             }
             Action::Kpi { name, value, tags } => {
                 scope.record_kpi(NewKpi {
@@ -169,7 +170,7 @@ pub async fn apply<C: ConnectionTrait>(
                     tracing::info!(application = %app.id, outcome = %Invited::AlreadyInvited, "career relay invitation");
                     continue;
                 }
-                match relay::plan(fx.mailer, &settings, app, candidate, send_at, &event.id) {
+                match relay::plan(fx.mailer, &settings, app, candidate, send_at, &event.id).await {
                     Ok(Plan::Invite(planned)) => scope.invite(*planned),
                     Ok(Plan::OptedOut) => {
                         tracing::info!(application = %app.id, outcome = %Invited::OptedOut, "career relay invitation")
@@ -259,13 +260,13 @@ async fn notify<C: ConnectionTrait>(
             dedupe_key,
             list_unsubscribe: None,
         };
-        queue_mail(scope, fx, action, mail)?;
+        queue_mail(scope, fx, action, mail).await?;
     }
     Ok(())
 }
 
 /// Renders `mail` now (a template error is the action's) and keeps it for the batch's end.
-fn queue_mail(
+async fn queue_mail(
     scope: &mut BatchScope,
     fx: &Effects<'_>,
     action: &Action,
@@ -274,6 +275,7 @@ fn queue_mail(
     let row = fx
         .mailer
         .compose(new_id("mail"), mail)
+        .await
         .map_err(|e| mail_error(action, e))?;
     scope.queue_mail(row);
     Ok(())

@@ -18,7 +18,7 @@ use crate::store::outbox::NewMail;
 use crate::store::{Store, StoreError};
 
 /// The template of invitation emails.
-pub const INVITATION_TEMPLATE: &str = "career_relay_invitation";
+pub use crate::domain::names::INVITATION_TEMPLATE;
 
 /// Why an invitation could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +133,7 @@ pub enum Plan {
 /// C2, C8: makes the application's invitation and renders its email for `send_at`, without
 /// storing either ([`create`] does). The email carries the tracking link and a one-click
 /// unsubscribe.
-pub fn plan(
+pub async fn plan(
     mailer: &Mailer,
     settings: &InviteSettings<'_>,
     app: &application::Model,
@@ -159,23 +159,25 @@ pub fn plan(
     let unsubscribe_url = format!("{}/v1/unsubscribe/{token}", settings.public_url);
     let template =
         TemplateName::parse(INVITATION_TEMPLATE).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mail = mailer.compose(
-        outbox_id,
-        OutgoingMail {
-            template,
-            to,
-            data: serde_json::json!({
-                "candidate_name": candidate.name,
-                "company_name": settings.company_name,
-                "position_name": app.position_name,
-                "tracking_url": format!("{}/r/{token}", settings.public_url),
-                "unsubscribe_url": unsubscribe_url,
-            }),
-            send_at: Some(send_at),
-            dedupe_key: format!("invite:{}", app.id),
-            list_unsubscribe: Some(unsubscribe_url),
-        },
-    )?;
+    let mail = mailer
+        .compose(
+            outbox_id,
+            OutgoingMail {
+                template,
+                to,
+                data: serde_json::json!({
+                    "candidate_name": candidate.name,
+                    "company_name": settings.company_name,
+                    "position_name": app.position_name,
+                    "tracking_url": format!("{}/r/{token}", settings.public_url),
+                    "unsubscribe_url": unsubscribe_url,
+                }),
+                send_at: Some(send_at),
+                dedupe_key: format!("invite:{}", app.id),
+                list_unsubscribe: Some(unsubscribe_url),
+            },
+        )
+        .await?;
     Ok(Plan::Invite(Box::new(PlannedInvitation {
         invitation,
         mail,
