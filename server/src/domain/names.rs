@@ -13,6 +13,9 @@ fn valid(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// The Career Relay invitation's template: promotional mail, sent only by `invite()`.
+pub const INVITATION_TEMPLATE: &str = "career_relay_invitation";
+
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

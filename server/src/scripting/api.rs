@@ -95,6 +95,11 @@ fn email(
     send_at: Option<String>,
 ) -> Fallible {
     let template = text(function, "template", &template)?;
+    if template == crate::domain::names::INVITATION_TEMPLATE {
+        return Err(runtime_error(format!(
+            "{function}: `{template}` is promotional mail: call invite(), which honours opt-outs and sends one invitation per rejection"
+        )));
+    }
     let known = sandbox::with_run(|run| run.templates.contains(&template)).unwrap_or(false);
     if !known {
         let list = sandbox::with_run(|run| run.templates.join(", ")).unwrap_or_default();
@@ -233,20 +238,18 @@ mod tests {
             }
         );
         assert_eq!(
-            one(r#"send_email("career_relay_invitation", "Taro@Example.jp", #{name: "太郎"})"#),
+            one(r#"send_email("bizreach_application_notice", "Taro@Example.jp", #{name: "太郎"})"#),
             Action::Email {
-                template: "career_relay_invitation".into(),
+                template: "bizreach_application_notice".into(),
                 to: "taro@example.jp".into(),
                 data: json!({"name": "太郎"}),
                 send_at: None
             }
         );
         assert_eq!(
-            one(
-                r#"send_email_at("career_relay_invitation", "a@b.jp", #{}, "2026-11-24T00:00:00Z")"#
-            ),
+            one(r#"send_email_at("group_link_approval", "a@b.jp", #{}, "2026-11-24T00:00:00Z")"#),
             Action::Email {
-                template: "career_relay_invitation".into(),
+                template: "group_link_approval".into(),
                 to: "a@b.jp".into(),
                 data: json!({}),
                 send_at: Some("2026-11-24T09:00:00+09:00".into())
@@ -313,12 +316,20 @@ mod tests {
                 "unknown template `welcome`",
             ),
             (
-                r#"send_email("career_relay_invitation", "nobody", #{})"#,
+                r#"send_email("group_link_approval", "nobody", #{})"#,
                 "`to` is not an email",
             ),
             (
-                r#"send_email("career_relay_invitation", "a@b.jp", 1)"#,
+                r#"send_email("group_link_approval", "a@b.jp", 1)"#,
                 "`data` must be an object map",
+            ),
+            (
+                r#"send_email("career_relay_invitation", "a@b.jp", #{})"#,
+                "promotional mail: call invite()",
+            ),
+            (
+                r#"send_email_at("career_relay_invitation", "a@b.jp", #{}, "2026-11-24T00:00:00Z")"#,
+                "promotional mail: call invite()",
             ),
             (r#"invite_at("tomorrow")"#, "not an RFC 3339"),
             (r#"kpi("x", "many")"#, "`value` must be a number"),

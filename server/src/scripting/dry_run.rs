@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::TimeZone;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use super::action::Action;
 use super::engine::ScriptInput;
@@ -51,6 +52,13 @@ pub fn source_of(script: &str) -> Option<EventSource> {
 /// Default and largest number of events a history dry run takes.
 pub const DEFAULT_LIMIT: u64 = 100;
 pub const MAX_LIMIT: u64 = 1_000;
+/// Longest the draft runs of one history dry run may take together (H2: 1,000 events at the
+/// sandbox's 1 s each would hold a thread for a quarter of an hour); the events left are
+/// reported as not run.
+pub const HISTORY_TIME_BUDGET: Duration = Duration::from_secs(15);
+/// History dry runs at once per instance; another waits [`HISTORY_WAIT`] for its turn.
+pub const HISTORY_RUNS_AT_ONCE: usize = 2;
+pub const HISTORY_WAIT: Duration = Duration::from_secs(5);
 
 /// Which stored events a history dry run takes.
 #[derive(Clone, Debug, Default)]
@@ -98,6 +106,8 @@ pub enum DraftOutcome {
         line: Option<usize>,
         column: Option<usize>,
     },
+    /// The dry run's time budget ran out before this event.
+    NotRun { not_run: String },
 }
 
 /// Totals over every event of the run.
@@ -106,6 +116,8 @@ pub struct Summary {
     pub events: usize,
     pub changed: usize,
     pub errors: usize,
+    /// Events not run because the time budget ran out.
+    pub not_run: usize,
     pub by_action: BTreeMap<&'static str, ActionCounts>,
     pub text: String,
 }
@@ -140,6 +152,16 @@ impl Scripts {
             });
         }
         Self::check_as(name.as_str(), draft)?;
+        let _turn = tokio::time::timeout(HISTORY_WAIT, self.inner.history_runs.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(RulesError::Busy {
+                message: format!(
+                    "{HISTORY_RUNS_AT_ONCE} dry runs over history are running already; try again shortly"
+                ),
+                retry_after: HISTORY_WAIT,
+            })?;
         let store = self.store().clone();
         let events = store.events_since(query.since, Some(source), limit).await?;
         let builder = self.input_builder();
@@ -159,10 +181,17 @@ impl Scripts {
         let this = self.clone();
         let (name, draft) = (name.clone(), draft.to_owned());
         let results = tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + HISTORY_TIME_BUDGET;
             prepared
                 .into_iter()
                 .map(|(event_id, recorded, input)| {
                     let draft = match input {
+                        _ if Instant::now() >= deadline => DraftOutcome::NotRun {
+                            not_run: format!(
+                                "the dry run's {} s budget ran out before this event: take fewer events (`limit`, `since`)",
+                                HISTORY_TIME_BUDGET.as_secs()
+                            ),
+                        },
                         Ok(input) => match this.run_draft(&name, &draft, &input) {
                             Ok(d) => DraftOutcome::Ran {
                                 actions: d.actions,
@@ -185,6 +214,7 @@ impl Scripts {
                             recorded_actions(recorded.as_ref()) != as_values(actions)
                         }
                         DraftOutcome::Failed { .. } => true,
+                        DraftOutcome::NotRun { .. } => false,
                     };
                     EventComparison {
                         event_id,
@@ -230,6 +260,7 @@ pub fn summarize(results: &[EventComparison]) -> Summary {
     let mut by_action: BTreeMap<&'static str, ActionCounts> = BTreeMap::new();
     let mut differing: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut errors = 0;
+    let mut not_run = 0;
     for r in results {
         let recorded = recorded_actions(r.recorded.as_ref());
         let draft = match &r.draft {
@@ -237,6 +268,10 @@ pub fn summarize(results: &[EventComparison]) -> Summary {
             DraftOutcome::Failed { .. } => {
                 errors += 1;
                 Vec::new()
+            }
+            DraftOutcome::NotRun { .. } => {
+                not_run += 1;
+                continue;
             }
         };
         for kind in Action::TYPES {
@@ -253,11 +288,20 @@ pub fn summarize(results: &[EventComparison]) -> Summary {
         }
     }
     let changed = results.iter().filter(|r| r.changed).count();
+    let mut text = sentence(&by_action, &differing, errors);
+    if not_run > 0 {
+        text.push_str(&format!(
+            "; {not_run} of {} events not run: the {} s budget ran out",
+            results.len(),
+            HISTORY_TIME_BUDGET.as_secs()
+        ));
+    }
     Summary {
         events: results.len(),
         changed,
         errors,
-        text: sentence(&by_action, &differing, errors),
+        not_run,
+        text,
         by_action,
     }
 }

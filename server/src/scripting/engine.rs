@@ -8,6 +8,7 @@ use super::action::Action;
 use super::api;
 use super::calendar;
 use super::error::ScriptError;
+use super::growth;
 use super::sandbox::{self, RunGuard};
 
 /// What a script sees of one event.
@@ -76,7 +77,7 @@ impl Default for ScriptEngine {
 impl ScriptEngine {
     /// The sandboxed engine with the script API registered.
     pub fn new() -> ScriptEngine {
-        let mut engine = Engine::new();
+        let mut engine = growth::engine();
         sandbox::configure(&mut engine);
         api::register(&mut engine);
         ScriptEngine { engine }

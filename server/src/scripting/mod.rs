@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod dry_run;
 pub mod engine;
 pub mod error;
+mod growth;
 pub mod registry;
 mod reload;
 pub mod sandbox;

@@ -23,12 +23,9 @@ use crate::store::{Store, StoreError};
 /// The scripts hirelay runs on its own: one per event source.
 pub const HOOKS: &[&str] = &["import", "status", "career_relay"];
 
-/// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise.
-pub const DEFAULT_TEMPLATES: &[&str] = &[
-    "group_link_approval",
-    "bizreach_application_notice",
-    "career_relay_invitation",
-];
+/// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise. The Career
+/// Relay invitation is not one of them: it is promotional mail, which only `invite()` sends.
+pub const DEFAULT_TEMPLATES: &[&str] = &["group_link_approval", "bizreach_application_notice"];
 
 /// How often the rules directory and the store are checked for new versions.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
@@ -61,6 +58,12 @@ pub enum RulesError {
         field: &'static str,
         message: String,
     },
+    /// Too many of this kind of request at once: try again after `retry_after`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: Duration,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -83,6 +86,8 @@ pub(super) struct Inner {
     pub(super) refused: Mutex<HashMap<String, i32>>,
     pub(super) templates: RwLock<Arc<[String]>>,
     pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
+    /// Turns for dry runs over history ([`super::dry_run::HISTORY_RUNS_AT_ONCE`]).
+    pub(super) history_runs: tokio::sync::Semaphore,
 }
 
 /// `import` → `import.rhai`.
@@ -148,6 +153,7 @@ impl Scripts {
                 refused: Mutex::new(HashMap::new()),
                 templates: RwLock::new(templates.into()),
                 input_builder: RwLock::new(Arc::new(PayloadOnly)),
+                history_runs: tokio::sync::Semaphore::new(super::dry_run::HISTORY_RUNS_AT_ONCE),
             }),
         }
     }

@@ -34,6 +34,9 @@ pub const WALL_TIME: Duration = Duration::from_secs(1);
 pub const MAX_LOG_LINES: usize = 200;
 /// Most actions one run may return.
 pub const MAX_ACTIONS: usize = 1_000;
+/// Longest log line kept, in bytes; a longer one is cut (H2: 200 lines of 256 KiB each would
+/// be 50 MB per run, kept in every decision record).
+pub const MAX_LOG_LINE: usize = 2 * 1024;
 
 /// How often (in operations) the wall-time deadline is checked.
 const DEADLINE_CHECK_EVERY: u64 = 256;
@@ -122,8 +125,9 @@ pub fn with_run<R>(f: impl FnOnce(&mut RunState) -> R) -> Option<R> {
     CURRENT.with(|c| c.borrow_mut().as_mut().map(f))
 }
 
-/// Adds a line to the run's log (`log`, `print`, `debug`).
+/// Adds a line to the run's log (`log`, `print`, `debug`), cut at [`MAX_LOG_LINE`] bytes.
 pub fn log_line(line: String) {
+    let line = cut(line, MAX_LOG_LINE);
     with_run(|run| {
         if run.log.len() < MAX_LOG_LINES {
             run.log.push(line);
@@ -131,6 +135,21 @@ pub fn log_line(line: String) {
             run.log.push(format!("… log cut at {MAX_LOG_LINES} lines"));
         }
     });
+}
+
+/// `line` cut at a character boundary at most `max` bytes in, saying how much was left out.
+fn cut(mut line: String, max: usize) -> String {
+    if line.len() <= max {
+        return line;
+    }
+    let total = line.len();
+    let mut end = max;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line.truncate(end);
+    line.push_str(&format!(" … (cut: {total} bytes)"));
+    line
 }
 
 /// Adds an action to the run, refusing runaway scripts.
@@ -224,6 +243,21 @@ mod tests {
                 == Action::Label {
                     label: format!("t{i}")
                 }));
+        }
+    }
+
+    #[test]
+    fn h2_long_log_lines_are_cut() {
+        let (_, log) =
+            run("let s = \"あ\"; s.pad(80000, \"あ\");\nprint(s); log(s); debug(s);").unwrap();
+        assert_eq!(log.len(), 3);
+        for line in &log {
+            assert!(line.len() < MAX_LOG_LINE + 64, "{}", line.len());
+            assert!(
+                line.contains(" … (cut: 2400"),
+                "{}",
+                &line[line.len() - 40..]
+            );
         }
     }
 

@@ -1,0 +1,238 @@
+//! The script engine's built-in library, and the built-ins that grow a value checked *before*
+//! they allocate. rhai checks a value's size after a built-in returns, so `s.replace("x", t)`
+//! on a string of 16 KiB could build gigabytes before the check saw it; these replacements
+//! compute the result's size first and refuse it with the same "data too large" error rhai
+//! gives (a [`Limit`](super::error::Limit) with the script's line).
+//!
+//! The library is what scripts need: the core language, logic, maths, strings, arrays and maps.
+//! Blobs, bit fields and timers are left out (nothing in the script API uses them).
+use rhai::packages::{
+    BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, LogicPackage,
+    MoreStringPackage, Package,
+};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+
+use super::sandbox::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
+
+type Checked<T> = Result<T, Box<EvalAltResult>>;
+
+/// An engine with the packages scripts need and the growth-checked built-ins.
+pub fn engine() -> Engine {
+    let mut engine = Engine::new_raw();
+    for package in [
+        CorePackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(package);
+    }
+    register_checked(&mut engine);
+    engine
+}
+
+fn too_large(what: &str) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorDataTooLarge(
+        what.to_owned(),
+        Position::NONE,
+    ))
+}
+
+/// The length `string` would have with every `find` replaced by `with`, refused past the limit.
+fn replaced_len(string: &str, find: &str, with: &str) -> Checked<()> {
+    if with.len() <= find.len() {
+        return Ok(());
+    }
+    let count = string.matches(find).count();
+    let grown = count
+        .checked_mul(with.len() - find.len())
+        .and_then(|g| g.checked_add(string.len()));
+    match grown {
+        Some(len) if len <= MAX_STRING_SIZE => Ok(()),
+        _ => Err(too_large("Length of string")),
+    }
+}
+
+fn replace(string: &mut ImmutableString, find: &str, with: &str) -> Checked<()> {
+    replaced_len(string, find, with)?;
+    if !string.is_empty() {
+        *string = string.replace(find, with).into();
+    }
+    Ok(())
+}
+
+/// How many parts splitting `string` by `by` gives, refused past the array limit.
+fn parts(count: usize) -> Checked<()> {
+    if count > MAX_ARRAY_SIZE {
+        return Err(too_large("Size of array/BLOB"));
+    }
+    Ok(())
+}
+
+fn strings(parts: impl Iterator<Item = impl Into<ImmutableString>>) -> Array {
+    parts.map(|p| Dynamic::from(p.into())).collect()
+}
+
+fn register_checked(engine: &mut Engine) {
+    engine
+        .register_fn(
+            "replace",
+            |s: &mut ImmutableString, find: &str, with: &str| replace(s, find, with),
+        )
+        .register_fn(
+            "replace",
+            |s: &mut ImmutableString, find: &str, with: char| {
+                replace(s, find, with.encode_utf8(&mut [0; 4]))
+            },
+        )
+        .register_fn(
+            "replace",
+            |s: &mut ImmutableString, find: char, with: &str| {
+                replace(s, find.encode_utf8(&mut [0; 4]), with)
+            },
+        )
+        .register_fn(
+            "replace",
+            |s: &mut ImmutableString, find: char, with: char| {
+                replace(
+                    s,
+                    find.encode_utf8(&mut [0; 4]),
+                    with.encode_utf8(&mut [0; 4]),
+                )
+            },
+        )
+        .register_fn(
+            "split",
+            |s: &mut ImmutableString, by: &str| -> Checked<Array> {
+                parts(s.matches(by).count() + 1)?;
+                Ok(strings(s.split(by)))
+            },
+        )
+        .register_fn(
+            "split",
+            |s: &mut ImmutableString, by: char| -> Checked<Array> {
+                parts(s.matches(by).count() + 1)?;
+                Ok(strings(s.split(by)))
+            },
+        )
+        .register_fn("split", |s: &mut ImmutableString| -> Checked<Array> {
+            parts(s.split_whitespace().count())?;
+            Ok(strings(s.split_whitespace()))
+        })
+        .register_fn(
+            "split_rev",
+            |s: &mut ImmutableString, by: &str| -> Checked<Array> {
+                parts(s.matches(by).count() + 1)?;
+                Ok(strings(s.rsplit(by)))
+            },
+        )
+        .register_fn(
+            "split_rev",
+            |s: &mut ImmutableString, by: char| -> Checked<Array> {
+                parts(s.matches(by).count() + 1)?;
+                Ok(strings(s.rsplit(by)))
+            },
+        )
+        .register_fn("to_chars", |s: &str| -> Checked<Array> {
+            parts(s.chars().count())?;
+            Ok(s.chars().map(Dynamic::from_char).collect())
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scripting::engine::tests::run;
+    use crate::scripting::error::{Limit, ScriptError};
+    use std::time::{Duration, Instant};
+
+    fn limit_of(source: &str) -> Option<Limit> {
+        match run(source) {
+            Err(ScriptError::Limit { limit, .. }) => Some(limit),
+            other => panic!("{source}: not a limit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn h2_replace_is_refused_before_it_builds_a_huge_string() {
+        let started = Instant::now();
+        for source in [
+            r#"let s = "x"; s.pad(16384, "x"); let t = s; s.replace("x", t);"#,
+            r#"let s = "x"; s.pad(200000, "x"); s.replace("x", "yy");"#,
+            r#"let s = "x"; s.pad(200000, "x"); s.replace('x', "yy");"#,
+            r#"let s = "x"; s.pad(200000, "x"); s.replace("", "y");"#,
+            r#"let s = "x"; s.pad(200000, "x"); s.replace('x', '𝒜');"#,
+        ] {
+            assert_eq!(limit_of(source), Some(Limit::StringSize), "{source}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let (_, log) = run(r#"let s = "a-b"; s.replace("-", "+"); print(s);"#).unwrap();
+        assert_eq!(log, vec!["a+b"]);
+    }
+
+    #[test]
+    fn h2_split_and_to_chars_are_refused_past_the_array_limit() {
+        for source in [
+            r#"let s = "x"; s.pad(100000, ",x"); s.split(",");"#,
+            r#"let s = "x"; s.pad(100000, ",x"); s.split(',');"#,
+            r#"let s = "x"; s.pad(100000, " x"); s.split();"#,
+            r#"let s = "x"; s.pad(100000, ",x"); s.split_rev(",");"#,
+            r#"let s = "x"; s.pad(100000, "x"); s.to_chars();"#,
+        ] {
+            assert_eq!(limit_of(source), Some(Limit::ArraySize), "{source}");
+        }
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stock = rhai::Engine::new();
+        let sink = printed.clone();
+        stock.on_print(move |s| *sink.lock().unwrap() = s.to_owned());
+        for expr in [
+            r#""a,b".split(",")"#,
+            r#""a,b".split(',')"#,
+            r#""a  b".split()"#,
+            r#""a,b,c".split_rev(",")"#,
+            r#""ab".to_chars()"#,
+            r#"{ let s = "a-b-"; s.replace("-", "+="); s }"#,
+        ] {
+            stock.run(&format!("print({expr});")).unwrap();
+            let want = printed.lock().unwrap().clone();
+            let (_, log) = run(&format!("print({expr});")).unwrap();
+            assert_eq!(log, vec![want], "{expr}");
+        }
+    }
+
+    #[test]
+    fn h2_growing_built_ins_stay_within_the_limits() {
+        for (source, limit) in [
+            (r#"let s = "x"; s.pad(1000000, "x");"#, Limit::StringSize),
+            (r#"let s = "x"; s.pad(200000, "𝒜𝒜");"#, Limit::StringSize),
+            (
+                r#"let s = "x"; s.pad(200000, "x"); s + s;"#,
+                Limit::StringSize,
+            ),
+            (r#"let a = [1]; a.pad(100000, 0);"#, Limit::ArraySize),
+            (
+                r#"let a = []; a.pad(5000, 0); let b = []; b.pad(100, a);"#,
+                Limit::ArraySize,
+            ),
+            (
+                r#"let s = "x"; s.pad(1000, "x"); let a = []; a.pad(1000, s);"#,
+                Limit::StringSize,
+            ),
+            (r#"let a = []; a.pad(9000, 0); a + a;"#, Limit::ArraySize),
+        ] {
+            assert_eq!(limit_of(source), Some(limit), "{source}");
+        }
+    }
+
+    #[test]
+    fn h2_blobs_and_timers_are_not_in_the_library() {
+        for source in ["blob(10);", "timestamp();"] {
+            let err = run(source).unwrap_err().to_string();
+            assert!(
+                err.contains("not found") || err.contains("unknown"),
+                "{source}: {err}"
+            );
+        }
+    }
+}
