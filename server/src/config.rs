@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::domain::recipients::RecipientAllowList;
 use crate::domain::schedule::Schedule;
 use crate::domain::status_mapping::StatusMapping;
 use crate::ingest::signature::WebhookSecrets;
@@ -38,6 +39,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
     Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
+    Setting { key: "test_recipients", default: "", doc: "addresses and `@domain`s a template test-send may go to, e.g. `@example.co.jp hr@example.jp`; default the domain of `HIRELAY_MAIL_FROM`" },
     Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
     Setting { key: "report_schedule", default: "0 0 1 * *", doc: "cron expression (UTC) of the monthly Career Relay report (C8); default 00:00 UTC on the 1st, 09:00 in Japan" },
     Setting { key: "sync_schedule", default: "0 */15 * * * *", doc: "cron expression of the progress sync to BizReach" },
@@ -91,6 +93,8 @@ pub struct Config {
     pub bizreach_retry_base: std::time::Duration,
     pub career_relay_url: Option<String>,
     pub mail_from: String,
+    /// Who a template test-send may go to.
+    pub test_recipients: RecipientAllowList,
     pub poll_schedule: Schedule,
     pub sync_schedule: Schedule,
     pub report_schedule: Schedule,
@@ -140,6 +144,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("bizreach_url", &self.bizreach_url)
             .field("mail_from", &self.mail_from)
+            .field("test_recipients", &self.test_recipients)
             .finish_non_exhaustive()
     }
 }
@@ -321,6 +326,10 @@ impl Config {
                 .to_string(),
             None => format!("noreply@{}", url_host(&public_url)),
         };
+        let test_recipients = match raw.parse("test_recipients")? {
+            Some(list) => list,
+            None => RecipientAllowList::domain(mail_from.rsplit_once('@').map_or("", |(_, d)| d)),
+        };
         let log_format = match raw.get("log_format") {
             Some(("json", _)) => LogFormat::Json,
             Some(("text", _)) | None => LogFormat::Text,
@@ -368,6 +377,7 @@ impl Config {
             ),
             career_relay_url: raw.string("career_relay_url"),
             mail_from,
+            test_recipients,
             poll_schedule: raw.required("poll_schedule")?,
             sync_schedule: raw.required("sync_schedule")?,
             report_schedule: raw.required("report_schedule")?,

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
 pub mod queue;
+pub mod rate_limit;
 pub mod readiness;
 pub mod relay;
 pub mod scheduler;

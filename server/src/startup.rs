@@ -166,6 +166,10 @@ impl Application {
             poller,
             scheduler,
             progress_sync,
+            test_sends: crate::rate_limit::RateLimit::new(
+                crate::http::templates::TEST_SENDS_PER_HOUR,
+                Duration::from_secs(3600),
+            ),
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

@@ -6,6 +6,7 @@ pub mod link;
 pub mod names;
 pub mod payload;
 pub mod period;
+pub mod recipients;
 pub mod role;
 pub mod schedule;
 pub mod status;

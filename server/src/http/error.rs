@@ -26,6 +26,7 @@ pub enum ErrorCode {
     ScriptInvalid,
     TemplateInvalid,
     BizreachCredentials,
+    TooManyRequests,
     Upstream,
     Unavailable,
     Internal,
@@ -55,6 +56,7 @@ impl ErrorCode {
                 "bizreach_credentials_rejected",
                 StatusCode::UNPROCESSABLE_ENTITY,
             ),
+            TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             Upstream => ("upstream_error", StatusCode::BAD_GATEWAY),
             Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
@@ -69,6 +71,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub details: Option<serde_json::Value>,
+    /// Seconds to wait before trying again (`Retry-After`), for a rate limit.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -93,6 +97,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             details: None,
+            retry_after: None,
         }
     }
 
@@ -102,7 +107,15 @@ impl ApiError {
             message: message.into(),
             field: Some(field.into()),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// A rate limit reached: `429` with `Retry-After`.
+    pub fn too_many_requests(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let mut err = Self::new(ErrorCode::TooManyRequests, message);
+        err.retry_after = Some(wait.as_secs().max(1));
+        err
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -138,7 +151,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (code, status) = self.code.spec();
-        HttpResponse::build(status).json(ErrorBody {
+        let mut response = HttpResponse::build(status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        }
+        response.json(ErrorBody {
             error: ErrorDetail {
                 code,
                 message: self.message.clone(),
@@ -197,6 +214,7 @@ impl From<crate::ingest::IngestError> for ApiError {
                 message,
                 field,
                 details: None,
+                retry_after: None,
             },
             E::IdempotencyConflict { .. } => {
                 ApiError::field(ErrorCode::IdempotencyConflict, "webhook-id", message)
@@ -324,6 +342,10 @@ impl From<crate::scripting::RulesError> for ApiError {
             E::Invalid { field, message } => {
                 ApiError::field(ErrorCode::InvalidField, field, message)
             }
+            E::Busy {
+                message,
+                retry_after,
+            } => ApiError::too_many_requests(message, retry_after),
             E::Store(e) => e.into(),
         }
     }
@@ -347,7 +369,8 @@ impl From<crate::mail::MailError> for ApiError {
                 }))
             }
             E::UnknownTemplate(name) => ApiError::not_found(format!("template `{name}`")),
-            E::NoUnsubscribe { .. } => ApiError::new(ErrorCode::Unprocessable, message),
+            E::Promotional { .. } => ApiError::new(ErrorCode::Unprocessable, message),
+            E::Interrupted(_) => ApiError::internal(anyhow::anyhow!(message)),
             E::Store(e) => e.into(),
         }
     }

@@ -64,6 +64,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     /// Progress sync to BizReach (also the `progress-sync` job); the preview reads it.
     pub progress_sync: ProgressSync,
+    /// Template test-sends per token ([`templates::TEST_SENDS_PER_HOUR`]).
+    pub test_sends: crate::rate_limit::RateLimit,
 }
 
 /// Every route of the API.

@@ -11,8 +11,11 @@ use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::names::TemplateName;
 use crate::domain::time::rfc3339;
-use crate::mail::{Meta, OutgoingMail, TemplateDoc};
+use crate::mail::{Meta, OutgoingMail, Purpose, TemplateDoc};
 use crate::store::Store;
+
+/// Test-sends one token may make in an hour (M5: not a way to mail anyone, unmetered).
+pub const TEST_SENDS_PER_HOUR: usize = 20;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/templates", web::get().to(list))
@@ -284,7 +287,7 @@ async fn preview(
             ))
         }
     };
-    let r = state.mailer.render(&name, &data)?;
+    let r = state.mailer.render(&name, data).await?;
     Ok(HttpResponse::Ok().json(PreviewOut {
         subject: r.subject,
         html: r.html,
@@ -306,6 +309,20 @@ async fn test_send(
     let name = template_name(&name)?;
     let to = Email::parse(&body.to)
         .map_err(|e| ApiError::field(ErrorCode::InvalidField, "to", format!("`to` {e}")))?;
+    let allowed = &state.config.test_recipients;
+    if !allowed.allows(&to) {
+        return Err(ApiError::field(
+            ErrorCode::Unprocessable,
+            "to",
+            format!("`to` is not a test recipient: test-sends go to {allowed} (HIRELAY_TEST_RECIPIENTS)"),
+        ));
+    }
+    state.test_sends.hit(&auth.caller.id).map_err(|wait| {
+        ApiError::too_many_requests(
+            format!("at most {TEST_SENDS_PER_HOUR} test-sends an hour per token"),
+            wait,
+        )
+    })?;
     let given = match &body.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v.clone(),
@@ -318,6 +335,7 @@ async fn test_send(
         }
     };
     let data = state.mailer.with_sample(&name, &given)?;
+    let purpose = state.mailer.active(&name)?.1.meta.purpose;
     let outcome = state
         .mailer
         .enqueue(
@@ -328,7 +346,10 @@ async fn test_send(
                 data,
                 send_at: None,
                 dedupe_key: format!("test-send:{}", new_id("ts")),
-                list_unsubscribe: None,
+                // A promotional template goes out as it would to a candidate; this link's
+                // token is no candidate's, so a click on it opts nobody out.
+                list_unsubscribe: (purpose == Purpose::Marketing)
+                    .then(|| format!("{}/v1/unsubscribe/test-send", state.config.public_url)),
             },
         )
         .await?;
@@ -338,7 +359,7 @@ async fn test_send(
         &auth.actor(),
         "template.test_send",
         name.as_str(),
-        serde_json::json!({"outbox_id": outcome.outbox_id(), "to_domain": to.domain()}),
+        serde_json::json!({"outbox_id": outcome.outbox_id(), "to": to.as_str()}),
     )
     .await?;
     Ok(HttpResponse::Accepted().json(TestSendOut {

@@ -164,6 +164,7 @@ impl TestApp {
             ("HIRELAY_WEBHOOK_SECRET_ATS", SECRET.to_owned()),
             ("HIRELAY_WEBHOOK_SECRET_CAREER_RELAY", SECRET.to_owned()),
             ("HIRELAY_PUBLIC_URL", "http://hirelay.test".to_owned()),
+            ("HIRELAY_TEST_RECIPIENTS", "@example.jp".to_owned()),
             // Many test servers share one PostgreSQL: each keeps a small pool.
             ("HIRELAY_DATABASE_POOL", "4".to_owned()),
             // Scheduled jobs never run on their own (a test crossing a six-minute boundary

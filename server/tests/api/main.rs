@@ -17,6 +17,7 @@ mod cli;
 mod console;
 mod crash;
 mod events;
+mod hostile;
 mod ops;
 mod outbound;
 mod progress_sync;

@@ -272,15 +272,16 @@ async fn c2_invitation_carries_one_click_list_unsubscribe() {
     let (status, body) = app
         .post_json(
             "/v1/templates/career_relay_invitation/test-send",
-            &json!({"to": "taro@example.jp", "data": {"unsubscribe_url": "http://hirelay.test/v1/unsubscribe/tok1"}}),
+            &json!({"to": "taro@example.jp"}),
         )
         .await;
     assert_eq!(status, 202, "{body}");
     let mails = app.smtp.wait_for(1).await;
     let mail = &mails[0];
+    // A test-send's link is hirelay's own and opts nobody out.
     assert_eq!(
         mail.header("List-Unsubscribe").unwrap(),
-        "<http://hirelay.test/v1/unsubscribe/tok1>"
+        "<http://hirelay.test/v1/unsubscribe/test-send>"
     );
     assert_eq!(
         mail.header("List-Unsubscribe-Post").unwrap(),
@@ -426,6 +427,20 @@ async fn c8_enqueue_twice_with_the_same_dedupe_key_sends_one_mail() {
         send_at: None,
         dedupe_key: "invite:app_1".into(),
         list_unsubscribe: None,
+    };
+    // M4: promotional mail needs hirelay's own unsubscribe link, which only invite() gives.
+    for link in [None, Some("https://elsewhere.example/v1/unsubscribe/abc")] {
+        let mut bare = mail.clone();
+        bare.list_unsubscribe = link.map(str::to_owned);
+        let refused = mailer.enqueue(&app.state.store.db, bare).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("only invite() sends it"),
+            "{refused}"
+        );
+    }
+    let mail = OutgoingMail {
+        list_unsubscribe: Some("http://hirelay.test/v1/unsubscribe/abc".into()),
+        ..mail
     };
     let first = mailer
         .enqueue(&app.state.store.db, mail.clone())
