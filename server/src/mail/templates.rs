@@ -449,6 +449,44 @@ mod tests {
     }
 
     #[test]
+    fn h1_partials_that_include_each_other_are_reported_and_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "partials",
+            &[
+                ("a.hbs", "{{> b}}"),
+                ("b.hbs", "{{> a}}"),
+                ("c.hbs", "{{#*inline \"x\"}}{{> x}}{{/inline}}"),
+            ],
+        );
+        write(
+            dir.path(),
+            "group_link_approval",
+            &[
+                ("subject.hbs", "s"),
+                ("html.hbs", "{{> a}}"),
+                ("text.hbs", "t"),
+                ("sample.json", "{}"),
+            ],
+        );
+        let problems = check_dir(dir.path()).join("\n");
+        assert!(
+            problems
+                .contains("partials/a.hbs:1:1: partials include each other in a cycle: a → b → a"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("partials/c.hbs:1:1: inline partials"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("group_link_approval/html.hbs:1:1: unknown partial `a`"),
+            "{problems}"
+        );
+    }
+
+    #[test]
     fn the_shipped_templates_pass_the_check() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
         assert_eq!(check_dir(&dir), Vec::<String>::new());

@@ -240,3 +240,63 @@ async fn m5_test_sends_go_to_allowed_recipients_within_a_rate_and_are_audited() 
         .unwrap_or_else(|| panic!("{log}"));
     assert_eq!(entry["detail"]["to"], "hr@example.jp", "{entry}");
 }
+
+#[tokio::test]
+async fn h2_history_dry_runs_are_bounded_in_time_and_in_number_at_once() {
+    let app = TestApp::spawn().await;
+    let body = crate::helpers::sample("ats-status-rejected-other-channel.json");
+    for i in 0..100 {
+        let res = app
+            .post_webhook("ats", &format!("msg_bound_{i}"), &body)
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    let draft = json!({"script": "let n = 0;\nloop { n += 1; }", "events": {"limit": 100}});
+    let started = Instant::now();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let request = app
+                .admin(Method::POST, "/v1/rules/status/dry-run")
+                .json(&draft);
+            tokio::spawn(async move {
+                let res = request.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for run in runs {
+        answers.push(run.await.unwrap());
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    let busy: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
+    assert_eq!(busy.len(), 1, "{answers:?}");
+    assert!(busy[0].1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("dry runs over history are running already"));
+    for (status, body) in answers.iter().filter(|(s, _)| *s == 200) {
+        let summary = &body["summary"];
+        assert_eq!(summary["events"], 100, "{summary}");
+        let not_run = summary["not_run"].as_u64().unwrap();
+        assert!(not_run > 0, "{status} {summary}");
+        assert!(
+            summary["text"]
+                .as_str()
+                .unwrap()
+                .contains("not run: the 15 s budget ran out"),
+            "{summary}"
+        );
+        let skipped = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["draft"]["not_run"].is_string())
+            .count();
+        assert_eq!(skipped as u64, not_run);
+    }
+}
