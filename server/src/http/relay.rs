@@ -4,6 +4,7 @@ use actix_web::{http::header, web, HttpResponse};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
 use crate::domain::time::now_millis;
 use crate::store::Store;
 
@@ -34,7 +35,7 @@ fn unknown_link() -> HttpResponse {
 }
 
 /// C2: records the click (first and latest) and redirects to the registration site with the
-/// token; an unknown token gets a 404 page, never a redirect.
+/// invitation's Career Relay token; an unknown token gets a 404 page, never a redirect.
 #[utoipa::path(get, path = "/r/{token}", tag = "career_relay",
     responses((status = 302, description = "to HIRELAY_CAREER_RELAY_URL?token=…"), (status = 404), (status = 503)))]
 async fn track(
@@ -48,14 +49,17 @@ async fn track(
             "<p>しばらくしてからもう一度お試しください。</p>",
         ));
     };
-    if Store::record_click(&state.store.db, &token, now_millis())
-        .await?
-        .is_none()
-    {
+    let Some(invitation) = Store::record_click(&state.store.db, &token, now_millis()).await? else {
         return Ok(unknown_link());
-    }
+    };
+    // Career Relay gets a token of its own, which can neither click nor opt out; an
+    // invitation made before the tokens were split has only the one.
+    let relay_token = match invitation.relay_token_hash {
+        Some(_) => InvitationTokens::from_tracking(token.into_inner()).career_relay,
+        None => token.into_inner(),
+    };
     let separator = if target.contains('?') { '&' } else { '?' };
-    let location = format!("{target}{separator}token={}", urlencode(&token));
+    let location = format!("{target}{separator}token={}", urlencode(&relay_token));
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, location))
         .finish())
@@ -78,7 +82,7 @@ async fn unsubscribe_page(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if Store::invitation_by_token(&state.store.db, &token)
+    if Store::invitation_by_token(&state.store.db, TokenUse::Unsubscribe, &token)
         .await?
         .is_none()
     {

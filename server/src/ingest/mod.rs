@@ -205,11 +205,17 @@ impl Ingest {
                     ..
                 },
             ) => {
-                match Store::invitation_by_token(&self.store.db, invitation_token.as_str()).await? {
+                match Store::invitation_by_token(
+                    &self.store.db,
+                    crate::domain::invitation_tokens::TokenUse::CareerRelay,
+                    invitation_token.as_str(),
+                )
+                .await?
+                {
                     Some(_) => Ok(()),
                     None => Err(IngestError::Refused {
                         field: Some("invitation_token".into()),
-                        message: "no invitation has this token: use the token of the invitation email's link".into(),
+                        message: "no invitation has this token: use the token hirelay's tracking link gave Career Relay".into(),
                     }),
                 }
             }

@@ -9,7 +9,8 @@ pub mod report;
 use sea_orm::ConnectionTrait;
 
 use crate::domain::email::Email;
-use crate::domain::ids::{new_id, new_token};
+use crate::domain::ids::new_id;
+use crate::domain::invitation_tokens::InvitationTokens;
 use crate::domain::names::TemplateName;
 use crate::mail::{queued_as, Mailer, OutgoingMail};
 use crate::store::entities::{application, candidate, invitation};
@@ -146,17 +147,20 @@ pub async fn plan(
     }
     let to = Email::parse(&candidate.email)
         .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
-    let token = new_token();
+    let tokens = InvitationTokens::new();
     let outbox_id = new_id("mail");
     let invitation = Store::new_invitation(NewInvitation {
         application_id: &app.id,
         candidate_id: &candidate.id,
-        token: &token,
+        tokens: &tokens,
         send_at,
         event_id,
         outbox_id: &outbox_id,
     });
-    let unsubscribe_url = format!("{}/v1/unsubscribe/{token}", settings.public_url);
+    let unsubscribe_url = format!(
+        "{}/v1/unsubscribe/{}",
+        settings.public_url, tokens.unsubscribe
+    );
     let template =
         TemplateName::parse(INVITATION_TEMPLATE).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mail = mailer
@@ -169,7 +173,7 @@ pub async fn plan(
                     "candidate_name": candidate.name,
                     "company_name": settings.company_name,
                     "position_name": app.position_name,
-                    "tracking_url": format!("{}/r/{token}", settings.public_url),
+                    "tracking_url": format!("{}/r/{}", settings.public_url, tokens.tracking),
                     "unsubscribe_url": unsubscribe_url,
                 }),
                 send_at: Some(send_at),
@@ -235,7 +239,7 @@ mod tests {
         let invitation = Store::new_invitation(NewInvitation {
             application_id,
             candidate_id: "cand_1",
-            token: &new_token(),
+            tokens: &InvitationTokens::new(),
             send_at: 0,
             event_id: "evt_1",
             outbox_id: &outbox_id,

@@ -1,18 +1,20 @@
-//! Career Relay invitations: created once per application, found by the hash of their tracking
-//! token, clicks and registrations recorded, opt-outs kept on the candidate.
+//! Career Relay invitations: created once per application, found by the hash of one of their
+//! tokens (tracking, unsubscribe, Career Relay: each good for its own use only), clicks and
+//! registrations recorded, opt-outs kept on the candidate.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
 
 use super::entities::{candidate, invitation};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, token_hash};
+use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
 
 /// An invitation to create.
 pub struct NewInvitation<'a> {
     pub application_id: &'a str,
     pub candidate_id: &'a str,
-    pub token: &'a str,
+    pub tokens: &'a InvitationTokens,
     pub send_at: i64,
     pub event_id: &'a str,
     /// The outbox row its email is queued as.
@@ -26,7 +28,9 @@ impl Store {
             id: new_id("inv"),
             application_id: new.application_id.to_owned(),
             candidate_id: new.candidate_id.to_owned(),
-            token_hash: token_hash(new.token),
+            token_hash: token_hash(&new.tokens.tracking),
+            unsubscribe_token_hash: Some(token_hash(&new.tokens.unsubscribe)),
+            relay_token_hash: Some(token_hash(&new.tokens.career_relay)),
             send_at: new.send_at,
             outbox_id: Some(new.outbox_id.to_owned()),
             event_id: Some(new.event_id.to_owned()),
@@ -100,12 +104,34 @@ impl Store {
             .await?)
     }
 
+    /// The invitation a token stands for, for `used_as` only: an unsubscribe token is no
+    /// tracking token, and Career Relay's token opts nobody out. An invitation made before the
+    /// tokens were split answers to its one token for every use.
     pub async fn invitation_by_token<C: ConnectionTrait>(
         db: &C,
+        used_as: TokenUse,
         token: &str,
     ) -> StoreResult<Option<invitation::Model>> {
+        use invitation::Column;
+        let hash = token_hash(token);
+        let own = match used_as {
+            TokenUse::Tracking => {
+                return Ok(invitation::Entity::find()
+                    .filter(Column::TokenHash.eq(hash))
+                    .one(db)
+                    .await?)
+            }
+            TokenUse::Unsubscribe => Column::UnsubscribeTokenHash,
+            TokenUse::CareerRelay => Column::RelayTokenHash,
+        };
         Ok(invitation::Entity::find()
-            .filter(invitation::Column::TokenHash.eq(token_hash(token)))
+            .filter(
+                Condition::any().add(own.eq(hash.as_str())).add(
+                    Condition::all()
+                        .add(own.is_null())
+                        .add(Column::TokenHash.eq(hash.as_str())),
+                ),
+            )
             .one(db)
             .await?)
     }
@@ -116,7 +142,7 @@ impl Store {
         token: &str,
         now: i64,
     ) -> StoreResult<Option<invitation::Model>> {
-        let Some(found) = Self::invitation_by_token(db, token).await? else {
+        let Some(found) = Self::invitation_by_token(db, TokenUse::Tracking, token).await? else {
             return Ok(None);
         };
         invitation::Entity::update_many()
@@ -135,14 +161,14 @@ impl Store {
         Ok(Some(found))
     }
 
-    /// Records a Career Relay registration on the invitation of `token`.
+    /// Records a Career Relay registration on the invitation of Career Relay's `token`.
     pub async fn record_registration<C: ConnectionTrait>(
         db: &C,
         token: &str,
         at: i64,
         attributes: &serde_json::Value,
     ) -> StoreResult<invitation::Model> {
-        let found = Self::invitation_by_token(db, token)
+        let found = Self::invitation_by_token(db, TokenUse::CareerRelay, token)
             .await?
             .ok_or_else(|| StoreError::NotFound("invitation for that token".into()))?;
         if found.registered_at.is_none() {
@@ -162,14 +188,14 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("invitation".into()))
     }
 
-    /// C8: opts the candidate of an invitation's token out; answers the candidate, or `None`
-    /// for an unknown token. Opting out twice changes nothing.
+    /// C8: opts the candidate of an invitation's unsubscribe token out; answers the candidate,
+    /// or `None` for an unknown token. Opting out twice changes nothing.
     pub async fn opt_out_by_token<C: ConnectionTrait>(
         db: &C,
         token: &str,
         now: i64,
     ) -> StoreResult<Option<candidate::Model>> {
-        let Some(found) = Self::invitation_by_token(db, token).await? else {
+        let Some(found) = Self::invitation_by_token(db, TokenUse::Unsubscribe, token).await? else {
             return Ok(None);
         };
         candidate::Entity::update_many()
@@ -181,5 +207,101 @@ impl Store {
         Ok(candidate::Entity::find_by_id(found.candidate_id)
             .one(db)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    async fn found(store: &Store, used_as: TokenUse, token: &str) -> Option<String> {
+        Store::invitation_by_token(&store.db, used_as, token)
+            .await
+            .unwrap()
+            .map(|i| i.application_id)
+    }
+
+    #[tokio::test]
+    async fn each_token_opens_its_own_use_and_an_older_invitation_keeps_its_one_token() {
+        let (_dir, store) = store().await;
+        let tokens = InvitationTokens::new();
+        let split = Store::new_invitation(NewInvitation {
+            application_id: "app_new",
+            candidate_id: "cand_1",
+            tokens: &tokens,
+            send_at: 0,
+            event_id: "evt_1",
+            outbox_id: "mail_1",
+        });
+        // As m0008 leaves an invitation made before it: one token, no split hashes.
+        let mut older = Store::new_invitation(NewInvitation {
+            application_id: "app_old",
+            candidate_id: "cand_2",
+            tokens: &InvitationTokens::from_tracking("legacy".into()),
+            send_at: 0,
+            event_id: "evt_2",
+            outbox_id: "mail_2",
+        });
+        older.unsubscribe_token_hash = None;
+        older.relay_token_hash = None;
+        Store::create_invitations(&store.db, &[split, older])
+            .await
+            .unwrap();
+
+        let new = Some("app_new".to_owned());
+        assert_eq!(
+            found(&store, TokenUse::Tracking, &tokens.tracking).await,
+            new
+        );
+        assert_eq!(
+            found(&store, TokenUse::Unsubscribe, &tokens.unsubscribe).await,
+            new
+        );
+        assert_eq!(
+            found(&store, TokenUse::CareerRelay, &tokens.career_relay).await,
+            new
+        );
+        for (used_as, token) in [
+            (TokenUse::Tracking, &tokens.unsubscribe),
+            (TokenUse::Tracking, &tokens.career_relay),
+            (TokenUse::Unsubscribe, &tokens.tracking),
+            (TokenUse::Unsubscribe, &tokens.career_relay),
+            (TokenUse::CareerRelay, &tokens.tracking),
+            (TokenUse::CareerRelay, &tokens.unsubscribe),
+        ] {
+            assert_eq!(found(&store, used_as, token).await, None, "{used_as:?}");
+        }
+        for used_as in [
+            TokenUse::Tracking,
+            TokenUse::Unsubscribe,
+            TokenUse::CareerRelay,
+        ] {
+            assert_eq!(
+                found(&store, used_as, "legacy").await,
+                Some("app_old".to_owned()),
+                "{used_as:?}"
+            );
+        }
+    }
+
+    /// `m0008_invitation_tokens` can be undone and redone.
+    #[tokio::test]
+    async fn the_token_split_migration_rolls_back_and_forward() {
+        use migrations::{Migrator, MigratorTrait};
+        let (_dir, store) = store().await;
+        let before_m0008 = Migrator::migrations()
+            .iter()
+            .position(|m| m.name() == "m0008_invitation_tokens")
+            .unwrap() as u32;
+        let after = Migrator::migrations().len() as u32 - before_m0008;
+        Migrator::down(&store.db, Some(after)).await.unwrap();
+        assert!(
+            Store::invitation_by_token(&store.db, TokenUse::CareerRelay, "x")
+                .await
+                .is_err()
+        );
+        Migrator::up(&store.db, None).await.unwrap();
+        assert_eq!(found(&store, TokenUse::CareerRelay, "x").await, None);
     }
 }

@@ -42,8 +42,15 @@ fn each_handled_in_its_batch(logs: &std::sync::Mutex<Vec<u8>>, ids: &[String]) {
     }
 }
 
+/// The token Career Relay is handed when the candidate follows the link in `mail` (what its
+/// registration webhooks carry as `invitation_token`).
+fn relay_token(mail: &crate::smtp::ReceivedMail) -> String {
+    hirelay::domain::invitation_tokens::InvitationTokens::from_tracking(tracking_token(mail))
+        .career_relay
+}
+
 /// The token of the tracking link in an invitation email.
-fn invitation_token(mail: &crate::smtp::ReceivedMail) -> String {
+fn tracking_token(mail: &crate::smtp::ReceivedMail) -> String {
     let text = mail.part("text/plain").unwrap();
     let start = text
         .find("http://hirelay.test/r/")
@@ -259,7 +266,8 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         mail.header("List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
     );
-    let token = invitation_token(mail);
+    let token = tracking_token(mail);
+    let relay = relay_token(mail);
     let relay_status =
         || async { by_ats_id(&app, "ats-c2").await["career_relay"]["status"].clone() };
     assert_eq!(relay_status().await, "invited", "C4");
@@ -275,7 +283,7 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(
         location,
-        format!("https://career-relay.test/register?token={token}")
+        format!("https://career-relay.test/register?token={relay}")
     );
     let res = app
         .client
@@ -285,23 +293,48 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.headers().get("location").is_none());
-    let invitation = hirelay::store::Store::invitation_by_token(&app.state.store.db, &token)
-        .await
-        .unwrap()
-        .unwrap();
+    let invitation = hirelay::store::Store::invitation_by_token(
+        &app.state.store.db,
+        hirelay::domain::invitation_tokens::TokenUse::Tracking,
+        &token,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(invitation.clicks, 1);
     assert!(invitation.clicked_first_at.is_some());
     assert_eq!(relay_status().await, "clicked", "C4");
 
-    // The registration webhook with that token is accepted and recorded.
-    let registration =
-        sample("career-relay-registration.json").replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &token);
+    // Each token is good for its own use only: the email's tracking token is no registration,
+    // and neither it nor Career Relay's token opts anyone out.
+    let with_token = |t: &str| {
+        sample("career-relay-registration.json").replace("REPLACE_WITH_TOKEN_FROM_EMAIL", t)
+    };
+    let res = app
+        .post_webhook("career-relay", "reg-tracking", &with_token(&token))
+        .await;
+    assert_eq!(res.status(), 422);
+    for wrong in [&token, &relay] {
+        let res = app
+            .client
+            .post(app.url(&format!("/v1/unsubscribe/{wrong}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+    }
+    // The registration webhook with Career Relay's token is accepted and recorded.
+    let registration = with_token(&relay);
     let event = post_career_relay(&app, "reg-1", &registration).await;
     assert_eq!(event["status"], "done");
-    let invitation = hirelay::store::Store::invitation_by_token(&app.state.store.db, &token)
-        .await
-        .unwrap()
-        .unwrap();
+    let invitation = hirelay::store::Store::invitation_by_token(
+        &app.state.store.db,
+        hirelay::domain::invitation_tokens::TokenUse::Tracking,
+        &token,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(invitation.registered_at.is_some());
     assert_eq!(relay_status().await, "registered", "C4: 紹介登録済");
 
@@ -538,7 +571,7 @@ pub(crate) async fn rejected_and_invited(
 /// Career Relay reports the registration of the candidate invited by `mail`.
 pub(crate) async fn register(app: &TestApp, webhook_id: &str, mail: &crate::smtp::ReceivedMail) {
     let body = sample("career-relay-registration.json")
-        .replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &invitation_token(mail));
+        .replace("REPLACE_WITH_TOKEN_FROM_EMAIL", &relay_token(mail));
     assert_eq!(
         post_career_relay(app, webhook_id, &body).await["status"],
         "done"
@@ -624,7 +657,7 @@ async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
     let mails = rejected_and_invited(&app, 3).await;
     let clicked = app
         .client
-        .get(app.url(&format!("/r/{}", invitation_token(&mails[0]))))
+        .get(app.url(&format!("/r/{}", tracking_token(&mails[0]))))
         .send()
         .await
         .unwrap();

@@ -18,6 +18,9 @@ pub struct Model {
     pub clicks: i32,
     pub registered_at: Option<i64>,
     pub registration_attributes: Option<String>,
+    /// Null on invitations made before the tokens were split (their one token serves all).
+    pub unsubscribe_token_hash: Option<String>,
+    pub relay_token_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
