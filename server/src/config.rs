@@ -38,7 +38,10 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API" },
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
-    Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
+    Setting { key: "mail_from", default: "", doc: "sender address, optionally with a display name (`株式会社サンプル 採用担当 <noreply@example.jp>`); default `noreply@` + the public URL's host" },
+    Setting { key: "sender_name", default: "", doc: "the sender's name every Career Relay invitation shows (特定電子メール法); invitations are held until it, `sender_address` and `sender_contact` are set" },
+    Setting { key: "sender_address", default: "", doc: "the sender's postal address every invitation shows" },
+    Setting { key: "sender_contact", default: "", doc: "an address or URL for inquiries and refusals every invitation shows" },
     Setting { key: "test_recipients", default: "", doc: "addresses and `@domain`s a template test-send may go to, e.g. `@example.co.jp hr@example.jp`; default the domain of `HIRELAY_MAIL_FROM`" },
     Setting { key: "poll_schedule", default: "0 */6 * * * *", doc: "cron expression of the BizReach poller (seconds field optional)" },
     Setting { key: "report_schedule", default: "0 0 1 * *", doc: "cron expression (UTC) of the monthly Career Relay report (C8); default 00:00 UTC on the 1st, 09:00 in Japan" },
@@ -59,6 +62,30 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
 ];
+
+/// What every promotional mail must show of its sender (特定電子メール法 Art. 4): a name, a
+/// postal address, and where to send inquiries and refusals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LegalSender {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub contact: Option<String>,
+}
+
+impl LegalSender {
+    /// The variables still to set before an invitation may be sent.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("HIRELAY_SENDER_NAME", &self.name),
+            ("HIRELAY_SENDER_ADDRESS", &self.address),
+            ("HIRELAY_SENDER_CONTACT", &self.contact),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect()
+    }
+}
 
 /// A setting that could not be read, naming where it came from.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +120,8 @@ pub struct Config {
     pub bizreach_retry_base: std::time::Duration,
     pub career_relay_url: Option<String>,
     pub mail_from: String,
+    /// Who promotional mail says it is from (特定電子メール法): name, postal address, contact.
+    pub sender: LegalSender,
     /// Who a template test-send may go to.
     pub test_recipients: RecipientAllowList,
     pub poll_schedule: Schedule,
@@ -144,6 +173,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("bizreach_url", &self.bizreach_url)
             .field("mail_from", &self.mail_from)
+            .field("sender", &self.sender)
             .field("test_recipients", &self.test_recipients)
             .finish_non_exhaustive()
     }
@@ -321,14 +351,33 @@ impl Config {
             }
         }
         let mail_from = match raw.get("mail_from") {
-            Some((v, origin)) => crate::domain::email::Email::parse(v)
-                .map_err(|e| Raw::invalid("mail_from", origin, e.to_string()))?
+            Some((v, origin)) => crate::domain::email::Sender::parse(v)
+                .map_err(|e| {
+                    Raw::invalid(
+                        "mail_from",
+                        origin,
+                        format!("{e} (e.g. `株式会社サンプル 採用担当 <noreply@example.jp>`)"),
+                    )
+                })?
                 .to_string(),
             None => format!("noreply@{}", url_host(&public_url)),
         };
+        let sender = LegalSender {
+            name: raw.string("sender_name").filter(|v| !v.trim().is_empty()),
+            address: raw
+                .string("sender_address")
+                .filter(|v| !v.trim().is_empty()),
+            contact: raw
+                .string("sender_contact")
+                .filter(|v| !v.trim().is_empty()),
+        };
         let test_recipients = match raw.parse("test_recipients")? {
             Some(list) => list,
-            None => RecipientAllowList::domain(mail_from.rsplit_once('@').map_or("", |(_, d)| d)),
+            None => RecipientAllowList::domain(
+                mail_from
+                    .rsplit_once('@')
+                    .map_or("", |(_, d)| d.trim_end_matches('>')),
+            ),
         };
         let log_format = match raw.get("log_format") {
             Some(("json", _)) => LogFormat::Json,
@@ -377,6 +426,7 @@ impl Config {
             ),
             career_relay_url: raw.string("career_relay_url"),
             mail_from,
+            sender,
             test_recipients,
             poll_schedule: raw.required("poll_schedule")?,
             sync_schedule: raw.required("sync_schedule")?,

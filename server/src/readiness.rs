@@ -6,6 +6,8 @@ use std::sync::{Arc, RwLock};
 #[derive(Clone, Default)]
 pub struct Readiness {
     parts: Arc<RwLock<BTreeMap<&'static str, Result<(), String>>>>,
+    /// What works only in part, shown without making the instance unready.
+    notices: Arc<RwLock<BTreeMap<&'static str, String>>>,
 }
 
 impl Readiness {
@@ -19,6 +21,23 @@ impl Readiness {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(part, state);
+    }
+
+    /// Says what of `part` does not work (`None`: all of it does); the instance stays ready.
+    pub fn notice(&self, part: &'static str, notice: Option<String>) {
+        let mut notices = self.notices.write().unwrap_or_else(|p| p.into_inner());
+        match notice {
+            Some(n) => notices.insert(part, n),
+            None => notices.remove(part),
+        };
+    }
+
+    /// Every notice, by part.
+    pub fn notices(&self) -> BTreeMap<&'static str, String> {
+        self.notices
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Every component and its state.

@@ -63,6 +63,15 @@ impl Application {
         let shutdown = CancellationToken::new();
         let metrics = Metrics::default();
         let readiness = Readiness::default();
+        let missing = config.sender.missing();
+        if !missing.is_empty() {
+            let notice = format!(
+                "not sent until {} are set (the sender's legal display, 特定電子メール法)",
+                missing.join(", ")
+            );
+            tracing::warn!(%notice, "Career Relay invitations");
+            readiness.notice("invitations", Some(notice));
+        }
         let queue_wake = Arc::new(tokio::sync::Notify::new());
         let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone())?;
         let instance = crate::domain::ids::new_id("inst");

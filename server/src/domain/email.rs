@@ -66,9 +66,69 @@ impl fmt::Display for Email {
     }
 }
 
+/// Who mail comes from: an address with an optional display name, as `HIRELAY_MAIL_FROM` gives
+/// it (`株式会社サンプル 採用担当 <noreply@example.jp>`, or the bare address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub address: Email,
+}
+
+impl Sender {
+    pub fn parse(raw: &str) -> Result<Sender, EmailError> {
+        let raw = raw.trim();
+        let Some(open) = raw.rfind('<').filter(|_| raw.ends_with('>')) else {
+            return Ok(Sender {
+                name: None,
+                address: Email::parse(raw)?,
+            });
+        };
+        let address = Email::parse(&raw[open + 1..raw.len() - 1])?;
+        let name = raw[..open].trim().trim_matches('"').trim();
+        if name
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '<' || c == '>')
+        {
+            return Err(EmailError::Malformed);
+        }
+        Ok(Sender {
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            address,
+        })
+    }
+}
+
+impl fmt::Display for Sender {
+    /// `"name" <address>` (quoted, so any display name reads as one), or the bare address.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "\"{name}\" <{}>", self.address),
+            None => write!(f, "{}", self.address),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c2_a_sender_may_carry_a_display_name() {
+        let s = Sender::parse(" 株式会社サンプル 採用担当 <NoReply@Example.jp> ").unwrap();
+        assert_eq!(s.name.as_deref(), Some("株式会社サンプル 採用担当"));
+        assert_eq!(s.address.as_str(), "noreply@example.jp");
+        assert_eq!(
+            s.to_string(),
+            "\"株式会社サンプル 採用担当\" <noreply@example.jp>"
+        );
+        let bare = Sender::parse("noreply@example.jp").unwrap();
+        assert_eq!(
+            (bare.name.clone(), bare.to_string()),
+            (None, "noreply@example.jp".into())
+        );
+        assert!(Sender::parse("名前 <nobody>").is_err());
+        assert!(Sender::parse("a\"b <x@example.jp>").is_err());
+    }
 
     #[test]
     fn c8_emails_are_normalised_so_one_person_is_one_candidate() {

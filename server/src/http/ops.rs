@@ -39,6 +39,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             }
         };
     }
+    // What works only in part (e.g. invitations without the sender's legal display) is shown,
+    // but leaves the instance serving.
+    for (part, notice) in state.readiness.notices() {
+        checks.insert(part.into(), json!(notice));
+    }
     let body = json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks});
     if ready {
         HttpResponse::Ok().json(body)

@@ -9,6 +9,20 @@ use std::path::Path;
 use super::{structure, variables};
 use crate::domain::names::TemplateName;
 
+/// What every promotional mail shows in its HTML and its text (特定電子メール法 Art. 4), as the
+/// variables hirelay fills from `HIRELAY_SENDER_*` and the invitation: a template that drops one
+/// is refused.
+pub const LEGAL_PARTS: &[(&str, &str)] = &[
+    ("sender_name", "the sender's name"),
+    ("sender_address", "the sender's postal address"),
+    ("sender_contact", "a contact for inquiries and refusals"),
+    (
+        "opt_out_notice",
+        "the sentence that the reader may refuse further mail",
+    ),
+    ("unsubscribe_url", "the unsubscribe link"),
+];
+
 /// One part of a template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -178,7 +192,27 @@ impl TemplateDoc {
         }
         for (part, template) in &parsed {
             problems.extend(shape_problems(name, *part, template, partials));
-            for missing in variables::check(template, &self.sample, partials).problems {
+            let report = variables::check(template, &self.sample, partials);
+            if self.meta.purpose == Purpose::Marketing && *part != Part::Subject {
+                problems.extend(
+                    LEGAL_PARTS
+                        .iter()
+                        .filter(|(variable, _)| !report.used_roots.contains(*variable))
+                        .map(|(variable, what)| {
+                            problem(
+                                name,
+                                part.as_str(),
+                                part.file_name(),
+                                1,
+                                1,
+                                format!(
+                                    "promotional mail must show {what}: `{{{{{variable}}}}}` is missing (特定電子メール法)"
+                                ),
+                            )
+                        }),
+                );
+            }
+            for missing in report.problems {
                 let mut p = problem(
                     name,
                     part.as_str(),
@@ -484,6 +518,40 @@ mod tests {
             problems.contains("group_link_approval/html.hbs:1:1: unknown partial `a`"),
             "{problems}"
         );
+    }
+
+    #[test]
+    fn c2_a_promotional_template_without_its_legal_display_is_refused() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+        let doc = TemplateDoc::read_dir(
+            "career_relay_invitation",
+            &shipped.join("career_relay_invitation"),
+        )
+        .unwrap();
+        let (partials, _) = Partials::parse(read_tree(&shipped).unwrap().partials);
+        assert_eq!(doc.check("career_relay_invitation", &partials), vec![]);
+        for (variable, _) in LEGAL_PARTS {
+            let mut dropped = doc.clone();
+            let cut = |s: &str| s.replace(&format!("{{{{{variable}}}}}"), "");
+            dropped.text = cut(&dropped.text);
+            dropped.html = cut(&dropped.html).replace(&format!("link {variable} "), "link \"#\" ");
+            let problems = dropped.check("career_relay_invitation", &partials);
+            assert_eq!(problems.len(), 2, "{variable}: {problems:?}");
+            for (p, file) in problems.iter().zip(["html.hbs", "text.hbs"]) {
+                assert_eq!(p.file, file);
+                assert!(
+                    p.message
+                        .contains(&format!("`{{{{{variable}}}}}` is missing")),
+                    "{p}"
+                );
+            }
+        }
+        // A transactional template needs none of it.
+        let mut notice = doc.clone();
+        notice.meta.purpose = Purpose::Transactional;
+        notice.html = "<p>x</p>".into();
+        notice.text = "x".into();
+        assert_eq!(notice.check("career_relay_invitation", &partials), vec![]);
     }
 
     #[test]

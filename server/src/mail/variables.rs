@@ -271,7 +271,7 @@ impl<'a> Walker<'a> {
         let mut current = match param {
             Some(k) => k,
             None => {
-                if index == 0 {
+                if index == 0 || self.is_root(self.frames[index].this) {
                     self.report.used_roots.insert(head.clone());
                 }
                 match lookup(self.frames[index].this, head) {
@@ -287,6 +287,14 @@ impl<'a> Walker<'a> {
             };
         }
         current
+    }
+
+    /// Whether `this` is the whole data (as in a partial included without a context).
+    fn is_root(&self, this: Known<'a>) -> bool {
+        match (this, self.frames[0].this) {
+            (Known::Value(a), Known::Value(b)) => std::ptr::eq(a, b),
+            _ => false,
+        }
     }
 
     fn missing(&mut self, raw: &str) -> Known<'a> {
@@ -456,6 +464,30 @@ mod tests {
         );
         assert!(missing("{{> footer.text footer_note=\"x\"}}", data.clone()).is_empty());
         assert!(missing("{{> nope}}", data)[0].contains("unknown partial"));
+    }
+
+    #[test]
+    fn used_roots_count_what_partials_read_of_the_whole_data() {
+        let (partials, _) = Partials::parse(BTreeMap::from([(
+            "footer.text".to_owned(),
+            "{{company_name}} {{footer_note}}".to_owned(),
+        )]));
+        let data = json!({"company_name": "A", "footer_note": "n", "item": {"company_name": "B"}});
+        let read = |source: &str| {
+            let t = Template::compile(source).unwrap();
+            check(&t, &data, &partials)
+                .used_roots
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read("{{> footer.text}}"),
+            vec!["company_name", "footer_note"]
+        );
+        assert_eq!(
+            read("{{#with item}}{{> footer.text}}{{/with}}"),
+            vec!["item"]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::prepare::Subject;
 use super::scope::BatchScope;
 use crate::bizreach::inbox::{routed_payload, APPLICATION_ROUTED};
+use crate::config::LegalSender;
 use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::names::TemplateName;
@@ -29,6 +30,8 @@ pub struct Effects<'a> {
     pub mailer: &'a Mailer,
     pub public_url: &'a str,
     pub company_name: &'a str,
+    /// Who invitations say they are from (特定電子メール法).
+    pub sender: &'a LegalSender,
 }
 
 /// An action the event cannot carry out: reported like a script error (not retried).
@@ -165,6 +168,7 @@ pub async fn apply<C: ConnectionTrait>(
                 let settings = InviteSettings {
                     public_url: fx.public_url,
                     company_name: fx.company_name,
+                    sender: fx.sender,
                 };
                 if scope.already_invited(db, &app.id).await? {
                     tracing::info!(application = %app.id, outcome = %Invited::AlreadyInvited, "career relay invitation");

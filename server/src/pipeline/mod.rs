@@ -349,6 +349,7 @@ impl Pipeline {
             mailer: &self.mailer,
             public_url: &self.config.public_url,
             company_name: &company_name,
+            sender: &self.config.sender,
         };
         let applied = apply::apply(txn, scope, &effects, event, subject, &decision.actions).await;
         let record = |error: Option<String>| DecisionRecord {

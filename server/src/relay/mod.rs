@@ -8,6 +8,7 @@ pub mod report;
 
 use sea_orm::ConnectionTrait;
 
+use crate::config::LegalSender;
 use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::invitation_tokens::InvitationTokens;
@@ -26,6 +27,9 @@ pub use crate::domain::names::INVITATION_TEMPLATE;
 pub enum RelayError {
     #[error("the candidate's address `{0}` cannot receive mail")]
     BadAddress(String),
+    /// The sender's legal display is not configured: no invitation may be sent (特定電子メール法).
+    #[error("invitations are not sent until {0} are set (the sender's name, postal address and contact every invitation must show); set them, then replay this event")]
+    NoLegalSender(String),
     #[error("the invitation email: {0}")]
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
@@ -114,7 +118,13 @@ pub fn invitation_json(invitation: &invitation::Model) -> serde_json::Value {
 pub struct InviteSettings<'a> {
     pub public_url: &'a str,
     pub company_name: &'a str,
+    pub sender: &'a LegalSender,
 }
+
+/// The sentence every invitation shows that its reader may refuse further mail (特定電子メール法
+/// Art. 4): the `opt_out_notice` variable.
+pub const OPT_OUT_NOTICE: &str =
+    "このメールの受信を希望されない場合は、下記の配信停止リンクから今後の配信を停止できます。";
 
 /// An invitation made for an application, with its rendered email: stored by [`create`].
 #[derive(Debug)]
@@ -145,6 +155,15 @@ pub async fn plan(
     if candidate.opted_out_at.is_some() {
         return Ok(Plan::OptedOut);
     }
+    let (Some(sender_name), Some(sender_address), Some(sender_contact)) = (
+        settings.sender.name.as_deref(),
+        settings.sender.address.as_deref(),
+        settings.sender.contact.as_deref(),
+    ) else {
+        return Err(RelayError::NoLegalSender(
+            settings.sender.missing().join(", "),
+        ));
+    };
     let to = Email::parse(&candidate.email)
         .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
     let tokens = InvitationTokens::new();
@@ -175,6 +194,10 @@ pub async fn plan(
                     "position_name": app.position_name,
                     "tracking_url": format!("{}/r/{}", settings.public_url, tokens.tracking),
                     "unsubscribe_url": unsubscribe_url,
+                    "opt_out_notice": OPT_OUT_NOTICE,
+                    "sender_name": sender_name,
+                    "sender_address": sender_address,
+                    "sender_contact": sender_contact,
                 }),
                 send_at: Some(send_at),
                 dedupe_key: format!("invite:{}", app.id),

@@ -266,6 +266,20 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         mail.header("List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
     );
+    // 特定電子メール法: the sender's name, postal address and contact, the refusal sentence and
+    // the unsubscribe link, in both parts.
+    for part in ["text/plain", "text/html"] {
+        let body = mail.part(part).unwrap();
+        for shown in [
+            "株式会社テスト 採用担当",
+            "〒100-0001 東京都千代田区千代田1-1",
+            "recruit@example.jp",
+            "配信停止リンクから今後の配信を停止できます",
+            "/v1/unsubscribe/",
+        ] {
+            assert!(body.contains(shown), "{part} lacks {shown}:\n{body}");
+        }
+    }
     let token = tracking_token(mail);
     let relay = relay_token(mail);
     let relay_status =
@@ -756,4 +770,44 @@ async fn c5_c7_c8_the_funnel_follows_rejections_and_exports_them() {
         .iter()
         .all(|r| r.contains(",2026-11-21T18:00:00+09:00,一次面接,経験年数不足,")));
     assert!(!csv.contains("@example.jp"), "no addresses in the export");
+}
+
+/// C2 (特定電子メール法): with the sender's legal display unset, no invitation is sent: the event
+/// that would invite fails naming each missing variable, `/readyz` says so while the instance
+/// stays ready, and the event can be replayed once they are set.
+#[tokio::test]
+async fn c2_without_the_senders_legal_display_no_invitation_is_sent() {
+    let app =
+        TestApp::spawn_with(&[("HIRELAY_SENDER_NAME", ""), ("HIRELAY_SENDER_CONTACT", "")]).await;
+    invite_at_once(&app).await;
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let notice = ready["checks"]["invitations"].as_str().unwrap();
+    assert!(
+        notice.contains("HIRELAY_SENDER_NAME, HIRELAY_SENDER_CONTACT"),
+        "{ready}"
+    );
+    let event = post(
+        &app,
+        "c2-legal",
+        &change(
+            "ats-legal",
+            "legal@example.jp",
+            "rejected",
+            "2026-11-21T18:00:00+09:00",
+        ),
+    )
+    .await;
+    assert_eq!(event["status"], "failed", "{event}");
+    let error = event["decision"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+        + event["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("HIRELAY_SENDER_NAME, HIRELAY_SENDER_CONTACT"),
+        "{event}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.smtp.mails().is_empty());
 }

@@ -165,6 +165,12 @@ impl TestApp {
             ("HIRELAY_WEBHOOK_SECRET_CAREER_RELAY", SECRET.to_owned()),
             ("HIRELAY_PUBLIC_URL", "http://hirelay.test".to_owned()),
             ("HIRELAY_TEST_RECIPIENTS", "@example.jp".to_owned()),
+            ("HIRELAY_SENDER_NAME", "株式会社テスト 採用担当".to_owned()),
+            (
+                "HIRELAY_SENDER_ADDRESS",
+                "〒100-0001 東京都千代田区千代田1-1".to_owned(),
+            ),
+            ("HIRELAY_SENDER_CONTACT", "recruit@example.jp".to_owned()),
             // Many test servers share one PostgreSQL: each keeps a small pool.
             ("HIRELAY_DATABASE_POOL", "4".to_owned()),
             // Scheduled jobs never run on their own (a test crossing a six-minute boundary

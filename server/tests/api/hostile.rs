@@ -79,7 +79,7 @@ async fn h1_templates_that_include_themselves_are_refused_and_the_process_stays_
         let mut body = json!({"subject": "件名", "html": "<p>x</p>", "text": "x"});
         body[part] = json!(source);
         let (status, answer) = binary
-            .send(Method::PUT, "/v1/templates/career_relay_invitation", &body)
+            .send(Method::PUT, "/v1/templates/group_link_approval", &body)
             .await;
         assert_eq!(status, 422, "{source}: {answer}");
         assert_eq!(answer["error"]["code"], "template_invalid");
@@ -93,11 +93,11 @@ async fn h1_templates_that_include_themselves_are_refused_and_the_process_stays_
         );
         binary.healthy().await;
     }
-    // The shipped invitation is still the active one, and renders.
+    // The shipped template is still the active one, and renders.
     let (status, preview) = binary
         .send(
             Method::POST,
-            "/v1/templates/career_relay_invitation/preview",
+            "/v1/templates/group_link_approval/preview",
             &json!({"data": {}}),
         )
         .await;
