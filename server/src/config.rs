@@ -56,6 +56,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
+    Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
 ];
 
 /// A setting that could not be read, naming where it came from.
@@ -106,6 +107,8 @@ pub struct Config {
     pub career_relay_targets: crate::relay::funnel::Targets,
     pub company_name: Option<String>,
     pub log_format: LogFormat,
+    /// Internal hosts outbound webhooks may reach anyway (M7).
+    pub outbound_allow_hosts: crate::outbound::AllowedHosts,
 }
 
 /// The signing secrets of each inbound webhook source.
@@ -382,6 +385,7 @@ impl Config {
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
             company_name: raw.string("company_name"),
             log_format,
+            outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
             public_url,
             data_dir,
         })
@@ -393,11 +397,14 @@ impl Config {
     }
 }
 
-/// The host of an `http(s)://host[:port]/…` URL.
+/// The host of an `http(s)://host[:port]/…` URL (an IPv6 address without its brackets).
 fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
     host.split(':').next().unwrap_or(host)
 }
 
@@ -541,6 +548,28 @@ mod tests {
             );
             assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
         }
+    }
+
+    #[test]
+    fn m7_outbound_allow_hosts_are_parsed_and_bad_ones_named() {
+        let c = Config::load(
+            None,
+            &env(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "127.0.0.1, hooks.internal")]),
+        )
+        .unwrap();
+        assert!(c
+            .outbound_allow_hosts
+            .allows_ip("127.0.0.1".parse().unwrap()));
+        assert!(c.outbound_allow_hosts.allows_name("hooks.internal"));
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "10.0.0.0/40")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("HIRELAY_OUTBOUND_ALLOW_HOSTS:"),
+            "{err}"
+        );
     }
 
     #[test]

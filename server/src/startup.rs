@@ -16,7 +16,7 @@ use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::outbound::{DeliverySettings, DeliveryWorker};
+use crate::outbound::{DeliverySettings, DeliveryWorker, TargetPolicy};
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
@@ -148,6 +148,7 @@ impl Application {
                 secret_box.clone(),
                 metrics.clone(),
                 DeliverySettings::default(),
+                TargetPolicy::new(config.outbound_allow_hosts.clone()),
             )?
             .spawn(shutdown.clone()),
         );

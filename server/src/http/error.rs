@@ -226,6 +226,12 @@ impl From<crate::bizreach::BizreachError> for ApiError {
     }
 }
 
+impl From<crate::outbound::target::TargetError> for ApiError {
+    fn from(err: crate::outbound::target::TargetError) -> Self {
+        ApiError::field(ErrorCode::Unprocessable, "url", err.to_string())
+    }
+}
+
 impl From<crate::bizreach::linking::LinkingError> for ApiError {
     fn from(err: crate::bizreach::linking::LinkingError) -> Self {
         use crate::bizreach::linking::LinkingError as E;
