@@ -34,7 +34,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
-    Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API" },
+    Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API; `https://` (`http://` only for a loopback host)" },
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
     Setting { key: "mail_from", default: "", doc: "sender address; default `noreply@` + the public URL's host" },
@@ -307,15 +307,24 @@ impl Config {
                 ));
             }
         }
-        for key in ["bizreach_url", "career_relay_url"] {
-            if let Some((v, origin)) = raw.get(key) {
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(Raw::invalid(
-                        key,
-                        origin,
-                        "must be an http:// or https:// URL",
-                    ));
-                }
+        if let Some((v, origin)) = raw.get("career_relay_url") {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err(Raw::invalid(
+                    "career_relay_url",
+                    origin,
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if let Some((v, origin)) = raw.get("bizreach_url") {
+            // The organisation admin's password goes there: never in clear text over a network.
+            let loopback = v.starts_with("http://") && is_loopback_host(url_host(v));
+            if !(v.starts_with("https://") || loopback) {
+                return Err(Raw::invalid(
+                    "bizreach_url",
+                    origin,
+                    "must be an https:// URL (http:// only for a loopback host such as 127.0.0.1)",
+                ));
             }
         }
         let mail_from = match raw.get("mail_from") {
@@ -406,6 +415,14 @@ fn url_host(url: &str) -> &str {
         return v6.split(']').next().unwrap_or(v6);
     }
     host.split(':').next().unwrap_or(host)
+}
+
+/// `localhost` or a loopback address (127.0.0.0/8, ::1).
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -547,6 +564,38 @@ mod tests {
                 setting.doc
             );
             assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+        }
+    }
+
+    /// M8: the BizReach password never travels in clear text beyond this machine.
+    #[test]
+    fn m8_the_bizreach_url_needs_https_except_on_loopback() {
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_BIZREACH_URL", "http://bizreach.example.com")]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("HIRELAY_BIZREACH_URL:"), "{text}");
+        assert!(text.contains("https://"), "{text}");
+        // A loopback-looking name that is not a loopback host is refused too.
+        for url in [
+            "http://127.0.0.1.example.com",
+            "http://localhost.example.com:80",
+        ] {
+            assert!(
+                Config::load(None, &env(&[("HIRELAY_BIZREACH_URL", url)])).is_err(),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://bizreach.example.com",
+            "http://127.0.0.1:8081",
+            "http://localhost:8081/",
+            "http://[::1]:8081",
+        ] {
+            let c = Config::load(None, &env(&[("HIRELAY_BIZREACH_URL", url)])).unwrap();
+            assert!(c.bizreach_url.is_some(), "{url}");
         }
     }
 

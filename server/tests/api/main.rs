@@ -12,6 +12,7 @@ mod backfill;
 mod bizreach;
 #[allow(dead_code)]
 mod bizreach_support;
+mod bizreach_transport;
 mod browser;
 mod cli;
 mod console;
