@@ -20,6 +20,7 @@ mod crash;
 mod events;
 mod ops;
 mod outbound;
+mod private_files;
 mod progress_sync;
 mod routing;
 mod rules;
