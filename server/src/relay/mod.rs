@@ -23,6 +23,7 @@ pub const INVITATION_TEMPLATE: &str = "career_relay_invitation";
 /// Why an invitation could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
+    /// The address, redacted (`crate::domain::email::redact_invalid`).
     #[error("the candidate's address `{0}` cannot receive mail")]
     BadAddress(String),
     #[error("the invitation email: {0}")]
@@ -144,8 +145,9 @@ pub fn plan(
     if candidate.opted_out_at.is_some() {
         return Ok(Plan::OptedOut);
     }
-    let to = Email::parse(&candidate.email)
-        .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
+    let to = Email::parse(&candidate.email).map_err(|_| {
+        RelayError::BadAddress(crate::domain::email::redact_invalid(&candidate.email))
+    })?;
     let token = new_token();
     let outbox_id = new_id("mail");
     let invitation = Store::new_invitation(NewInvitation {
