@@ -56,6 +56,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
+    Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
 ];
 
@@ -109,6 +110,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Internal hosts outbound webhooks may reach anyway (M7).
     pub outbound_allow_hosts: crate::outbound::AllowedHosts,
+    /// The bearer token `/metrics` needs, when set.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The signing secrets of each inbound webhook source.
@@ -395,6 +398,7 @@ impl Config {
             company_name: raw.string("company_name"),
             log_format,
             outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
+            metrics_token: raw.string("metrics_token").map(SecretString::from),
             public_url,
             data_dir,
         })
