@@ -14,6 +14,7 @@ mod m0005_outbox_inline;
 mod m0006_referrals;
 mod m0007_monthly_report;
 mod m0008_invitation_tokens;
+mod m0009_purge_sent_mail_bodies;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_referrals::Migration),
             Box::new(m0007_monthly_report::Migration),
             Box::new(m0008_invitation_tokens::Migration),
+            Box::new(m0009_purge_sent_mail_bodies::Migration),
         ]
     }
 }

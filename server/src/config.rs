@@ -35,7 +35,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
-    Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API" },
+    Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API; `https://` (`http://` only for a loopback host)" },
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
     Setting { key: "mail_from", default: "", doc: "sender address, optionally with a display name (`株式会社サンプル 採用担当 <noreply@example.jp>`); default `noreply@` + the public URL's host" },
@@ -61,6 +61,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
+    Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
+    Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
 ];
 
 /// What every promotional mail must show of its sender (特定電子メール法 Art. 4): a name, a
@@ -139,6 +141,10 @@ pub struct Config {
     pub career_relay_targets: crate::relay::funnel::Targets,
     pub company_name: Option<String>,
     pub log_format: LogFormat,
+    /// Internal hosts outbound webhooks may reach anyway (M7).
+    pub outbound_allow_hosts: crate::outbound::AllowedHosts,
+    /// The bearer token `/metrics` needs, when set.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The signing secrets of each inbound webhook source.
@@ -339,15 +345,24 @@ impl Config {
                 ));
             }
         }
-        for key in ["bizreach_url", "career_relay_url"] {
-            if let Some((v, origin)) = raw.get(key) {
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(Raw::invalid(
-                        key,
-                        origin,
-                        "must be an http:// or https:// URL",
-                    ));
-                }
+        if let Some((v, origin)) = raw.get("career_relay_url") {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err(Raw::invalid(
+                    "career_relay_url",
+                    origin,
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if let Some((v, origin)) = raw.get("bizreach_url") {
+            // The organisation admin's password goes there: never in clear text over a network.
+            let loopback = v.starts_with("http://") && is_loopback_host(url_host(v));
+            if !(v.starts_with("https://") || loopback) {
+                return Err(Raw::invalid(
+                    "bizreach_url",
+                    origin,
+                    "must be an https:// URL (http:// only for a loopback host such as 127.0.0.1)",
+                ));
             }
         }
         let mail_from = match raw.get("mail_from") {
@@ -442,6 +457,8 @@ impl Config {
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
             company_name: raw.string("company_name"),
             log_format,
+            outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
+            metrics_token: raw.string("metrics_token").map(SecretString::from),
             public_url,
             data_dir,
         })
@@ -453,12 +470,23 @@ impl Config {
     }
 }
 
-/// The host of an `http(s)://host[:port]/…` URL.
+/// The host of an `http(s)://host[:port]/…` URL (an IPv6 address without its brackets).
 fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
     host.split(':').next().unwrap_or(host)
+}
+
+/// `localhost` or a loopback address (127.0.0.0/8, ::1).
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -601,6 +629,60 @@ mod tests {
             );
             assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
         }
+    }
+
+    /// M8: the BizReach password never travels in clear text beyond this machine.
+    #[test]
+    fn m8_the_bizreach_url_needs_https_except_on_loopback() {
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_BIZREACH_URL", "http://bizreach.example.com")]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("HIRELAY_BIZREACH_URL:"), "{text}");
+        assert!(text.contains("https://"), "{text}");
+        // A loopback-looking name that is not a loopback host is refused too.
+        for url in [
+            "http://127.0.0.1.example.com",
+            "http://localhost.example.com:80",
+        ] {
+            assert!(
+                Config::load(None, &env(&[("HIRELAY_BIZREACH_URL", url)])).is_err(),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://bizreach.example.com",
+            "http://127.0.0.1:8081",
+            "http://localhost:8081/",
+            "http://[::1]:8081",
+        ] {
+            let c = Config::load(None, &env(&[("HIRELAY_BIZREACH_URL", url)])).unwrap();
+            assert!(c.bizreach_url.is_some(), "{url}");
+        }
+    }
+
+    #[test]
+    fn m7_outbound_allow_hosts_are_parsed_and_bad_ones_named() {
+        let c = Config::load(
+            None,
+            &env(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "127.0.0.1, hooks.internal")]),
+        )
+        .unwrap();
+        assert!(c
+            .outbound_allow_hosts
+            .allows_ip("127.0.0.1".parse().unwrap()));
+        assert!(c.outbound_allow_hosts.allows_name("hooks.internal"));
+        let err = Config::load(
+            None,
+            &env(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "10.0.0.0/40")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("HIRELAY_OUTBOUND_ALLOW_HOSTS:"),
+            "{err}"
+        );
     }
 
     #[test]

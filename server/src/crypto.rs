@@ -9,7 +9,7 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -130,6 +130,28 @@ impl SecretBox {
             .map(SecretString::from)
             .map_err(|_| CryptoError::Malformed)
     }
+}
+
+/// The key file, when it is in use and sits in the directory of the SQLite database: then one
+/// copy of that directory (a backup, a stolen disk image) holds the sealed secrets and the key
+/// that opens them (M9).
+pub fn key_file_beside_database(config: &Config) -> Option<PathBuf> {
+    if config.secret_key.is_some() {
+        return None;
+    }
+    let db = crate::store::sqlite_path(config.database_url.expose_secret())?;
+    let db_dir = match Path::new(db).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let same = match (
+        std::fs::canonicalize(db_dir),
+        std::fs::canonicalize(&config.data_dir),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    same.then(|| config.data_dir.join(KEY_FILE))
 }
 
 /// Creates `path` with `text`, readable by the owner only; fails if it exists.

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
+pub mod private_files;
 pub mod queue;
 pub mod rate_limit;
 pub mod readiness;

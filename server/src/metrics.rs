@@ -1,10 +1,12 @@
 //! Process metrics in Prometheus text format: requests by route and status, events finished by
 //! state, script run time, mails sent and failed, outbound deliveries. Queue depth and events by
-//! state come from the database when `/metrics` is read.
+//! state come from the database, counted at most once per [`EVENT_COUNT_TTL`] however often
+//! `/metrics` is read (a count groups the whole events table).
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::status::EventStatus;
 
@@ -19,10 +21,19 @@ struct Inner {
     counters: BTreeMap<&'static str, u64>,
 }
 
+/// How long a count of events by state is served before the database is asked again.
+pub const EVENT_COUNT_TTL: Duration = Duration::from_secs(2);
+
+/// A count of events by state and when it was made.
+type EventCount = Option<(Instant, HashMap<String, i64>)>;
+
 /// Shared, cheap to clone.
 #[derive(Clone, Default)]
 pub struct Metrics {
     inner: Arc<Mutex<Inner>>,
+    /// The last count of events by state and when it was made. An async lock: scrapes that
+    /// arrive while one counts wait for its count instead of counting too.
+    event_counts: Arc<tokio::sync::Mutex<EventCount>>,
 }
 
 /// Counters other modules bump by name (one place lists them, for the help text).
@@ -112,6 +123,32 @@ impl Metrics {
 
     pub fn counter(&self, counter: &str) -> u64 {
         self.with(|m| m.counters.get(counter).copied().unwrap_or(0))
+    }
+
+    /// Events by state: the last count if younger than [`EVENT_COUNT_TTL`], else what `count`
+    /// answers (on failure, the last count, or none).
+    pub async fn event_counts<F, Fut, E>(&self, count: F) -> HashMap<String, i64>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<HashMap<String, i64>, E>>,
+        E: std::fmt::Display,
+    {
+        let mut last = self.event_counts.lock().await;
+        if let Some((at, counts)) = last.as_ref() {
+            if at.elapsed() < EVENT_COUNT_TTL {
+                return counts.clone();
+            }
+        }
+        match count().await {
+            Ok(counts) => {
+                *last = Some((Instant::now(), counts.clone()));
+                counts
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: counting events failed");
+                last.as_ref().map(|(_, c)| c.clone()).unwrap_or_default()
+            }
+        }
     }
 
     /// The text exposition, with the database gauges passed in.

@@ -16,7 +16,7 @@ use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::outbound::{DeliverySettings, DeliveryWorker};
+use crate::outbound::{DeliverySettings, DeliveryWorker, TargetPolicy};
 use crate::pipeline::Pipeline;
 use crate::queue::{self, QueueSettings};
 use crate::readiness::Readiness;
@@ -52,7 +52,7 @@ impl Stopper {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let config = Arc::new(config);
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::private_files::ensure_private_dir(&config.data_dir)?;
         let store = Store::connect(
             config.database_url.expose_secret(),
             config.database_pool,
@@ -92,6 +92,14 @@ impl Application {
         )
         .await?;
         let secret_box = SecretBox::from_config(&config)?;
+        if let Some(key_file) = crate::crypto::key_file_beside_database(&config) {
+            tracing::warn!(
+                key_file = %key_file.display(),
+                "the secret key file sits beside the database: one copy of the data directory \
+                 (a backup) holds the sealed secrets and their key; set HIRELAY_SECRET_KEY to the \
+                 file's content and keep the key out of the data directory"
+            );
+        }
         let bizreach = match ClientSettings::from_config(&config) {
             Some(settings) => Some(BizreachClient::new(
                 settings,
@@ -157,6 +165,7 @@ impl Application {
                 secret_box.clone(),
                 metrics.clone(),
                 DeliverySettings::default(),
+                TargetPolicy::new(config.outbound_allow_hosts.clone()),
             )?
             .spawn(shutdown.clone()),
         );

@@ -4,6 +4,10 @@
 //! network failures are retried with exponential backoff and jitter (3 tries). A `401` on a
 //! signed-in call signs in again once with the stored credentials, then gives
 //! [`BizreachError::Unauthorized`].
+//!
+//! Redirects are not followed (a 307/308 would re-send the sign-in, password included, to
+//! wherever it points): a 3xx is [`BizreachError::Redirected`]. Every answer's body is read up
+//! to [`ClientSettings::body_limit`] (16 MiB), never further.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -27,7 +31,15 @@ pub struct ClientSettings {
     pub tries: u32,
     /// The first retry's delay; each later one doubles it, plus up to as much again of jitter.
     pub retry_base: Duration,
+    /// The most bytes of one answer's body that are read.
+    pub body_limit: usize,
 }
+
+/// The default [`ClientSettings::body_limit`]: far above a page of applications.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// How much of an error answer is read for its message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 impl ClientSettings {
     /// The settings of `config`, or `None` when `HIRELAY_BIZREACH_URL` is not set.
@@ -38,6 +50,7 @@ impl ClientSettings {
             request_timeout: Duration::from_secs(30),
             tries: 3,
             retry_base: config.bizreach_retry_base,
+            body_limit: BODY_LIMIT,
         })
     }
 }
@@ -116,6 +129,7 @@ impl BizreachClient {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("hirelay/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| BizreachError::Network(e.to_string()))?;
@@ -151,7 +165,7 @@ impl BizreachClient {
         let res = self
             .signed_in(Method::GET, "/api/group-accounts", &[], None)
             .await?;
-        decode(res).await
+        decode(res, self.inner.settings.body_limit).await
     }
 
     /// A page of `group`'s applications applied at `since` or later, after `cursor`.
@@ -173,7 +187,7 @@ impl BizreachClient {
         }
         let path = format!("/api/group-accounts/{}/applications", segment(group));
         let res = self.signed_in(Method::GET, &path, &query, None).await?;
-        decode(res).await
+        decode(res, self.inner.settings.body_limit).await
     }
 
     /// Pushes an application's status to BizReach (P2).
@@ -205,7 +219,7 @@ impl BizreachClient {
         if res.status() == StatusCode::UNAUTHORIZED {
             return Err(BizreachError::BadCredentials);
         }
-        let out: SessionOut = decode(res).await?;
+        let out: SessionOut = decode(res, self.inner.settings.body_limit).await?;
         Ok(Session {
             account_name: out.account_name,
             token: out.token,
@@ -361,9 +375,35 @@ async fn ok(res: reqwest::Response) -> Result<reqwest::Response, BizreachError> 
     }
 }
 
+/// The body of `res`, read as it streams in, and refused once it passes `limit` bytes (a
+/// `Content-Length` above it is refused before reading).
+async fn read_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, BizreachError> {
+    if res.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BizreachError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| BizreachError::Network(without_url(&e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(BizreachError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 async fn upstream(res: reqwest::Response) -> BizreachError {
     let status = res.status().as_u16();
-    let text = res.text().await.unwrap_or_default();
+    if res.status().is_redirection() {
+        return BizreachError::Redirected { status };
+    }
+    let text = match read_limited(res, ERROR_BODY_LIMIT).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
     let message = match serde_json::from_str::<ErrorOut>(&text) {
         Ok(ErrorOut { error }) => format!(
             "{}: {}",
@@ -377,12 +417,10 @@ async fn upstream(res: reqwest::Response) -> BizreachError {
 
 async fn decode<T: serde::de::DeserializeOwned>(
     res: reqwest::Response,
+    limit: usize,
 ) -> Result<T, BizreachError> {
     let res = ok(res).await?;
-    let bytes = res
-        .bytes()
-        .await
-        .map_err(|e| BizreachError::Network(without_url(&e)))?;
+    let bytes = read_limited(res, limit).await?;
     serde_json::from_slice(&bytes).map_err(|e| BizreachError::Decode(e.to_string()))
 }
 

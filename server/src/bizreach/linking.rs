@@ -130,7 +130,7 @@ pub async fn request_link(
     let to = transition(id, from, LinkAction::RequestLink)?;
     let to_email = Email::parse(&group.admin_email).map_err(|_| LinkingError::BadAdminEmail {
         id: id.to_owned(),
-        address: group.admin_email.clone(),
+        address: crate::domain::email::redact_invalid(&group.admin_email),
     })?;
     let now = now_millis();
     let expires_at = now + Duration::hours(APPROVAL_VALIDITY_HOURS).num_milliseconds();

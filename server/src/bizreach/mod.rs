@@ -33,6 +33,10 @@ pub enum BizreachError {
     Network(String),
     #[error("BizReach answered something unreadable: {0}")]
     Decode(String),
+    #[error("BizReach answered {status}, a redirect, which hirelay does not follow (it would re-send the request, password included): check HIRELAY_BIZREACH_URL")]
+    Redirected { status: u16 },
+    #[error("BizReach's answer is larger than {limit} bytes; it was not read further")]
+    TooLarge { limit: usize },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -60,6 +60,25 @@ impl Email {
     }
 }
 
+/// What a log line or an error message may show of text that is not a valid address: the part
+/// after its last `@` (`***@domain`) when that looks like a domain, else only its length. The
+/// local part (the person) never appears.
+pub fn redact_invalid(raw: &str) -> String {
+    let s = raw.trim();
+    match s.rsplit_once('@') {
+        Some((_, domain))
+            if !domain.is_empty()
+                && domain.len() <= 253
+                && domain
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '.' || c == '-') =>
+        {
+            format!("***@{domain}")
+        }
+        _ => format!("({} characters)", s.chars().count()),
+    }
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -128,6 +147,15 @@ mod tests {
         );
         assert!(Sender::parse("名前 <nobody>").is_err());
         assert!(Sender::parse("a\"b <x@example.jp>").is_err());
+    }
+
+    #[test]
+    fn invalid_addresses_are_redacted_to_their_domain_or_length() {
+        assert_eq!(redact_invalid("taro yamada@example.jp"), "***@example.jp");
+        assert_eq!(redact_invalid("taro@@example.jp"), "***@example.jp");
+        assert_eq!(redact_invalid("taro.yamada.example.jp"), "(22 characters)");
+        assert_eq!(redact_invalid("taro@"), "(5 characters)");
+        assert_eq!(redact_invalid("taro@exa mple"), "(13 characters)");
     }
 
     #[test]

@@ -35,7 +35,13 @@ impl<'de> Deserialize<'de> for Text {
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Email::parse(&s).map_err(|e| serde::de::Error::custom(format!("`{s}` {e}")))
+        // The message reaches logs and stored errors: never the raw text (issue 18).
+        Email::parse(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{}` {e}",
+                crate::domain::email::redact_invalid(&s)
+            ))
+        })
     }
 }
 

@@ -235,12 +235,20 @@ impl From<crate::bizreach::BizreachError> for ApiError {
             E::BadCredentials | E::Unauthorized => {
                 ApiError::new(ErrorCode::BizreachCredentials, message)
             }
-            E::Upstream { .. } | E::Network(_) | E::Decode(_) => {
-                ApiError::new(ErrorCode::Upstream, message)
-            }
+            E::Upstream { .. }
+            | E::Network(_)
+            | E::Decode(_)
+            | E::Redirected { .. }
+            | E::TooLarge { .. } => ApiError::new(ErrorCode::Upstream, message),
             E::Store(e) => e.into(),
             E::Crypto(e) => ApiError::internal(e),
         }
+    }
+}
+
+impl From<crate::outbound::target::TargetError> for ApiError {
+    fn from(err: crate::outbound::target::TargetError) -> Self {
+        ApiError::field(ErrorCode::Unprocessable, "url", err.to_string())
     }
 }
 

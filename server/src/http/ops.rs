@@ -1,7 +1,10 @@
-//! Operations: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`. No token needed.
-use actix_web::{web, HttpResponse};
+//! Operations: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`. No token needed, except for
+//! `/metrics` when `HIRELAY_METRICS_TOKEN` is set.
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::error::{ApiError, ErrorCode};
 use super::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -52,17 +55,46 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let by_status = match state.store.count_events_by_status().await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics: counting events failed");
-            Default::default()
-        }
-    };
-    HttpResponse::Ok()
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &state.config.metrics_token {
+        check_metrics_token(&req, expected)?;
+    }
+    let by_status = state
+        .metrics
+        .event_counts(|| state.store.count_events_by_status())
+        .await;
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&by_status))
+        .body(state.metrics.render(&by_status)))
+}
+
+/// `Authorization: Bearer <HIRELAY_METRICS_TOKEN>`, compared in constant time (over digests,
+/// so not even the length shows).
+fn check_metrics_token(req: &HttpRequest, expected: &SecretString) -> Result<(), ApiError> {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MissingToken,
+                "/metrics needs `Authorization: Bearer <HIRELAY_METRICS_TOKEN>`",
+            )
+        })?;
+    let matches = Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(expected.expose_secret().as_bytes()));
+    if bool::from(matches) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "not the metrics token",
+        ))
+    }
 }
 
 async fn openapi() -> HttpResponse {

@@ -29,6 +29,8 @@ pub struct DeliveryOut {
     pub status: String,
     /// Tries so far.
     pub attempts: i32,
+    /// Why the last try failed: `HTTP <status>` or a short kind (`connection failed`, `timed
+    /// out after …`, `refused: …`); never the receiver's answer.
     pub last_error: Option<String>,
     pub created_at: String,
     pub delivered_at: Option<String>,
@@ -50,7 +52,7 @@ impl From<&webhook_delivery::Model> for DeliveryOut {
             event_type: d.event_type.clone(),
             status: d.status.clone(),
             attempts: d.attempts,
-            last_error: d.last_error.clone(),
+            last_error: d.last_error.as_deref().map(crate::outbound::error_kind),
             created_at: rfc3339(d.created_at),
             delivered_at: d.delivered_at.map(rfc3339),
             next_attempt_at: (d.status == DeliveryStatus::Pending.as_str())

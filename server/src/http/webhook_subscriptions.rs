@@ -1,5 +1,7 @@
 //! `/v1/webhook-subscriptions`: subscribers to hirelay's outbound events. The signing secret
-//! (`whsec_…`) is shown once, when created, and stored encrypted.
+//! (`whsec_…`) is shown once, when created, and stored encrypted. A URL whose host is (or
+//! resolves to) an internal address is refused with `422` unless the configuration allows it
+//! (`crate::outbound::target`).
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +9,7 @@ use super::auth::{Admin, Auth};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::time::{now_millis, rfc3339};
+use crate::outbound::TargetPolicy;
 use crate::store::entities::webhook_subscription;
 use crate::store::webhooks::NewSubscription;
 use crate::store::Store;
@@ -78,7 +81,8 @@ async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse
 
 /// Subscribes a URL to event types; answers the signing secret once.
 #[utoipa::path(post, path = "/v1/webhook-subscriptions", tag = "webhooks", request_body = SubscriptionIn,
-    responses((status = 201, body = SubscriptionOut), (status = 400, body = super::error::ErrorBody)),
+    responses((status = 201, body = SubscriptionOut), (status = 400, body = super::error::ErrorBody),
+        (status = 422, description = "the URL's host is internal or does not resolve; or http:// for a host not allowed", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn create(
     auth: Auth<Admin>,
@@ -117,6 +121,9 @@ async fn create(
     let mut event_types = body.event_types.clone();
     event_types.sort();
     event_types.dedup();
+    TargetPolicy::new(state.config.outbound_allow_hosts.clone())
+        .check_subscription(&url)
+        .await?;
     let secret = new_signing_secret();
     let sealed = state.secret_box.seal(&secret);
     let sub = state

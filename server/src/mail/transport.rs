@@ -1,9 +1,10 @@
 //! How mail leaves: SMTP (`HIRELAY_SMTP_URL`, pooled connections with timeouts) or, when no
-//! SMTP server is configured, `.eml` files under `DATA_DIR/outbox/`.
+//! SMTP server is configured, `.eml` files under `DATA_DIR/outbox/`, written with mode 0600 in
+//! a 0700 directory (they carry live tokens).
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +20,8 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    /// `.eml` files in this directory.
+    File(PathBuf),
 }
 
 impl Transport {
@@ -42,8 +44,8 @@ impl Transport {
             }
             None => {
                 let dir = config.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir)?;
-                Ok(Transport::File(AsyncFileTransport::new(&dir), dir))
+                crate::private_files::ensure_private_dir(&dir)?;
+                Ok(Transport::File(dir))
             }
         }
     }
@@ -52,7 +54,7 @@ impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::Smtp(_) => "smtp".to_owned(),
-            Transport::File(_, dir) => format!("files in {}", dir.display()),
+            Transport::File(dir) => format!("files in {}", dir.display()),
         }
     }
 
@@ -64,7 +66,13 @@ impl Transport {
                 .map_err(|_| "the SMTP server did not answer in time".to_owned())?
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            Transport::File(t, _) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            // Named as lettre's file transport names them.
+            Transport::File(dir) => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                crate::private_files::write_private(&path, &message.formatted())
+                    .await
+                    .map_err(|e| format!("writing {}: {e}", path.display()))
+            }
         };
         sent
     }

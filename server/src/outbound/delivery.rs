@@ -2,6 +2,10 @@
 //! URL with `webhook-id` (the delivery id), `webhook-timestamp` and `webhook-signature` (HMAC
 //! with the subscription's secret), and records the outcome: 2xx → `delivered`; otherwise
 //! retried with the queue's backoff and jitter, `dead` after the last try.
+//!
+//! Only the status code and a short error kind are kept of a failure, never the receiver's
+//! answer (it could echo what an internal host holds). Connections go only to addresses
+//! [`TargetPolicy`] allows, checked on the resolved address itself.
 use futures_util::future::join_all;
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -11,6 +15,7 @@ use crate::crypto::SecretBox;
 use crate::domain::time::now_millis;
 use crate::ingest::signature::WebhookSecrets;
 use crate::metrics::Metrics;
+use crate::outbound::target::{self, TargetPolicy};
 use crate::queue::retry;
 use crate::store::entities::webhook_delivery;
 use crate::store::webhooks::DeliveryResult;
@@ -65,6 +70,7 @@ pub struct DeliveryWorker {
     http: reqwest::Client,
     metrics: Metrics,
     settings: DeliverySettings,
+    targets: TargetPolicy,
 }
 
 impl DeliveryWorker {
@@ -73,11 +79,15 @@ impl DeliveryWorker {
         secret_box: SecretBox,
         metrics: Metrics,
         settings: DeliverySettings,
+        targets: TargetPolicy,
     ) -> anyhow::Result<DeliveryWorker> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Names resolve through the policy; a proxy would resolve them beyond its reach.
+            .dns_resolver(targets.resolver())
+            .no_proxy()
             .user_agent(concat!("hirelay/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(DeliveryWorker {
@@ -86,6 +96,7 @@ impl DeliveryWorker {
             http,
             metrics,
             settings,
+            targets,
         })
     }
 
@@ -187,9 +198,16 @@ impl DeliveryWorker {
         let signature = secrets
             .sign(&delivery.id, timestamp, body)
             .ok_or_else(|| Failure::permanent("the subscription has no secret".to_owned()))?;
+        // An address in the URL itself never reaches the resolver: checked here, on every try
+        // (the allowed hosts may have changed since the subscription was made).
+        let url = reqwest::Url::parse(&sub.url)
+            .map_err(|_| Failure::permanent("the subscription's URL is not valid".to_owned()))?;
+        self.targets
+            .check_url(&url)
+            .map_err(|_| Failure::retry(REFUSED.to_owned()))?;
         let res = self
             .http
-            .post(&sub.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &delivery.id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -200,6 +218,8 @@ impl DeliveryWorker {
             .map_err(|e| {
                 Failure::retry(if e.is_timeout() {
                     format!("timed out after {} s", self.settings.timeout.as_secs())
+                } else if target::is_refused(&e) {
+                    REFUSED.to_owned()
                 } else if e.is_connect() {
                     "connection failed".to_owned()
                 } else {
@@ -210,12 +230,20 @@ impl DeliveryWorker {
         if status.is_success() {
             return Ok(());
         }
-        let text = res.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(200).collect();
-        let error = format!("HTTP {}: {excerpt}", status.as_u16());
-        Err(Failure::retry(
-            error.trim_end_matches([':', ' ']).to_owned(),
-        ))
+        // The answer's body is dropped unread.
+        Err(Failure::retry(format!("HTTP {}", status.as_u16())))
+    }
+}
+
+/// The error of a try refused because the target is an internal address.
+const REFUSED: &str = "refused: the target address is internal (HIRELAY_OUTBOUND_ALLOW_HOSTS)";
+
+/// What an answer shows of a stored error: older versions kept up to 200 characters of the
+/// receiver's answer after `HTTP nnn:`; only the status stays.
+pub fn error_kind(stored: &str) -> String {
+    match stored.strip_prefix("HTTP ") {
+        Some(rest) => format!("HTTP {}", rest.split(':').next().unwrap_or(rest).trim()),
+        None => stored.to_owned(),
     }
 }
 
@@ -248,6 +276,13 @@ mod tests {
     use crate::store::webhooks::NewSubscription;
 
     use crate::store::test_support::store;
+
+    #[test]
+    fn m7_stored_errors_show_no_answer_text() {
+        assert_eq!(error_kind("HTTP 500: root:x:0:0:/root"), "HTTP 500");
+        assert_eq!(error_kind("HTTP 404"), "HTTP 404");
+        assert_eq!(error_kind("connection failed"), "connection failed");
+    }
 
     #[tokio::test]
     async fn a_claimed_delivery_comes_back_when_its_lease_runs_out() {

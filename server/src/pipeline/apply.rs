@@ -119,7 +119,12 @@ pub async fn apply<C: ConnectionTrait>(
                 send_at,
             } => {
                 let template = TemplateName::parse(template).map_err(|e| refused(action, e))?;
-                let to = Email::parse(to).map_err(|e| refused(action, format!("`{to}` {e}")))?;
+                let to = Email::parse(to).map_err(|e| {
+                    refused(
+                        action,
+                        format!("`{}` {e}", crate::domain::email::redact_invalid(to)),
+                    )
+                })?;
                 let dedupe_key = format!("{}:email:{template}:{to}", event.id);
                 let mail = OutgoingMail {
                     template,

@@ -25,6 +25,7 @@ pub use crate::domain::names::INVITATION_TEMPLATE;
 /// Why an invitation could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
+    /// The address, redacted (`crate::domain::email::redact_invalid`).
     #[error("the candidate's address `{0}` cannot receive mail")]
     BadAddress(String),
     /// The sender's legal display is not configured: no invitation may be sent (特定電子メール法).
@@ -164,8 +165,9 @@ pub async fn plan(
             settings.sender.missing().join(", "),
         ));
     };
-    let to = Email::parse(&candidate.email)
-        .map_err(|_| RelayError::BadAddress(candidate.email.clone()))?;
+    let to = Email::parse(&candidate.email).map_err(|_| {
+        RelayError::BadAddress(crate::domain::email::redact_invalid(&candidate.email))
+    })?;
     let tokens = InvitationTokens::new();
     let outbox_id = new_id("mail");
     let invitation = Store::new_invitation(NewInvitation {

@@ -121,12 +121,12 @@ impl Store {
     /// timeout, and the senders got a 500.
     pub async fn connect(url: &str, pool: u32, processing: u32) -> anyhow::Result<Store> {
         if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)?;
+            let path = std::path::Path::new(path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::private_files::create_private_dirs(dir)?;
             }
+            // Before SQLite creates it with the umask's mode (M9).
+            crate::private_files::protect_sqlite(path)?;
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -343,7 +343,7 @@ pub async fn end_transaction<T, E: From<DbErr>>(
 }
 
 /// The file path of a `sqlite://path?…` URL.
-fn sqlite_path(url: &str) -> Option<&str> {
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -145,9 +145,13 @@ impl Store {
             .filter(Column::Status.eq(MailStatus::Sending.as_str()))
             .filter(Column::LockedUntil.eq(lease));
         update = match outcome {
+            // A sent mail's body holds live tokens (tracking, unsubscribe, approval links) and
+            // is not needed again: only its subject and headers stay (M9).
             MailOutcome::Sent => update
                 .col_expr(Column::Status, Expr::value(MailStatus::Sent.as_str()))
                 .col_expr(Column::SentAt, Expr::value(now))
+                .col_expr(Column::Html, Expr::value(""))
+                .col_expr(Column::TextBody, Expr::value(""))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
             MailOutcome::Retry { at, error } => update
                 .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))

@@ -288,8 +288,12 @@ fn bizreach_is_failing(e: &BizreachError) -> bool {
         | BizreachError::NotConfigured
         | BizreachError::NotSignedIn
         | BizreachError::Unauthorized
-        | BizreachError::BadCredentials => true,
-        BizreachError::Decode(_) | BizreachError::Store(_) | BizreachError::Crypto(_) => false,
+        | BizreachError::BadCredentials
+        | BizreachError::Redirected { .. } => true,
+        BizreachError::Decode(_)
+        | BizreachError::TooLarge { .. }
+        | BizreachError::Store(_)
+        | BizreachError::Crypto(_) => false,
     }
 }
 

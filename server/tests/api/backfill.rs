@@ -191,3 +191,31 @@ async fn b4_backfill_refused_while_progress_sync_is_on() {
     let (status, body) = backfill(&b, "grp-001").await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Issue 18 (low): an application whose candidate address is invalid is skipped, and the
+/// warning about it shows the address's domain only, never the rest of what BizReach sent.
+#[tokio::test]
+async fn a_malformed_address_is_logged_redacted() {
+    let logs = crate::helpers::log_capture();
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.add_applications(
+        "grp-001",
+        json!([{"id": "br-bad-mail", "applied_at": hours_ago(2), "status": "new",
+            "candidate": {"email": "hanako.m18secret@@example.jp"}}]),
+    )
+    .await;
+    b.link("grp-001").await;
+    let (status, report) = backfill(&b, "grp-001").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 0, "{report}");
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(!text.contains("m18secret"), "the raw address was logged");
+    assert!(
+        text.lines().any(
+            |l| l.contains("backfill: an application BizReach listed is malformed")
+                && l.contains("`***@example.jp` is not an email address")
+        ),
+        "the skipped application is not warned about by its domain"
+    );
+}

@@ -183,6 +183,8 @@ impl TestApp {
                 "HIRELAY_CAREER_RELAY_URL",
                 "https://career-relay.test/register".to_owned(),
             ),
+            // The tests' webhook subscribers listen on loopback, which is refused otherwise.
+            ("HIRELAY_OUTBOUND_ALLOW_HOSTS", "127.0.0.1".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

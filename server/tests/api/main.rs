@@ -12,6 +12,7 @@ mod backfill;
 mod bizreach;
 #[allow(dead_code)]
 mod bizreach_support;
+mod bizreach_transport;
 mod browser;
 mod cli;
 mod console;
@@ -20,6 +21,7 @@ mod events;
 mod hostile;
 mod ops;
 mod outbound;
+mod private_files;
 mod progress_sync;
 mod routing;
 mod rules;

@@ -352,3 +352,66 @@ async fn a_stopped_server_closes_its_database_connections() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Every event, by state, as `/metrics` shows it.
+fn events_total(text: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with("hirelay_events{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Issue 18 (low b): scrapes do not each count the events table: the count is served for a
+/// couple of seconds, then made again.
+#[tokio::test]
+async fn metrics_count_events_at_most_every_two_seconds() {
+    let app = TestApp::spawn().await;
+    let before = events_total(&get(&app, "/metrics").await.1);
+    let res = app
+        .post_webhook("ats", "ops-metrics-cached", &ats_change("ats-ops-cached"))
+        .await;
+    assert_eq!(res.status(), 202);
+    let started = std::time::Instant::now();
+    let cached = events_total(&get(&app, "/metrics").await.1);
+    if started.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(cached, before, "the events were counted again at once");
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let recounted = events_total(&get(&app, "/metrics").await.1);
+    assert_eq!(recounted, before + 1.0);
+}
+
+/// Issue 18 (low b): with `HIRELAY_METRICS_TOKEN`, `/metrics` needs it as a bearer token.
+#[tokio::test]
+async fn metrics_need_the_metrics_token_when_one_is_set() {
+    let app = TestApp::spawn_with(&[("HIRELAY_METRICS_TOKEN", "scrape-me-0123456789")]).await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "missing_token", "{body}");
+    for wrong in [
+        "scrape-me-012345678",
+        "scrape-me-0123456789x",
+        crate::helpers::ADMIN_TOKEN,
+    ] {
+        let res = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth(wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{wrong}");
+    }
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("hirelay_events{"));
+    // The other operational endpoints stay open.
+    assert_eq!(get(&app, "/healthz").await.0, 200);
+}

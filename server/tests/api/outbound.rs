@@ -234,7 +234,10 @@ async fn a_delivery_is_dead_after_the_tenth_try_with_the_last_error() {
     }
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["attempts"], 10);
-    assert!(dead[0]["last_error"].as_str().unwrap().contains("HTTP 500"));
+    // M7: the status only; the subscriber's answer ("subscriber is down") is not kept.
+    assert_eq!(dead[0]["last_error"], "HTTP 500", "{dead:?}");
+    let stored = webhook_delivery::Entity::find().all(db).await.unwrap();
+    assert_eq!(stored[0].last_error.as_deref(), Some("HTTP 500"));
     let res = b
         .app
         .admin(Method::GET, "/v1/webhook-deliveries?status=bogus")
@@ -277,4 +280,105 @@ async fn the_openapi_document_lists_progress_sync_and_deliveries() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+}
+
+/// M7: a subscription to a loopback, private, link-local (metadata), CGNAT, unspecified or
+/// multicast address, by address or by a name resolving to one, is refused with 422 naming
+/// `url`; so is `http://` to a host that is not allowed.
+#[tokio::test]
+async fn m7_internal_or_plain_http_subscriber_urls_are_refused() {
+    let app = TestApp::spawn_with(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "")]).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://127.0.0.1:9/hook",
+        "https://localhost:9/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/hook",
+        "https://172.16.0.1/hook",
+        "https://192.168.1.1/hook",
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
+        "https://224.0.0.1/hook",
+        "https://255.255.255.255/hook",
+        "https://[::1]/hook",
+        "https://[fd00::1]/hook",
+        "https://[fe80::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        // A public address, but not over https (nothing is sent to it).
+        "http://93.184.215.14/hook",
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/v1/webhook-subscriptions",
+                &json!({"url": url, "event_types": ["application.routed"]}),
+            )
+            .await;
+        assert_eq!(status, 422, "{url}: {body}");
+        assert_eq!(body["error"]["field"], "url", "{url}: {body}");
+    }
+    assert_eq!(
+        app.get_json("/v1/webhook-subscriptions").await["items"],
+        json!([])
+    );
+}
+
+/// M7: the address is checked again when connecting. A subscription whose host resolves to
+/// loopback by then (stored directly here, as if DNS had answered otherwise when it was made)
+/// is never reached, nor one naming a loopback address once it is no longer allowed.
+#[tokio::test]
+async fn m7_an_internal_address_is_refused_at_connect_time() {
+    let app = TestApp::spawn_with(&[("HIRELAY_OUTBOUND_ALLOW_HOSTS", "")]).await;
+    let subscriber = Subscriber::start(0).await;
+    let port = subscriber.url.rsplit(':').next().unwrap().to_owned();
+    let sealed = app.state.secret_box.seal(crate::helpers::SECRET);
+    let types = ["application.routed".to_owned()];
+    for url in [
+        format!("http://localhost:{port}"),
+        format!("https://localhost:{port}"),
+        subscriber.url.clone(),
+    ] {
+        app.state
+            .store
+            .create_webhook_subscription(
+                hirelay::store::webhooks::NewSubscription {
+                    url: &url,
+                    event_types: &types,
+                    secret_sealed: &sealed,
+                },
+                hirelay::domain::time::now_millis(),
+            )
+            .await
+            .unwrap();
+    }
+    let queued = hirelay::store::Store::enqueue_webhook(
+        &app.state.store.db,
+        "application.routed",
+        &json!({"type": "application.routed"}),
+        "m7-rebinding",
+    )
+    .await
+    .unwrap();
+    assert_eq!(queued, 3);
+    let mut tried = Vec::new();
+    for _ in 0..200 {
+        tried = deliveries(&app, "pending").await;
+        if tried.len() == 3
+            && tried
+                .iter()
+                .all(|d| d["attempts"] == 1 && d["last_error"].is_string())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(tried.len(), 3, "{tried:?}");
+    for d in &tried {
+        let error = d["last_error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("refused"), "{tried:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        subscriber.received().is_empty(),
+        "an internal address was reached"
+    );
 }

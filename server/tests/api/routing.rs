@@ -159,7 +159,7 @@ async fn i6_i8_inbox_bulk_routing_with_register_rule() {
     let (status, sub) = app
         .post_json(
             "/v1/webhook-subscriptions",
-            &json!({"url": "https://ats.example.jp/hooks", "event_types": ["application.routed"]}),
+            &json!({"url": "http://127.0.0.1:9/hooks", "event_types": ["application.routed"]}),
         )
         .await;
     assert_eq!(status, 201, "{sub}");
@@ -250,7 +250,7 @@ async fn webhook_subscription_secrets_are_shown_once_and_stored_encrypted() {
     let (status, body) = app
         .post_json(
             "/v1/webhook-subscriptions",
-            &json!({"url": "https://ats.example.jp/hooks", "event_types": ["application.labeled", "application.routed"]}),
+            &json!({"url": "http://127.0.0.1:9/hooks", "event_types": ["application.labeled", "application.routed"]}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -275,7 +275,7 @@ async fn webhook_subscription_secrets_are_shown_once_and_stored_encrypted() {
     let (status, body) = app
         .post_json(
             "/v1/webhook-subscriptions",
-            &json!({"url": "https://x.example.jp", "event_types": ["application.exploded"]}),
+            &json!({"url": "http://127.0.0.1:9/x", "event_types": ["application.exploded"]}),
         )
         .await;
     assert_eq!(

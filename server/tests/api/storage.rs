@@ -114,3 +114,30 @@ async fn processing_holds_connections_of_its_own() {
         .await
         .unwrap();
 }
+
+/// m0009 (M9): mails sent before the sender blanked bodies lose theirs (live tokens); mails
+/// still to send keep them.
+#[tokio::test]
+async fn m9_bodies_of_mails_sent_earlier_are_blanked() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.store.db;
+    let sent = mail("<p>https://hirelay.test/r/live-token</p>");
+    let pending = mail("<p>still to send</p>");
+    Store::insert_mails(db, &[sent.clone(), pending.clone()])
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = 1 WHERE id = '{}'",
+        sent.id
+    ))
+    .await
+    .unwrap();
+    Migrator::down(db, Some(1)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let row = app.state.store.get_mail(&sent.id).await.unwrap();
+    assert_eq!((row.html.as_str(), row.text_body.as_str()), ("", ""));
+    assert!(!row.subject.is_empty());
+    let row = app.state.store.get_mail(&pending.id).await.unwrap();
+    assert_eq!(row.html, "<p>still to send</p>");
+    assert_eq!(row.text_body, "text");
+}
