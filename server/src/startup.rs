@@ -170,34 +170,33 @@ impl Application {
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
-        let access_log =
-            tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
         let server = HttpServer::new(move || {
             let request_metrics = app_state.metrics.clone();
             App::new()
                 .app_data(app_state.clone())
+                // Outermost: metrics and the access log see every answer, with its time.
                 .wrap_fn(move |req, srv| {
                     let method = crate::metrics::method_label(req.method());
                     let metrics = request_metrics.clone();
+                    let started = std::time::Instant::now();
                     let fut = srv.call(req);
                     async move {
                         let res = fut.await?;
-                        let route = res
-                            .request()
-                            .match_pattern()
-                            .unwrap_or_else(|| "unmatched".into());
-                        metrics.request(method, &route, res.status().as_u16());
+                        let pattern = res.request().match_pattern();
+                        let status = res.status().as_u16();
+                        metrics.request(method, pattern.as_deref().unwrap_or("unmatched"), status);
+                        if tracing::enabled!(target: http::access_log::TARGET, tracing::Level::INFO)
+                        {
+                            let took = started.elapsed();
+                            if let Some(line) =
+                                http::access_log::line(method, pattern.as_deref(), status, took)
+                            {
+                                tracing::info!(target: http::access_log::TARGET, "{line}");
+                            }
+                        }
                         Ok(res)
                     }
                 })
-                // The access log formats each request line up front even when nothing is logged:
-                // only in the chain when its lines would be written.
-                .wrap(actix_web::middleware::Condition::new(
-                    access_log,
-                    actix_web::middleware::Logger::new("%r %s %Dms")
-                        .exclude("/healthz")
-                        .exclude("/metrics"),
-                ))
                 .configure(http::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(http::error::ApiError::new(

@@ -1,5 +1,6 @@
 //! The HTTP layer: one module per resource, each with its routes (`configure`), DTOs and
 //! handlers. `error.rs` holds the one error body; `auth.rs` the token and role checks.
+pub mod access_log;
 pub mod applications;
 pub mod audit;
 pub mod auth;
