@@ -170,10 +170,20 @@ impl Application {
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
+        let https = config.public_url.starts_with("https://");
         let server = HttpServer::new(move || {
             let request_metrics = app_state.metrics.clone();
             App::new()
                 .app_data(app_state.clone())
+                .wrap_fn(move |req, srv| {
+                    let path = req.path().to_owned();
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        http::security_headers::apply(res.headers_mut(), &path, https);
+                        Ok(res)
+                    }
+                })
                 // Outermost: metrics and the access log see every answer, with its time.
                 .wrap_fn(move |req, srv| {
                     let method = crate::metrics::method_label(req.method());

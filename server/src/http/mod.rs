@@ -21,6 +21,7 @@ pub mod relay;
 pub mod routing;
 pub mod rules;
 pub mod scheduler;
+pub mod security_headers;
 pub mod templates;
 pub mod webhook_deliveries;
 pub mod webhook_subscriptions;

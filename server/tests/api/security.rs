@@ -34,3 +34,49 @@ async fn m1_the_access_log_names_routes_never_the_tokens_in_paths() {
     assert!(log.contains("GET /v1/applications 200"), "{log}");
     assert!(!log.contains(&secret), "a token reached the log:\n{log}");
 }
+
+/// Low (a): every answer carries nosniff, no framing and no referrer; pages opened by a
+/// token in the URL are never stored; the console keeps its stricter policy; HSTS only when
+/// the public URL is https.
+#[tokio::test]
+async fn low_every_answer_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/healthz",
+        "/v1/events",
+        "/r/sec-none",
+        "/v1/unsubscribe/sec-none",
+        "/nowhere",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            h["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}");
+        let token_page = path.starts_with("/r/") || path.starts_with("/v1/unsubscribe/");
+        assert_eq!(
+            h.get("cache-control").is_some_and(|v| v == "no-store"),
+            token_page,
+            "{path}"
+        );
+    }
+    let res = app.client.get(app.url("/console")).send().await.unwrap();
+    let policy = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+
+    let https = TestApp::spawn_with(&[("HIRELAY_PUBLIC_URL", "https://hirelay.example.jp")]).await;
+    let res = https
+        .client
+        .get(https.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
