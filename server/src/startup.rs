@@ -175,6 +175,8 @@ impl Application {
             let request_metrics = app_state.metrics.clone();
             App::new()
                 .app_data(app_state.clone())
+                // Innermost: the token is checked before a handler's extractors run.
+                .wrap(actix_web::middleware::from_fn(http::auth::authenticate))
                 .wrap_fn(move |req, srv| {
                     let path = req.path().to_owned();
                     let fut = srv.call(req);

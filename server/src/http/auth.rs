@@ -1,6 +1,14 @@
 //! Bearer-token authentication and role checks. Endpoints take an [`Auth<R>`] argument, which
-//! answers `401` without a valid token and `403` when the token's role is too low.
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+//! answers `401` without a valid token, `403` when the token's role is
+//! not one the endpoint admits.
+//!
+//! [`authenticate`] (a middleware) looks the token up before any extractor runs, so that the
+//! answer about the token comes first: a caller without the right token never learns whether
+//! its body would have been accepted.
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -9,26 +17,37 @@ use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::domain::role::Role;
+use crate::domain::role::{grants, Role};
 use crate::store::tokens::TokenIdentity;
 
-/// The role an endpoint needs.
+/// The set of roles an endpoint admits (one of [`grants`]; admin is in every one).
 pub trait Needs {
-    const ROLE: Role;
+    const ROLES: &'static [Role];
 }
 
 macro_rules! needs {
-    ($($name:ident => $role:expr),+) => {$(
-        /// Marker for [`Auth`].
+    ($($(#[$doc:meta])* $name:ident => $roles:expr),+ $(,)?) => {$(
+        $(#[$doc])*
         pub struct $name;
         impl Needs for $name {
-            const ROLE: Role = $role;
+            const ROLES: &'static [Role] = $roles;
         }
     )+};
 }
-needs!(Admin => Role::Admin, Marketer => Role::Marketer, Integrator => Role::Integrator, Viewer => Role::Viewer);
+needs!(
+    /// Administration: admin only.
+    Admin => grants::ADMINISTRATION,
+    /// Applications and KPIs, read: admin and viewer (never marketer or integrator).
+    Viewer => grants::APPLICATIONS_AND_KPIS,
+    /// Email templates and the outbox: admin and marketer.
+    Marketer => grants::TEMPLATES,
+    /// Outbound webhook subscriptions and deliveries: admin and integrator.
+    Integrator => grants::OUTBOUND_WEBHOOKS,
+    /// The caller's own settings: any role.
+    AnyRole => grants::OWN_NOTIFICATIONS,
+);
 
-/// An authenticated caller whose role allows `R`.
+/// An authenticated caller whose role is one `R` admits.
 pub struct Auth<R: Needs> {
     pub caller: TokenIdentity,
     _role: PhantomData<R>,
@@ -44,10 +63,33 @@ impl<R: Needs> Auth<R> {
 /// The id the bootstrap admin token has in audit entries.
 pub const BOOTSTRAP_ID: &str = "tok_bootstrap";
 
+/// What [`authenticate`] found, for the request's [`Auth`] extractor.
+struct Authenticated(Result<TokenIdentity, ApiError>);
+
+/// Middleware: for a request with an `Authorization` header, checks the token before the
+/// handler's extractors run (they run together, and a body extractor's 400 would otherwise
+/// be answered before the token's 401 or 403).
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+    {
+        let outcome = identify(req.request()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
+fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))
+}
+
 async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+    let state = state(req)?;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -84,20 +126,33 @@ async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown or revoked"))
 }
 
+fn roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl<R: Needs + 'static> FromRequest for Auth<R> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = req.extensions_mut().remove::<Authenticated>();
         let req = req.clone();
         Box::pin(async move {
-            let caller = identify(&req).await?;
-            if !caller.role.allows(R::ROLE) {
+            let outcome = match found {
+                Some(Authenticated(outcome)) => outcome,
+                None => identify(&req).await,
+            };
+            let caller = outcome?;
+            if !caller.role.is_in(R::ROLES) {
                 return Err(ApiError::new(
                     ErrorCode::Forbidden,
                     format!(
-                        "this endpoint needs the {} role; the token has {}",
-                        R::ROLE.as_str(),
+                        "this endpoint is for the roles {}; the token has {}",
+                        roles(R::ROLES),
                         caller.role.as_str()
                     ),
                 ));

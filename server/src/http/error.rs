@@ -60,6 +60,16 @@ impl ErrorCode {
             Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
+
+    /// The `WWW-Authenticate` challenge of the admin API's 401s (RFC 6750): which scheme to
+    /// use, and whether the token given was at fault.
+    fn challenge(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::MissingToken => Some("Bearer realm=\"hirelay\""),
+            ErrorCode::InvalidToken => Some("Bearer realm=\"hirelay\", error=\"invalid_token\""),
+            _ => None,
+        }
+    }
 }
 
 /// An error as answered: `{"error": {"code", "message", "field"?, "details"?}}`.
@@ -138,7 +148,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (code, status) = self.code.spec();
-        HttpResponse::build(status).json(ErrorBody {
+        let mut response = HttpResponse::build(status);
+        if let Some(challenge) = self.code.challenge() {
+            response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+        }
+        response.json(ErrorBody {
             error: ErrorDetail {
                 code,
                 message: self.message.clone(),

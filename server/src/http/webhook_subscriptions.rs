@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Auth};
+use super::auth::{Auth, Integrator};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::time::{now_millis, rfc3339};
@@ -64,7 +64,7 @@ fn out(
 /// The active subscriptions.
 #[utoipa::path(get, path = "/v1/webhook-subscriptions", tag = "webhooks",
     responses((status = 200, body = SubscriptionList)), security(("bearer" = [])))]
-async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn list(_: Auth<Integrator>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let subs = Store::webhook_subscriptions(&state.store.db).await?;
     let items = subs
         .iter()
@@ -81,7 +81,7 @@ async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse
     responses((status = 201, body = SubscriptionOut), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn create(
-    auth: Auth<Admin>,
+    auth: Auth<Integrator>,
     state: web::Data<AppState>,
     body: web::Json<SubscriptionIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -145,7 +145,7 @@ async fn create(
 #[utoipa::path(delete, path = "/v1/webhook-subscriptions/{id}", tag = "webhooks",
     responses((status = 204), (status = 404)), security(("bearer" = [])))]
 async fn delete(
-    auth: Auth<Admin>,
+    auth: Auth<Integrator>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

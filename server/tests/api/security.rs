@@ -1,8 +1,220 @@
 //! Issue 18 (security review): what reaches the log, who may use which route, tokens' life
 //! (list, revoke, expiry, the bootstrap token's length, throttling), and the headers every
 //! answer carries.
-use crate::helpers::{log_capture, TestApp};
-use reqwest::Method;
+use crate::helpers::{log_capture, TestApp, ADMIN_TOKEN};
+use hirelay::domain::role::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Who may use a route: the admin API table of the contract, as issue 18 settles it.
+#[derive(Clone, Copy, Debug)]
+enum Allowed {
+    Admin,
+    /// Applications and KPIs.
+    Viewer,
+    /// Templates.
+    Marketer,
+    /// Outbound webhook subscriptions and deliveries.
+    Integrator,
+    Any,
+}
+
+impl Allowed {
+    fn admits(self, role: Role) -> bool {
+        match self {
+            Allowed::Any => true,
+            Allowed::Admin => role == Role::Admin,
+            Allowed::Viewer => matches!(role, Role::Admin | Role::Viewer),
+            Allowed::Marketer => matches!(role, Role::Admin | Role::Marketer),
+            Allowed::Integrator => matches!(role, Role::Admin | Role::Integrator),
+        }
+    }
+}
+
+/// Every route of the admin API (path as `/openapi.json` writes it) and who may use it.
+const ROUTES: &[(&str, &str, Allowed)] = &[
+    ("POST", "/v1/bizreach/session", Allowed::Admin),
+    ("GET", "/v1/group-accounts", Allowed::Admin),
+    ("POST", "/v1/group-accounts/{id}/link", Allowed::Admin),
+    ("POST", "/v1/group-accounts/{id}/suspend", Allowed::Admin),
+    ("POST", "/v1/group-accounts/{id}/resume", Allowed::Admin),
+    (
+        "PUT",
+        "/v1/group-accounts/{id}/progress-sync",
+        Allowed::Admin,
+    ),
+    (
+        "GET",
+        "/v1/group-accounts/{id}/progress-sync/preview",
+        Allowed::Admin,
+    ),
+    ("POST", "/v1/group-accounts/{id}/backfill", Allowed::Admin),
+    ("POST", "/v1/scheduler/{job}/run", Allowed::Admin),
+    ("GET", "/v1/jobs", Allowed::Admin),
+    ("POST", "/v1/jobs", Allowed::Admin),
+    ("GET", "/v1/routing-rules", Allowed::Admin),
+    ("POST", "/v1/routing-rules", Allowed::Admin),
+    ("DELETE", "/v1/routing-rules/{id}", Allowed::Admin),
+    ("GET", "/v1/imports", Allowed::Admin),
+    ("POST", "/v1/imports/route", Allowed::Admin),
+    ("GET", "/v1/applications", Allowed::Viewer),
+    ("GET", "/v1/applications/{id}", Allowed::Viewer),
+    ("GET", "/v1/rules", Allowed::Admin),
+    ("GET", "/v1/rules/{name}", Allowed::Admin),
+    ("PUT", "/v1/rules/{name}", Allowed::Admin),
+    ("GET", "/v1/rules/{name}/versions", Allowed::Admin),
+    ("POST", "/v1/rules/{name}/rollback", Allowed::Admin),
+    ("POST", "/v1/rules/{name}/dry-run", Allowed::Admin),
+    ("GET", "/v1/templates", Allowed::Marketer),
+    ("GET", "/v1/templates/{name}", Allowed::Marketer),
+    ("PUT", "/v1/templates/{name}", Allowed::Marketer),
+    ("GET", "/v1/templates/{name}/versions", Allowed::Marketer),
+    ("POST", "/v1/templates/{name}/rollback", Allowed::Marketer),
+    ("POST", "/v1/templates/{name}/preview", Allowed::Marketer),
+    ("POST", "/v1/templates/{name}/test-send", Allowed::Marketer),
+    ("GET", "/v1/events", Allowed::Admin),
+    ("GET", "/v1/events/{id}", Allowed::Admin),
+    ("POST", "/v1/events/{id}/replay", Allowed::Admin),
+    ("POST", "/v1/events/replay", Allowed::Admin),
+    ("GET", "/v1/kpis/funnel", Allowed::Viewer),
+    ("GET", "/v1/kpis/export.csv", Allowed::Viewer),
+    ("GET", "/v1/career-relay/ledger", Allowed::Viewer),
+    ("GET", "/v1/kpis", Allowed::Viewer),
+    ("GET", "/v1/kpis/records.csv", Allowed::Viewer),
+    ("GET", "/v1/webhook-subscriptions", Allowed::Integrator),
+    ("POST", "/v1/webhook-subscriptions", Allowed::Integrator),
+    (
+        "DELETE",
+        "/v1/webhook-subscriptions/{id}",
+        Allowed::Integrator,
+    ),
+    ("GET", "/v1/webhook-deliveries", Allowed::Integrator),
+    ("GET", "/v1/notifications/subscriptions", Allowed::Any),
+    ("PUT", "/v1/notifications/subscriptions", Allowed::Any),
+    ("GET", "/v1/audit-log", Allowed::Admin),
+];
+
+/// A path of the table with its parameters filled by names that exist nowhere, so an
+/// admitted request changes nothing.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "sec-none")
+        .replace("{name}", "sec_none")
+        .replace("{job}", "sec-none")
+}
+
+/// M2: every route of the admin API × the four roles and no token. No token: 401 with a
+/// Bearer challenge; a role the route does not admit: 403; one it admits: anything but 401,
+/// 403 or 500 (the dummy ids make most of them 4xx). Marketers and integrators never read
+/// applications or candidates. The table covers every bearer route of `/openapi.json`.
+#[tokio::test]
+async fn m2_each_role_reaches_exactly_the_routes_the_contract_gives_it() {
+    let app = TestApp::spawn().await;
+    let openapi = app.openapi().await;
+    let roles = &openapi["components"]["securitySchemes"]["bearer"]["description"];
+    assert!(
+        roles
+            .as_str()
+            .unwrap()
+            .contains("`integrator` the outbound webhook"),
+        "{roles}"
+    );
+
+    let documented: BTreeSet<(String, String)> = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, op)| op.get("security").is_some())
+                .map(|(method, _)| (method.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let tabled: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented.difference(&tabled).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes needing a token that this table does not cover"
+    );
+
+    let mut tokens = vec![(Role::Admin, ADMIN_TOKEN.to_owned())];
+    for role in [Role::Viewer, Role::Marketer, Role::Integrator] {
+        tokens.push((role, app.token(role).await));
+    }
+    let mut wrong = Vec::new();
+    for (method, path, allowed) in ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let url = app.url(&concrete(path));
+        let request = |token: Option<&str>| {
+            let mut r = app.client.request(method.clone(), &url).json(&json!({}));
+            if let Some(token) = token {
+                r = r.bearer_auth(token);
+            }
+            r
+        };
+        let res = request(None).send().await.unwrap();
+        let challenge = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        if res.status() != StatusCode::UNAUTHORIZED
+            || !challenge
+                .as_deref()
+                .is_some_and(|c| c.starts_with("Bearer"))
+        {
+            wrong.push(format!(
+                "{method} {path} without a token: {} {challenge:?}",
+                res.status()
+            ));
+        }
+        for (role, token) in &tokens {
+            let res = request(Some(token)).send().await.unwrap();
+            let status = res.status();
+            let ok = if allowed.admits(*role) {
+                !matches!(status.as_u16(), 401 | 403 | 500)
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                let body = res.text().await.unwrap();
+                wrong.push(format!(
+                    "{method} {path} as {role:?} ({allowed:?}): {status} {body}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// M2: what a 403 says: the roles the route admits and the token's.
+#[tokio::test]
+async fn m2_a_marketer_cannot_read_a_candidate_and_is_told_who_can() {
+    let app = TestApp::spawn().await;
+    let marketer = app.token(Role::Marketer).await;
+    let res = app
+        .as_token(
+            &marketer,
+            Method::GET,
+            "/v1/applications?ats_application_id=x",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("admin, viewer") && message.contains("marketer"),
+        "{message}"
+    );
+}
 
 /// M1: the access log names the route's pattern; tokens in paths (tracking link, approval
 /// link, unsubscribe link) and query strings never reach it.
