@@ -13,6 +13,7 @@ mod m0004_claim_order;
 mod m0005_outbox_inline;
 mod m0006_referrals;
 mod m0007_monthly_report;
+mod m0008_token_expiry;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_outbox_inline::Migration),
             Box::new(m0006_referrals::Migration),
             Box::new(m0007_monthly_report::Migration),
+            Box::new(m0008_token_expiry::Migration),
         ]
     }
 }

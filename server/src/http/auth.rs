@@ -1,5 +1,5 @@
 //! Bearer-token authentication and role checks. Endpoints take an [`Auth<R>`] argument, which
-//! answers `401` without a valid token, `403` when the token's role is
+//! answers `401` without a valid token (or with an expired one), `403` when the token's role is
 //! not one the endpoint admits.
 //!
 //! [`authenticate`] (a middleware) looks the token up before any extractor runs, so that the
@@ -18,7 +18,8 @@ use subtle::ConstantTimeEq;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::role::{grants, Role};
-use crate::store::tokens::TokenIdentity;
+use crate::domain::time::now_millis;
+use crate::store::tokens::{TokenCheck, TokenIdentity};
 
 /// The set of roles an endpoint admits (one of [`grants`]; admin is in every one).
 pub trait Needs {
@@ -119,11 +120,17 @@ async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
             });
         }
     }
-    state
-        .store
-        .find_token(token)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown or revoked"))
+    match state.store.check_token(token, now_millis()).await? {
+        TokenCheck::Valid(identity) => Ok(identity),
+        TokenCheck::Expired => Err(ApiError::new(
+            ErrorCode::TokenExpired,
+            "the token has expired; ask an admin for a new one",
+        )),
+        TokenCheck::Unknown => Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "the token is unknown or revoked",
+        )),
+    }
 }
 
 fn roles(roles: &[Role]) -> String {

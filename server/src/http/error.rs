@@ -15,6 +15,7 @@ pub enum ErrorCode {
     BadRequest,
     MissingToken,
     InvalidToken,
+    TokenExpired,
     InvalidSignature,
     Forbidden,
     NotFound,
@@ -41,6 +42,7 @@ impl ErrorCode {
             BadRequest => ("bad_request", StatusCode::BAD_REQUEST),
             MissingToken => ("missing_token", StatusCode::UNAUTHORIZED),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED),
+            TokenExpired => ("token_expired", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             NotFound => ("not_found", StatusCode::NOT_FOUND),
@@ -67,6 +69,9 @@ impl ErrorCode {
         match self {
             ErrorCode::MissingToken => Some("Bearer realm=\"hirelay\""),
             ErrorCode::InvalidToken => Some("Bearer realm=\"hirelay\", error=\"invalid_token\""),
+            ErrorCode::TokenExpired => Some(
+                "Bearer realm=\"hirelay\", error=\"invalid_token\", error_description=\"the token has expired\"",
+            ),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! Issue 18 (security review): what reaches the log, who may use which route, tokens' life
 //! (list, revoke, expiry, the bootstrap token's length, throttling), and the headers every
 //! answer carries.
+use crate::cli::{hirelay, run, stderr, stdout};
 use crate::helpers::{log_capture, TestApp, ADMIN_TOKEN};
 use hirelay::domain::role::Role;
 use reqwest::{Method, StatusCode};
@@ -245,6 +246,199 @@ async fn m1_the_access_log_names_routes_never_the_tokens_in_paths() {
     assert!(log.contains("POST /v1/link-approvals/{token} "), "{log}");
     assert!(log.contains("GET /v1/applications 200"), "{log}");
     assert!(!log.contains(&secret), "a token reached the log:\n{log}");
+}
+
+/// M3: `hirelay token list` shows each token's id, name, role, times and expiry, never its
+/// secret; `--expires-in-days` sets the expiry.
+#[tokio::test(flavor = "multi_thread")]
+async fn m3_token_list_shows_every_token_but_never_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::fresh_database(dir.path()).await;
+    let cli = |args: &[&str]| {
+        run(hirelay(dir.path())
+            .args(args)
+            .env("HIRELAY_DATA_DIR", dir.path().join("data"))
+            .env("HIRELAY_DATABASE_URL", &database_url))
+    };
+    let made = cli(&[
+        "token",
+        "create",
+        "--role",
+        "integrator",
+        "--name",
+        "ats-vendor",
+        "--expires-in-days",
+        "30",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let secret = stdout(&made).trim().to_owned();
+    assert!(stderr(&made).contains("valid until"), "{}", stderr(&made));
+    let kept = cli(&[
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--name",
+        "hr-dashboard",
+    ]);
+    let kept_secret = stdout(&kept).trim().to_owned();
+
+    let listed = cli(&["token", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two tokens:\n{text}");
+    assert!(
+        lines[0].contains("LAST USED") && lines[0].contains("EXPIRES"),
+        "{text}"
+    );
+    let vendor: Vec<&str> = lines[1].split('\t').collect();
+    assert!(vendor[0].starts_with("tok_"), "{text}");
+    assert_eq!(&vendor[1..3], ["ats-vendor", "integrator"], "{text}");
+    let expires = chrono::DateTime::parse_from_rfc3339(vendor[5]).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    assert!((29..=30).contains(&days), "{text}");
+    assert!(lines[2].contains("hr-dashboard\tviewer"), "{text}");
+    assert!(
+        lines[2].ends_with("\t-\t-\t-"),
+        "never used, no expiry, not revoked: {text}"
+    );
+    for s in [&secret, &kept_secret] {
+        assert!(!text.contains(s.as_str()) && !stderr(&listed).contains(s.as_str()));
+    }
+}
+
+/// M3: `hirelay token revoke ID` is honoured at once: the next request with the token is a
+/// 401 (with its Bearer challenge); `token list` shows when it was used and revoked.
+#[tokio::test(flavor = "multi_thread")]
+async fn m3_a_revoked_token_is_refused_on_its_next_request() {
+    let app = TestApp::spawn().await;
+    let (identity, token) = app
+        .state
+        .store
+        .create_token("ats-vendor", Role::Integrator)
+        .await
+        .unwrap();
+    let call = || {
+        app.as_token(&token, Method::GET, "/v1/webhook-deliveries")
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 200);
+
+    let cli = |args: &[&str]| {
+        run(hirelay(app.dir.path())
+            .args(args)
+            .env("HIRELAY_DATA_DIR", app.dir.path().join("data"))
+            .env("HIRELAY_DATABASE_URL", &app.database_url))
+    };
+    let revoked = cli(&["token", "revoke", &identity.id]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(
+        stdout(&revoked).contains(&identity.id),
+        "{}",
+        stdout(&revoked)
+    );
+
+    let res = call().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"hirelay\", error=\"invalid_token\""
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_token");
+
+    let listed = stdout(&cli(&["token", "list"]));
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&identity.id))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let fields: Vec<&str> = line.split('\t').collect();
+    assert_ne!(fields[4], "-", "last used: {line}");
+    assert_ne!(fields[6], "-", "revoked: {line}");
+
+    let unknown = cli(&["token", "revoke", "tok_nope"]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("tok_nope"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+/// M3: a token past its expiry is a 401 that says it expired.
+#[tokio::test]
+async fn m3_an_expired_token_is_refused_saying_it_expired() {
+    let app = TestApp::spawn().await;
+    let now = hirelay::domain::time::now_millis();
+    let (_, expired) = app
+        .state
+        .store
+        .create_token_expiring("old", Role::Viewer, Some(now - 1))
+        .await
+        .unwrap();
+    let (_, valid) = app
+        .state
+        .store
+        .create_token_expiring("new", Role::Viewer, Some(now + 60_000))
+        .await
+        .unwrap();
+    let path = "/v1/applications?ats_application_id=x";
+    let res = app
+        .as_token(&expired, Method::GET, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "token_expired", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+    let res = app
+        .as_token(&valid, Method::GET, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// M3 (m0008): a token stored before tokens could expire still works after the migration,
+/// never expiring; the migration also goes down.
+#[tokio::test]
+async fn m3_tokens_from_before_m0008_still_work() {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(dir.path()).await;
+    let store = hirelay::store::Store::connect(&url, 2, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let db = &store.db;
+    Migrator::down(db, Some(1)).await.unwrap();
+    let token = "hr_from_before_m0008";
+    db.execute_unprepared(&format!(
+        "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked_at) \
+         VALUES ('tok_old', 'old', 'viewer', '{}', 0, NULL)",
+        hirelay::domain::ids::token_hash(token)
+    ))
+    .await
+    .unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let now = hirelay::domain::time::now_millis();
+    assert!(matches!(
+        store.check_token(token, now).await.unwrap(),
+        hirelay::store::tokens::TokenCheck::Valid(_)
+    ));
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].expires_at, None);
+    assert_eq!(listed[0].last_used_at, Some(now));
 }
 
 /// Low (a): every answer carries nosniff, no framing and no referrer; pages opened by a
