@@ -507,7 +507,7 @@ async fn serve_with_no_configuration_keeps_everything_under_the_working_director
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_the_log_even_at_debug_level() {
-    const ADMIN: &str = "adm-Zq8vT3kW9pLx2mN4";
+    const ADMIN: &str = "adm-Zq8vT3kW9pLx2mN4-rT6yH1sD";
     const WEBHOOK_KEY: &str = "c2VjcmV0LXdlYmhvb2sta2V5LWZvci1sb2dzLXRlc3Q=";
     const SMTP_PASSWORD: &str = "s3cr3tpass";
     let webhook_secret = format!("whsec_{WEBHOOK_KEY}");

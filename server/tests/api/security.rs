@@ -409,6 +409,25 @@ async fn m3_an_expired_token_is_refused_saying_it_expired() {
     assert_eq!(res.status(), 200);
 }
 
+/// M3: a bootstrap admin token shorter than 24 characters stops start-up with a message
+/// naming the variable (and not showing the token).
+#[test]
+fn m3_a_short_admin_token_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(hirelay(dir.path())
+        .arg("serve")
+        .env("HIRELAY_BIND", "127.0.0.1:0")
+        .env("HIRELAY_DATA_DIR", dir.path().join("data"))
+        .env("HIRELAY_ADMIN_TOKEN", "dev-admin-token"));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("HIRELAY_ADMIN_TOKEN") && err.contains("24"),
+        "{err}"
+    );
+    assert!(!err.contains("dev-admin-token"), "{err}");
+}
+
 /// M3 (m0008): a token stored before tokens could expire still works after the migration,
 /// never expiring; the migration also goes down.
 #[tokio::test]
