@@ -166,6 +166,7 @@ impl Application {
             poller,
             scheduler,
             progress_sync,
+            auth_throttle: Default::default(),
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

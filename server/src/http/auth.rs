@@ -1,6 +1,6 @@
 //! Bearer-token authentication and role checks. Endpoints take an [`Auth<R>`] argument, which
 //! answers `401` without a valid token (or with an expired one), `403` when the token's role is
-//! not one the endpoint admits.
+//! not one the endpoint admits, and `429` to an address with too many failed attempts.
 //!
 //! [`authenticate`] (a middleware) looks the token up before any extractor runs, so that the
 //! answer about the token comes first: a caller without the right token never learns whether
@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::Instant;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
@@ -91,6 +92,16 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
 
 async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
     let state = state(req)?;
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        if let Some(wait) = state.auth_throttle.locked(ip, Instant::now()) {
+            let secs = wait.as_secs().max(1);
+            return Err(ApiError::new(
+                ErrorCode::TooManyRequests,
+                format!("too many failed authentications from this address; retry in {secs} s"),
+            )
+            .with_retry_after(secs));
+        }
+    }
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -133,6 +144,16 @@ async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
     }
 }
 
+/// Counts a wrong or expired token against the caller's address (a missing one is no guess).
+fn note_failure(req: &HttpRequest, err: &ApiError) {
+    if !matches!(err.code, ErrorCode::InvalidToken | ErrorCode::TokenExpired) {
+        return;
+    }
+    if let (Ok(state), Some(addr)) = (state(req), req.peer_addr()) {
+        state.auth_throttle.failed(addr.ip(), Instant::now());
+    }
+}
+
 fn roles(roles: &[Role]) -> String {
     roles
         .iter()
@@ -153,7 +174,7 @@ impl<R: Needs + 'static> FromRequest for Auth<R> {
                 Some(Authenticated(outcome)) => outcome,
                 None => identify(&req).await,
             };
-            let caller = outcome?;
+            let caller = outcome.inspect_err(|e| note_failure(&req, e))?;
             if !caller.role.is_in(R::ROLES) {
                 return Err(ApiError::new(
                     ErrorCode::Forbidden,

@@ -24,6 +24,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     Unprocessable,
+    TooManyRequests,
     ScriptInvalid,
     TemplateInvalid,
     BizreachCredentials,
@@ -51,6 +52,7 @@ impl ErrorCode {
             PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
             Unprocessable => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY),
+            TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             ScriptInvalid => ("script_invalid", StatusCode::UNPROCESSABLE_ENTITY),
             TemplateInvalid => ("template_invalid", StatusCode::UNPROCESSABLE_ENTITY),
             BizreachCredentials => (
@@ -84,6 +86,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub details: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -108,6 +112,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             details: None,
+            retry_after: None,
         }
     }
 
@@ -117,7 +122,14 @@ impl ApiError {
             message: message.into(),
             field: Some(field.into()),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the caller when to retry (`Retry-After`, in seconds).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -156,6 +168,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if let Some(challenge) = self.code.challenge() {
             response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
         }
         response.json(ErrorBody {
             error: ErrorDetail {
@@ -216,6 +231,7 @@ impl From<crate::ingest::IngestError> for ApiError {
                 message,
                 field,
                 details: None,
+                retry_after: None,
             },
             E::IdempotencyConflict { .. } => {
                 ApiError::field(ErrorCode::IdempotencyConflict, "webhook-id", message)

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod scheduler;
 pub mod security_headers;
 pub mod templates;
+pub mod throttle;
 pub mod webhook_deliveries;
 pub mod webhook_subscriptions;
 pub mod webhooks;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     /// Progress sync to BizReach (also the `progress-sync` job); the preview reads it.
     pub progress_sync: ProgressSync,
+    /// Failed authentications per client address.
+    pub auth_throttle: throttle::AuthThrottle,
 }
 
 /// Every route of the API.

@@ -428,6 +428,48 @@ fn m3_a_short_admin_token_stops_start_up() {
     assert!(!err.contains("dev-admin-token"), "{err}");
 }
 
+/// M3: after 10 wrong tokens in a minute an address gets 429 with `Retry-After`, whatever
+/// token it sends next; another address is not affected.
+#[tokio::test]
+async fn m3_failed_authentications_are_throttled_per_address() {
+    let app = TestApp::spawn().await;
+    let path = "/v1/events";
+    for i in 0..10 {
+        let res = app
+            .as_token(&format!("guess-{i}"), Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "guess {i}");
+    }
+    for token in ["guess-10", ADMIN_TOKEN] {
+        let res = app.as_token(token, Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    }
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let res = elsewhere
+        .get(app.url(path))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "another client is not throttled");
+    // Routes without a token are not throttled either.
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 /// M3 (m0008): a token stored before tokens could expire still works after the migration,
 /// never expiring; the migration also goes down.
 #[tokio::test]
