@@ -233,6 +233,9 @@ async fn create_token(
     let expires_at =
         expires_in_days.map(|d| hirelay::domain::time::now_millis() + i64::from(d) * DAY_MS);
     let (identity, token) = store.create_token_expiring(name, role, expires_at).await?;
+    let detail = serde_json::json!({"name": name, "role": role.as_str(), "expires_at": expires_at});
+    hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.create", &identity.id, detail)
+        .await?;
     let until = expires_at
         .map(|at| format!(", valid until {}", hirelay::domain::time::rfc3339(at)))
         .unwrap_or_default();
@@ -245,6 +248,9 @@ async fn create_token(
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
+
+/// Who the audit log names for token commands: whoever runs the CLI on the server.
+const CLI_ACTOR: &str = "hirelay command line";
 
 /// `hirelay token list`: one line per token, tab-separated under a header.
 async fn list_tokens(config: Config) -> anyhow::Result<ExitCode> {
@@ -285,6 +291,8 @@ async fn revoke_token(config: Config, id: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Ok(t) => {
+            let detail = serde_json::json!({"name": t.name, "role": t.role});
+            hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.revoke", id, detail).await?;
             println!("revoked {} token {id} (`{}`)", t.role, t.name);
             Ok(ExitCode::SUCCESS)
         }

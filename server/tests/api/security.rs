@@ -357,6 +357,16 @@ async fn m3_a_revoked_token_is_refused_on_its_next_request() {
     assert_ne!(fields[4], "-", "last used: {line}");
     assert_ne!(fields[6], "-", "revoked: {line}");
 
+    let audit = app.get_json("/v1/audit-log?limit=10").await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "token.revoke" && e["target"] == identity.id.as_str()),
+        "{audit}"
+    );
+
     let unknown = cli(&["token", "revoke", "tok_nope"]);
     assert!(!unknown.status.success());
     assert!(
