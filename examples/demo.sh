@@ -16,12 +16,13 @@ set -euo pipefail
 
 HIRELAY_BIN=${HIRELAY_BIN:-target/release/hirelay}
 SIM_BIN=${SIM_BIN:-target/release/bizreach-sim}
-ADMIN_TOKEN=demo-admin-token-$RANDOM$RANDOM
 ATS_SECRET=whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
 
 for tool in curl python3; do
   command -v "$tool" >/dev/null || { echo "demo.sh needs $tool" >&2; exit 1; }
 done
+# hirelay refuses a bootstrap admin token shorter than 24 characters.
+ADMIN_TOKEN=demo-admin-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 for bin in "$HIRELAY_BIN" "$SIM_BIN"; do
   [[ -x $bin ]] || { echo "$bin not found: run 'cargo build --release -p hirelay -p bizreach-sim' first (or set HIRELAY_BIN / SIM_BIN)" >&2; exit 1; }
 done

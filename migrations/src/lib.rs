@@ -15,6 +15,7 @@ mod m0006_referrals;
 mod m0007_monthly_report;
 mod m0008_invitation_tokens;
 mod m0009_purge_sent_mail_bodies;
+mod m0010_token_expiry;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_monthly_report::Migration),
             Box::new(m0008_invitation_tokens::Migration),
             Box::new(m0009_purge_sent_mail_bodies::Migration),
+            Box::new(m0010_token_expiry::Migration),
         ]
     }
 }

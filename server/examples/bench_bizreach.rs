@@ -12,7 +12,8 @@ use hirelay::startup::Application;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "bench-admin-token";
+/// At least 24 characters: hirelay refuses a shorter bootstrap admin token.
+const TOKEN: &str = "bench-admin-token-0123456789abcdef";
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> anyhow::Result<Value> {
     let res = client

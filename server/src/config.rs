@@ -31,7 +31,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "templates_dir", default: "./templates", doc: "directory of the email templates" },
     Setting { key: "smtp_url", default: "", doc: "`smtp://host:port` (or `smtps://user:pass@host`); unset: mail is written as `.eml` files under `DATA_DIR/outbox/`" },
     Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address" },
-    Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token (use `hirelay token create` for real ones)" },
+    Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token, at least 24 characters (use `hirelay token create` for real ones)" },
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
@@ -427,7 +427,7 @@ impl Config {
             rules_dir: raw.required("rules_dir")?,
             templates_dir: raw.required("templates_dir")?,
             smtp_url: raw.string("smtp_url").map(SecretString::from),
-            admin_token: raw.string("admin_token").map(SecretString::from),
+            admin_token: admin_token(raw)?,
             webhook_secrets: SourceSecrets {
                 bizreach: raw.secrets("webhook_secret_bizreach")?,
                 ats: raw.secrets("webhook_secret_ats")?,
@@ -467,6 +467,29 @@ impl Config {
     /// Whether the database is SQLite (the embedded default).
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+/// The shortest bootstrap admin token accepted: it opens everything, so it must not be
+/// guessable (issue 18).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+
+/// The bootstrap admin token, refused when short; the message never shows it.
+fn admin_token(raw: &Raw) -> Result<Option<SecretString>, ConfigError> {
+    match raw.get("admin_token") {
+        None => Ok(None),
+        Some((token, origin)) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS => {
+            Err(Raw::invalid(
+                "admin_token",
+                origin,
+                format!(
+                    "is {} characters long; an admin token needs at least {MIN_ADMIN_TOKEN_CHARS} \
+                     (e.g. the output of `openssl rand -hex 24`)",
+                    token.chars().count()
+                ),
+            ))
+        }
+        Some((token, _)) => Ok(Some(SecretString::from(token.to_owned()))),
     }
 }
 
@@ -553,6 +576,21 @@ mod tests {
                 .map(crate::domain::status::AtsStatus::Offer),
             Some(crate::domain::status::BizreachStatus::Hired)
         );
+    }
+
+    /// Issue 18: a short bootstrap admin token stops start-up, naming the variable and never
+    /// showing the token.
+    #[test]
+    fn a_short_admin_token_is_refused() {
+        let short = "dev-admin-token";
+        let err = Config::load(None, &env(&[("HIRELAY_ADMIN_TOKEN", short)])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("HIRELAY_ADMIN_TOKEN:"), "{message}");
+        assert!(message.contains("at least 24"), "{message}");
+        assert!(!message.contains(short), "{message}");
+        let long = "0123456789abcdef01234567";
+        let c = Config::load(None, &env(&[("HIRELAY_ADMIN_TOKEN", long)])).unwrap();
+        assert_eq!(c.admin_token.unwrap().expose_secret(), long);
     }
 
     #[test]

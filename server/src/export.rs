@@ -2,6 +2,19 @@
 //! (a stage, a reason, a tag) which a spreadsheet would run as a formula prefixed with `'`.
 //! Values hirelay formats itself (ids, numbers, times) are written as they are.
 
+/// What a spreadsheet may take for the start of a formula: the ASCII signs and their
+/// full-width forms, which Japanese input methods type and some spreadsheets also accept.
+const FORMULA_SIGNS: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+
+/// Whether a spreadsheet could run `text` as a formula: it starts with a control character, or
+/// with a formula sign once leading blanks (which spreadsheets skip) are set aside.
+fn runs_as_formula(text: &str) -> bool {
+    text.starts_with(['\t', '\r', '\n'])
+        || text
+            .trim_start_matches([' ', '\u{3000}'])
+            .starts_with(FORMULA_SIGNS)
+}
+
 /// One field of a row.
 pub enum Field<'a> {
     /// Text from outside: guarded against formulas.
@@ -32,9 +45,7 @@ impl Csv {
                 self.out.push(',');
             }
             let value = match field {
-                Field::Text(text) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
-                    format!("'{text}")
-                }
+                Field::Text(text) if runs_as_formula(text) => format!("'{text}"),
                 Field::Text(text) => (*text).to_owned(),
                 Field::Value(value) => value.clone(),
             };
@@ -72,5 +83,37 @@ mod tests {
             csv.finish(),
             "a,b,c\r\n\"'=HYPERLINK(\"\"x\"\")\",\"経験, 不足\",-1.5\r\n"
         );
+    }
+
+    /// Issue 18: blanks before a sign, and the full-width signs, are guarded too; text that
+    /// merely contains a sign is not.
+    #[test]
+    fn formulas_behind_blanks_and_in_full_width_are_neutralised() {
+        for text in [
+            " =1+1",
+            "\t=1+1",
+            "  +cmd",
+            "\u{3000}-1",
+            "＝HYPERLINK(\"x\")",
+            "＋1",
+            "－1",
+            "＠SUM(A1)",
+            " ＠x",
+            "\r=x",
+            "\n=x",
+        ] {
+            assert!(runs_as_formula(text), "{text:?}");
+            let mut csv = Csv::new(&["a"]);
+            csv.row(&[Field::Text(text)]);
+            let line = csv.finish();
+            let field = line.split("\r\n").nth(1).unwrap();
+            assert!(
+                field.trim_start_matches('"').starts_with('\''),
+                "{text:?}: {line:?}"
+            );
+        }
+        for text in ["スキル=ミスマッチ", "a-b", "一次面接", " 不足", ""] {
+            assert!(!runs_as_formula(text), "{text:?}");
+        }
     }
 }

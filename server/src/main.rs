@@ -73,6 +73,16 @@ enum TokenCommand {
         /// Who or what the token is for (shown in the audit log).
         #[arg(long)]
         name: String,
+        /// Refuse the token this many days from now (default: it never expires).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in_days: Option<u32>,
+    },
+    /// List every token: id, name, role, created, last used, expiry, revoked (never the secret).
+    List,
+    /// Revoke a token by its id (see `token list`): the next request with it is refused.
+    Revoke {
+        /// The token's id (`tok_…`).
+        id: String,
     },
 }
 
@@ -107,8 +117,19 @@ fn main() -> ExitCode {
                 dir.as_deref().unwrap_or(&config.templates_dir),
             )),
             Command::Token {
-                command: TokenCommand::Create { role, name },
-            } => create_token(config, role, &name).await,
+                command:
+                    TokenCommand::Create {
+                        role,
+                        name,
+                        expires_in_days,
+                    },
+            } => create_token(config, role, &name, expires_in_days).await,
+            Command::Token {
+                command: TokenCommand::List,
+            } => list_tokens(config).await,
+            Command::Token {
+                command: TokenCommand::Revoke { id },
+            } => revoke_token(config, &id).await,
             Command::Rules {
                 command: RulesCommand::Check { dir },
             } => Ok(check_rules(
@@ -201,17 +222,91 @@ async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn create_token(config: Config, role: Role, name: &str) -> anyhow::Result<ExitCode> {
+async fn create_token(
+    config: Config,
+    role: Role,
+    name: &str,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<ExitCode> {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
     let store = connect(&config).await?;
-    let (identity, token) = store.create_token(name, role).await?;
+    let expires_at =
+        expires_in_days.map(|d| hirelay::domain::time::now_millis() + i64::from(d) * DAY_MS);
+    let (identity, token) = store.create_token_expiring(name, role, expires_at).await?;
+    let detail = serde_json::json!({"name": name, "role": role.as_str(), "expires_at": expires_at});
+    hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.create", &identity.id, detail)
+        .await?;
+    let until = expires_at
+        .map(|at| format!(", valid until {}", hirelay::domain::time::rfc3339(at)))
+        .unwrap_or_default();
     eprintln!(
-        "created {} token `{}` ({}); it is shown once:",
+        "created {} token `{}` ({}{until}); it is shown once:",
         role.as_str(),
         identity.name,
         identity.id
     );
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who the audit log names for token commands: whoever runs the CLI on the server.
+const CLI_ACTOR: &str = "hirelay command line";
+
+/// `hirelay token list`: one line per token, tab-separated under a header.
+async fn list_tokens(config: Config) -> anyhow::Result<ExitCode> {
+    use hirelay::domain::time::rfc3339;
+    let store = connect(&config).await?;
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), rfc3339);
+    println!("ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tREVOKED");
+    let tokens = store.list_tokens().await?;
+    for t in &tokens {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            t.id,
+            t.name,
+            t.role,
+            rfc3339(t.created_at),
+            time(t.last_used_at),
+            time(t.expires_at),
+            time(t.revoked_at)
+        );
+    }
+    if config.admin_token.is_some() {
+        eprintln!(
+            "(and the bootstrap admin token of HIRELAY_ADMIN_TOKEN, which only the configuration revokes)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hirelay token revoke ID`.
+async fn revoke_token(config: Config, id: &str) -> anyhow::Result<ExitCode> {
+    let store = connect(&config).await?;
+    match store
+        .revoke_token(id, hirelay::domain::time::now_millis())
+        .await
+    {
+        Ok(t) if t.revoked_at.is_some() => {
+            println!("token {id} (`{}`) was already revoked", t.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(t) => {
+            let detail = serde_json::json!({"name": t.name, "role": t.role});
+            hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.revoke", id, detail).await?;
+            println!("revoked {} token {id} (`{}`)", t.role, t.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(hirelay::store::StoreError::NotFound(_)) => {
+            let hint = if id == hirelay::http::auth::BOOTSTRAP_ID {
+                "; the bootstrap admin token is revoked by removing HIRELAY_ADMIN_TOKEN"
+            } else {
+                "; `hirelay token list` shows the ids"
+            };
+            eprintln!("hirelay: no token with id `{id}`{hint}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn check_rules(dir: &std::path::Path) -> ExitCode {

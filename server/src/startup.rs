@@ -188,38 +188,50 @@ impl Application {
                 crate::http::templates::TEST_SENDS_PER_HOUR,
                 Duration::from_secs(3600),
             ),
+            auth_throttle: Default::default(),
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
-        let access_log =
-            tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
+        let https = config.public_url.starts_with("https://");
         let server = HttpServer::new(move || {
             let request_metrics = app_state.metrics.clone();
             App::new()
                 .app_data(app_state.clone())
+                // Innermost: the token is checked before a handler's extractors run.
+                .wrap(actix_web::middleware::from_fn(http::auth::authenticate))
                 .wrap_fn(move |req, srv| {
-                    let method = crate::metrics::method_label(req.method());
-                    let metrics = request_metrics.clone();
+                    let path = req.path().to_owned();
                     let fut = srv.call(req);
                     async move {
-                        let res = fut.await?;
-                        let route = res
-                            .request()
-                            .match_pattern()
-                            .unwrap_or_else(|| "unmatched".into());
-                        metrics.request(method, &route, res.status().as_u16());
+                        let mut res = fut.await?;
+                        http::security_headers::apply(res.headers_mut(), &path, https);
                         Ok(res)
                     }
                 })
-                // The access log formats each request line up front even when nothing is logged:
-                // only in the chain when its lines would be written.
-                .wrap(actix_web::middleware::Condition::new(
-                    access_log,
-                    actix_web::middleware::Logger::new("%r %s %Dms")
-                        .exclude("/healthz")
-                        .exclude("/metrics"),
-                ))
+                // Outermost: metrics and the access log see every answer, with its time.
+                .wrap_fn(move |req, srv| {
+                    let method = crate::metrics::method_label(req.method());
+                    let metrics = request_metrics.clone();
+                    let started = std::time::Instant::now();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        let pattern = res.request().match_pattern();
+                        let status = res.status().as_u16();
+                        metrics.request(method, pattern.as_deref().unwrap_or("unmatched"), status);
+                        if tracing::enabled!(target: http::access_log::TARGET, tracing::Level::INFO)
+                        {
+                            let took = started.elapsed();
+                            if let Some(line) =
+                                http::access_log::line(method, pattern.as_deref(), status, took)
+                            {
+                                tracing::info!(target: http::access_log::TARGET, "{line}");
+                            }
+                        }
+                        Ok(res)
+                    }
+                })
                 .configure(http::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(http::error::ApiError::new(

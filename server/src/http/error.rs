@@ -15,6 +15,7 @@ pub enum ErrorCode {
     BadRequest,
     MissingToken,
     InvalidToken,
+    TokenExpired,
     InvalidSignature,
     Forbidden,
     NotFound,
@@ -23,10 +24,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     Unprocessable,
+    TooManyRequests,
     ScriptInvalid,
     TemplateInvalid,
     BizreachCredentials,
-    TooManyRequests,
     Upstream,
     Unavailable,
     Internal,
@@ -42,6 +43,7 @@ impl ErrorCode {
             BadRequest => ("bad_request", StatusCode::BAD_REQUEST),
             MissingToken => ("missing_token", StatusCode::UNAUTHORIZED),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED),
+            TokenExpired => ("token_expired", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             NotFound => ("not_found", StatusCode::NOT_FOUND),
@@ -50,16 +52,29 @@ impl ErrorCode {
             PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
             Unprocessable => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY),
+            TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             ScriptInvalid => ("script_invalid", StatusCode::UNPROCESSABLE_ENTITY),
             TemplateInvalid => ("template_invalid", StatusCode::UNPROCESSABLE_ENTITY),
             BizreachCredentials => (
                 "bizreach_credentials_rejected",
                 StatusCode::UNPROCESSABLE_ENTITY,
             ),
-            TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             Upstream => ("upstream_error", StatusCode::BAD_GATEWAY),
             Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of the admin API's 401s (RFC 6750): which scheme to
+    /// use, and whether the token given was at fault.
+    fn challenge(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::MissingToken => Some("Bearer realm=\"hirelay\""),
+            ErrorCode::InvalidToken => Some("Bearer realm=\"hirelay\", error=\"invalid_token\""),
+            ErrorCode::TokenExpired => Some(
+                "Bearer realm=\"hirelay\", error=\"invalid_token\", error_description=\"the token has expired\"",
+            ),
+            _ => None,
         }
     }
 }
@@ -113,9 +128,13 @@ impl ApiError {
 
     /// A rate limit reached: `429` with `Retry-After`.
     pub fn too_many_requests(message: impl Into<String>, wait: std::time::Duration) -> Self {
-        let mut err = Self::new(ErrorCode::TooManyRequests, message);
-        err.retry_after = Some(wait.as_secs().max(1));
-        err
+        Self::new(ErrorCode::TooManyRequests, message).with_retry_after(wait.as_secs().max(1))
+    }
+
+    /// Tells the caller when to retry (`Retry-After`, in seconds).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -152,8 +171,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let (code, status) = self.code.spec();
         let mut response = HttpResponse::build(status);
-        if let Some(seconds) = self.retry_after {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        if let Some(challenge) = self.code.challenge() {
+            response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
         }
         response.json(ErrorBody {
             error: ErrorDetail {

@@ -1,5 +1,6 @@
 //! The HTTP layer: one module per resource, each with its routes (`configure`), DTOs and
 //! handlers. `error.rs` holds the one error body; `auth.rs` the token and role checks.
+pub mod access_log;
 pub mod applications;
 pub mod audit;
 pub mod auth;
@@ -20,7 +21,9 @@ pub mod relay;
 pub mod routing;
 pub mod rules;
 pub mod scheduler;
+pub mod security_headers;
 pub mod templates;
+pub mod throttle;
 pub mod webhook_deliveries;
 pub mod webhook_subscriptions;
 pub mod webhooks;
@@ -66,6 +69,8 @@ pub struct AppState {
     pub progress_sync: ProgressSync,
     /// Template test-sends per token ([`templates::TEST_SENDS_PER_HOUR`]).
     pub test_sends: crate::rate_limit::RateLimit,
+    /// Failed authentications per client address.
+    pub auth_throttle: throttle::AuthThrottle,
 }
 
 /// Every route of the API.

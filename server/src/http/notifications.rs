@@ -1,10 +1,10 @@
 //! `/v1/notifications/subscriptions` (I5, C8): a token's user switches "notify me when a
 //! BizReach application arrives" and "send me the monthly Career Relay report" on or off, with
-//! the address to write to.
+//! the address to write to. Any role has its own switches.
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Auth, Viewer};
+use super::auth::{AnyRole, Auth};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::email::Email;
@@ -37,7 +37,7 @@ pub struct SubscriptionsOut {
 /// The calling token's switches (all off until set).
 #[utoipa::path(get, path = "/v1/notifications/subscriptions", tag = "notifications",
     responses((status = 200, body = SubscriptionsOut)), security(("bearer" = [])))]
-async fn get(auth: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get(auth: Auth<AnyRole>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let current = state
         .store
         .notification_subscription(&auth.caller.id)
@@ -61,7 +61,7 @@ async fn get(auth: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpRespo
     responses((status = 200, body = SubscriptionsOut), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn put(
-    auth: Auth<Viewer>,
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     body: web::Json<SubscriptionsIn>,
 ) -> Result<HttpResponse, ApiError> {

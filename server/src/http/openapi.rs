@@ -68,12 +68,25 @@ struct ApiDoc;
 
 struct BearerAuth;
 
+/// The roles, as `domain::role` grants them (issue 18).
+const ROLES: &str = "An API token (`hirelay token create --role ROLE`). Roles are not ranked: \
+    `admin` may use everything; `viewer` reads applications (with candidates' personal data) and \
+    the KPIs; `marketer` the email templates; `integrator` the outbound webhook subscriptions and \
+    deliveries; any role its own notification subscription. No token or a wrong, revoked or \
+    expired one: 401 with `WWW-Authenticate: Bearer`; a role the operation does not admit: 403; \
+    10 failed authentications within a minute from one address: 429 with `Retry-After`.";
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(ROLES))
+                    .build(),
+            ),
         );
     }
 }

@@ -2,7 +2,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Auth};
+use super::auth::{Auth, Integrator};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::status::DeliveryStatus;
@@ -66,7 +66,7 @@ impl From<&webhook_delivery::Model> for DeliveryOut {
     responses((status = 200, body = DeliveryList), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn list(
-    _: Auth<Admin>,
+    _: Auth<Integrator>,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {

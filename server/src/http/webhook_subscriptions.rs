@@ -5,7 +5,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Auth};
+use super::auth::{Auth, Integrator};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::time::{now_millis, rfc3339};
@@ -67,7 +67,7 @@ fn out(
 /// The active subscriptions.
 #[utoipa::path(get, path = "/v1/webhook-subscriptions", tag = "webhooks",
     responses((status = 200, body = SubscriptionList)), security(("bearer" = [])))]
-async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn list(_: Auth<Integrator>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let subs = Store::webhook_subscriptions(&state.store.db).await?;
     let items = subs
         .iter()
@@ -85,7 +85,7 @@ async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse
         (status = 422, description = "the URL's host is internal or does not resolve; or http:// for a host not allowed", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn create(
-    auth: Auth<Admin>,
+    auth: Auth<Integrator>,
     state: web::Data<AppState>,
     body: web::Json<SubscriptionIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -152,7 +152,7 @@ async fn create(
 #[utoipa::path(delete, path = "/v1/webhook-subscriptions/{id}", tag = "webhooks",
     responses((status = 204), (status = 404)), security(("bearer" = [])))]
 async fn delete(
-    auth: Auth<Admin>,
+    auth: Auth<Integrator>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

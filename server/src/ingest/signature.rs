@@ -84,7 +84,9 @@ impl WebhookSecrets {
             .trim()
             .parse()
             .map_err(|_| SignatureError::BadTimestamp)?;
-        if (now - ts).abs() > TOLERANCE_SECS {
+        // `abs_diff` cannot overflow: a sender may put any i64 in the header (`now - i64::MIN`
+        // would panic in a debug build and wrap to "fresh" in a release one).
+        if now.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
             return Err(SignatureError::StaleTimestamp);
         }
         let offered: Vec<Vec<u8>> = signatures
@@ -179,6 +181,29 @@ mod tests {
             secrets.verify("m", "soon", &sig, b"x", 1000),
             Err(SignatureError::BadTimestamp)
         );
+    }
+
+    /// Issue 18: a timestamp at either end of i64 is stale, never an overflow.
+    #[test]
+    fn extreme_timestamps_are_stale_not_an_overflow() {
+        let secrets = WebhookSecrets::parse(SECRET).unwrap();
+        for (ts, now) in [
+            (i64::MIN, 1_700_000_000),
+            (i64::MAX, -1_700_000_000),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+        ] {
+            let sig = secrets.sign("m", ts, b"x").unwrap();
+            assert_eq!(
+                secrets.verify("m", &ts.to_string(), &sig, b"x", now),
+                Err(SignatureError::StaleTimestamp),
+                "{ts} at {now}"
+            );
+        }
+        let sig = secrets.sign("m", i64::MAX, b"x").unwrap();
+        assert!(secrets
+            .verify("m", &i64::MAX.to_string(), &sig, b"x", i64::MAX)
+            .is_ok());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! API tokens: created once (the token is shown once), stored as a hash, looked up by hash.
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+//! API tokens: created once (the token is shown once), stored as a hash, looked up by hash;
+//! listed without their secret, revoked by id, refused after their expiry.
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entities::api_token;
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, new_token, token_hash};
 use crate::domain::role::Role;
 
@@ -14,12 +15,49 @@ pub struct TokenIdentity {
     pub role: Role,
 }
 
+/// What a presented token turns out to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenCheck {
+    Valid(TokenIdentity),
+    /// Known and not revoked, but past its expiry.
+    Expired,
+    /// Unknown, or revoked.
+    Unknown,
+}
+
+/// A token as `hirelay token list` shows it: everything but the secret, which is not stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// How stale `last_used_at` may get before a request writes it again: a write a minute per
+/// token at most, not one per request.
+const LAST_USED_PRECISION_MS: i64 = 60_000;
+
 impl Store {
-    /// Creates a token; answers its identity and the token itself, which is not stored.
+    /// Creates a token that never expires; answers its identity and the token itself, which is
+    /// not stored.
     pub async fn create_token(
         &self,
         name: &str,
         role: Role,
+    ) -> StoreResult<(TokenIdentity, String)> {
+        self.create_token_expiring(name, role, None).await
+    }
+
+    /// Creates a token refused after `expires_at` (unix milliseconds) if given.
+    pub async fn create_token_expiring(
+        &self,
+        name: &str,
+        role: Role,
+        expires_at: Option<i64>,
     ) -> StoreResult<(TokenIdentity, String)> {
         let token = format!("hr_{}", new_token());
         let id = new_id("tok");
@@ -30,6 +68,8 @@ impl Store {
             token_hash: Set(token_hash(&token)),
             created_at: Set(crate::domain::time::now_millis()),
             revoked_at: Set(None),
+            expires_at: Set(expires_at),
+            last_used_at: Set(None),
         })
         .exec(&self.db)
         .await?;
@@ -43,19 +83,93 @@ impl Store {
         ))
     }
 
-    /// The identity of a token that exists and is not revoked.
+    /// The identity of a token that exists and is not revoked (expired or not).
     pub async fn find_token(&self, token: &str) -> StoreResult<Option<TokenIdentity>> {
-        let found = api_token::Entity::find()
+        Ok(self.stored_token(token).await?.and_then(|t| identity(&t)))
+    }
+
+    /// Checks a presented token at `now`, and notes that it was used.
+    pub async fn check_token(&self, token: &str, now: i64) -> StoreResult<TokenCheck> {
+        let Some(stored) = self.stored_token(token).await? else {
+            return Ok(TokenCheck::Unknown);
+        };
+        if stored.expires_at.is_some_and(|at| at <= now) {
+            return Ok(TokenCheck::Expired);
+        }
+        let Some(identity) = identity(&stored) else {
+            return Ok(TokenCheck::Unknown);
+        };
+        if stored
+            .last_used_at
+            .is_none_or(|at| now - at >= LAST_USED_PRECISION_MS)
+        {
+            // Bookkeeping only: a failure to write it never refuses the request.
+            if let Err(e) = api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, now.into())
+                .filter(api_token::Column::Id.eq(&stored.id))
+                .exec(&self.db)
+                .await
+            {
+                tracing::warn!(token_id = %stored.id, error = %e, "cannot note the token's last use");
+            }
+        }
+        Ok(TokenCheck::Valid(identity))
+    }
+
+    /// Every token, revoked and expired ones too, oldest first.
+    pub async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+        let tokens = api_token::Entity::find()
+            .order_by_asc(api_token::Column::CreatedAt)
+            .order_by_asc(api_token::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(tokens.into_iter().map(info).collect())
+    }
+
+    /// Revokes token `id` at `now`: the next request with it is refused. Answers the token as
+    /// it was (already revoked if `revoked_at` is set); `NotFound` for an unknown id.
+    pub async fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenInfo> {
+        let found = api_token::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(info)
+            .ok_or_else(|| StoreError::NotFound(format!("token `{id}`")))?;
+        if found.revoked_at.is_none() {
+            api_token::Entity::update_many()
+                .col_expr(api_token::Column::RevokedAt, now.into())
+                .filter(api_token::Column::Id.eq(id))
+                .filter(api_token::Column::RevokedAt.is_null())
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(found)
+    }
+
+    async fn stored_token(&self, token: &str) -> StoreResult<Option<api_token::Model>> {
+        Ok(api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(token_hash(token)))
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&self.db)
-            .await?;
-        Ok(found.and_then(|t| {
-            Some(TokenIdentity {
-                role: t.role.parse().ok()?,
-                id: t.id,
-                name: t.name,
-            })
-        }))
+            .await?)
     }
+}
+
+fn info(t: api_token::Model) -> TokenInfo {
+    TokenInfo {
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        created_at: t.created_at,
+        last_used_at: t.last_used_at,
+        expires_at: t.expires_at,
+        revoked_at: t.revoked_at,
+    }
+}
+
+fn identity(t: &api_token::Model) -> Option<TokenIdentity> {
+    Some(TokenIdentity {
+        role: t.role.parse().ok()?,
+        id: t.id.clone(),
+        name: t.name.clone(),
+    })
 }

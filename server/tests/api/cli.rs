@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// `hirelay` in `cwd` with an empty environment (only `PATH`): nothing leaks in from the
 /// developer's shell, so every setting a test does not give is the default.
-fn hirelay(cwd: &Path) -> Command {
+pub(crate) fn hirelay(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hirelay"));
     command
         .env_clear()
@@ -20,7 +20,7 @@ fn hirelay(cwd: &Path) -> Command {
 }
 
 /// Runs a command that ends by itself, with a minute to do so.
-fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -36,11 +36,11 @@ fn run(command: &mut Command) -> Output {
         .expect("wait for hirelay")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -197,10 +197,18 @@ fn help_explains_the_command_and_every_subcommand() {
         ),
         (&["serve", "--help"], &["Run the HTTP server", "migrations"]),
         (&["migrate", "--help"], &["database migrations"]),
-        (&["token", "--help"], &["API tokens", "create"]),
+        (
+            &["token", "--help"],
+            &["API tokens", "create", "list", "revoke"],
+        ),
         (
             &["token", "create", "--help"],
-            &["--role", "admin, integrator, marketer or viewer", "--name"],
+            &[
+                "--role",
+                "admin, integrator, marketer or viewer",
+                "--name",
+                "--expires-in-days",
+            ],
         ),
         (&["rules", "--help"], &["rule scripts", "check"]),
         (
@@ -501,7 +509,7 @@ async fn serve_with_no_configuration_keeps_everything_under_the_working_director
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_the_log_even_at_debug_level() {
-    const ADMIN: &str = "adm-Zq8vT3kW9pLx2mN4";
+    const ADMIN: &str = "adm-Zq8vT3kW9pLx2mN4-rT6yH1sD";
     const WEBHOOK_KEY: &str = "c2VjcmV0LXdlYmhvb2sta2V5LWZvci1sb2dzLXRlc3Q=";
     const SMTP_PASSWORD: &str = "s3cr3tpass";
     let webhook_secret = format!("whsec_{WEBHOOK_KEY}");

@@ -407,3 +407,17 @@ pub async fn queued_together_with(
     let app = TestApp::spawn_in(dir, url, &[]).await;
     (app, events.into_iter().map(|e| e.id).collect())
 }
+
+/// Undoes migration `name` and every one after it (to test a migration against the rows of
+/// the schema before it).
+pub async fn migrate_down_through(db: &sea_orm::DatabaseConnection, name: &str) {
+    use migrations::{Migrator, MigratorTrait};
+    let all = Migrator::migrations();
+    let index = all
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    Migrator::down(db, Some((all.len() - index) as u32))
+        .await
+        .unwrap();
+}

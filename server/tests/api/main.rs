@@ -26,6 +26,7 @@ mod progress_sync;
 mod routing;
 mod rules;
 mod scheduler;
+mod security;
 mod storage;
 mod templates;
 mod webhooks;

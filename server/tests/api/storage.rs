@@ -132,7 +132,7 @@ async fn m9_bodies_of_mails_sent_earlier_are_blanked() {
     ))
     .await
     .unwrap();
-    Migrator::down(db, Some(1)).await.unwrap();
+    crate::helpers::migrate_down_through(db, "m0009_purge_sent_mail_bodies").await;
     Migrator::up(db, None).await.unwrap();
     let row = app.state.store.get_mail(&sent.id).await.unwrap();
     assert_eq!((row.html.as_str(), row.text_body.as_str()), ("", ""));

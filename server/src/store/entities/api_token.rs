@@ -11,6 +11,10 @@ pub struct Model {
     pub token_hash: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// After this a request with the token is refused as expired (m0010).
+    pub expires_at: Option<i64>,
+    /// Updated at most once a minute (m0010).
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
