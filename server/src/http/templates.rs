@@ -317,12 +317,15 @@ async fn test_send(
             format!("`to` is not a test recipient: test-sends go to {allowed} (HIRELAY_TEST_RECIPIENTS)"),
         ));
     }
-    state.test_sends.hit(&auth.caller.id).map_err(|wait| {
-        ApiError::too_many_requests(
-            format!("at most {TEST_SENDS_PER_HOUR} test-sends an hour per token"),
-            wait,
-        )
-    })?;
+    state
+        .test_sends
+        .hit(&auth.caller.id, std::time::Instant::now())
+        .map_err(|wait| {
+            ApiError::too_many_requests(
+                format!("at most {TEST_SENDS_PER_HOUR} test-sends an hour per token"),
+                wait,
+            )
+        })?;
     let given = match &body.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v.clone(),

@@ -282,6 +282,16 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     }
     let token = tracking_token(mail);
     let relay = relay_token(mail);
+    let find_invitation = || async {
+        hirelay::store::Store::invitation_by_token(
+            &app.state.store.db,
+            hirelay::domain::invitation_tokens::TokenUse::Tracking,
+            &token,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+    };
     let relay_status =
         || async { by_ats_id(&app, "ats-c2").await["career_relay"]["status"].clone() };
     assert_eq!(relay_status().await, "invited", "C4");
@@ -307,14 +317,7 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
         .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.headers().get("location").is_none());
-    let invitation = hirelay::store::Store::invitation_by_token(
-        &app.state.store.db,
-        hirelay::domain::invitation_tokens::TokenUse::Tracking,
-        &token,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let invitation = find_invitation().await;
     assert_eq!(invitation.clicks, 1);
     assert!(invitation.clicked_first_at.is_some());
     assert_eq!(relay_status().await, "clicked", "C4");
@@ -341,14 +344,7 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     let registration = with_token(&relay);
     let event = post_career_relay(&app, "reg-1", &registration).await;
     assert_eq!(event["status"], "done");
-    let invitation = hirelay::store::Store::invitation_by_token(
-        &app.state.store.db,
-        hirelay::domain::invitation_tokens::TokenUse::Tracking,
-        &token,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let invitation = find_invitation().await;
     assert!(invitation.registered_at.is_some());
     assert_eq!(relay_status().await, "registered", "C4: 紹介登録済");
 

@@ -421,3 +421,12 @@ pub async fn migrate_down_through(db: &sea_orm::DatabaseConnection, name: &str) 
         .await
         .unwrap();
 }
+
+/// The `Retry-After` of a `429`, in seconds.
+pub fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
