@@ -58,6 +58,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
+    Setting { key: "invitation_cooldown_days", default: "365", doc: "the least days between two Career Relay invitations to one person (one normalised address), however many positions reject them; someone who registered is never invited again (C8)" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
@@ -122,6 +123,8 @@ pub struct Config {
     pub bizreach_retry_base: std::time::Duration,
     pub career_relay_url: Option<String>,
     pub mail_from: String,
+    /// C8: the least days between two invitations to one person.
+    pub invitation_cooldown_days: u32,
     /// Who promotional mail says it is from (特定電子メール法): name, postal address, contact.
     pub sender: LegalSender,
     /// Who a template test-send may go to.
@@ -180,6 +183,7 @@ impl std::fmt::Debug for Config {
             .field("bizreach_url", &self.bizreach_url)
             .field("mail_from", &self.mail_from)
             .field("sender", &self.sender)
+            .field("invitation_cooldown_days", &self.invitation_cooldown_days)
             .field("test_recipients", &self.test_recipients)
             .finish_non_exhaustive()
     }
@@ -441,6 +445,7 @@ impl Config {
             ),
             career_relay_url: raw.string("career_relay_url"),
             mail_from,
+            invitation_cooldown_days: raw.required("invitation_cooldown_days")?,
             sender,
             test_recipients,
             poll_schedule: raw.required("poll_schedule")?,

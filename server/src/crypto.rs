@@ -85,7 +85,7 @@ impl SecretBox {
                 }
                 let key = XChaCha20Poly1305::generate_key(&mut OsRng);
                 let text = B64.encode(key);
-                match write_private(path, &text) {
+                match crate::private_files::create_private(path, text.as_bytes()) {
                     Ok(()) => Self::from_base64(&text, &shown),
                     // Another instance on the same data directory won the race: use its key.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -152,21 +152,6 @@ pub fn key_file_beside_database(config: &Config) -> Option<PathBuf> {
         _ => false,
     };
     same.then(|| config.data_dir.join(KEY_FILE))
-}
-
-/// Creates `path` with `text`, readable by the owner only; fails if it exists.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -79,17 +79,33 @@ pub fn protect_sqlite(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes a new file `path` (it must not exist) with `bytes`, readable by the owner only from
-/// the moment it exists.
+/// Creates the file `path` with `bytes`, readable by the owner only, all at once: written
+/// under a temporary name beside it and linked into place, so no reader (a test, a mail pickup
+/// tool, another instance reading the key file) ever sees it part-written. Fails if `path`
+/// exists.
+pub fn create_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
+        let mut file = private_options().open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    written
+}
+
+/// [`create_private`] on the blocking pool.
 pub async fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(FILE_MODE);
-    let mut file = options.open(path).await?;
-    file.write_all(bytes).await?;
-    file.sync_all().await
+    let (path, bytes) = (path.to_owned(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || create_private(&path, &bytes))
+        .await
+        .map_err(io::Error::other)?
 }
 
 fn private_options() -> std::fs::OpenOptions {
@@ -110,6 +126,21 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn m9_files_appear_whole_private_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        create_private(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = create_private(&path, b"other").unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        // No temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 pub mod backfill;
 pub mod email;
 pub mod ids;
+pub mod invitation_policy;
 pub mod invitation_tokens;
 pub mod link;
 pub mod names;

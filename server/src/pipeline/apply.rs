@@ -32,6 +32,8 @@ pub struct Effects<'a> {
     pub company_name: &'a str,
     /// Who invitations say they are from (特定電子メール法).
     pub sender: &'a LegalSender,
+    /// C8: the least days between two invitations to one person.
+    pub invitation_cooldown_days: u32,
 }
 
 /// An action the event cannot carry out: reported like a script error (not retried).
@@ -177,6 +179,11 @@ pub async fn apply<C: ConnectionTrait>(
                 };
                 if scope.already_invited(db, &app.id).await? {
                     tracing::info!(application = %app.id, outcome = %Invited::AlreadyInvited, "career relay invitation");
+                    continue;
+                }
+                let past = scope.past_invitations(db, &candidate.id).await?;
+                if let Err(not_again) = past.allow(send_at, fx.invitation_cooldown_days) {
+                    tracing::info!(application = %app.id, outcome = %not_again, "career relay invitation");
                     continue;
                 }
                 match relay::plan(fx.mailer, &settings, app, candidate, send_at, &event.id).await {

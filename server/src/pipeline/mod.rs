@@ -350,6 +350,7 @@ impl Pipeline {
             public_url: &self.config.public_url,
             company_name: &company_name,
             sender: &self.config.sender,
+            invitation_cooldown_days: self.config.invitation_cooldown_days,
         };
         let applied = apply::apply(txn, scope, &effects, event, subject, &decision.actions).await;
         let record = |error: Option<String>| DecisionRecord {

@@ -188,6 +188,9 @@ pub async fn batch_step<C: ConnectionTrait>(
         let ids: Vec<&str> = found.iter().map(|a| a.id.as_str()).collect();
         let invited = Store::invited_applications(db, &ids).await?;
         scope.keep_invited(&ids, &invited);
+        let candidates: Vec<&str> = found.iter().map(|a| a.candidate_id.as_str()).collect();
+        let past = Store::past_invitations(db, &candidates).await?;
+        scope.keep_past_invitations(&candidates, past);
         scope.keep_named_applications(found);
     }
     Ok(())
@@ -370,7 +373,8 @@ async fn find_ats_application<C: ConnectionTrait>(
 }
 
 /// `ctx` of `status.rhai` for an applied change: the status before it, and what C8 needs
-/// (opted out, already invited; an application created by this event has no invitation yet).
+/// (opted out, this application already invited, when the person was last invited and whether
+/// they registered; an application created by this event has no invitation yet).
 async fn status_context<C: ConnectionTrait>(
     db: &C,
     scope: &BatchScope,
@@ -380,11 +384,14 @@ async fn status_context<C: ConnectionTrait>(
     created: bool,
 ) -> Result<Value, HandleError> {
     let already_invited = !created && scope.already_invited(db, &app.id).await?;
+    let past = scope.past_invitations(db, &candidate.id).await?;
     Ok(json!({
         "status_applied": true,
         "previous_status": previous_status,
         "opted_out": candidate.opted_out_at.is_some(),
         "already_invited": already_invited,
+        "candidate_invited_at": past.latest_send_at.map(crate::domain::time::rfc3339),
+        "candidate_registered": past.registered,
     }))
 }
 
@@ -487,7 +494,8 @@ pub async fn lookup<C: ConnectionTrait>(
                     )
                     .await?
                 }
-                _ => json!({"status_applied": true, "opted_out": false, "already_invited": false}),
+                _ => json!({"status_applied": true, "opted_out": false, "already_invited": false,
+                    "candidate_invited_at": null, "candidate_registered": false}),
             };
             Ok(input(event, app.as_ref(), candidate.as_ref(), context))
         }

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::prepare::source_system;
 use crate::domain::email::Email;
+use crate::domain::invitation_policy::PastInvitations;
 use crate::domain::payload::AtsStatusChange;
 use crate::domain::status::NotificationKind;
 use crate::mail::queued_as;
@@ -52,6 +53,9 @@ pub struct BatchScope {
     /// Whether applications have an invitation: those status changes name, looked up
     /// together, and those the batch creates (none).
     invited: HashMap<String, bool>,
+    /// C8: the invitations candidates have had, by candidate id: those of the applications
+    /// the batch's status changes name, looked up together.
+    past_invitations: HashMap<String, PastInvitations>,
     /// Invitations and mails to store (nothing in the batch reads them back).
     invitations: Vec<PlannedInvitation>,
     mails: Vec<NewMail>,
@@ -265,6 +269,39 @@ impl BatchScope {
                 .iter()
                 .map(|id| ((*id).to_owned(), invited.contains(*id))),
         );
+    }
+
+    /// Keeps what invitations `looked_up` candidates have had: those in `past` (none for the
+    /// others).
+    pub fn keep_past_invitations(
+        &mut self,
+        looked_up: &[&str],
+        mut past: HashMap<String, PastInvitations>,
+    ) {
+        self.past_invitations.extend(looked_up.iter().map(|id| {
+            let found = past.remove(*id).unwrap_or_default();
+            ((*id).to_owned(), found)
+        }));
+    }
+
+    /// C8: the invitations a candidate has had, stored or planned in this batch.
+    pub async fn past_invitations<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        candidate_id: &str,
+    ) -> Result<PastInvitations, HandleError> {
+        let stored = match self.past_invitations.get(candidate_id) {
+            Some(past) => *past,
+            None => Store::past_invitations(db, &[candidate_id])
+                .await?
+                .remove(candidate_id)
+                .unwrap_or_default(),
+        };
+        Ok(self
+            .invitations
+            .iter()
+            .filter(|p| p.invitation.candidate_id == candidate_id)
+            .fold(stored, |past, p| past.with_invitation(p.invitation.send_at)))
     }
 
     /// Whether the application has an invitation (C8), stored or kept for this batch.

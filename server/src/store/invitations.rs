@@ -3,11 +3,12 @@
 //! registrations recorded, opt-outs kept on the candidate.
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::entities::{candidate, invitation};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, token_hash};
+use crate::domain::invitation_policy::PastInvitations;
 use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
 
 /// An invitation to create.
@@ -77,6 +78,39 @@ impl Store {
             .all(db)
             .await?
             .into_iter()
+            .collect())
+    }
+
+    /// C8: the invitations each of `candidate_ids` has had (latest send time, registered):
+    /// one query for all.
+    pub async fn past_invitations<C: ConnectionTrait>(
+        db: &C,
+        candidate_ids: &[&str],
+    ) -> StoreResult<HashMap<String, PastInvitations>> {
+        if candidate_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = invitation::Entity::find()
+            .select_only()
+            .column(invitation::Column::CandidateId)
+            .column_as(invitation::Column::SendAt.max(), "latest_send_at")
+            .column_as(invitation::Column::RegisteredAt.max(), "registered_at")
+            .filter(invitation::Column::CandidateId.is_in(candidate_ids.iter().copied()))
+            .group_by(invitation::Column::CandidateId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(candidate, latest, registered)| {
+                (
+                    candidate,
+                    PastInvitations {
+                        latest_send_at: latest,
+                        registered: registered.is_some(),
+                    },
+                )
+            })
             .collect())
     }
 

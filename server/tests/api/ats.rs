@@ -807,3 +807,102 @@ async fn c2_without_the_senders_legal_display_no_invitation_is_sent() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.smtp.mails().is_empty());
 }
+
+/// C8: one person, one invitation. Rejected from three positions (in one batch, and again in
+/// later events) a candidate gets one invitation and one email; once registered they are never
+/// invited again; scripts see both in `ctx`.
+#[tokio::test]
+async fn c8_a_candidate_rejected_from_three_positions_gets_one_invitation() {
+    use hirelay::domain::status::EventSource::Ats;
+    let kind = "application.status_changed";
+    let reject = |ats: &str| {
+        (
+            Ats,
+            kind,
+            change(
+                ats,
+                "Same@Example.jp",
+                "rejected",
+                "2026-11-21T18:00:00+09:00",
+            ),
+        )
+    };
+    let now_script = std::fs::read_to_string(crate::helpers::repo_root().join("rules/status.rhai"))
+        .unwrap()
+        .replace("invite_at(next_business_morning(now));", "invite();")
+        .replace(
+            "let applied = ctx.status_applied == true;",
+            "let applied = ctx.status_applied == true;\nlog(`seen: ${ctx.candidate_invited_at != ()} ${ctx.candidate_registered}`);",
+        );
+    let (app, ids) = crate::helpers::queued_together_with_rules(
+        &[("status.rhai", &now_script)],
+        &[reject("ats-p1"), reject("ats-p2"), reject("ats-p3")],
+    )
+    .await;
+    for id in &ids {
+        assert_eq!(app.wait_event(id).await["status"], "done");
+    }
+    let mails = app.smtp.wait_for(1).await;
+    // A fourth position, in an event of its own, the same morning.
+    let fourth = post(
+        &app,
+        "c8-p4",
+        &change(
+            "ats-p4",
+            "same@example.jp",
+            "rejected",
+            "2026-11-21T19:00:00+09:00",
+        ),
+    )
+    .await;
+    assert_eq!(fourth["status"], "done");
+    let log = fourth["decision"]["log"].to_string();
+    assert!(log.contains("seen: true false"), "{fourth}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.smtp.mails().len(), 1, "one email for four rejections");
+    assert_eq!(mails[0].to, ["same@example.jp"]);
+    let invitations: Vec<_> = invitations_of(&app, &["ats-p1", "ats-p2", "ats-p3", "ats-p4"]).await;
+    assert_eq!(invitations.iter().filter(|i| i.is_some()).count(), 1);
+
+    // Registered: never invited again (the cooldown ending changes nothing: domain::invitation_policy).
+    register(&app, "reg-same", &mails[0]).await;
+    let later = post(
+        &app,
+        "c8-p5",
+        &change(
+            "ats-p5",
+            "same@example.jp",
+            "rejected",
+            "2026-11-22T18:00:00+09:00",
+        ),
+    )
+    .await;
+    assert!(
+        later["decision"]["log"]
+            .to_string()
+            .contains("seen: true true"),
+        "{later}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.smtp.mails().len(), 1);
+}
+
+/// The invitation of each application named by its ATS id, if any.
+async fn invitations_of(
+    app: &TestApp,
+    ats_ids: &[&str],
+) -> Vec<Option<hirelay::store::entities::invitation::Model>> {
+    let mut found = Vec::new();
+    for ats in ats_ids {
+        let application = by_ats_id(app, ats).await;
+        found.push(
+            hirelay::store::Store::invitation_for_application(
+                &app.state.store.db,
+                application["id"].as_str().unwrap(),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    found
+}
