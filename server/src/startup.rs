@@ -91,6 +91,10 @@ impl Application {
             shutdown.clone(),
         )
         .await?;
+        let names_for_scripts = scripts.clone();
+        mailer.on_templates_changed(Box::new(move |names| {
+            names_for_scripts.set_templates(names)
+        }));
         let secret_box = SecretBox::from_config(&config)?;
         if let Some(key_file) = crate::crypto::key_file_beside_database(&config) {
             tracing::warn!(

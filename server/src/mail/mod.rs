@@ -116,7 +116,13 @@ struct Inner {
     /// The host in `Message-ID`s: the public URL's.
     host: String,
     reload: reload::ReloadState,
+    /// Told the names scripts may `send_email` whenever the active templates change.
+    listener: RwLock<Option<TemplateListener>>,
 }
+
+/// What [`Mailer::on_templates_changed`] calls: the names of the active templates a script may
+/// send (every one but promotional mail, which only `invite()` sends).
+pub type TemplateListener = Box<dyn Fn(Vec<String>) + Send + Sync>;
 
 impl Mailer {
     /// Loads templates from `config.templates_dir` (a directory per template; partials in
@@ -154,6 +160,7 @@ impl Mailer {
                 readiness,
                 wake: Arc::new(tokio::sync::Notify::new()),
                 reload: reload::ReloadState::default(),
+                listener: RwLock::new(None),
             }),
         };
         mailer.reload_from_disk().await;
@@ -301,6 +308,37 @@ impl Mailer {
             .is_some_and(|rest| rest.starts_with('/'))
     }
 
+    /// Calls `listener` now and whenever a template is activated, with the names scripts may
+    /// send (a template a marketer adds through the API can be used at once).
+    pub fn on_templates_changed(&self, listener: TemplateListener) {
+        *self
+            .inner
+            .listener
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(listener);
+        self.templates_changed();
+    }
+
+    /// Tells the listener the active templates' names.
+    fn templates_changed(&self) {
+        let names: Vec<String> = self
+            .catalog()
+            .all()
+            .iter()
+            .filter(|(_, a)| a.doc.meta.purpose != Purpose::Marketing)
+            .map(|(name, _)| name.clone())
+            .collect();
+        if let Some(listener) = self
+            .inner
+            .listener
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            listener(names);
+        }
+    }
+
     /// Wakes the sender (after a commit that queued mail).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
@@ -356,6 +394,7 @@ impl Mailer {
         self.catalog_mut()
             .activate(template.as_str(), saved.version, doc)
             .map_err(MailError::Template)?;
+        self.templates_changed();
         self.inner.reload.seen(template.as_str(), saved.version);
         Ok(saved)
     }

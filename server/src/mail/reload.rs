@@ -182,8 +182,10 @@ impl Mailer {
                     continue;
                 }
             };
-            match self.catalog_mut().activate(name, version.version, doc) {
+            let activated = self.catalog_mut().activate(name, version.version, doc);
+            match activated {
                 Ok(()) => {
+                    self.templates_changed();
                     tracing::info!(
                         template = name,
                         version = version.version,

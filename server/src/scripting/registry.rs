@@ -23,8 +23,10 @@ use crate::store::{Store, StoreError};
 /// The scripts hirelay runs on its own: one per event source.
 pub const HOOKS: &[&str] = &["import", "status", "career_relay"];
 
-/// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise. The Career
-/// Relay invitation is not one of them: it is promotional mail, which only `invite()` sends.
+/// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise (the mailer
+/// tells it every active template but promotional ones at start-up and on every change). The
+/// Career Relay invitation is not one of them: it is promotional mail, which only `invite()`
+/// sends.
 pub const DEFAULT_TEMPLATES: &[&str] = &["group_link_approval", "bizreach_application_notice"];
 
 /// How often the rules directory and the store are checked for new versions.

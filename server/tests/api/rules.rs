@@ -431,3 +431,43 @@ async fn the_rules_endpoints_are_in_the_openapi_document() {
     }
     assert!(doc["paths"]["/v1/rules/{name}"]["put"].is_object());
 }
+
+/// Issue 13 (9): a template a marketer adds through the API can be sent by a script at once;
+/// the promotional invitation never can.
+#[tokio::test]
+async fn a_template_added_through_the_api_can_be_sent_by_scripts_at_once() {
+    let app = TestApp::spawn().await;
+    let dry_run = |template: &str| {
+        json!({
+            "script": format!("send_email(\"{template}\", \"hr@example.jp\", #{{}});"),
+            "event": {"type": "application.status_changed"},
+        })
+    };
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run("interview_thanks"))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown template `interview_thanks`"));
+    let res = app
+        .admin(reqwest::Method::PUT, "/v1/templates/interview_thanks")
+        .json(&json!({"subject": "面接のお礼", "html": "<p>ありがとうございました</p>", "text": "ありがとうございました"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run("interview_thanks"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actions"][0]["template"], "interview_thanks", "{body}");
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &dry_run("career_relay_invitation"),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+}
