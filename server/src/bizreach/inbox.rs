@@ -9,7 +9,7 @@ use crate::store::inbox::BIZREACH;
 use crate::store::{Store, StoreError};
 
 /// The outbound event type queued per routed application.
-pub const APPLICATION_ROUTED: &str = "application.routed";
+pub use crate::domain::outbound_events::APPLICATION_ROUTED;
 
 /// The `application.routed` payload the ATS picks the application up with; the same whether
 /// an admin routed it from the inbox or a script routed it on import.

@@ -6,6 +6,7 @@ pub mod invitation_policy;
 pub mod invitation_tokens;
 pub mod link;
 pub mod names;
+pub mod outbound_events;
 pub mod payload;
 pub mod period;
 pub mod recipients;

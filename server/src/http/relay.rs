@@ -49,9 +49,17 @@ async fn track(
             "<p>しばらくしてからもう一度お試しください。</p>",
         ));
     };
-    let Some(invitation) = Store::record_click(&state.store.db, &token, now_millis()).await? else {
+    let now = now_millis();
+    let Some(invitation) = Store::record_click(&state.store.db, &token, now).await? else {
         return Ok(unknown_link());
     };
+    if invitation.clicked_first_at.is_none() {
+        // The candidate is on their way whatever happens here: a failure is logged, and the
+        // redirect still answers.
+        if let Err(e) = crate::relay::announce::clicked(&state.store.db, &invitation, now).await {
+            tracing::error!(error = %e, invitation = %invitation.id, "career_relay.clicked could not be queued");
+        }
+    }
     // Career Relay gets a token of its own, which can neither click nor opt out; an
     // invitation made before the tokens were split has only the one.
     let relay_token = match invitation.relay_token_hash {

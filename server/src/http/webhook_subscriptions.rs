@@ -14,12 +14,7 @@ use crate::store::entities::webhook_subscription;
 use crate::store::webhooks::NewSubscription;
 use crate::store::Store;
 
-/// The outbound event types one can subscribe to.
-pub const OUTBOUND_EVENT_TYPES: &[&str] = &[
-    "application.routed",
-    "application.labeled",
-    crate::sync::progress::STATUS_SYNCED,
-];
+pub use crate::domain::outbound_events::OUTBOUND_EVENT_TYPES;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/webhook-subscriptions", web::get().to(list))

@@ -23,7 +23,7 @@ use crate::store::kpis::NewKpi;
 use crate::store::Store;
 
 /// The outbound event sent when a script changes an application's labels.
-pub const APPLICATION_LABELED: &str = "application.labeled";
+pub use crate::domain::outbound_events::APPLICATION_LABELED;
 
 /// What the actions need besides the transaction.
 pub struct Effects<'a> {

@@ -182,10 +182,16 @@ impl Handler for Pipeline {
                 }
                 let Some(parsed) = parsed.next() else { break };
                 let parsed = parsed.map_err(failed(Some(event)))?;
-                let step = prepare::prepare(txn, &mut scope, event, &parsed)
-                    .instrument(event_span(event))
-                    .await
-                    .map_err(failed(Some(event)))?;
+                let step = prepare::prepare(
+                    txn,
+                    &mut scope,
+                    event,
+                    &parsed,
+                    self.config.career_relay_ratio,
+                )
+                .instrument(event_span(event))
+                .await
+                .map_err(failed(Some(event)))?;
                 if let Some(subject) = step.as_ref().map(|p| &p.subject) {
                     let ids = [
                         subject.application.as_ref().map(|a| &a.id),

@@ -67,16 +67,20 @@ fn imported_via(webhook_id: &str) -> &'static str {
 
 /// Runs the domain step of `parsed`; `None` when there is nothing for a script to decide (an
 /// ATS change older than the newest applied one is recorded and changes nothing).
+/// `career_relay_ratio` is registrations per slot (C1), for `career_relay.slot_earned`.
 pub async fn prepare<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
     event: &event::Model,
     parsed: &InboundEvent,
+    career_relay_ratio: u32,
 ) -> Result<Option<Prepared>, HandleError> {
     match parsed {
         InboundEvent::Bizreach(e) => import(db, scope, event, e).await.map(Some),
         InboundEvent::Ats(c) => status_change(db, scope, event, parsed, c).await,
-        InboundEvent::CareerRelay(r) => career_relay(db, event, r).await.map(Some),
+        InboundEvent::CareerRelay(r) => career_relay(db, event, r, career_relay_ratio)
+            .await
+            .map(Some),
     }
 }
 
@@ -399,6 +403,7 @@ async fn career_relay<C: ConnectionTrait>(
     db: &C,
     event: &event::Model,
     r: &CareerRelayEvent,
+    ratio: u32,
 ) -> Result<Prepared, HandleError> {
     let (application, candidate, context) = match r {
         CareerRelayEvent::RegistrationCompleted {
@@ -419,6 +424,7 @@ async fn career_relay<C: ConnectionTrait>(
                 }
                 other => other.into(),
             })?;
+            crate::relay::announce::registered(db, &invitation, ratio).await?;
             let app = Store::get_application(db, &invitation.application_id).await?;
             let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
             (

@@ -16,7 +16,9 @@ use crate::mail::queued_as;
 use crate::queue::HandleError;
 use crate::relay::{self, PlannedInvitation};
 use crate::store::applications::labels_column;
-use crate::store::entities::{application, application_history, candidate, webhook_subscription};
+use crate::store::entities::{
+    application, application_history, candidate, invitation, webhook_subscription,
+};
 use crate::store::kpis::NewKpi;
 use crate::store::outbox::NewMail;
 use crate::store::Store;
@@ -353,8 +355,19 @@ impl BatchScope {
             relay::RelayError::Store(e) => HandleError::from(e),
             other => HandleError::Transient(other.into()),
         })?;
-        for (application, outcome) in applications.iter().zip(invited) {
+        for (application, outcome) in applications.iter().zip(&invited) {
             tracing::info!(%application, %outcome, "career relay invitation");
+        }
+        let stored: Vec<&invitation::Model> = invited
+            .iter()
+            .filter_map(|outcome| match outcome {
+                relay::Invited::Queued(model) => Some(model.as_ref()),
+                _ => None,
+            })
+            .collect();
+        if !stored.is_empty() {
+            let subscriptions = self.webhook_subscriptions(db).await?.to_vec();
+            relay::announce::invited(db, &subscriptions, &stored).await?;
         }
         let mails = std::mem::take(&mut self.mails);
         let outcomes = Store::insert_mails(db, &mails).await?;

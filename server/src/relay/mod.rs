@@ -2,6 +2,7 @@
 //! opt-out (C8). One application gets at most one invitation, an opted-out address none. The
 //! ledger of referral slots those registrations earn is in [`ledger`] (C1), the funnel from
 //! rejection to a referred hire in [`funnel`] (C5, C7).
+pub mod announce;
 pub mod funnel;
 pub mod ledger;
 pub mod report;

@@ -26,7 +26,7 @@ use crate::store::{Store, StoreResult};
 /// The job's name on the scheduler (`POST /v1/scheduler/progress-sync/run`).
 pub const PROGRESS_SYNC_JOB: &str = "progress-sync";
 /// The event and outbound webhook type of a push.
-pub const STATUS_SYNCED: &str = "application.status_synced";
+pub use crate::domain::outbound_events::STATUS_SYNCED;
 /// The event type of a push that failed.
 pub const STATUS_SYNC_FAILED: &str = "application.status_sync_failed";
 

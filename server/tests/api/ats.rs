@@ -906,3 +906,69 @@ async fn invitations_of(
     }
     found
 }
+
+/// C4: the ATS learns the candidate-side statuses: a subscriber to the Career Relay event types
+/// receives `career_relay.invited`, `.clicked` (once, however often the link is followed),
+/// `.registered` and, the registration completing a slot, `.slot_earned`, each naming the
+/// application by its ATS id.
+#[tokio::test]
+async fn c4_subscribers_learn_invited_clicked_registered_and_slot_earned() {
+    use crate::outbound::{subscribe, Subscriber};
+    let app = TestApp::spawn_with(&[("HIRELAY_CAREER_RELAY_RATIO", "1")]).await;
+    let subscriber = Subscriber::start(0).await;
+    let types = [
+        "career_relay.invited",
+        "career_relay.clicked",
+        "career_relay.registered",
+        "career_relay.slot_earned",
+    ];
+    subscribe(&app, &subscriber.url, &types).await;
+    invite_at_once(&app).await;
+    post(
+        &app,
+        "c4-out",
+        &change(
+            "ats-c4",
+            "c4@example.jp",
+            "rejected",
+            "2026-11-21T18:00:00+09:00",
+        ),
+    )
+    .await;
+    let mail = app.smtp.wait_for(1).await.remove(0);
+    for _ in 0..2 {
+        let res = app
+            .client
+            .get(app.url(&format!("/r/{}", tracking_token(&mail))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+    }
+    register(&app, "reg-c4", &mail).await;
+    let received = subscriber.wait_for(4, 20).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let bodies: Vec<Value> = subscriber
+        .received()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 4, "{bodies:?} ({} first)", received.len());
+    let mut seen: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    seen.sort();
+    let mut want = types.to_vec();
+    want.sort();
+    assert_eq!(seen, want);
+    for body in &bodies {
+        assert_eq!(body["ats_application_id"], "ats-c4", "{body}");
+        assert!(body["invitation_id"].as_str().unwrap().starts_with("inv_"));
+    }
+    let slot = bodies
+        .iter()
+        .find(|b| b["type"] == "career_relay.slot_earned")
+        .unwrap();
+    assert_eq!(
+        (slot["slot"].as_u64(), slot["registered"].as_u64()),
+        (Some(1), Some(1))
+    );
+}

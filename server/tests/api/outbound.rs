@@ -16,11 +16,11 @@ use crate::progress_sync::{ats_status, imported, linked, metric, run_sync, switc
 
 /// One request the subscriber received.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     id: String,
     timestamp: String,
     signature: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Received {
@@ -31,8 +31,8 @@ impl Received {
 
 /// A webhook subscriber on loopback that records requests and answers 500 to the first
 /// `failures` of them (every one with `u32::MAX`).
-struct Subscriber {
-    url: String,
+pub(crate) struct Subscriber {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Received>>>,
     handle: actix_web::dev::ServerHandle,
 }
@@ -70,7 +70,7 @@ async fn receive(
 }
 
 impl Subscriber {
-    async fn start(failures: u32) -> Subscriber {
+    pub(crate) async fn start(failures: u32) -> Subscriber {
         let received = Arc::new(Mutex::new(Vec::new()));
         let state = SubscriberState {
             received: received.clone(),
@@ -97,12 +97,12 @@ impl Subscriber {
         }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
     /// Waits until `n` requests arrived (at most `secs`).
-    async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
         for _ in 0..secs * 20 {
             if self.received().len() >= n {
                 return self.received();
@@ -121,7 +121,7 @@ impl Drop for Subscriber {
 }
 
 /// Subscribes `url` to `event_types`; answers the signing secret.
-async fn subscribe(app: &TestApp, url: &str, event_types: &[&str]) -> String {
+pub(crate) async fn subscribe(app: &TestApp, url: &str, event_types: &[&str]) -> String {
     let (status, body) = app
         .post_json(
             "/v1/webhook-subscriptions",
