@@ -1,6 +1,7 @@
 //! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
 pub mod backfill;
 pub mod email;
+pub mod holidays;
 pub mod ids;
 pub mod invitation_tokens;
 pub mod link;
