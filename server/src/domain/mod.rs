@@ -1,5 +1,6 @@
 //! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
 pub mod backfill;
+pub mod business_calendar;
 pub mod email;
 pub mod holidays;
 pub mod ids;
