@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::recipients::RecipientAllowList;
 use crate::domain::schedule::Schedule;
 use crate::domain::status_mapping::StatusMapping;
@@ -61,6 +62,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "invitation_cooldown_days", default: "365", doc: "the least days between two Career Relay invitations to one person (one normalised address), however many positions reject them; someone who registered is never invited again (C8)" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
+    Setting { key: "business_closures", default: "12-29..01-03", doc: "days the company is closed every year besides weekends and national holidays, which `next_business_morning` and `is_business_day` skip: `MM-DD` days and `MM-DD..MM-DD` ranges (wrapping over the new year) separated by commas, e.g. `12-29..01-03,08-13..08-15`; empty: none" },
+    Setting { key: "send_hour", default: "9", doc: "the hour (JST, 0–23) a business morning starts, as `next_business_morning` gives it" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
     Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
@@ -143,6 +146,9 @@ pub struct Config {
     pub career_relay_ratio: u32,
     pub career_relay_targets: crate::relay::funnel::Targets,
     pub company_name: Option<String>,
+    /// Business days (holidays, weekends, the company's closures) and the send hour, for the
+    /// scripts' `next_business_morning` and `is_business_day`.
+    pub business_calendar: BusinessCalendar,
     pub log_format: LogFormat,
     /// Internal hosts outbound webhooks may reach anyway (M7).
     pub outbound_allow_hosts: crate::outbound::AllowedHosts,
@@ -461,6 +467,10 @@ impl Config {
             career_relay_ratio: positive("career_relay_ratio")? as u32,
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
             company_name: raw.string("company_name"),
+            business_calendar: BusinessCalendar::new(
+                raw.parse("business_closures")?.unwrap_or_default(),
+                raw.required("send_hour")?,
+            ),
             log_format,
             outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
             metrics_token: raw.string("metrics_token").map(SecretString::from),
@@ -651,6 +661,41 @@ mod tests {
         std::fs::write(&path, "workers = 0\n").unwrap();
         let err = Config::load(Some(&path), &env(&[])).unwrap_err();
         assert!(err.to_string().contains("`workers` in"), "{err}");
+    }
+
+    /// The business calendar comes from config: closures (年末年始 by default) and the send hour;
+    /// a bad value stops start-up naming the variable, with an example.
+    #[test]
+    fn c2_business_closures_and_send_hour_are_configured() {
+        let c = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(c.business_calendar, BusinessCalendar::default());
+        let c = Config::load(
+            None,
+            &env(&[
+                ("HIRELAY_BUSINESS_CLOSURES", "08-13..08-15"),
+                ("HIRELAY_SEND_HOUR", "10"),
+            ]),
+        )
+        .unwrap();
+        let calendar = &c.business_calendar;
+        assert_eq!(calendar.send_hour().hour(), 10);
+        let obon = chrono::NaiveDate::from_ymd_opt(2027, 8, 13).unwrap();
+        let year_end = chrono::NaiveDate::from_ymd_opt(2027, 12, 29).unwrap();
+        assert_eq!(calendar.is_business_date(obon), Ok(false));
+        assert_eq!(calendar.is_business_date(year_end), Ok(true));
+        let none = Config::load(None, &env(&[("HIRELAY_BUSINESS_CLOSURES", "")])).unwrap();
+        assert_eq!(none.business_calendar.is_business_date(year_end), Ok(true));
+
+        let err = Config::load(None, &env(&[("HIRELAY_BUSINESS_CLOSURES", "12-29-01-03")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("HIRELAY_BUSINESS_CLOSURES:"), "{err}");
+        assert!(err.contains("e.g. `12-29..01-03"), "{err}");
+        let err = Config::load(None, &env(&[("HIRELAY_SEND_HOUR", "24")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("HIRELAY_SEND_HOUR:"), "{err}");
+        assert!(err.contains("e.g. `9`"), "{err}");
     }
 
     /// The README's configuration table lists every setting with its default.

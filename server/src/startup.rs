@@ -78,6 +78,7 @@ impl Application {
         let scripts = Scripts::start(
             store.clone(),
             config.rules_dir.clone(),
+            Arc::new(config.business_calendar.clone()),
             readiness.clone(),
             metrics.clone(),
             shutdown.clone(),

@@ -1,6 +1,8 @@
 //! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
 pub mod backfill;
+pub mod business_calendar;
 pub mod email;
+pub mod holidays;
 pub mod ids;
 pub mod invitation_policy;
 pub mod invitation_tokens;

@@ -2,18 +2,21 @@
 //! the JST time helpers. Every function checks its arguments and fails with a message that
 //! names the function; rhai adds the call's line and column.
 use rhai::{Dynamic, Engine, EvalAltResult, INT};
+use std::sync::Arc;
 
 use super::action::Action;
 use super::calendar;
 use super::sandbox::{self, push_action, runtime_error};
+use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::email::Email;
 
 type Fallible<T = ()> = Result<T, Box<EvalAltResult>>;
 
-/// Registers every host function.
-pub fn register(engine: &mut Engine) {
+/// Registers every host function; `next_business_morning` and `is_business_day` answer by
+/// `calendar`.
+pub fn register(engine: &mut Engine, calendar: Arc<BusinessCalendar>) {
     register_actions(engine);
-    register_time(engine);
+    register_time(engine, calendar);
     engine.register_fn("log", |msg: Dynamic| sandbox::log_line(msg.to_string()));
 }
 
@@ -140,16 +143,25 @@ fn kpi(name: Dynamic, value: Dynamic, tags: Dynamic) -> Fallible {
     push_action(Action::Kpi { name, value, tags })
 }
 
-fn register_time(engine: &mut Engine) {
+fn register_time(engine: &mut Engine, calendar: Arc<BusinessCalendar>) {
+    let for_mornings = calendar.clone();
     engine
-        .register_fn("next_business_morning", |ts: Dynamic| -> Fallible<String> {
-            let at = instant("next_business_morning", &ts)?;
-            Ok(calendar::to_jst_rfc3339(calendar::next_business_morning(
-                at,
-            )))
-        })
-        .register_fn("is_business_day", |ts: Dynamic| -> Fallible<bool> {
-            Ok(calendar::is_business_day(instant("is_business_day", &ts)?))
+        .register_fn(
+            "next_business_morning",
+            move |ts: Dynamic| -> Fallible<String> {
+                let function = "next_business_morning";
+                let at = instant(function, &ts)?;
+                for_mornings
+                    .next_business_morning(at)
+                    .map(calendar::to_jst_rfc3339)
+                    .map_err(|e| runtime_error(format!("{function}: {e}")))
+            },
+        )
+        .register_fn("is_business_day", move |ts: Dynamic| -> Fallible<bool> {
+            let function = "is_business_day";
+            calendar
+                .is_business_day(instant(function, &ts)?)
+                .map_err(|e| runtime_error(format!("{function}: {e}")))
         })
         .register_fn("add_hours", |ts: Dynamic, n: INT| -> Fallible<String> {
             shift("add_hours", &ts, chrono::Duration::try_hours(n))
@@ -332,6 +344,10 @@ mod tests {
                 "promotional mail: call invite()",
             ),
             (r#"invite_at("tomorrow")"#, "not an RFC 3339"),
+            (
+                r#"next_business_morning("2099-12-31T18:00:00+09:00")"#,
+                "next_business_morning: 2100-01-01 is outside the holiday calendar (2020–2099)",
+            ),
             (r#"kpi("x", "many")"#, "`value` must be a number"),
         ] {
             let err = run(&format!("\n  {source};")).unwrap_err();

@@ -10,6 +10,7 @@ use super::calendar;
 use super::error::ScriptError;
 use super::growth;
 use super::sandbox::{self, RunGuard};
+use crate::domain::business_calendar::BusinessCalendar;
 
 /// What a script sees of one event.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,11 +76,17 @@ impl Default for ScriptEngine {
 }
 
 impl ScriptEngine {
-    /// The sandboxed engine with the script API registered.
+    /// The sandboxed engine with the script API registered, on the default business calendar
+    /// (enough for compiling; runs use [`ScriptEngine::with_calendar`]).
     pub fn new() -> ScriptEngine {
+        Self::with_calendar(Arc::new(BusinessCalendar::default()))
+    }
+
+    /// The sandboxed engine whose business-day functions answer by `calendar`.
+    pub fn with_calendar(calendar: Arc<BusinessCalendar>) -> ScriptEngine {
         let mut engine = growth::engine();
         sandbox::configure(&mut engine);
-        api::register(&mut engine);
+        api::register(&mut engine, calendar);
         ScriptEngine { engine }
     }
 

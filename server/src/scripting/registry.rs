@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::dry_run::{InputBuilder, PayloadOnly};
 use super::engine::{Decision, ScriptEngine, ScriptInput};
 use super::error::ScriptError;
+use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::names::ScriptName;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
@@ -102,16 +103,17 @@ impl Scripts {
     /// version of each name (a version that fails to compile is never activated: the previous
     /// good one stays, and readiness "scripts" reports the problem), and starts hot reload
     /// (polling the directory every 2 s) plus a poll of the store for versions saved by other
-    /// instances.
+    /// instances. `next_business_morning` and `is_business_day` answer by `calendar`.
     pub async fn start(
         store: Store,
         rules_dir: PathBuf,
+        calendar: Arc<BusinessCalendar>,
         readiness: Readiness,
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Scripts> {
         readiness.expect(READINESS_PART);
-        let scripts = Scripts::new(store, readiness, metrics);
+        let scripts = Scripts::new(store, calendar, readiness, metrics);
         scripts.load_from_store(true).await?;
         let seen = scripts.read_dir(&rules_dir).await;
         if let Some(files) = &seen {
@@ -142,11 +144,16 @@ impl Scripts {
         Ok(scripts)
     }
 
-    fn new(store: Store, readiness: Readiness, metrics: Metrics) -> Scripts {
+    fn new(
+        store: Store,
+        calendar: Arc<BusinessCalendar>,
+        readiness: Readiness,
+        metrics: Metrics,
+    ) -> Scripts {
         let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
         Scripts {
             inner: Arc::new(Inner {
-                engine: ScriptEngine::new(),
+                engine: ScriptEngine::with_calendar(calendar),
                 store,
                 readiness,
                 metrics,

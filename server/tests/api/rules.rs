@@ -221,6 +221,51 @@ async fn hot_reload_activates_a_good_edit_and_refuses_a_broken_one() {
     assert_eq!(versions["items"].as_array().unwrap().len(), 2);
 }
 
+/// C2: the shipped `status.rhai` invites the next business morning by the configured calendar:
+/// national holidays, the company's closures (`HIRELAY_BUSINESS_CLOSURES`) and the send hour
+/// (`HIRELAY_SEND_HOUR`).
+#[tokio::test]
+async fn c2_invitations_wait_for_the_configured_business_morning() {
+    let app = TestApp::spawn_with(&[
+        ("HIRELAY_BUSINESS_CLOSURES", "12-29..01-03,08-13..08-15"),
+        ("HIRELAY_SEND_HOUR", "10"),
+    ])
+    .await;
+    let rejection = json!({"type": "application.status_changed", "to_status": "rejected",
+        "stage": "一次面接", "reason": "スキルミスマッチ"});
+    // Tue 12 Aug 2031 evening: closed Wed 13–Fri 15 (お盆), then the weekend.
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"event": rejection, "context": {"status_applied": true},
+                "now": "2031-08-12T18:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "invite", "send_at": "2031-08-18T10:00:00+09:00"})),
+        "{body}"
+    );
+    let draft = r#"log(is_business_day("2031-08-14T12:00:00+09:00"));
+        log(next_business_morning("2031-11-21T18:00:00+09:00"));"#;
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"script": draft, "event": {"type": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Sun 23 Nov 2031 勤労感謝の日 gives Mon 24 Nov off (振替休日).
+    assert_eq!(
+        body["log"],
+        json!(["false", "2031-11-25T10:00:00+09:00"]),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn i4_dry_run_of_an_application_already_rejected_on_bizreach_labels_it() {
     let app = TestApp::spawn().await;
