@@ -60,6 +60,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
+    Setting { key: "career_relay_fee_per_hire", default: "", doc: "what a hire through an agency would cost, in yen (an integer): the monthly report's ROI is the slots used in the month times this; unset, ROI is shown as not configured" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
     Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
@@ -139,6 +140,8 @@ pub struct Config {
     pub event_lease_secs: u64,
     pub career_relay_ratio: u32,
     pub career_relay_targets: crate::relay::funnel::Targets,
+    /// Yen a referral slot saves (an agency's fee per hire): prices slots used as ROI (C6).
+    pub career_relay_fee_per_hire: Option<u64>,
     pub company_name: Option<String>,
     pub log_format: LogFormat,
     /// Internal hosts outbound webhooks may reach anyway (M7).
@@ -455,6 +458,7 @@ impl Config {
             event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
+            career_relay_fee_per_hire: raw.parse("career_relay_fee_per_hire")?,
             company_name: raw.string("company_name"),
             log_format,
             outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),

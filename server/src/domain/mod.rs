@@ -4,6 +4,7 @@ pub mod email;
 pub mod ids;
 pub mod invitation_tokens;
 pub mod link;
+pub mod month;
 pub mod names;
 pub mod payload;
 pub mod period;

@@ -133,6 +133,13 @@ async fn c8_the_monthly_report_reaches_subscribers_once_a_month() {
     );
     assert!(text.contains("紹介登録済: "), "{text}");
     assert!(report.part("text/html").unwrap().contains("紹介枠"));
+    // The same figures as `hirelay report`: the targets and the ROI (no fee configured here).
+    assert!(
+        text.contains("■ 目標") && text.contains("目標は設定されていません。"),
+        "{text}"
+    );
+    assert!(text.contains("ROI（削減した採用費）: 未設定"), "{text}");
+    assert!(text.contains("■ 紹介枠（"), "{text}");
 
     let (_, again) = app
         .post_json("/v1/scheduler/career-relay-report/run", &json!({}))
