@@ -229,11 +229,13 @@ fn target_rows(steps: &[Step]) -> Vec<TargetRow> {
 pub struct ReportRun {
     /// The month reported, `2026-10`.
     pub month: String,
+    /// Addresses subscribed to the report.
     pub recipients: usize,
     /// Reports queued now (an address that has this month's already is not written to again).
     pub queued: usize,
 }
 
+/// The `career-relay-report` job: mails [`month_report`] of the month before to subscribers.
 #[derive(Clone)]
 pub struct MonthlyReport {
     pub store: Store,
