@@ -64,6 +64,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },
     Setting { key: "business_closures", default: "12-29..01-03", doc: "days the company is closed every year besides weekends and national holidays, which `next_business_morning` and `is_business_day` skip: `MM-DD` days and `MM-DD..MM-DD` ranges (wrapping over the new year) separated by commas, e.g. `12-29..01-03,08-13..08-15`; empty: none" },
     Setting { key: "send_hour", default: "9", doc: "the hour (JST, 0–23) a business morning starts, as `next_business_morning` gives it" },
+    Setting { key: "career_relay_fee_per_hire", default: "", doc: "what a hire through an agency would cost, in yen (an integer): the monthly report's ROI is the slots used in the month times this; unset, ROI is shown as not configured" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
     Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
@@ -145,6 +146,8 @@ pub struct Config {
     pub event_lease_secs: u64,
     pub career_relay_ratio: u32,
     pub career_relay_targets: crate::relay::funnel::Targets,
+    /// Yen a referral slot saves (an agency's fee per hire): prices slots used as ROI (C6).
+    pub career_relay_fee_per_hire: Option<u64>,
     pub company_name: Option<String>,
     /// Business days (holidays, weekends, the company's closures) and the send hour, for the
     /// scripts' `next_business_morning` and `is_business_day`.
@@ -466,6 +469,7 @@ impl Config {
             event_lease_secs: positive("event_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
+            career_relay_fee_per_hire: raw.parse("career_relay_fee_per_hire")?,
             company_name: raw.string("company_name"),
             business_calendar: BusinessCalendar::new(
                 raw.parse("business_closures")?.unwrap_or_default(),

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use hirelay::config::Config;
 use hirelay::domain::role::Role;
+use hirelay::relay::report::ReportMonth;
 
 /// hirelay: webhook-and-rules automation for recruiting teams (BizReach imports, ATS status
 /// webhooks, Career Relay invitations), driven by editable Rhai scripts and Handlebars emails.
@@ -38,6 +39,16 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Write a month's Career Relay report (funnel, breakdowns, slot ledger, targets, ROI) as
+    /// one self-contained HTML file.
+    Report {
+        /// The calendar month (JST), YYYY-MM, e.g. 2026-11.
+        #[arg(long, value_name = "YYYY-MM")]
+        month: ReportMonth,
+        /// Where to write it (default: ./career-relay-report-YYYY-MM.html).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -135,6 +146,7 @@ fn main() -> ExitCode {
             } => Ok(check_rules(
                 &dir.unwrap_or_else(|| config.rules_dir.clone()),
             )),
+            Command::Report { month, out } => write_report(config, month, out).await,
         }
     });
     match result {
@@ -320,4 +332,27 @@ fn check_rules(dir: &std::path::Path) -> ExitCode {
     let count = hirelay::watch::read_tree(dir, &[".rhai"]).map_or(0, |f| f.len());
     println!("{count} scripts OK");
     ExitCode::SUCCESS
+}
+
+/// `hirelay report --month YYYY-MM [--out FILE]`: the month's report from the configured
+/// database, written as one HTML file; says where.
+async fn write_report(
+    config: Config,
+    month: ReportMonth,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use hirelay::relay::{report, report_html};
+    let store = connect(&config).await?;
+    let report = report::month_report(&store.db, &config, month).await?;
+    let path = out.unwrap_or_else(|| PathBuf::from(report_html::default_file_name(&report)));
+    std::fs::write(&path, report_html::render(&report))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let shown = std::path::absolute(&path).unwrap_or(path);
+    println!(
+        "wrote the Career Relay report of {} to {}",
+        report.month_code,
+        shown.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::auth::{Auth, Viewer};
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::period::Period;
+use crate::domain::period::{invalid, Period, QueryError};
 use crate::domain::time::now_millis;
 use crate::relay::funnel::{self, Funnel, GroupBy};
 use crate::relay::ledger::Ledger;
@@ -64,20 +64,43 @@ async fn funnel(
     )))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// A day in JST (`2026-11-01`) or an RFC 3339 time; default: from the beginning.
+    pub from: Option<String>,
+    /// A day in JST (included) or an RFC 3339 time (excluded); default: now.
+    pub to: Option<String>,
+    /// `1`: start with a UTF-8 byte order mark, so that Excel reads Japanese text right
+    /// (`0` or absent: no byte order mark, for other tools).
+    #[param(value_type = Option<String>, example = "1")]
+    pub excel: Option<String>,
+}
+
+impl ExportQuery {
+    fn excel(&self) -> Result<bool, QueryError> {
+        match self.excel.as_deref() {
+            None | Some("0") | Some("false") => Ok(false),
+            Some("1") | Some("true") => Ok(true),
+            Some(other) => Err(invalid("excel", format!("`{other}` is not 1 or 0"))),
+        }
+    }
+}
+
 /// C8: one CSV row per application rejected in the period, with the time it reached each
-/// step (no names or addresses).
-#[utoipa::path(get, path = "/v1/kpis/export.csv", tag = "career_relay", params(FunnelQuery),
-    responses((status = 200, content_type = "text/csv", description = "application_id, rejected_at, stage, reason, invitation_sent_at, link_clicked_at, registered_at"),
+/// step (no names or addresses); streamed, and with `excel=1` after a UTF-8 byte order mark.
+#[utoipa::path(get, path = "/v1/kpis/export.csv", tag = "career_relay", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", description = "application_id, rejected_at, stage, reason, invitation_sent_at, link_clicked_at, registered_at; with `excel=1` the body starts with a UTF-8 byte order mark (EF BB BF)"),
         (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn export_csv(
     _: Auth<Viewer>,
     state: web::Data<AppState>,
-    query: web::Query<FunnelQuery>,
+    query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
+    let bom = query.excel()?;
     let rejections = Store::rejections_between(&state.store.db, period.from, period.to).await?;
     Ok(super::csv_attachment(
         "career-relay-funnel.csv",
-        funnel::export_csv(&rejections),
+        funnel::export_csv(rejections, bom),
     ))
 }

@@ -10,7 +10,8 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::period::{invalid, Period, QueryError};
 use crate::domain::time::{now_millis, rfc3339};
-use crate::export::{Csv, Field};
+use crate::export::{chunks, Csv, Field};
+use crate::store::entities::kpi_record;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -98,15 +99,20 @@ async fn records_csv(
         query.name.as_deref(),
     )
     .await?;
-    let mut csv = Csv::new(&["name", "value", "tags", "event_id", "recorded_at"]);
-    for r in &records {
-        csv.row(&[
-            Field::Text(&r.name),
-            Field::Value(r.value.to_string()),
-            Field::Text(&r.tags),
-            Field::Value(r.event_id.clone().unwrap_or_default()),
-            Field::Value(rfc3339(r.recorded_at)),
-        ]);
-    }
-    Ok(super::csv_attachment("kpi-records.csv", csv.finish()))
+    Ok(super::csv_attachment(
+        "kpi-records.csv",
+        chunks(&RECORD_HEADER, records, false, record_row),
+    ))
+}
+
+const RECORD_HEADER: [&str; 5] = ["name", "value", "tags", "event_id", "recorded_at"];
+
+fn record_row(csv: &mut Csv, r: &kpi_record::Model) {
+    csv.row(&[
+        Field::Text(&r.name),
+        Field::Value(r.value.to_string()),
+        Field::Text(&r.tags),
+        Field::Value(r.event_id.clone().unwrap_or_default()),
+        Field::Value(rfc3339(r.recorded_at)),
+    ]);
 }

@@ -73,18 +73,24 @@ pub struct AppState {
     pub auth_throttle: throttle::AuthThrottle,
 }
 
-/// Every route of the API.
-/// A CSV document (see `crate::export`) answered as a download named `filename`.
-pub fn csv_attachment(filename: &str, body: String) -> actix_web::HttpResponse {
+/// A CSV document (see `crate::export::chunks`) streamed as a download named `filename`.
+pub fn csv_attachment(
+    filename: &str,
+    chunks: impl Iterator<Item = String> + 'static,
+) -> actix_web::HttpResponse {
+    let body = futures_util::stream::iter(
+        chunks.map(|chunk| Ok::<_, std::convert::Infallible>(web::Bytes::from(chunk))),
+    );
     actix_web::HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
-        .body(body)
+        .streaming(body)
 }
 
+/// Every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()

@@ -224,7 +224,7 @@ fn month_of(at: i64) -> String {
 }
 
 /// When a referral used its slot: its first reported outcome.
-fn slot_used_at(r: &referral::Model) -> Option<i64> {
+pub(crate) fn slot_used_at(r: &referral::Model) -> Option<i64> {
     [
         r.slot_used_at,
         r.hired_at,
@@ -353,18 +353,25 @@ fn steps(
         .collect()
 }
 
+/// The columns of the CSV export.
+const EXPORT_HEADER: [&str; 7] = [
+    "application_id",
+    "rejected_at",
+    "stage",
+    "reason",
+    "invitation_sent_at",
+    "link_clicked_at",
+    "registered_at",
+];
+
 /// The CSV export (C8: for BI): one row per rejection of the period with the time of each step
-/// it reached (RFC 3339, JST). No names or addresses.
-pub fn export_csv(rejections: &[Rejection]) -> String {
-    let mut csv = Csv::new(&[
-        "application_id",
-        "rejected_at",
-        "stage",
-        "reason",
-        "invitation_sent_at",
-        "link_clicked_at",
-        "registered_at",
-    ]);
+/// it reached (RFC 3339, JST). No names or addresses. Chunks to stream (see
+/// [`crate::export::chunks`]), after a byte order mark for Excel when `bom`.
+pub fn export_csv(rejections: Vec<Rejection>, bom: bool) -> impl Iterator<Item = String> {
+    crate::export::chunks(&EXPORT_HEADER, rejections, bom, export_row)
+}
+
+fn export_row(csv: &mut Csv, r: &Rejection) {
     let time = |at: Option<i64>| {
         Field::Value(
             at.and_then(|at| jst().timestamp_millis_opt(at).single())
@@ -372,18 +379,15 @@ pub fn export_csv(rejections: &[Rejection]) -> String {
                 .unwrap_or_default(),
         )
     };
-    for r in rejections {
-        csv.row(&[
-            Field::Value(r.application_id.clone()),
-            time(Some(r.rejected_at)),
-            Field::Text(r.stage.as_deref().unwrap_or_default()),
-            Field::Text(r.reason.as_deref().unwrap_or_default()),
-            time(r.invitation_sent_at),
-            time(r.link_clicked_at),
-            time(r.registered_at),
-        ]);
-    }
-    csv.finish()
+    csv.row(&[
+        Field::Value(r.application_id.clone()),
+        time(Some(r.rejected_at)),
+        Field::Text(r.stage.as_deref().unwrap_or_default()),
+        Field::Text(r.reason.as_deref().unwrap_or_default()),
+        time(r.invitation_sent_at),
+        time(r.link_clicked_at),
+        time(r.registered_at),
+    ]);
 }
 
 #[cfg(test)]
@@ -589,7 +593,7 @@ mod tests {
     fn c8_the_export_is_csv_a_spreadsheet_opens_safely() {
         let mut r = rejection("app_1", NOV_1, "=HYPERLINK(\"x\")", 1);
         r.reason = Some("経験, 不足".into());
-        let csv = export_csv(&[r]);
+        let csv: String = export_csv(vec![r], false).collect();
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert!(lines[0].starts_with("application_id,rejected_at,stage,reason"));
         assert_eq!(

@@ -3,6 +3,7 @@
 //! referral Career Relay reports uses one; what was earned and not used is available.
 use serde::Serialize;
 
+use crate::store::entities::referral;
 use crate::store::referrals::ReferralCounts;
 
 /// The ledger as `GET /v1/career-relay/ledger` shows it.
@@ -44,6 +45,24 @@ impl Ledger {
     }
 }
 
+/// The counts of the ledger as they stood at `at` (exclusive): `registered` candidates had
+/// registered by then (see `Store::registered_candidates_before`), and of `referrals`, those
+/// Career Relay had reported by then, with the outcomes reported by then.
+pub fn counts_at(registered: u64, referrals: &[referral::Model], at: i64) -> ReferralCounts {
+    let by = |time: Option<i64>| time.is_some_and(|t| t < at);
+    let count = |f: &dyn Fn(&referral::Model) -> Option<i64>| {
+        referrals.iter().filter(|r| by(f(r))).count() as u64
+    };
+    ReferralCounts {
+        registered,
+        referrals: count(&super::funnel::slot_used_at),
+        hired: count(&|r| r.hired_at),
+        joined: count(&|r| r.joined_at),
+        retained: count(&|r| r.retained_at),
+        left: count(&|r| r.left_at),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +85,36 @@ mod tests {
         assert_eq!(earned(29, 10), 2);
         assert_eq!(earned(25, 5), 5);
         assert_eq!(earned(3, 0), 3, "a ratio of 0 is read as 1");
+    }
+
+    /// C8: the ledger at a time counts only what was reported before it.
+    #[test]
+    fn c8_the_ledger_at_a_time_counts_what_was_reported_before_it() {
+        let referral = |id: &str, used: i64, hired: Option<i64>| referral::Model {
+            id: id.into(),
+            slot_used_at: Some(used),
+            hired_at: hired,
+            joined_at: None,
+            retained_at: None,
+            left_at: None,
+            created_at: used,
+            updated_at: used,
+        };
+        let referrals = [
+            referral("r1", 10, Some(20)),
+            referral("r2", 15, Some(40)),
+            referral("r3", 50, None),
+        ];
+        let counts = counts_at(7, &referrals, 30);
+        assert_eq!(
+            counts,
+            ReferralCounts {
+                registered: 7,
+                referrals: 2,
+                hired: 1,
+                ..ReferralCounts::default()
+            }
+        );
     }
 
     /// C1: a referral uses a slot; what is available never goes below zero.

@@ -1,11 +1,13 @@
 //! Career Relay: the invitation a rejected candidate receives (C2), its tracking link and the
 //! opt-out (C8). One application gets at most one invitation, an opted-out address none. The
 //! ledger of referral slots those registrations earn is in [`ledger`] (C1), the funnel from
-//! rejection to a referred hire in [`funnel`] (C5, C7).
+//! rejection to a referred hire in [`funnel`] (C5, C7), the monthly report in [`report`] and
+//! [`report_html`] (C8).
 pub mod announce;
 pub mod funnel;
 pub mod ledger;
 pub mod report;
+pub mod report_html;
 
 use sea_orm::ConnectionTrait;
 

@@ -131,6 +131,22 @@ impl Store {
             .await?)
     }
 
+    /// Rejected candidates (each once) who had registered with Career Relay before `to`: the
+    /// ledger's `registered` as it stood then (the monthly report's ledger at the month's end).
+    pub async fn registered_candidates_before<C: ConnectionTrait>(
+        db: &C,
+        to: i64,
+    ) -> StoreResult<u64> {
+        let sql = "SELECT COUNT(DISTINCT candidate_id) FROM invitations \
+             WHERE registered_at IS NOT NULL AND registered_at < ?";
+        let statement = super::statement(db.get_database_backend(), sql, vec![to.into()]);
+        let row = db
+            .query_one(statement)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a count answered no row".into()))?;
+        Ok(row.try_get_by_index::<i64>(0)?.max(0) as u64)
+    }
+
     /// The counts of the Career Relay ledger, read in one statement.
     pub async fn referral_counts<C: ConnectionTrait>(db: &C) -> StoreResult<ReferralCounts> {
         let sql = "SELECT \

@@ -50,7 +50,7 @@ fn relay_token(mail: &crate::smtp::ReceivedMail) -> String {
 }
 
 /// The token of the tracking link in an invitation email.
-fn tracking_token(mail: &crate::smtp::ReceivedMail) -> String {
+pub(crate) fn tracking_token(mail: &crate::smtp::ReceivedMail) -> String {
     let text = mail.part("text/plain").unwrap();
     let start = text
         .find("http://hirelay.test/r/")

@@ -192,6 +192,7 @@ fn help_explains_the_command_and_every_subcommand() {
                 "token",
                 "rules",
                 "templates",
+                "report",
                 "--config",
             ],
         ),
@@ -217,6 +218,10 @@ fn help_explains_the_command_and_every_subcommand() {
         ),
         (&["templates", "--help"], &["Email templates", "check"]),
         (&["templates", "check", "--help"], &["sample.json", "--dir"]),
+        (
+            &["report", "--help"],
+            &["Career Relay report", "--month", "YYYY-MM", "--out"],
+        ),
     ];
     for (args, phrases) in cases {
         let output = run(hirelay(dir.path()).args(*args));

@@ -133,9 +133,77 @@ async fn c8_the_monthly_report_reaches_subscribers_once_a_month() {
     );
     assert!(text.contains("紹介登録済: "), "{text}");
     assert!(report.part("text/html").unwrap().contains("紹介枠"));
+    // The same figures as `hirelay report`: the targets and the ROI (no fee configured here).
+    assert!(
+        text.contains("■ 目標") && text.contains("目標は設定されていません。"),
+        "{text}"
+    );
+    assert!(text.contains("ROI（削減した採用費）: 未設定"), "{text}");
+    assert!(text.contains("■ 紹介枠（"), "{text}");
 
     let (_, again) = app
         .post_json("/v1/scheduler/career-relay-report/run", &json!({}))
         .await;
     assert_eq!(again["queued"], 0, "{again}");
+}
+
+/// C8: `?excel=1` starts the Career Relay export with a UTF-8 byte order mark, so that Excel
+/// reads its Japanese right; without it there is none, for other tools. Both are the same CSV.
+#[tokio::test]
+async fn c8_the_export_for_excel_starts_with_a_byte_order_mark() {
+    let app = TestApp::spawn().await;
+    crate::ats::rejected_and_invited(&app, 2).await;
+    let viewer = app.token(Role::Viewer).await;
+    let get = |path: &'static str| {
+        let viewer = viewer.clone();
+        let app = &app;
+        async move {
+            let res = app
+                .as_token(&viewer, reqwest::Method::GET, path)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+            res.bytes().await.unwrap().to_vec()
+        }
+    };
+    let november = "from=2026-11-01&to=2026-11-30";
+    let excel = get("/v1/kpis/export.csv?from=2026-11-01&to=2026-11-30&excel=1").await;
+    let plain = get("/v1/kpis/export.csv?from=2026-11-01&to=2026-11-30").await;
+    let zero = get("/v1/kpis/export.csv?from=2026-11-01&to=2026-11-30&excel=0").await;
+    assert_eq!(&excel[..3], b"\xEF\xBB\xBF", "the BOM");
+    assert!(
+        plain.starts_with(b"application_id,"),
+        "no BOM without excel=1"
+    );
+    assert_eq!(excel[3..], plain[..]);
+    assert_eq!(zero, plain);
+    let text = String::from_utf8(plain).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains(",一次面接,経験年数不足,"), "{text}");
+
+    let bad = app
+        .as_token(
+            &viewer,
+            reqwest::Method::GET,
+            &format!("/v1/kpis/export.csv?{november}&excel=yes"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["field"], "excel", "{bad}");
+
+    let openapi = app.openapi().await;
+    let params = &openapi["paths"]["/v1/kpis/export.csv"]["get"]["parameters"];
+    assert!(
+        params
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "excel"),
+        "{params}"
+    );
 }

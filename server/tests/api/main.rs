@@ -23,6 +23,7 @@ mod ops;
 mod outbound;
 mod private_files;
 mod progress_sync;
+mod report;
 mod routing;
 mod rules;
 mod scheduler;
