@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::action::Action;
 use super::api;
 use super::calendar;
+use super::calls;
 use super::error::ScriptError;
 use super::growth;
 use super::sandbox::{self, RunGuard};
@@ -100,6 +101,7 @@ impl ScriptEngine {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(|e| ScriptError::from_parse(file, &e))?;
+        calls::check(file, &ast)?;
         ast.set_source(file);
         Ok(ast)
     }

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod api;
 pub mod calendar;
+mod calls;
 pub mod dry_run;
 pub mod engine;
 pub mod error;
