@@ -16,6 +16,7 @@ mod m0007_monthly_report;
 mod m0008_invitation_tokens;
 mod m0009_purge_sent_mail_bodies;
 mod m0010_token_expiry;
+mod m0011_outbox_send_time;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_invitation_tokens::Migration),
             Box::new(m0009_purge_sent_mail_bodies::Migration),
             Box::new(m0010_token_expiry::Migration),
+            Box::new(m0011_outbox_send_time::Migration),
         ]
     }
 }

@@ -70,6 +70,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
 ];
 
+/// The sentence every invitation shows that its reader may refuse further mail (特定電子メール法
+/// Art. 4): the `opt_out_notice` variable.
+pub const OPT_OUT_NOTICE: &str =
+    "このメールの受信を希望されない場合は、下記の配信停止リンクから今後の配信を停止できます。";
+
 /// What every promotional mail must show of its sender (特定電子メール法 Art. 4): a name, a
 /// postal address, and where to send inquiries and refusals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,6 +85,24 @@ pub struct LegalSender {
 }
 
 impl LegalSender {
+    /// Sets the legal display's variables of a promotional mail's `data` to these values (those
+    /// set), with the refusal sentence.
+    pub fn fill(&self, data: &mut serde_json::Value) {
+        let Some(fields) = data.as_object_mut() else {
+            return;
+        };
+        for (key, value) in [
+            ("sender_name", &self.name),
+            ("sender_address", &self.address),
+            ("sender_contact", &self.contact),
+        ] {
+            if let Some(value) = value {
+                fields.insert(key.into(), value.clone().into());
+            }
+        }
+        fields.insert("opt_out_notice".into(), OPT_OUT_NOTICE.into());
+    }
+
     /// The variables still to set before an invitation may be sent.
     pub fn missing(&self) -> Vec<&'static str> {
         [

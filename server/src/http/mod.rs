@@ -16,6 +16,7 @@ pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod progress_sync;
 pub mod relay;
 pub mod routing;
@@ -115,6 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(notifications::configure)
     .configure(rules::configure)
     .configure(templates::configure)
+    .configure(outbox::configure)
     .configure(relay::configure)
     .configure(career_relay::configure)
     .configure(console::configure)

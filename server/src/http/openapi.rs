@@ -58,6 +58,8 @@ use utoipa::{Modify, OpenApi};
         super::webhook_subscriptions::create,
         super::webhook_subscriptions::delete,
         super::webhook_deliveries::list,
+        super::outbox::list,
+        super::outbox::cancel,
         super::notifications::get,
         super::notifications::put,
         super::audit::list,
@@ -71,7 +73,7 @@ struct BearerAuth;
 /// The roles, as `domain::role` grants them (issue 18).
 const ROLES: &str = "An API token (`hirelay token create --role ROLE`). Roles are not ranked: \
     `admin` may use everything; `viewer` reads applications (with candidates' personal data) and \
-    the KPIs; `marketer` the email templates; `integrator` the outbound webhook subscriptions and \
+    the KPIs; `marketer` the email templates and the outbox (addresses by domain); `integrator` the outbound webhook subscriptions and \
     deliveries; any role its own notification subscription. No token or a wrong, revoked or \
     expired one: 401 with `WWW-Authenticate: Bearer`; a role the operation does not admit: 403; \
     10 failed authentications within a minute from one address: 429 with `Retry-After`.";

@@ -166,6 +166,7 @@ impl Mailer {
         mailer.reload_from_disk().await;
         mailer.spawn_reloaders(shutdown.clone());
         let sender = sender::Sender {
+            mailer: mailer.clone(),
             store,
             transport,
             from: config.mail_from.clone(),
@@ -249,6 +250,25 @@ impl Mailer {
         Ok(queued_as(&row, queued))
     }
 
+    /// Renders a queued mail again as it is sent, from its stored data, on a blocking thread; a
+    /// promotional mail shows the sender's legal display as configured now.
+    pub async fn render_at_send(
+        &self,
+        template: &TemplateName,
+        mut data: Value,
+    ) -> Result<Rendered, MailError> {
+        let this = self.clone();
+        let template = template.clone();
+        off_thread(move || {
+            if this.catalog().purpose(template.as_str()) == Some(Purpose::Marketing) {
+                this.inner.config.sender.fill(&mut data);
+            }
+            this.render_exact(&template, &data)
+                .map(|(_, rendered, _)| rendered)
+        })
+        .await
+    }
+
     /// Renders `mail` on a blocking thread into the outbox row `id`, to be queued with others
     /// ([`Store::insert_mails`], then [`queued_as`] for each).
     pub async fn compose(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
@@ -295,6 +315,7 @@ impl Mailer {
             html: rendered.html,
             text: rendered.text,
             headers: Value::Object(headers).to_string(),
+            data: Some(mail.data.to_string()),
             send_at: mail.send_at.unwrap_or(now),
             created_at: now,
         })

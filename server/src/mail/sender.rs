@@ -10,7 +10,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use serde_json::Value;
+
 use super::transport::{build_message, Transport};
+use super::MailError;
+use crate::domain::names::{TemplateName, INVITATION_TEMPLATE};
 use crate::domain::time::now_millis;
 use crate::metrics::Metrics;
 use crate::queue::retry;
@@ -42,6 +46,8 @@ impl Default for SenderSettings {
 
 /// One sender; [`Sender::run_once`] drives it by hand.
 pub struct Sender {
+    /// Renders a mail again from its data when it is sent.
+    pub mailer: super::Mailer,
     pub store: Store,
     pub transport: Transport,
     pub from: String,
@@ -91,7 +97,10 @@ impl Sender {
             let outcome = if shutdown.is_cancelled() {
                 MailOutcome::Released
             } else {
-                self.send_one(row).await
+                match self.ready(row).await {
+                    Ok(ready) => self.send_one(&ready).await,
+                    Err(outcome) => outcome,
+                }
             };
             let held = self
                 .store
@@ -102,6 +111,53 @@ impl Sender {
             }
         }
         Ok(batch.len())
+    }
+
+    /// The mail as it goes now (issue 13: checked again when sent, not only when planned): an
+    /// invitation no longer wanted is cancelled with the reason, and a mail kept with its data
+    /// is rendered again from the active template (a fix reaches mails already scheduled;
+    /// a promotional mail shows the sender's legal display as configured now).
+    async fn ready(&self, row: &mail_outbox::Model) -> Result<mail_outbox::Model, MailOutcome> {
+        let retry = |error: String| MailOutcome::Retry {
+            at: now_millis() + retry::backoff_millis(row.attempts.max(1) as u32, retry::jitter()),
+            error,
+        };
+        if row.template == INVITATION_TEMPLATE {
+            let invitation = Store::invitation_by_outbox(&self.store.db, &row.id)
+                .await
+                .map_err(|e| retry(e.to_string()))?;
+            if let Some(invitation) = invitation {
+                match crate::relay::still_wanted(&self.store.db, &invitation).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(reason)) => {
+                        tracing::info!(mail = %row.id, %reason, "invitation cancelled before sending");
+                        return Err(MailOutcome::Cancelled { reason });
+                    }
+                    Err(e) => return Err(retry(e.to_string())),
+                }
+            }
+        }
+        let Some(data) = row.data.as_deref() else {
+            return Ok(row.clone());
+        };
+        let data: Value = serde_json::from_str(data).map_err(|e| MailOutcome::Cancelled {
+            reason: format!("its stored data is not JSON: {e}"),
+        })?;
+        let template = TemplateName::parse(&row.template).map_err(|e| MailOutcome::Cancelled {
+            reason: e.to_string(),
+        })?;
+        match self.mailer.render_at_send(&template, data).await {
+            Ok(rendered) => Ok(mail_outbox::Model {
+                subject: rendered.subject,
+                html: rendered.html,
+                text_body: rendered.text,
+                ..row.clone()
+            }),
+            Err(MailError::Interrupted(e)) => Err(retry(e)),
+            Err(e) => Err(MailOutcome::Cancelled {
+                reason: format!("its template no longer renders: {e}"),
+            }),
+        }
     }
 
     async fn send_one(&self, row: &mail_outbox::Model) -> MailOutcome {

@@ -125,10 +125,7 @@ pub struct InviteSettings<'a> {
     pub sender: &'a LegalSender,
 }
 
-/// The sentence every invitation shows that its reader may refuse further mail (特定電子メール法
-/// Art. 4): the `opt_out_notice` variable.
-pub const OPT_OUT_NOTICE: &str =
-    "このメールの受信を希望されない場合は、下記の配信停止リンクから今後の配信を停止できます。";
+pub use crate::config::OPT_OUT_NOTICE;
 
 /// An invitation made for an application, with its rendered email: stored by [`create`].
 #[derive(Debug)]
@@ -255,6 +252,39 @@ pub async fn create<C: ConnectionTrait>(
     Ok(result)
 }
 
+/// C8, checked again when an invitation's mail is about to be sent (it may have waited since
+/// the rejection for the next business morning): why it must not go, if it must not. The
+/// candidate opted out, registered with Career Relay since, or the application is no longer
+/// rejected (the ATS changed its mind).
+pub async fn still_wanted<C: ConnectionTrait>(
+    db: &C,
+    invitation: &invitation::Model,
+) -> Result<Result<(), String>, StoreError> {
+    let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
+    if candidate.opted_out_at.is_some() {
+        return Ok(Err(
+            "the address opted out before the invitation was sent".into()
+        ));
+    }
+    let past = Store::past_invitations(db, &[candidate.id.as_str()])
+        .await?
+        .remove(&candidate.id)
+        .unwrap_or_default();
+    if past.registered {
+        return Ok(Err(
+            "the candidate registered with Career Relay before the invitation was sent".into(),
+        ));
+    }
+    let application = Store::get_application(db, &invitation.application_id).await?;
+    if application.status != "rejected" {
+        return Ok(Err(format!(
+            "the application is no longer rejected (now `{}`)",
+            application.status
+        )));
+    }
+    Ok(Ok(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +315,7 @@ mod tests {
                 html: "h".into(),
                 text: "t".into(),
                 headers: "{}".into(),
+                data: None,
                 send_at: 0,
                 created_at: 0,
             },

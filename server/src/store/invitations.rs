@@ -114,6 +114,17 @@ impl Store {
             .collect())
     }
 
+    /// The invitation an outbox row carries, if it carries one.
+    pub async fn invitation_by_outbox<C: ConnectionTrait>(
+        db: &C,
+        outbox_id: &str,
+    ) -> StoreResult<Option<invitation::Model>> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::OutboxId.eq(outbox_id))
+            .one(db)
+            .await?)
+    }
+
     /// Notes which outbox row carries the invitation.
     pub async fn set_invitation_outbox<C: ConnectionTrait>(
         db: &C,

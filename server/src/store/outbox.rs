@@ -19,6 +19,8 @@ pub enum MailStatus {
     Sent,
     /// Gave up after too many failed tries.
     Dead,
+    /// Not to be sent: `cancel_reason` says why.
+    Cancelled,
 }
 
 impl MailStatus {
@@ -28,6 +30,7 @@ impl MailStatus {
             MailStatus::Sending => "sending",
             MailStatus::Sent => "sent",
             MailStatus::Dead => "dead",
+            MailStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct NewMail {
     pub text: String,
     /// Extra headers as a JSON object of strings.
     pub headers: String,
+    /// The data to render it from again when it is sent (JSON).
+    pub data: Option<String>,
     pub message_id: String,
     pub send_at: i64,
     pub created_at: i64,
@@ -86,6 +91,8 @@ impl Store {
             last_error: Set(None),
             created_at: Set(mail.created_at),
             sent_at: Set(None),
+            data: Set(mail.data.clone()),
+            cancel_reason: Set(None),
         });
         let inserted =
             super::insert_each::<Outbox, _, _>(db, rows, &ids, Column::Id, [Column::DedupeKey])
@@ -152,7 +159,15 @@ impl Store {
                 .col_expr(Column::SentAt, Expr::value(now))
                 .col_expr(Column::Html, Expr::value(""))
                 .col_expr(Column::TextBody, Expr::value(""))
+                .col_expr(Column::Data, Expr::value(Option::<String>::None))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
+            MailOutcome::Cancelled { reason } => update
+                .col_expr(Column::Status, Expr::value(MailStatus::Cancelled.as_str()))
+                .col_expr(Column::Html, Expr::value(""))
+                .col_expr(Column::TextBody, Expr::value(""))
+                .col_expr(Column::Data, Expr::value(Option::<String>::None))
+                .col_expr(Column::CancelReason, Expr::value(reason)),
+
             MailOutcome::Retry { at, error } => update
                 .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
                 .col_expr(Column::NextAttemptAt, Expr::value(at))
@@ -167,11 +182,97 @@ impl Store {
         Ok(update.exec(&self.db).await?.rows_affected == 1)
     }
 
+    /// Mails newest first, at most `limit`: of a template (`kind`) and in a state as the outbox
+    /// API names them (`scheduled`: waiting for its time or being sent; `failed`: waiting to be
+    /// tried again; `sent`, `dead`, `cancelled`).
+    pub async fn list_mails(
+        &self,
+        state: Option<OutboxState>,
+        template: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<mail_outbox::Model>> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let mut query = Outbox::find();
+        query = match state {
+            None => query,
+            Some(OutboxState::Scheduled) => query
+                .filter(
+                    Column::Status
+                        .is_in([MailStatus::Pending.as_str(), MailStatus::Sending.as_str()]),
+                )
+                .filter(Column::LastError.is_null()),
+            Some(OutboxState::Failed) => query
+                .filter(Column::Status.eq(MailStatus::Pending.as_str()))
+                .filter(Column::LastError.is_not_null()),
+            Some(OutboxState::Is(status)) => query.filter(Column::Status.eq(status.as_str())),
+        };
+        if let Some(template) = template {
+            query = query.filter(Column::Template.eq(template));
+        }
+        Ok(query
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Cancels a mail not sent yet (and not being sent), with `reason`; false when it is not
+    /// waiting any more.
+    pub async fn cancel_mail(&self, id: &str, reason: &str) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let done = Outbox::update_many()
+            .col_expr(Column::Status, Expr::value(MailStatus::Cancelled.as_str()))
+            .col_expr(Column::CancelReason, Expr::value(reason))
+            .col_expr(Column::Html, Expr::value(""))
+            .col_expr(Column::TextBody, Expr::value(""))
+            .col_expr(Column::Data, Expr::value(Option::<String>::None))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(MailStatus::Pending.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected == 1)
+    }
+
     pub async fn get_mail(&self, id: &str) -> StoreResult<mail_outbox::Model> {
         Outbox::find_by_id(id)
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("mail {id}")))
+    }
+}
+
+/// A state as the outbox API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting for its time (never tried) or being sent.
+    Scheduled,
+    /// Tried and waiting to be tried again.
+    Failed,
+    Is(MailStatus),
+}
+
+impl OutboxState {
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        Some(match s {
+            "scheduled" => OutboxState::Scheduled,
+            "failed" => OutboxState::Failed,
+            "sent" => OutboxState::Is(MailStatus::Sent),
+            "dead" => OutboxState::Is(MailStatus::Dead),
+            "cancelled" => OutboxState::Is(MailStatus::Cancelled),
+            _ => return None,
+        })
+    }
+
+    /// The state of a row.
+    pub fn of(row: &mail_outbox::Model) -> &'static str {
+        match row.status.as_str() {
+            "pending" if row.last_error.is_some() => "failed",
+            "pending" | "sending" => "scheduled",
+            "sent" => "sent",
+            "dead" => "dead",
+            _ => "cancelled",
+        }
     }
 }
 
@@ -188,6 +289,11 @@ pub enum MailOutcome {
     },
     /// Put back untried (the sender is stopping).
     Released,
+    /// Not sent, and never to be: the invitation is no longer wanted, or its template no
+    /// longer renders.
+    Cancelled {
+        reason: String,
+    },
 }
 
 async fn existing<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> StoreResult<MailInsert> {
@@ -215,6 +321,7 @@ mod tests {
             html: "h".into(),
             text: "t".into(),
             headers: "{}".into(),
+            data: None,
             message_id: format!("<{id}@test>"),
             send_at: 0,
             created_at: 0,

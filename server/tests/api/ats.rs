@@ -972,3 +972,157 @@ async fn c4_subscribers_learn_invited_clicked_registered_and_slot_earned() {
         (Some(1), Some(1))
     );
 }
+
+/// C8, issue 13: an invitation is checked again when it is sent. Scheduled ahead, it is
+/// cancelled with the reason when the address opts out meanwhile or the ATS takes the rejection
+/// back; a marketer lists the outbox with addresses by domain and cancels a scheduled mail.
+#[tokio::test]
+async fn c8_a_scheduled_invitation_is_cancelled_when_it_is_no_longer_wanted() {
+    use hirelay::domain::role::Role;
+    let app = TestApp::spawn().await;
+    let marketer = app.token(Role::Marketer).await;
+    let send_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    app.activate_rule(
+        "status",
+        &format!("if event.to_status == \"rejected\" {{ invite_at(\"{send_at}\"); }}"),
+    )
+    .await;
+    for (ats, email) in [
+        ("ats-opt", "opt@example.jp"),
+        ("ats-back", "back@example.jp"),
+        ("ats-cxl", "cxl@example.jp"),
+    ] {
+        let rejected = change(ats, email, "rejected", "2026-11-21T18:00:00+09:00");
+        post(&app, &format!("c8-{ats}"), &rejected).await;
+    }
+    let outbox = app
+        .as_token(
+            &marketer,
+            reqwest::Method::GET,
+            "/v1/outbox?status=scheduled&kind=career_relay_invitation",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let items = outbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{outbox}");
+    assert!(
+        items
+            .iter()
+            .all(|m| m["recipient"].as_str().unwrap().starts_with("***@")),
+        "{outbox}"
+    );
+    let db = &app.state.store.db;
+    let invitation_of = |ats: &'static str| {
+        let app = &app;
+        async move {
+            let application = by_ats_id(app, ats).await;
+            hirelay::store::Store::invitation_for_application(
+                &app.state.store.db,
+                application["id"].as_str().unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    // 1. The address opts out meanwhile (as its link would record it).
+    let opt = invitation_of("ats-opt").await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        db,
+        &format!(
+            "UPDATE candidates SET opted_out_at = 1 WHERE id = '{}'",
+            opt.candidate_id
+        ),
+    )
+    .await
+    .unwrap();
+    // 2. The ATS takes the rejection back.
+    let back = change(
+        "ats-back",
+        "back@example.jp",
+        "interview",
+        "2026-11-22T18:00:00+09:00",
+    );
+    post(&app, "c8-back-2", &back).await;
+    // 3. A marketer cancels the third; once only.
+    let cxl = invitation_of("ats-cxl").await.outbox_id.unwrap();
+    for expected in [200, 409] {
+        let res = app
+            .as_token(
+                &marketer,
+                reqwest::Method::POST,
+                &format!("/v1/outbox/{cxl}/cancel"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected);
+    }
+
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(app.smtp.mails().is_empty(), "nothing is sent");
+    let cancelled = app.get_json("/v1/outbox?status=cancelled").await;
+    let reasons: Vec<&str> = cancelled["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["cancel_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 3, "{cancelled}");
+    for expected in [
+        "opted out",
+        "no longer rejected (now `interview`)",
+        "cancelled by",
+    ] {
+        assert!(reasons.iter().any(|r| r.contains(expected)), "{reasons:?}");
+    }
+    // An admin sees addresses in full.
+    assert!(!cancelled["items"][0]["recipient"]
+        .as_str()
+        .unwrap()
+        .starts_with("***"));
+}
+
+/// Issue 13: a scheduled invitation is rendered when it is sent, so a marketer's fix to the
+/// template reaches mails already scheduled.
+#[tokio::test]
+async fn c2_a_template_fix_reaches_invitations_already_scheduled() {
+    let app = TestApp::spawn().await;
+    let send_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    app.activate_rule(
+        "status",
+        &format!("if event.to_status == \"rejected\" {{ invite_at(\"{send_at}\"); }}"),
+    )
+    .await;
+    let rejected = change(
+        "ats-fix",
+        "fix@example.jp",
+        "rejected",
+        "2026-11-21T18:00:00+09:00",
+    );
+    post(&app, "c2-fix", &rejected).await;
+    let current = app.get_json("/v1/templates/career_relay_invitation").await;
+    let res = app
+        .admin(
+            reqwest::Method::PUT,
+            "/v1/templates/career_relay_invitation",
+        )
+        .json(&json!({
+            "subject": "【訂正版】キャリアリレーのご案内",
+            "html": current["html"],
+            "text": current["text"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let mails = app.smtp.wait_for(1).await;
+    assert_eq!(
+        mails[0].decoded_header("Subject").unwrap(),
+        "【訂正版】キャリアリレーのご案内"
+    );
+}

@@ -74,6 +74,8 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("POST", "/v1/templates/{name}/rollback", Allowed::Marketer),
     ("POST", "/v1/templates/{name}/preview", Allowed::Marketer),
     ("POST", "/v1/templates/{name}/test-send", Allowed::Marketer),
+    ("GET", "/v1/outbox", Allowed::Marketer),
+    ("POST", "/v1/outbox/{id}/cancel", Allowed::Marketer),
     ("GET", "/v1/events", Allowed::Admin),
     ("GET", "/v1/events/{id}", Allowed::Admin),
     ("POST", "/v1/events/{id}/replay", Allowed::Admin),

@@ -19,6 +19,7 @@ fn mail(html: &str) -> NewMail {
         html: html.into(),
         text: "text".into(),
         headers: "{}".into(),
+        data: None,
         send_at: 0,
         created_at: 0,
     }

@@ -22,6 +22,10 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// The data the mail is rendered from when it is sent (JSON; blanked once sent).
+    pub data: Option<String>,
+    /// Why it was cancelled, when it was.
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
