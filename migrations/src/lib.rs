@@ -17,6 +17,7 @@ mod m0008_invitation_tokens;
 mod m0009_purge_sent_mail_bodies;
 mod m0010_token_expiry;
 mod m0011_outbox_send_time;
+mod m0012_invitation_basis;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_purge_sent_mail_bodies::Migration),
             Box::new(m0010_token_expiry::Migration),
             Box::new(m0011_outbox_send_time::Migration),
+            Box::new(m0012_invitation_basis::Migration),
         ]
     }
 }

@@ -3,6 +3,34 @@
 //! (`HIRELAY_INVITATION_COOLDOWN_DAYS`), however many positions rejected them. A person is a
 //! candidate, one per normalised address.
 
+/// What an invitation is sent on under 特定電子メール法 (Act on Specified Electronic Mail): the
+/// recipient's consent, or the exemption that applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// Art. 3(1)(iii): the recipient is in a business relationship with the sender (here: an
+    /// applicant to one of the company's positions, invited about that application).
+    BusinessRelationship,
+}
+
+impl Basis {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::BusinessRelationship => "exemption:business_relationship",
+        }
+    }
+
+    /// The sentence `GET /v1/invitations` shows.
+    pub fn describe(stored: &str) -> &'static str {
+        match stored {
+            "exemption:business_relationship" => {
+                "exempt from prior consent (特定電子メール法 Art. 3(1)(iii)): the recipient applied to the company's position"
+            }
+            _ => "not recorded (the invitation was made before hirelay recorded a basis)",
+        }
+    }
+}
+
 /// Milliseconds in a day.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod group_accounts;
 pub mod imports;
+pub mod invitations;
 pub mod jobs;
 pub mod kpis;
 pub mod link_approvals;
@@ -117,6 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(rules::configure)
     .configure(templates::configure)
     .configure(outbox::configure)
+    .configure(invitations::configure)
     .configure(relay::configure)
     .configure(career_relay::configure)
     .configure(console::configure)

@@ -60,6 +60,7 @@ use utoipa::{Modify, OpenApi};
         super::webhook_deliveries::list,
         super::outbox::list,
         super::outbox::cancel,
+        super::invitations::list,
         super::notifications::get,
         super::notifications::put,
         super::audit::list,

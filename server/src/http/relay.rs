@@ -109,7 +109,15 @@ async fn unsubscribe_page(
 async fn unsubscribe(
     state: web::Data<AppState>,
     token: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // RFC 8058: a mail client's one-click POST says `List-Unsubscribe=One-Click`; the page's
+    // button posts nothing.
+    let channel = if String::from_utf8_lossy(&body).contains("List-Unsubscribe=One-Click") {
+        "one_click"
+    } else {
+        "confirmation_page"
+    };
     match Store::opt_out_by_token(&state.store.db, &token, now_millis()).await? {
         Some(candidate) => {
             Store::audit(
@@ -117,7 +125,7 @@ async fn unsubscribe(
                 "candidate",
                 "candidate.opt_out",
                 &candidate.id,
-                serde_json::json!({}),
+                serde_json::json!({"kind": crate::relay::INVITATION_TEMPLATE, "channel": channel}),
             )
             .await?;
             Ok(page(

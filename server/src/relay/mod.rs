@@ -173,6 +173,7 @@ pub async fn plan(
     let invitation = Store::new_invitation(NewInvitation {
         application_id: &app.id,
         candidate_id: &candidate.id,
+        recipient: to.as_str(),
         tokens: &tokens,
         send_at,
         event_id,
@@ -297,6 +298,7 @@ mod tests {
         let invitation = Store::new_invitation(NewInvitation {
             application_id,
             candidate_id: "cand_1",
+            recipient: "a@example.jp",
             tokens: &InvitationTokens::new(),
             send_at: 0,
             event_id: "evt_1",

@@ -8,13 +8,35 @@ use std::collections::{HashMap, HashSet};
 use super::entities::{candidate, invitation};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, token_hash};
-use crate::domain::invitation_policy::PastInvitations;
+use crate::domain::invitation_policy::{Basis, PastInvitations};
 use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
+
+/// An invitation as `GET /v1/invitations` lists it.
+#[derive(Clone, Debug, sea_orm::FromQueryResult)]
+pub struct InvitationRow {
+    pub id: String,
+    pub application_id: String,
+    pub candidate_id: String,
+    pub recipient: Option<String>,
+    pub basis: Option<String>,
+    pub created_at: i64,
+    pub send_at: i64,
+    pub clicked_first_at: Option<i64>,
+    pub registered_at: Option<i64>,
+    pub outbox_id: Option<String>,
+    pub template_version: Option<i32>,
+    pub sent_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    /// `scheduled`, `sent`, `cancelled`, `clicked` or `registered`.
+    pub status: String,
+}
 
 /// An invitation to create.
 pub struct NewInvitation<'a> {
     pub application_id: &'a str,
     pub candidate_id: &'a str,
+    /// The normalised address it goes to.
+    pub recipient: &'a str,
     pub tokens: &'a InvitationTokens,
     pub send_at: i64,
     pub event_id: &'a str,
@@ -32,6 +54,8 @@ impl Store {
             token_hash: token_hash(&new.tokens.tracking),
             unsubscribe_token_hash: Some(token_hash(&new.tokens.unsubscribe)),
             relay_token_hash: Some(token_hash(&new.tokens.career_relay)),
+            basis: Some(Basis::BusinessRelationship.as_str().to_owned()),
+            recipient: Some(new.recipient.to_owned()),
             send_at: new.send_at,
             outbox_id: Some(new.outbox_id.to_owned()),
             event_id: Some(new.event_id.to_owned()),
@@ -112,6 +136,44 @@ impl Store {
                 )
             })
             .collect())
+    }
+
+    /// Invitations created in `[since, until)` (unix millis), newest first, at most `limit`, in
+    /// `status` when given (as [`InvitationRow::status`] names it), with their mail's state.
+    pub async fn list_invitations(
+        &self,
+        status: Option<&str>,
+        since: Option<i64>,
+        until: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<InvitationRow>> {
+        use sea_orm::FromQueryResult;
+        let state = "CASE WHEN i.registered_at IS NOT NULL THEN 'registered' \
+             WHEN i.clicked_first_at IS NOT NULL THEN 'clicked' \
+             WHEN m.status = 'sent' THEN 'sent' \
+             WHEN m.status IN ('cancelled', 'dead') THEN 'cancelled' \
+             ELSE 'scheduled' END";
+        let sql = format!(
+            "SELECT i.id, i.application_id, i.candidate_id, i.recipient, i.basis, i.created_at, \
+             i.send_at, i.clicked_first_at, i.registered_at, i.outbox_id, m.template_version, \
+             m.sent_at, COALESCE(m.cancel_reason, m.last_error) AS cancel_reason, {state} AS status \
+             FROM invitations i LEFT JOIN mail_outbox m ON m.id = i.outbox_id \
+             WHERE i.created_at >= ? AND i.created_at < ? AND (? = '' OR {state} = ?) \
+             ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
+        );
+        let status = status.unwrap_or_default();
+        let values: Vec<sea_orm::Value> = vec![
+            since.unwrap_or(i64::MIN).into(),
+            until.unwrap_or(i64::MAX).into(),
+            status.into(),
+            status.into(),
+            (limit as i64).into(),
+        ];
+        Ok(
+            InvitationRow::find_by_statement(super::statement(self.backend(), &sql, values))
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// The invitation an outbox row carries, if it carries one.
@@ -274,6 +336,7 @@ mod tests {
         let split = Store::new_invitation(NewInvitation {
             application_id: "app_new",
             candidate_id: "cand_1",
+            recipient: "a@example.jp",
             tokens: &tokens,
             send_at: 0,
             event_id: "evt_1",
@@ -283,6 +346,7 @@ mod tests {
         let mut older = Store::new_invitation(NewInvitation {
             application_id: "app_old",
             candidate_id: "cand_2",
+            recipient: "b@example.jp",
             tokens: &InvitationTokens::from_tracking("legacy".into()),
             send_at: 0,
             event_id: "evt_2",

@@ -1126,3 +1126,69 @@ async fn c2_a_template_fix_reaches_invitations_already_scheduled() {
         "【訂正版】キャリアリレーのご案内"
     );
 }
+
+/// C2, C8 (特定電子メール法): each invitation records the basis it is sent on, the address it
+/// goes to and the template version; `GET /v1/invitations` shows them, and an opt-out is
+/// recorded with its channel.
+#[tokio::test]
+async fn c2_c8_each_invitation_records_its_basis_address_and_template_version() {
+    let app = TestApp::spawn().await;
+    invite_at_once(&app).await;
+    let rejected = change(
+        "ats-basis",
+        "Basis@Example.jp",
+        "rejected",
+        "2026-11-21T18:00:00+09:00",
+    );
+    post(&app, "c2-basis", &rejected).await;
+    let mail = app.smtp.wait_for(1).await.remove(0);
+    let mut sent = Value::Null;
+    for _ in 0..100 {
+        sent = app.get_json("/v1/invitations?status=sent").await;
+        if sent["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let invitation = &sent["items"][0];
+    assert_eq!(invitation["recipient"], "basis@example.jp", "{sent}");
+    assert_eq!(invitation["basis"], "exemption:business_relationship");
+    assert!(invitation["basis_description"]
+        .as_str()
+        .unwrap()
+        .contains("Art. 3(1)(iii)"));
+    assert_eq!(invitation["template_version"], 1);
+    assert!(invitation["sent_at"].is_string(), "{invitation}");
+    let none = app.get_json("/v1/invitations?status=registered").await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let res = app
+        .admin(reqwest::Method::GET, "/v1/invitations?since=yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // One-click opt-out, recorded with its channel.
+    let url = mail
+        .header("List-Unsubscribe")
+        .unwrap()
+        .trim_matches(|c| c == '<' || c == '>')
+        .replace("http://hirelay.test", &app.address);
+    let res = app
+        .client
+        .post(url)
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let log = app.get_json("/v1/audit-log?limit=5").await;
+    let opt_out = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "candidate.opt_out")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(opt_out["detail"]["channel"], "one_click", "{opt_out}");
+    assert_eq!(opt_out["detail"]["kind"], "career_relay_invitation");
+}

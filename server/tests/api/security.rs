@@ -75,6 +75,7 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("POST", "/v1/templates/{name}/preview", Allowed::Marketer),
     ("POST", "/v1/templates/{name}/test-send", Allowed::Marketer),
     ("GET", "/v1/outbox", Allowed::Marketer),
+    ("GET", "/v1/invitations", Allowed::Admin),
     ("POST", "/v1/outbox/{id}/cancel", Allowed::Marketer),
     ("GET", "/v1/events", Allowed::Admin),
     ("GET", "/v1/events/{id}", Allowed::Admin),

@@ -21,6 +21,11 @@ pub struct Model {
     /// Null on invitations made before the tokens were split (their one token serves all).
     pub unsubscribe_token_hash: Option<String>,
     pub relay_token_hash: Option<String>,
+    /// What the invitation is sent on under 特定電子メール法 (`domain::invitation_policy::Basis`);
+    /// null on invitations made before it was recorded.
+    pub basis: Option<String>,
+    /// The normalised address it is sent to.
+    pub recipient: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
