@@ -1,0 +1,21 @@
+//! Issue 19, "a new user's first week": what a new user meets in the repository, at `/`, on the
+//! candidate-facing pages, in the approval mail, in the log and in the command's messages.
+use crate::helpers::repo_root;
+
+fn shipped(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Item 8 (g): `Cargo.toml` says Apache-2.0, and the repository carries the licence's text.
+#[test]
+fn the_repository_carries_the_apache_license_text() {
+    let license = shipped("LICENSE");
+    assert!(shipped("Cargo.toml").contains("license = \"Apache-2.0\""));
+    assert!(
+        license.contains("Apache License\n                           Version 2.0, January 2004")
+    );
+    assert!(license.contains("TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION"));
+    assert!(license.contains("9. Accepting Warranty or Additional Liability."));
+    assert!(license.contains("END OF TERMS AND CONDITIONS"));
+    assert!(license.contains("http://www.apache.org/licenses/LICENSE-2.0"));
+}
