@@ -19,3 +19,17 @@ fn the_repository_carries_the_apache_license_text() {
     assert!(license.contains("END OF TERMS AND CONDITIONS"));
     assert!(license.contains("http://www.apache.org/licenses/LICENSE-2.0"));
 }
+
+/// Item 8 (e): the browser tests' screenshots show Japanese, so the install script adds a
+/// Japanese font, and does not skip it when the browser is already there.
+#[test]
+fn the_test_browser_script_installs_a_japanese_font() {
+    let script = shipped("scripts/install-test-browser.sh");
+    let install = script
+        .lines()
+        .find(|l| l.contains("apt-get install"))
+        .expect("an apt-get install line");
+    assert!(install.contains("fonts-noto-cjk"), "{install}");
+    let fast_path = script.split("exit 0").next().unwrap_or_default();
+    assert!(fast_path.contains("fonts-noto-cjk"), "{fast_path}");
+}
