@@ -33,3 +33,16 @@ fn the_test_browser_script_installs_a_japanese_font() {
     let fast_path = script.split("exit 0").next().unwrap_or_default();
     assert!(fast_path.contains("fonts-noto-cjk"), "{fast_path}");
 }
+
+/// Item 8 (f): the examples' README tells how to run the demo script.
+#[test]
+fn the_examples_readme_documents_the_demo_script() {
+    let readme = shipped("examples/README.md");
+    assert!(readme.contains("examples/demo.sh"), "no `examples/demo.sh`");
+    for variable in ["HIRELAY_BIN", "SIM_BIN", "KEEP"] {
+        assert!(
+            readme.contains(variable),
+            "demo.sh's {variable} is not documented"
+        );
+    }
+}
