@@ -1,6 +1,6 @@
 //! Issue 19, "a new user's first week": what a new user meets in the repository, at `/`, on the
 //! candidate-facing pages, in the approval mail, in the log and in the command's messages.
-use crate::helpers::repo_root;
+use crate::helpers::{repo_root, TestApp};
 
 fn shipped(path: &str) -> String {
     std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -45,4 +45,13 @@ fn the_examples_readme_documents_the_demo_script() {
             "demo.sh's {variable} is not documented"
         );
     }
+}
+
+/// Item 8 (a): a browser opened on the server's root lands on the console.
+#[tokio::test]
+async fn the_root_redirects_to_the_console() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/console");
 }
