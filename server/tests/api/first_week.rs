@@ -55,3 +55,47 @@ async fn the_root_redirects_to_the_console() {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/console");
 }
+
+/// Item 8 (h): `/openapi.json` points to documents the repository has, and the webhook
+/// operations show their body and their signature headers.
+#[tokio::test]
+async fn openapi_points_to_shipped_documents_and_describes_webhook_requests() {
+    let app = TestApp::spawn().await;
+    let doc = app.openapi().await;
+    let description = doc["info"]["description"].as_str().unwrap_or_default();
+    let mut referenced = 0;
+    for word in description.split(|c: char| c.is_whitespace() || c == '`' || c == '(' || c == ')') {
+        let word = word.trim_end_matches(['.', ',', ';', ':']);
+        if word.ends_with(".md") {
+            referenced += 1;
+            assert!(
+                repo_root().join(word).is_file(),
+                "{word} is not in the repository"
+            );
+        }
+    }
+    assert!(
+        referenced > 0,
+        "the description points to no document: {description}"
+    );
+    for source in ["bizreach", "ats", "career-relay"] {
+        let op = &doc["paths"][format!("/v1/webhooks/{source}")]["post"];
+        assert!(
+            op["requestBody"]["content"]["application/json"].is_object(),
+            "{source}: no JSON request body: {op}"
+        );
+        let headers: Vec<&str> = op["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{source}: no parameters: {op}"))
+            .iter()
+            .filter(|p| p["in"] == "header" && p["required"] == true)
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for header in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+            assert!(
+                headers.contains(&header),
+                "{source}: no {header} header: {headers:?}"
+            );
+        }
+    }
+}
