@@ -99,3 +99,123 @@ async fn openapi_points_to_shipped_documents_and_describes_webhook_requests() {
         }
     }
 }
+
+/// A candidate-facing page: its status, title, `<h1>` and Content-Security-Policy.
+struct Page {
+    status: u16,
+    title: String,
+    heading: String,
+    html: String,
+    policy: String,
+}
+
+async fn page(app: &TestApp, method: reqwest::Method, path: &str) -> Page {
+    let res = app
+        .client
+        .request(method, app.url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = res.text().await.unwrap();
+    let between = |open: &str, close: &str| {
+        let start = html.find(open).map(|i| i + open.len()).unwrap_or_default();
+        let end = html[start..].find(close).map_or(start, |i| start + i);
+        html[start..end].to_owned()
+    };
+    Page {
+        status,
+        title: between("<title>", "</title>"),
+        heading: between("<h1>", "</h1>"),
+        policy,
+        html,
+    }
+}
+
+/// The hash the policy must give for the page's one inline style, as a browser computes it.
+fn style_hash(html: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let start = html.find("<style>").expect("an inline style") + "<style>".len();
+    let end = start + html[start..].find("</style>").unwrap();
+    let digest = sha2::Sha256::digest(&html.as_bytes()[start..end]);
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// Item 8 (b): the tracking link's, the opt-out's and the link approval's pages carry the
+/// company's name (not "hirelay") in their title and header, and one inline style that their
+/// Content-Security-Policy admits by its hash, with no script.
+#[tokio::test]
+async fn candidate_pages_are_styled_and_carry_the_company_name() {
+    let app = TestApp::spawn_with(&[("HIRELAY_COMPANY_NAME", "株式会社テスト")]).await;
+    let pages = [
+        (
+            reqwest::Method::GET,
+            "/r/unknown-token",
+            404,
+            "リンクが見つかりません",
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/unsubscribe/unknown-token",
+            404,
+            "リンクが見つかりません",
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/unsubscribe/unknown-token",
+            404,
+            "リンクが見つかりません",
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/link-approvals/unknown-token",
+            404,
+            "このリンクは無効です",
+        ),
+    ];
+    for (method, path, status, title) in pages {
+        let p = page(&app, method, path).await;
+        assert_eq!(p.status, status, "{path}");
+        assert_eq!(p.title, format!("{title} - 株式会社テスト"), "{path}");
+        assert_eq!(p.heading, title, "{path}");
+        assert!(
+            p.html.contains("<header>株式会社テスト</header>"),
+            "{path}: {}",
+            p.html
+        );
+        assert!(!p.html.contains("hirelay"), "{path}: {}", p.html);
+        assert!(!p.html.contains("<script"), "{path}");
+        assert!(
+            p.policy.contains("default-src 'none'"),
+            "{path}: {}",
+            p.policy
+        );
+        assert!(
+            p.policy.contains(&style_hash(&p.html)),
+            "{path}: {}",
+            p.policy
+        );
+        assert!(!p.policy.contains("unsafe-inline"), "{path}: {}", p.policy);
+        assert!(
+            p.policy.contains("frame-ancestors 'none'"),
+            "{path}: {}",
+            p.policy
+        );
+    }
+}
+
+/// Item 8 (b): with no company name configured and no BizReach account, the pages say 採用担当.
+#[tokio::test]
+async fn candidate_pages_without_a_company_name_say_saiyo_tanto() {
+    let app = TestApp::spawn().await;
+    let p = page(&app, reqwest::Method::GET, "/r/unknown-token").await;
+    assert_eq!(p.title, "リンクが見つかりません - 採用担当");
+}
