@@ -33,6 +33,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "smtp_url", default: "", doc: "`smtp://host:port` (or `smtps://user:pass@host`); unset: mail is written as `.eml` files under `DATA_DIR/outbox/`" },
     Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address" },
     Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token, at least 24 characters (use `hirelay token create` for real ones)" },
+    Setting { key: "admin_name", default: "", doc: "the person the bootstrap admin token acts for, named as the requester (ユーザー名) in the group link approval email; unset: the company's 採用担当" },
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
@@ -122,6 +123,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub public_url: String,
     pub admin_token: Option<SecretString>,
+    /// Who the bootstrap admin token acts for: the approval email's ユーザー名 (issue 19).
+    pub admin_name: Option<String>,
     pub webhook_secrets: SourceSecrets,
     pub bizreach_url: Option<String>,
     pub bizreach_retry_base: std::time::Duration,
@@ -441,6 +444,7 @@ impl Config {
             templates_dir: raw.required("templates_dir")?,
             smtp_url: raw.string("smtp_url").map(SecretString::from),
             admin_token: admin_token(raw)?,
+            admin_name: raw.string("admin_name"),
             webhook_secrets: SourceSecrets {
                 bizreach: raw.secrets("webhook_secret_bizreach")?,
                 ats: raw.secrets("webhook_secret_ats")?,

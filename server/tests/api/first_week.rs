@@ -219,3 +219,66 @@ async fn candidate_pages_without_a_company_name_say_saiyo_tanto() {
     let p = page(&app, reqwest::Method::GET, "/r/unknown-token").await;
     assert_eq!(p.title, "リンクが見つかりません - 採用担当");
 }
+
+/// The approval email's text part (the one whose link is `group`'s pending one).
+async fn approval_text(b: &crate::bizreach_support::Bizreach, group: &str) -> String {
+    b.approval_mail(group)
+        .await
+        .0
+        .part("text/plain")
+        .expect("a text part")
+}
+
+/// Item 8 (c): the approval email names a person: `HIRELAY_ADMIN_NAME` for the bootstrap token,
+/// a token's own name for the others, and the company's 採用担当, never "bootstrap admin".
+#[tokio::test]
+async fn the_approval_mail_names_a_person_not_the_bootstrap_token() {
+    use crate::bizreach_support::Bizreach;
+    use serde_json::json;
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    let (status, body) = b
+        .app
+        .post_json("/v1/group-accounts/grp-001/link", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let text = approval_text(&b, "grp-001").await;
+    assert!(
+        text.contains("株式会社サンプル 人事部の採用担当様より"),
+        "{text}"
+    );
+    assert!(!text.contains("bootstrap"), "{text}");
+
+    let (_, token) = b
+        .app
+        .state
+        .store
+        .create_token("佐藤 一郎", hirelay::domain::role::Role::Admin)
+        .await
+        .unwrap();
+    let res = b
+        .app
+        .as_token(
+            &token,
+            reqwest::Method::POST,
+            "/v1/group-accounts/grp-002/link",
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = approval_text(&b, "grp-002").await;
+    assert!(text.contains("の佐藤 一郎様より"), "{text}");
+
+    let b = Bizreach::spawn_with(0, &[("HIRELAY_ADMIN_NAME", "山田 花子")]).await;
+    b.sign_in().await;
+    b.app
+        .post_json("/v1/group-accounts/grp-001/link", &json!({}))
+        .await;
+    let text = approval_text(&b, "grp-001").await;
+    assert!(
+        text.contains("株式会社サンプル 人事部の山田 花子様より"),
+        "{text}"
+    );
+}
