@@ -113,7 +113,14 @@ impl Application {
                     secret_box: secret_box.clone(),
                 }),
             )?),
-            None => None,
+            None => {
+                // Said once here, not by each of the poller's runs (every 6 minutes by default).
+                tracing::warn!(
+                    "BizReach is not configured: the poller does nothing until HIRELAY_BIZREACH_URL \
+                     (or `bizreach_url` in the config file) is set"
+                );
+                None
+            }
         };
         let poller = Poller {
             store: store.clone(),
@@ -283,7 +290,9 @@ impl Application {
 /// The name of the poller's job (I3).
 pub const BIZREACH_POLL_JOB: &str = "bizreach-poll";
 
-/// I3: the poller as the `bizreach-poll` job, on `poll_schedule`.
+/// I3: the poller as the `bizreach-poll` job, on `poll_schedule`. Without a BizReach URL a run
+/// does nothing and says why in its report: start-up has already warned once, and a failure
+/// every tick would only repeat it in the log.
 fn poll_job(config: &Config, poller: Poller) -> Job {
     Job {
         name: BIZREACH_POLL_JOB.to_owned(),
@@ -291,6 +300,10 @@ fn poll_job(config: &Config, poller: Poller) -> Job {
         run: Arc::new(move || {
             let poller = poller.clone();
             Box::pin(async move {
+                if poller.client.is_none() {
+                    let why = crate::bizreach::BizreachError::NotConfigured.to_string();
+                    return Ok(serde_json::json!({ "skipped": why }));
+                }
                 let report = poller.poll().await?;
                 Ok(serde_json::to_value(report)?)
             })

@@ -282,3 +282,23 @@ async fn the_approval_mail_names_a_person_not_the_bootstrap_token() {
         "{text}"
     );
 }
+
+/// Item 8 (d): without BizReach the log says so once at start, not at every poll.
+#[tokio::test]
+async fn an_unconfigured_bizreach_is_said_once_not_at_every_poll() {
+    use crate::cli::{serve_command, Served};
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::fresh_database(dir.path()).await;
+    let served = Served::start(
+        serve_command(dir.path(), &database_url).env("HIRELAY_POLL_SCHEDULE", "* * * * * *"),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let log = served.output();
+    assert_eq!(
+        log.matches("BizReach is not configured").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("HIRELAY_BIZREACH_URL"), "{log}");
+    assert!(!log.contains("scheduled job failed"), "{log}");
+}
