@@ -487,6 +487,12 @@ impl Config {
         })
     }
 
+    /// Where the database is, for people: an SQLite file's absolute path, a PostgreSQL URL
+    /// without its password (issue 19: a command run in the wrong directory says so).
+    pub fn database_location(&self) -> String {
+        crate::store::database_location(self.database_url.expose_secret())
+    }
+
     /// Whether the database is SQLite (the embedded default).
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")

@@ -287,6 +287,41 @@ impl Application {
     }
 }
 
+/// Issue 19: `serve` refuses to start on a rules directory without scripts or a templates
+/// directory without templates (most often: started in the wrong directory), naming the
+/// directory and what it should hold.
+pub fn check_directories(config: &Config) -> anyhow::Result<()> {
+    let shown = |dir: &std::path::Path| {
+        std::path::absolute(dir)
+            .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string())
+    };
+    let scripts = crate::watch::read_tree(&config.rules_dir, &[".rhai"]).map_or(0, |f| f.len());
+    if scripts == 0 {
+        anyhow::bail!(
+            "the rules directory {} has no `.rhai` scripts; expected the rule scripts \
+             (import.rhai, status.rhai, career_relay.rhai, as shipped in the repository's rules/): \
+             set HIRELAY_RULES_DIR (`rules_dir`) or start hirelay in the directory that holds rules/",
+            shown(&config.rules_dir)
+        );
+    }
+    let templates = std::fs::read_dir(&config.templates_dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("html.hbs").is_file())
+            .count()
+    });
+    if templates == 0 {
+        anyhow::bail!(
+            "the templates directory {} has no templates; expected one folder per template \
+             with its html.hbs (e.g. group_link_approval/html.hbs, as shipped in the repository's \
+             templates/): set HIRELAY_TEMPLATES_DIR (`templates_dir`) or start hirelay in the \
+             directory that holds templates/",
+            shown(&config.templates_dir)
+        );
+    }
+    Ok(())
+}
+
 /// The name of the poller's job (I3).
 pub const BIZREACH_POLL_JOB: &str = "bizreach-poll";
 

@@ -343,6 +343,17 @@ pub async fn end_transaction<T, E: From<DbErr>>(
 }
 
 /// The file path of a `sqlite://path?…` URL.
+/// Where the database of `url` is, for people: an SQLite file's absolute path, another
+/// database's URL without its password.
+pub fn database_location(url: &str) -> String {
+    match sqlite_path(url) {
+        Some(file) => {
+            std::path::absolute(file).map_or_else(|_| file.to_owned(), |p| p.display().to_string())
+        }
+        None => crate::config::redact_url(url),
+    }
+}
+
 pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")

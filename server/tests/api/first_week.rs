@@ -302,3 +302,93 @@ async fn an_unconfigured_bizreach_is_said_once_not_at_every_poll() {
     assert!(log.contains("HIRELAY_BIZREACH_URL"), "{log}");
     assert!(!log.contains("scheduled job failed"), "{log}");
 }
+
+/// The shipped rules and templates, copied into `dir`.
+fn shipped_dirs(dir: &std::path::Path) {
+    for name in ["rules", "templates"] {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(repo_root().join(name))
+            .arg(dir.join(name))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// Item 6: every command says on stderr which database, rules and templates it uses (absolute
+/// paths), and `token create`'s stdout stays the token alone.
+#[test]
+fn every_command_says_which_database_rules_and_templates_it_uses() {
+    use crate::cli::{hirelay, run, stderr, stdout};
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    shipped_dirs(cwd);
+    let database = cwd.join("data").join("hirelay.db").display().to_string();
+    let rules = cwd.join("rules").display().to_string();
+    let templates = cwd.join("templates").display().to_string();
+    let commands: &[&[&str]] = &[
+        &["migrate"],
+        &["token", "create", "--role", "viewer", "--name", "hr"],
+        &["token", "list"],
+        &["token", "revoke", "tok_nope"],
+        &["rules", "check"],
+        &["templates", "check"],
+    ];
+    for args in commands {
+        let output = run(hirelay(cwd).args(*args));
+        let err = stderr(&output);
+        for (what, path) in [
+            ("database", &database),
+            ("rules", &rules),
+            ("templates", &templates),
+        ] {
+            assert!(
+                err.lines()
+                    .any(|l| l.contains(what) && l.contains(path.as_str())),
+                "{args:?}: no {what} {path} in stderr:\n{err}"
+            );
+        }
+        assert!(!stdout(&output).contains(&database), "{args:?}: on stdout");
+    }
+    let output = run(hirelay(cwd).args(["token", "create", "--role", "viewer", "--name", "x"]));
+    assert_eq!(stdout(&output).lines().count(), 1, "{}", stdout(&output));
+}
+
+/// Item 6: `serve` started where there are no rules or no templates refuses to start, naming
+/// the directory and what it expected there.
+#[test]
+fn serve_refuses_a_rules_or_templates_directory_without_scripts_or_templates() {
+    use crate::cli::{hirelay, run, stderr};
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let output = run(hirelay(cwd).arg("serve").env("HIRELAY_BIND", "127.0.0.1:0"));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    let rules = cwd.join("rules").display().to_string();
+    assert!(
+        err.contains(&format!(
+            "the rules directory {rules} has no `.rhai` scripts"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("HIRELAY_RULES_DIR"), "{err}");
+
+    shipped_dirs(cwd);
+    let empty = cwd.join("no-templates");
+    std::fs::create_dir(&empty).unwrap();
+    let output = run(hirelay(cwd)
+        .arg("serve")
+        .env("HIRELAY_BIND", "127.0.0.1:0")
+        .env("HIRELAY_TEMPLATES_DIR", &empty));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "the templates directory {} has no templates",
+            empty.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("html.hbs"), "{err}");
+}
