@@ -326,7 +326,7 @@ impl Config {
     }
 
     fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
-        let bind: SocketAddr = raw.required("bind")?;
+        let bind = bind_address(raw)?;
         let data_dir: PathBuf = raw.required("data_dir")?;
         let database_url = match raw.get("database_url") {
             Some((url, origin)) => {
@@ -497,6 +497,22 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
     }
+}
+
+/// The address to listen on: a host and a port (issue 19: `8080` alone was refused without
+/// saying what would do).
+fn bind_address(raw: &Raw) -> Result<SocketAddr, ConfigError> {
+    let (value, origin) = raw
+        .get("bind")
+        .ok_or_else(|| Raw::invalid("bind", &Origin::Default, "has no value"))?;
+    value.parse().map_err(|e| {
+        let hint = if value.parse::<u16>().is_ok() {
+            format!("give a host and the port, e.g. `127.0.0.1:{value}` (this machine only) or `0.0.0.0:{value}` (every interface)")
+        } else {
+            "give a host and a port, e.g. `127.0.0.1:8080` (this machine only) or `0.0.0.0:8080` (every interface)".to_owned()
+        };
+        Raw::invalid("bind", origin, format!("{e} (got `{value}`); {hint}"))
+    })
 }
 
 /// The shortest bootstrap admin token accepted: it opens everything, so it must not be

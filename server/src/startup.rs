@@ -52,7 +52,12 @@ impl Stopper {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let config = Arc::new(config);
-        crate::private_files::ensure_private_dir(&config.data_dir)?;
+        crate::private_files::ensure_private_dir(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {} (HIRELAY_DATA_DIR, `data_dir`): {e}",
+                config.data_dir.display()
+            )
+        })?;
         let store = Store::connect(
             config.database_url.expose_secret(),
             config.database_pool,
@@ -202,7 +207,13 @@ impl Application {
             ),
             auth_throttle: Default::default(),
         });
-        let listener = TcpListener::bind(config.bind)?;
+        let listener = TcpListener::bind(config.bind).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (HIRELAY_BIND, `bind`): {e}; another program (or another \
+                 hirelay) may use it: stop it or choose another port",
+                config.bind
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let https = config.public_url.starts_with("https://");

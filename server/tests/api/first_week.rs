@@ -392,3 +392,72 @@ fn serve_refuses_a_rules_or_templates_directory_without_scripts_or_templates() {
     );
     assert!(err.contains("html.hbs"), "{err}");
 }
+
+/// Item 7: an address in use is named, with the variable that sets it.
+#[test]
+fn an_address_in_use_is_named() {
+    use crate::cli::{hirelay, run, stderr};
+    let dir = tempfile::tempdir().unwrap();
+    shipped_dirs(dir.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run(hirelay(dir.path())
+        .arg("serve")
+        .env("HIRELAY_BIND", &address));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.contains(&address), "{err}");
+    assert!(last.contains("HIRELAY_BIND"), "{err}");
+    assert!(last.contains("Address already in use"), "{err}");
+}
+
+/// Item 7: a database SQLite cannot open is named, and the cause is said once.
+#[test]
+fn a_database_that_cannot_be_opened_is_named_once() {
+    use crate::cli::{hirelay, run, stderr};
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_file = dir.path().join("a-directory");
+    std::fs::create_dir(&not_a_file).unwrap();
+    let output = run(hirelay(dir.path()).arg("migrate").env(
+        "HIRELAY_DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", not_a_file.display()),
+    ));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!(
+            "cannot open the database {}",
+            not_a_file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        last.matches("unable to open database file").count(),
+        1,
+        "{err}"
+    );
+}
+
+/// Item 7: a port without a host, and a schedule in words, are refused with a valid example.
+#[test]
+fn a_bind_without_host_and_a_schedule_in_words_are_refused_with_an_example() {
+    use crate::cli::{hirelay, run, stderr};
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(hirelay(dir.path())
+        .arg("migrate")
+        .env("HIRELAY_BIND", "8080"));
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("HIRELAY_BIND"), "{err}");
+    assert!(err.contains("`127.0.0.1:8080`"), "{err}");
+    let output = run(hirelay(dir.path())
+        .arg("migrate")
+        .env("HIRELAY_POLL_SCHEDULE", "every 6 minutes"));
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("HIRELAY_POLL_SCHEDULE"), "{err}");
+    assert!(err.contains("`0 */6 * * * *`"), "{err}");
+    assert!(!err.contains('^'), "the cron crate's caret line: {err}");
+}
