@@ -33,6 +33,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "smtp_url", default: "", doc: "`smtp://host:port` (or `smtps://user:pass@host`); unset: mail is written as `.eml` files under `DATA_DIR/outbox/`" },
     Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address" },
     Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token, at least 24 characters (use `hirelay token create` for real ones)" },
+    Setting { key: "admin_name", default: "", doc: "the person the bootstrap admin token acts for, named as the requester (ユーザー名) in the group link approval email; unset: the company's 採用担当" },
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
     Setting { key: "webhook_secret_ats", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/ats`" },
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
@@ -145,6 +146,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub public_url: String,
     pub admin_token: Option<SecretString>,
+    /// Who the bootstrap admin token acts for: the approval email's ユーザー名 (issue 19).
+    pub admin_name: Option<String>,
     pub webhook_secrets: SourceSecrets,
     pub bizreach_url: Option<String>,
     pub bizreach_retry_base: std::time::Duration,
@@ -346,7 +349,7 @@ impl Config {
     }
 
     fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
-        let bind: SocketAddr = raw.required("bind")?;
+        let bind = bind_address(raw)?;
         let data_dir: PathBuf = raw.required("data_dir")?;
         let database_url = match raw.get("database_url") {
             Some((url, origin)) => {
@@ -464,6 +467,7 @@ impl Config {
             templates_dir: raw.required("templates_dir")?,
             smtp_url: raw.string("smtp_url").map(SecretString::from),
             admin_token: admin_token(raw)?,
+            admin_name: raw.string("admin_name"),
             webhook_secrets: SourceSecrets {
                 bizreach: raw.secrets("webhook_secret_bizreach")?,
                 ats: raw.secrets("webhook_secret_ats")?,
@@ -506,10 +510,32 @@ impl Config {
         })
     }
 
+    /// Where the database is, for people: an SQLite file's absolute path, a PostgreSQL URL
+    /// without its password (issue 19: a command run in the wrong directory says so).
+    pub fn database_location(&self) -> String {
+        crate::store::database_location(self.database_url.expose_secret())
+    }
+
     /// Whether the database is SQLite (the embedded default).
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
     }
+}
+
+/// The address to listen on: a host and a port (issue 19: `8080` alone was refused without
+/// saying what would do).
+fn bind_address(raw: &Raw) -> Result<SocketAddr, ConfigError> {
+    let (value, origin) = raw
+        .get("bind")
+        .ok_or_else(|| Raw::invalid("bind", &Origin::Default, "has no value"))?;
+    value.parse().map_err(|e| {
+        let hint = if value.parse::<u16>().is_ok() {
+            format!("give a host and the port, e.g. `127.0.0.1:{value}` (this machine only) or `0.0.0.0:{value}` (every interface)")
+        } else {
+            "give a host and a port, e.g. `127.0.0.1:8080` (this machine only) or `0.0.0.0:8080` (every interface)".to_owned()
+        };
+        Raw::invalid("bind", origin, format!("{e} (got `{value}`); {hint}"))
+    })
 }
 
 /// The shortest bootstrap admin token accepted: it opens everything, so it must not be

@@ -118,6 +118,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    say_where(&config, &cli.command);
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve(config).await,
@@ -158,8 +159,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Issue 19: every command says, on stderr (stdout of `token create` is the token alone), which
+/// database and which rules and templates it uses, so one run in the wrong directory shows it.
+fn say_where(config: &Config, command: &Command) {
+    let shown = |dir: &std::path::Path| {
+        std::path::absolute(dir)
+            .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string())
+    };
+    let (rules, templates) = match command {
+        Command::Rules {
+            command: RulesCommand::Check { dir: Some(dir) },
+        } => (dir.as_path(), config.templates_dir.as_path()),
+        Command::Templates {
+            command: TemplatesCommand::Check { dir: Some(dir) },
+        } => (config.rules_dir.as_path(), dir.as_path()),
+        _ => (config.rules_dir.as_path(), config.templates_dir.as_path()),
+    };
+    eprintln!("hirelay: database  {}", config.database_location());
+    eprintln!("hirelay: rules     {}", shown(rules));
+    eprintln!("hirelay: templates {}", shown(templates));
+}
+
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(config = ?config, "starting");
+    hirelay::startup::check_directories(&config)?;
     let app = hirelay::startup::Application::build(config).await?;
     tracing::info!(port = app.port(), "listening");
     let stopper = app.stopper();

@@ -50,6 +50,8 @@ struct Inner {
 #[derive(Clone)]
 struct Registered {
     job: Job,
+    /// Whether the clock runs it; `false`: only on request ([`Scheduler::register_on_request`]).
+    on_clock: bool,
     /// Held while the job runs in this instance.
     running: Arc<tokio::sync::Mutex<()>>,
 }
@@ -71,10 +73,22 @@ impl Scheduler {
 
     /// Adds a job (replacing one of the same name).
     pub fn register(&self, job: Job) {
+        self.add(job, true);
+    }
+
+    /// Adds a job that runs only on request (`POST /v1/scheduler/{job}/run`), never on its
+    /// schedule's ticks: one that cannot work yet (the BizReach poller without a BizReach URL)
+    /// and would only fail, and log it, at every tick.
+    pub fn register_on_request(&self, job: Job) {
+        self.add(job, false);
+    }
+
+    fn add(&self, job: Job, on_clock: bool) {
         let mut jobs = self.jobs_mut();
         jobs.retain(|r| r.job.name != job.name);
         jobs.push(Registered {
             job,
+            on_clock,
             running: Arc::new(tokio::sync::Mutex::new(())),
         });
     }
@@ -105,7 +119,7 @@ impl Scheduler {
             loop {
                 let now = Utc::now();
                 let mut wake = now + MAX_SLEEP;
-                for registered in scheduler.jobs() {
+                for registered in scheduler.jobs().into_iter().filter(|r| r.on_clock) {
                     let job = &registered.job;
                     let Some(due) = next
                         .get(&job.name)

@@ -52,7 +52,12 @@ impl Stopper {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let config = Arc::new(config);
-        crate::private_files::ensure_private_dir(&config.data_dir)?;
+        crate::private_files::ensure_private_dir(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {} (HIRELAY_DATA_DIR, `data_dir`): {e}",
+                config.data_dir.display()
+            )
+        })?;
         let store = Store::connect(
             config.database_url.expose_secret(),
             config.database_pool,
@@ -113,7 +118,14 @@ impl Application {
                     secret_box: secret_box.clone(),
                 }),
             )?),
-            None => None,
+            None => {
+                // Said once here, not by each of the poller's runs (every 6 minutes by default).
+                tracing::warn!(
+                    "BizReach is not configured: the poller does nothing until HIRELAY_BIZREACH_URL \
+                     (or `bizreach_url` in the config file) is set"
+                );
+                None
+            }
         };
         let poller = Poller {
             store: store.clone(),
@@ -121,7 +133,12 @@ impl Application {
             queue_wake: queue_wake.clone(),
         };
         let scheduler = Scheduler::new(store.clone(), instance.clone());
-        scheduler.register(poll_job(&config, poller.clone()));
+        if bizreach.is_some() {
+            scheduler.register(poll_job(&config, poller.clone()));
+        } else {
+            // Its runs would fail at every tick; a run on request says what to set.
+            scheduler.register_on_request(poll_job(&config, poller.clone()));
+        }
         let progress_sync = ProgressSync {
             store: store.clone(),
             client: bizreach.clone(),
@@ -195,7 +212,13 @@ impl Application {
             ),
             auth_throttle: Default::default(),
         });
-        let listener = TcpListener::bind(config.bind)?;
+        let listener = TcpListener::bind(config.bind).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (HIRELAY_BIND, `bind`): {e}; another program (or another \
+                 hirelay) may use it: stop it or choose another port",
+                config.bind
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let https = config.public_url.starts_with("https://");
@@ -278,6 +301,41 @@ impl Application {
         }
         result
     }
+}
+
+/// Issue 19: `serve` refuses to start on a rules directory without scripts or a templates
+/// directory without templates (most often: started in the wrong directory), naming the
+/// directory and what it should hold.
+pub fn check_directories(config: &Config) -> anyhow::Result<()> {
+    let shown = |dir: &std::path::Path| {
+        std::path::absolute(dir)
+            .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string())
+    };
+    let scripts = crate::watch::read_tree(&config.rules_dir, &[".rhai"]).map_or(0, |f| f.len());
+    if scripts == 0 {
+        anyhow::bail!(
+            "the rules directory {} has no `.rhai` scripts; expected the rule scripts \
+             (import.rhai, status.rhai, career_relay.rhai, as shipped in the repository's rules/): \
+             set HIRELAY_RULES_DIR (`rules_dir`) or start hirelay in the directory that holds rules/",
+            shown(&config.rules_dir)
+        );
+    }
+    let templates = std::fs::read_dir(&config.templates_dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("html.hbs").is_file())
+            .count()
+    });
+    if templates == 0 {
+        anyhow::bail!(
+            "the templates directory {} has no templates; expected one folder per template \
+             with its html.hbs (e.g. group_link_approval/html.hbs, as shipped in the repository's \
+             templates/): set HIRELAY_TEMPLATES_DIR (`templates_dir`) or start hirelay in the \
+             directory that holds templates/",
+            shown(&config.templates_dir)
+        );
+    }
+    Ok(())
 }
 
 /// The name of the poller's job (I3).

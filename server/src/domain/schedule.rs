@@ -33,8 +33,16 @@ impl FromStr for Schedule {
         } else {
             text.to_owned()
         };
-        let inner =
-            cron::Schedule::from_str(&full).map_err(|e| format!("not a cron expression: {e}"))?;
+        let inner = cron::Schedule::from_str(&full).map_err(|e| {
+            // The cron crate's message echoes the text and a caret line before the reason.
+            let text = e.to_string();
+            let reason = text.lines().last().unwrap_or_default().trim();
+            format!(
+                "not a cron expression ({reason}); give five fields (minute hour day month \
+                 weekday) or six with seconds first, e.g. `0 */6 * * * *` (every 6 minutes) or \
+                 `0 9 * * 1-5` (09:00 on weekdays)"
+            )
+        })?;
         Ok(Schedule {
             text: text.to_owned(),
             inner,

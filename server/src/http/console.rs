@@ -8,8 +8,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+/// The console's routes, and `/`, which leads a browser opened on the server to the console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(page))
+    cfg.route("/", web::get().to(root))
+        .route("/console", web::get().to(page))
         .route("/console/console.js", web::get().to(script))
         .route("/console/console.css", web::get().to(style));
 }
@@ -30,6 +32,13 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)
+}
+
+/// Issue 19: the server's root is where a new user types first; it is the console.
+async fn root() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/console"))
+        .finish()
 }
 
 async fn page() -> HttpResponse {

@@ -148,7 +148,7 @@ async fn link(
         &state.mailer,
         LinkRequest {
             group_account_id: &id,
-            user_name: &auth.caller.name,
+            user_name: &requester_name(&auth.caller, state.config.admin_name.as_deref()),
             public_url: &state.config.public_url,
             actor: &auth.actor(),
         },
@@ -244,4 +244,24 @@ async fn backfill(
     .run(&id, &auth.actor())
     .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// L4, issue 19: the ユーザー名 the approval email shows, a person's rather than a token's: the
+/// bootstrap token's `HIRELAY_ADMIN_NAME`, another token's name; never "bootstrap admin",
+/// for which the company's 採用担当 asks (the email reads "{company}の採用担当様より").
+fn requester_name(
+    caller: &crate::store::tokens::TokenIdentity,
+    admin_name: Option<&str>,
+) -> String {
+    const NOBODY: &str = "採用担当";
+    let name = if caller.id == super::auth::BOOTSTRAP_ID {
+        admin_name.unwrap_or(NOBODY)
+    } else {
+        caller.name.as_str()
+    };
+    if name.trim().is_empty() || name.trim().eq_ignore_ascii_case("bootstrap admin") {
+        NOBODY.to_owned()
+    } else {
+        name.trim().to_owned()
+    }
 }

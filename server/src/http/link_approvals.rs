@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
+use super::candidate_page::{self, escape};
 use super::error::ApiError;
 use super::AppState;
 use crate::bizreach::linking::{self, ApprovalPage};
@@ -22,7 +23,7 @@ async fn show(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = linking::look_up_approval(&state.store, &token).await?;
-    Ok(render(&page, &token))
+    Ok(render(&state, &page, &token).await)
 }
 
 /// Activates the link: the group account becomes `linked`.
@@ -34,16 +35,18 @@ async fn activate(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = linking::approve(&state.store, &token).await?;
-    Ok(render(&page, &token))
+    Ok(render(&state, &page, &token).await)
 }
 
-fn render(page: &ApprovalPage, token: &str) -> HttpResponse {
+async fn render(state: &AppState, page: &ApprovalPage, token: &str) -> HttpResponse {
+    let company =
+        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
     let (status, title, body) = match page {
         ApprovalPage::Ready(group) => (
             StatusCode::OK,
             "ビズリーチグループ連携の承認",
             format!(
-                "<p>hirelay とビズリーチのグループアカウント「<strong>{group}</strong>」の連携を有効にします。</p>\
+                "<p>採用管理システムとビズリーチのグループアカウント「<strong>{group}</strong>」の連携を有効にします。</p>\
                  <p>グループ管理者の方は、下のボタンを押して連携を有効にしてください。</p>\
                  <form method=\"post\" action=\"/v1/link-approvals/{token}\">\
                  <button type=\"submit\">有効にする</button></form>",
@@ -56,7 +59,7 @@ fn render(page: &ApprovalPage, token: &str) -> HttpResponse {
             "連携を有効にしました",
             format!(
                 "<p>グループアカウント「<strong>{}</strong>」の連携が有効になりました(連携済み)。</p>\
-                 <p>これ以降の応募が hirelay に取り込まれます。このページは閉じてかまいません。</p>",
+                 <p>これ以降の応募が採用管理システムに取り込まれます。このページは閉じてかまいません。</p>",
                 escape(&group.name)
             ),
         ),
@@ -64,14 +67,14 @@ fn render(page: &ApprovalPage, token: &str) -> HttpResponse {
             StatusCode::GONE,
             "このリンクは使用済みです",
             "<p>この承認リンクはすでに使用されたか、新しい承認メールで置き換えられました。</p>\
-             <p>連携の状態は hirelay の管理者にご確認ください。</p>"
+             <p>連携の状態は採用担当者にご確認ください。</p>"
                 .to_owned(),
         ),
         ApprovalPage::Expired => (
             StatusCode::GONE,
             "このリンクは有効期限が切れています",
             "<p>この承認リンクの有効期限(72時間)が切れています。</p>\
-             <p>hirelay の管理者に、連携の申請をやり直すよう依頼してください。</p>"
+             <p>採用担当者に、連携の申請をやり直すよう依頼してください。</p>"
                 .to_owned(),
         ),
         ApprovalPage::Unknown => (
@@ -81,46 +84,5 @@ fn render(page: &ApprovalPage, token: &str) -> HttpResponse {
                 .to_owned(),
         ),
     };
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-store"))
-        .insert_header(("referrer-policy", "no-referrer"))
-        .body(format!(
-            "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} - hirelay</title></head><body><h1>{title}</h1>{body}</body></html>"
-        ))
-}
-
-/// HTML-escapes text for element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_escaped() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
-        assert_eq!(
-            escape("株式会社サンプル 東京本社"),
-            "株式会社サンプル 東京本社"
-        );
-    }
+    candidate_page::render(status, &company, title, &body)
 }

@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod candidate_page;
 pub mod career_relay;
 pub mod console;
 pub mod error;

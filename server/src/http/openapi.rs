@@ -4,7 +4,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "hirelay", description = "Webhook-and-rules automation for recruiting teams. See docs/contract.md."),
+    info(title = "hirelay", description = "Webhook-and-rules automation for recruiting teams. The integration contract (webhooks, signatures, the BizReach-compatible source API, the script API) is docs/contract.md in the repository; configuration and operation are in README.md."),
     paths(
         super::webhooks::bizreach,
         super::webhooks::ats,

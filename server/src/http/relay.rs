@@ -2,6 +2,7 @@
 //! is needed: the link's token is the credential, and an unknown one never redirects elsewhere.
 use actix_web::{http::header, web, HttpResponse};
 
+use super::candidate_page;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
@@ -14,24 +15,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/unsubscribe/{token}", web::post().to(unsubscribe));
 }
 
-fn escape(s: &str) -> String {
-    handlebars::html_escape(s)
+/// A short, polite page in Japanese under the company's name.
+async fn page(
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
+    let company =
+        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
+    candidate_page::render(status, &company, title, body)
 }
 
-/// A short, polite page in Japanese.
-fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} - hirelay</title></head><body><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
-    ))
-}
-
-fn unknown_link() -> HttpResponse {
+async fn unknown_link(state: &AppState) -> HttpResponse {
     page(
+        state,
         actix_web::http::StatusCode::NOT_FOUND,
         "リンクが見つかりません",
         "<p>このリンクは無効です。メールに記載のリンクをもう一度お確かめください。</p>",
     )
+    .await
 }
 
 /// C2: records the click (first and latest) and redirects to the registration site with the
@@ -44,14 +47,16 @@ async fn track(
 ) -> Result<HttpResponse, ApiError> {
     let Some(target) = state.config.career_relay_url.as_deref() else {
         return Ok(page(
+            &state,
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "ただいまご案内できません",
             "<p>しばらくしてからもう一度お試しください。</p>",
-        ));
+        )
+        .await);
     };
     let now = now_millis();
     let Some(invitation) = Store::record_click(&state.store.db, &token, now).await? else {
-        return Ok(unknown_link());
+        return Ok(unknown_link(&state).await);
     };
     if invitation.clicked_first_at.is_none() {
         // The candidate is on their way whatever happens here: a failure is logged, and the
@@ -94,13 +99,15 @@ async fn unsubscribe_page(
         .await?
         .is_none()
     {
-        return Ok(unknown_link());
+        return Ok(unknown_link(&state).await);
     }
     Ok(page(
+        &state,
         actix_web::http::StatusCode::OK,
         "配信停止",
         "<p>キャリアリレーのご案内を今後お送りしないようにします。</p><form method=\"post\"><button type=\"submit\">配信を停止する</button></form>",
-    ))
+    )
+    .await)
 }
 
 /// C8, RFC 8058: one POST (from the page or a mail client's one-click) opts the address out;
@@ -129,11 +136,13 @@ async fn unsubscribe(
             )
             .await?;
             Ok(page(
+                &state,
                 actix_web::http::StatusCode::OK,
                 "配信を停止しました",
                 "<p>今後、キャリアリレーのご案内はお送りしません。</p>",
-            ))
+            )
+            .await)
         }
-        None => Ok(unknown_link()),
+        None => Ok(unknown_link(&state).await),
     }
 }

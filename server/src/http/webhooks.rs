@@ -21,8 +21,28 @@ pub struct AcceptedOut {
     pub duplicate: bool,
 }
 
+/// The Standard Webhooks headers every delivery is signed with (docs/contract.md, "Inbound
+/// webhooks"): shown on each webhook operation of `/openapi.json`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used: `receive` reads the headers itself.
+pub struct SignatureHeaders {
+    /// The delivery's unique id; a second delivery with the same id is a duplicate (`200`).
+    #[serde(rename = "webhook-id")]
+    webhook_id: String,
+    /// Unix seconds when the delivery was signed; more than 5 minutes away from now is refused.
+    #[serde(rename = "webhook-timestamp")]
+    webhook_timestamp: String,
+    /// `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the
+    /// source's `whsec_` secret; several space-separated signatures during a secret rotation.
+    #[serde(rename = "webhook-signature")]
+    webhook_signature: String,
+}
+
 /// A BizReach application event (`application.received`, `scout.replied`).
-#[utoipa::path(post, path = "/v1/webhooks/bizreach", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks/bizreach", tag = "webhooks", params(SignatureHeaders),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "`{\"type\": \"application.received\" | \"scout.replied\", \"group_account_id\", \"application\": {id, channel, position_name, applied_at, status, candidate}}` (docs/contract.md; e.g. examples/payloads/bizreach-direct-application.json)"),
     responses((status = 202, body = AcceptedOut), (status = 200, description = "duplicate delivery", body = AcceptedOut),
         (status = 400, body = super::error::ErrorBody), (status = 401), (status = 409), (status = 413), (status = 415), (status = 422)))]
 async fn bizreach(
@@ -34,7 +54,9 @@ async fn bizreach(
 }
 
 /// An ATS status change (`application.status_changed`).
-#[utoipa::path(post, path = "/v1/webhooks/ats", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks/ats", tag = "webhooks", params(SignatureHeaders),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "`{\"type\": \"application.status_changed\", …}` with the application's source and new status (docs/contract.md; e.g. examples/payloads/ats-status-rejected.json)"),
     responses((status = 202, body = AcceptedOut), (status = 200, body = AcceptedOut), (status = 400, body = super::error::ErrorBody)))]
 async fn ats(
     req: HttpRequest,
@@ -45,7 +67,9 @@ async fn ats(
 }
 
 /// A Career Relay event (`registration.completed`, `referral.updated`).
-#[utoipa::path(post, path = "/v1/webhooks/career-relay", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks/career-relay", tag = "webhooks", params(SignatureHeaders),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "`{\"type\": \"registration.completed\" | \"referral.updated\", …}` (docs/contract.md; e.g. examples/payloads/career-relay-registration.json)"),
     responses((status = 202, body = AcceptedOut), (status = 200, body = AcceptedOut), (status = 400, body = super::error::ErrorBody)))]
 async fn career_relay(
     req: HttpRequest,

@@ -119,7 +119,20 @@ impl Store {
     /// with one pool, workers that each held a connection and needed a second one (or simply
     /// as many workers as connections) left the ingest writers waiting until the pool's
     /// timeout, and the senders got a 500.
+    ///
+    /// A failure names the database and says its cause once (issue 19): SQLite's "unable to
+    /// open database file" came wrapped four times and without the path.
     pub async fn connect(url: &str, pool: u32, processing: u32) -> anyhow::Result<Store> {
+        Self::open(url, pool, processing).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database {}: {}",
+                database_location(url),
+                e.root_cause()
+            )
+        })
+    }
+
+    async fn open(url: &str, pool: u32, processing: u32) -> anyhow::Result<Store> {
         if let Some(path) = sqlite_path(url) {
             let path = std::path::Path::new(path);
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -343,6 +356,17 @@ pub async fn end_transaction<T, E: From<DbErr>>(
 }
 
 /// The file path of a `sqlite://path?…` URL.
+/// Where the database of `url` is, for people: an SQLite file's absolute path, another
+/// database's URL without its password.
+pub fn database_location(url: &str) -> String {
+    match sqlite_path(url) {
+        Some(file) => {
+            std::path::absolute(file).map_or_else(|_| file.to_owned(), |p| p.display().to_string())
+        }
+        None => crate::config::redact_url(url),
+    }
+}
+
 pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")

@@ -180,7 +180,7 @@ async fn l4_the_administrator_presses_the_button_in_chromium_and_the_group_is_li
     browser.open(&url).await;
     assert_eq!(
         browser.title().await,
-        "ビズリーチグループ連携の承認 - hirelay"
+        "ビズリーチグループ連携の承認 - 株式会社サンプル 人事部"
     );
     let text = browser.text().await;
     assert!(text.contains("株式会社サンプル"), "{text}");
@@ -190,12 +190,18 @@ async fn l4_the_administrator_presses_the_button_in_chromium_and_the_group_is_li
         "showing the page changes nothing"
     );
     browser.click_button("有効にする").await;
-    assert_eq!(browser.title().await, "連携を有効にしました - hirelay");
+    assert_eq!(
+        browser.title().await,
+        "連携を有効にしました - 株式会社サンプル 人事部"
+    );
     assert!(browser.text().await.contains("連携済み"));
     assert_eq!(b.group("grp-001").await["status"], "linked");
     // The link again (a second click from the email): used.
     browser.open(&url).await;
-    assert_eq!(browser.title().await, "このリンクは使用済みです - hirelay");
+    assert_eq!(
+        browser.title().await,
+        "このリンクは使用済みです - 株式会社サンプル 人事部"
+    );
     browser.quit().await;
 }
 

@@ -41,9 +41,15 @@ pub fn sim_env(sim: &RunningSim) -> Vec<(&'static str, String)> {
 impl Bizreach {
     /// A simulator with `applications_per_group` seeded applications and a hirelay using it.
     pub async fn spawn(applications_per_group: usize) -> Bizreach {
+        Self::spawn_with(applications_per_group, &[]).await
+    }
+
+    /// [`Bizreach::spawn`] with extra `HIRELAY_*` variables.
+    pub async fn spawn_with(applications_per_group: usize, more: &[(&str, &str)]) -> Bizreach {
         let sim = start_sim(applications_per_group).await;
         let env = sim_env(&sim);
-        let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        extra.extend_from_slice(more);
         let app = TestApp::spawn_with(&extra).await;
         Bizreach {
             app,

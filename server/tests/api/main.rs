@@ -18,6 +18,7 @@ mod cli;
 mod console;
 mod crash;
 mod events;
+mod first_week;
 mod hostile;
 mod ops;
 mod outbound;
