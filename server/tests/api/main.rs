@@ -18,6 +18,7 @@ mod cli;
 mod console;
 mod crash;
 mod events;
+mod funnel;
 mod hostile;
 mod ops;
 mod outbound;
