@@ -39,7 +39,8 @@ pub struct FunnelQuery {
 /// C5, C7: the funnel of the period: rejected, invitation_sent, link_clicked (a registration
 /// implies its click), registered, slot_earned (what the ledger earned in the period),
 /// slot_used, hired, joined, retained, each counted in the period by the time it happened, with
-/// the rate from the step before.
+/// the rate from the step before; and `recorded`, the KPIs the scripts recorded in the period
+/// (by month too, when grouped by month).
 #[utoipa::path(get, path = "/v1/kpis/funnel", tag = "career_relay", params(FunnelQuery),
     responses((status = 200, body = Funnel), (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn funnel(
@@ -53,6 +54,7 @@ async fn funnel(
     let rejections = Store::rejections_between(db, 0, period.to).await?;
     let referrals = Store::referrals(db).await?;
     let registrations = Store::first_registrations(db).await?;
+    let recorded = Store::kpi_records_between(db, period.from, period.to, None).await?;
     let settings = funnel::Settings {
         ratio: state.config.career_relay_ratio,
         targets: &state.config.career_relay_targets,
@@ -61,6 +63,7 @@ async fn funnel(
         rejections: &rejections,
         referrals: &referrals,
         registrations: &registrations,
+        recorded: &recorded,
     };
     Ok(HttpResponse::Ok().json(funnel::funnel(&data, &settings, period, group_by)))
 }

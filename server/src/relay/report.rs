@@ -175,6 +175,7 @@ pub async fn month_report<C: ConnectionTrait>(
         rejections: &rejections,
         referrals: &referrals,
         registrations: &registrations,
+        recorded: &[],
     };
     let split = |by: GroupBy| funnel::funnel(&data, &settings, period, Some(by));
     let by_stage = split(GroupBy::Stage);

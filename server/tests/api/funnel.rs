@@ -1,6 +1,6 @@
 //! The Career Relay funnel adds up (C1, C5): its slots are the ledger's, a registration implies
-//! its click and each thing counts in the month it happened. Seeded through the webhooks, as an
-//! integrator would.
+//! its click, each thing counts in the month it happened, and the KPIs the scripts record are
+//! shown beside it. Seeded through the webhooks, as an integrator would.
 use crate::helpers::{sample, TestApp};
 use hirelay::domain::role::Role;
 use serde_json::{json, Value};
@@ -199,5 +199,54 @@ async fn c5_months_follow_when_things_happened() {
         in_month("2026-11", "link_clicked"),
         1,
         "implied by the registration"
+    );
+}
+
+/// C5: what the scripts record with `kpi()` reaches the funnel: each KPI's count and sum in the
+/// period, and per month when grouped by month; documented in `/openapi.json`.
+#[tokio::test]
+async fn c5_the_funnel_shows_recorded_kpis() {
+    let app = TestApp::spawn().await;
+    // status.rhai records `rejected`; career_relay.rhai `registered`.
+    let mails = crate::ats::rejected_and_invited(&app, 3).await;
+    crate::ats::register(&app, "reg-0", &mails[0]).await;
+
+    let funnel = view(&app, "/v1/kpis/funnel").await;
+    let recorded = funnel["recorded"].as_array().unwrap();
+    assert!(
+        recorded.contains(&json!({"name": "rejected", "count": 3, "sum": 3.0})),
+        "{funnel}"
+    );
+    assert!(
+        recorded.contains(&json!({"name": "registered", "count": 1, "sum": 1.0})),
+        "{funnel}"
+    );
+    let by_month = view(&app, "/v1/kpis/funnel?group_by=month").await;
+    let monthly: Vec<&Value> = by_month["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["recorded"].as_array().unwrap())
+        .filter(|r| r["name"] == "rejected")
+        .collect();
+    let in_months: u64 = monthly.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(in_months, 3, "the months add up to the period: {by_month}");
+    let by_stage = view(&app, "/v1/kpis/funnel?group_by=stage").await;
+    assert!(
+        by_stage["groups"][0].get("recorded").is_none(),
+        "{by_stage}"
+    );
+    let before = view(&app, "/v1/kpis/funnel?from=2019-01-01&to=2019-12-31").await;
+    assert_eq!(before["recorded"], json!([]));
+
+    let openapi = app.openapi().await;
+    let funnel_schema = &openapi["components"]["schemas"]["Funnel"];
+    assert!(
+        funnel_schema["properties"]["recorded"].is_object(),
+        "{funnel_schema}"
+    );
+    assert!(
+        openapi["components"]["schemas"]["RecordedKpi"]["properties"]["sum"].is_object(),
+        "{openapi}"
     );
 }

@@ -3,18 +3,20 @@
 //! alone is known per rejection).
 use std::collections::HashMap;
 
+use super::recorded::totals;
 use super::steps::{reached_any, steps, times, Slot};
 use super::{month_of, slot_used_at, Group, Settings};
 use crate::domain::period::Period;
-use crate::store::entities::referral;
+use crate::store::entities::{kpi_record, referral};
 use crate::store::referrals::Rejection;
 
 /// What the month groups are computed from: the rejections that reached a step in the period,
-/// the slots earned and every referral.
+/// the slots earned, every referral and the KPIs recorded in the period.
 pub(crate) struct Happenings<'a> {
     pub rows: &'a [&'a Rejection],
     pub slots: &'a [Slot<'a>],
     pub referrals: &'a [&'a referral::Model],
+    pub recorded: &'a [kpi_record::Model],
 }
 
 /// One group per month (JST) in which anything of the funnel happened in the period, in order.
@@ -29,6 +31,7 @@ pub(crate) fn by_month(h: &Happenings<'_>, settings: &Settings<'_>, period: Peri
                 .into_iter()
                 .flatten()
         }))
+        .chain(h.recorded.iter().map(|r| r.recorded_at))
         .filter(|at| period.contains(*at))
         .map(month_of)
         .collect();
@@ -46,7 +49,12 @@ pub(crate) fn by_month(h: &Happenings<'_>, settings: &Settings<'_>, period: Peri
                 .collect();
             let slots_earned = h.slots.iter().filter(|s| within(s.at)).count() as u64;
             let steps = steps(&rows, slots_earned, Some(h.referrals), settings, &within);
-            Group { key: month, steps }
+            let recorded = Some(totals(h.recorded, &within));
+            Group {
+                key: month,
+                steps,
+                recorded,
+            }
         })
         .collect()
 }
@@ -87,6 +95,7 @@ pub(crate) fn by_key(
             Group {
                 key: k,
                 steps: steps(&members, slots_earned, None, settings, &in_period),
+                recorded: None,
             }
         })
         .collect()

@@ -4,12 +4,14 @@
 //! applications rejected, invitations sent, links clicked (a registration implies its click),
 //! candidates registered, slots earned (on the registration of every `ratio`-th registered
 //! candidate, so a period's slots are what the ledger earned in it, C1), and what Career Relay
-//! reported: slots used (a referral's first report), hires, joinings, retentions.
-//! Grouped by month, each month holds both sides; grouped by selection stage, rejection reason (C7: where
+//! reported: slots used (a referral's first report), hires, joinings, retentions. Beside the
+//! steps, the KPIs the scripts record ([`recorded`]). Grouped by month, each month holds both
+//! sides and its recorded KPIs; grouped by selection stage, rejection reason (C7: where
 //! candidates drop off) or a candidate attribute (C7: who registers more), only the candidate
 //! side, which alone is known per rejection ([`grouping`]).
 mod export;
 mod grouping;
+pub mod recorded;
 pub mod steps;
 mod targets;
 
@@ -18,10 +20,11 @@ use serde::Serialize;
 
 use crate::domain::period::{invalid, Period, QueryError};
 use crate::domain::time::jst;
-use crate::store::entities::referral;
+use crate::store::entities::{kpi_record, referral};
 use crate::store::referrals::{FirstRegistration, Rejection};
 pub use export::export_csv;
 use grouping::{attribute_of, by_key, by_month, Happenings};
+pub use recorded::RecordedKpi;
 pub use targets::Targets;
 
 /// The steps, in order.
@@ -127,12 +130,18 @@ pub struct Group {
     /// The month (`2026-11`, JST), stage or reason; `(none)` when the ATS gave none.
     pub key: String,
     pub steps: Vec<Step>,
+    /// By month only: the KPIs the scripts recorded in the month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Vec<RecordedKpi>>,
 }
 
 /// The funnel of a period, as `GET /v1/kpis/funnel` answers it.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Funnel {
     pub steps: Vec<Step>,
+    /// The KPIs the scripts recorded in the period (`kpi()`), by name: count and sum. A point
+    /// counts when it was recorded, as in `GET /v1/kpis`.
+    pub recorded: Vec<RecordedKpi>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +166,8 @@ pub struct FunnelData<'a> {
     pub referrals: &'a [referral::Model],
     /// Every registered candidate's first registration (`Store::first_registrations`).
     pub registrations: &'a [FirstRegistration],
+    /// The KPIs recorded in the period.
+    pub recorded: &'a [kpi_record::Model],
 }
 
 /// The funnel of `period`, split by `group_by` if given.
@@ -182,6 +193,7 @@ pub fn funnel(
                 rows: &rows,
                 slots: &slots,
                 referrals: &referrals,
+                recorded: data.recorded,
             };
             by_month(&happenings, settings, period)
         }
@@ -193,6 +205,7 @@ pub fn funnel(
     });
     Funnel {
         steps: all_steps,
+        recorded: recorded::totals(data.recorded, &in_period),
         group_by: group_by.as_ref().map(GroupBy::as_string),
         groups,
     }
@@ -271,6 +284,7 @@ mod tests {
             rejections,
             referrals,
             registrations: &registrations,
+            recorded: &[],
         };
         funnel(&data, settings, period, group_by)
     }
