@@ -36,9 +36,11 @@ pub struct FunnelQuery {
     pub group_by: Option<String>,
 }
 
-/// C5, C7: the funnel of the period: rejected, invitation_sent, link_clicked, registered,
-/// slot_earned (the cohort of applications rejected in it), slot_used, hired, joined, retained
-/// (what Career Relay reported in it), each with the rate from the step before.
+/// C5, C7: the funnel of the period: rejected, invitation_sent, link_clicked (a registration
+/// implies its click), registered, slot_earned (what the ledger earned in the period),
+/// slot_used, hired, joined, retained, each counted in the period by the time it happened, with
+/// the rate from the step before; and `recorded`, the KPIs the scripts recorded in the period
+/// (by month too, when grouped by month).
 #[utoipa::path(get, path = "/v1/kpis/funnel", tag = "career_relay", params(FunnelQuery),
     responses((status = 200, body = Funnel), (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn funnel(
@@ -49,19 +51,21 @@ async fn funnel(
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
     let group_by = query.group_by.as_deref().map(GroupBy::parse).transpose()?;
     let db = &state.store.db;
-    let rejections = Store::rejections_between(db, period.from, period.to).await?;
+    let rejections = Store::rejections_between(db, 0, period.to).await?;
     let referrals = Store::referrals(db).await?;
+    let registrations = Store::first_registrations(db).await?;
+    let recorded = Store::kpi_records_between(db, period.from, period.to, None).await?;
     let settings = funnel::Settings {
         ratio: state.config.career_relay_ratio,
         targets: &state.config.career_relay_targets,
     };
-    Ok(HttpResponse::Ok().json(funnel::funnel(
-        &rejections,
-        &referrals,
-        &settings,
-        period,
-        group_by,
-    )))
+    let data = funnel::FunnelData {
+        rejections: &rejections,
+        referrals: &referrals,
+        registrations: &registrations,
+        recorded: &recorded,
+    };
+    Ok(HttpResponse::Ok().json(funnel::funnel(&data, &settings, period, group_by)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -161,8 +161,9 @@ pub async fn month_report<C: ConnectionTrait>(
     month: ReportMonth,
 ) -> Result<MonthReport, StoreError> {
     let period = month.period();
-    let rejections = Store::rejections_between(db, period.from, period.to).await?;
+    let rejections = Store::rejections_between(db, 0, period.to).await?;
     let referrals = Store::referrals(db).await?;
+    let registrations = Store::first_registrations(db).await?;
     let registered = Store::registered_candidates_before(db, period.to).await?;
     let ratio = config.career_relay_ratio;
     let ledger = Ledger::new(ledger::counts_at(registered, &referrals, period.to), ratio);
@@ -170,7 +171,13 @@ pub async fn month_report<C: ConnectionTrait>(
         ratio,
         targets: &config.career_relay_targets,
     };
-    let split = |by: GroupBy| funnel::funnel(&rejections, &referrals, &settings, period, Some(by));
+    let data = funnel::FunnelData {
+        rejections: &rejections,
+        referrals: &referrals,
+        registrations: &registrations,
+        recorded: &[],
+    };
+    let split = |by: GroupBy| funnel::funnel(&data, &settings, period, Some(by));
     let by_stage = split(GroupBy::Stage);
     let by_reason = split(GroupBy::Reason);
     let groups = |f: funnel::Funnel| -> Vec<ReportGroup> {

@@ -37,6 +37,16 @@ pub struct Rejection {
     pub registered_at: Option<i64>,
     /// The candidate's attributes (JSON), for the breakdown by attribute (C7).
     pub candidate_attributes: Option<String>,
+    /// The candidate, to find the registration that earned a slot (C1).
+    pub candidate_id: Option<String>,
+}
+
+/// A candidate's first registration with Career Relay (unix ms): the ledger counts each
+/// candidate once, from this time on (C1).
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct FirstRegistration {
+    pub candidate_id: String,
+    pub registered_at: i64,
 }
 
 /// The column that keeps when `outcome` was first reported.
@@ -103,7 +113,7 @@ impl Store {
     ) -> StoreResult<Vec<Rejection>> {
         let sql = "SELECT h.application_id, h.changed_at AS rejected_at, h.stage, h.reason, \
              m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at, \
-             c.attributes AS candidate_attributes \
+             c.attributes AS candidate_attributes, a.candidate_id \
              FROM application_history h \
              LEFT JOIN applications a ON a.id = h.application_id \
              LEFT JOIN candidates c ON c.id = a.candidate_id \
@@ -121,6 +131,21 @@ impl Store {
             .into_iter()
             .filter(|r| seen.insert(r.application_id.clone()))
             .collect())
+    }
+
+    /// Every registered candidate's first registration, in the order they registered (ties by
+    /// candidate): the `ratio`-th, `2·ratio`-th … of them earned the slots (C1).
+    pub async fn first_registrations<C: ConnectionTrait>(
+        db: &C,
+    ) -> StoreResult<Vec<FirstRegistration>> {
+        let sql = "SELECT candidate_id, MIN(registered_at) AS registered_at FROM invitations \
+             WHERE registered_at IS NOT NULL GROUP BY candidate_id ORDER BY 2, 1";
+        Ok(FirstRegistration::find_by_statement(Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .all(db)
+        .await?)
     }
 
     /// Every referral, oldest first.

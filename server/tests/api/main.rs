@@ -19,6 +19,7 @@ mod console;
 mod crash;
 mod events;
 mod first_week;
+mod funnel;
 mod hostile;
 mod ops;
 mod outbound;
