@@ -41,6 +41,41 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Adding and dropping nullable text columns, one `ALTER TABLE` each (SQLite adds one column
+/// per statement).
+pub(crate) mod alter {
+    use sea_orm_migration::prelude::*;
+
+    pub async fn add_text_columns<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
+        m: &SchemaManager<'_>,
+        table: T,
+        columns: &[C],
+    ) -> Result<(), DbErr> {
+        for column in columns {
+            m.alter_table(
+                Table::alter()
+                    .table(table)
+                    .add_column(crate::col::text_null(*column))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn drop_columns<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
+        m: &SchemaManager<'_>,
+        table: T,
+        columns: &[C],
+    ) -> Result<(), DbErr> {
+        for column in columns {
+            m.alter_table(Table::alter().table(table).drop_column(*column).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Column helpers shared by every migration, so each table reads as a list of its fields.
 pub(crate) mod col {
     use sea_orm_migration::prelude::*;

@@ -29,15 +29,9 @@ const INDEXES: [(&str, Invitations); 2] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let columns = INDEXES.map(|(_, column)| column);
+        crate::alter::add_text_columns(m, Invitations::Table, &columns).await?;
         for (index, column) in INDEXES {
-            // SQLite adds one column per ALTER TABLE.
-            m.alter_table(
-                Table::alter()
-                    .table(Invitations::Table)
-                    .add_column(crate::col::text_null(column))
-                    .to_owned(),
-            )
-            .await?;
             m.create_index(
                 Index::create()
                     .name(index)
@@ -52,7 +46,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for (index, column) in INDEXES {
+        for (index, _) in INDEXES {
             m.drop_index(
                 Index::drop()
                     .name(index)
@@ -60,14 +54,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-            m.alter_table(
-                Table::alter()
-                    .table(Invitations::Table)
-                    .drop_column(column)
-                    .to_owned(),
-            )
-            .await?;
         }
-        Ok(())
+        let columns = INDEXES.map(|(_, column)| column);
+        crate::alter::drop_columns(m, Invitations::Table, &columns).await
     }
 }

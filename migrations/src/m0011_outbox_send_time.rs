@@ -23,29 +23,10 @@ const COLUMNS: [MailOutbox; 2] = [MailOutbox::Data, MailOutbox::CancelReason];
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in COLUMNS {
-            // SQLite adds one column per ALTER TABLE.
-            m.alter_table(
-                Table::alter()
-                    .table(MailOutbox::Table)
-                    .add_column(crate::col::text_null(column))
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        crate::alter::add_text_columns(m, MailOutbox::Table, &COLUMNS).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in COLUMNS {
-            m.alter_table(
-                Table::alter()
-                    .table(MailOutbox::Table)
-                    .drop_column(column)
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        crate::alter::drop_columns(m, MailOutbox::Table, &COLUMNS).await
     }
 }

@@ -22,29 +22,10 @@ const COLUMNS: [Invitations; 2] = [Invitations::Basis, Invitations::Recipient];
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in COLUMNS {
-            // SQLite adds one column per ALTER TABLE.
-            m.alter_table(
-                Table::alter()
-                    .table(Invitations::Table)
-                    .add_column(crate::col::text_null(column))
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        crate::alter::add_text_columns(m, Invitations::Table, &COLUMNS).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in COLUMNS {
-            m.alter_table(
-                Table::alter()
-                    .table(Invitations::Table)
-                    .drop_column(column)
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        crate::alter::drop_columns(m, Invitations::Table, &COLUMNS).await
     }
 }

@@ -93,6 +93,18 @@ pub fn csv_attachment(
         .streaming(body)
 }
 
+/// A list's `limit`: `default` when not given, else between 1 and `max` (a 400 naming `limit`).
+pub fn page_limit(given: Option<u64>, default: u64, max: u64) -> Result<u64, error::ApiError> {
+    match given.unwrap_or(default) {
+        limit @ 1.. if limit <= max => Ok(limit),
+        _ => Err(error::ApiError::field(
+            error::ErrorCode::InvalidField,
+            "limit",
+            format!("must be between 1 and {max}"),
+        )),
+    }
+}
+
 /// Every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

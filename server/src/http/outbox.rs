@@ -97,14 +97,7 @@ async fn list(
             )
         })?),
     };
-    let limit = query.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::field(
-            ErrorCode::InvalidField,
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit, 100, MAX_LIMIT)?;
     let rows = state
         .store
         .list_mails(status, query.kind.as_deref(), limit)

@@ -30,6 +30,9 @@ pub const HOOKS: &[&str] = &["import", "status", "career_relay"];
 /// sends.
 pub const DEFAULT_TEMPLATES: &[&str] = &["group_link_approval", "bizreach_application_notice"];
 
+/// Tries at start-up to save the rule files when the database is busy.
+const STARTUP_SAVE_TRIES: u32 = 8;
+
 /// How often the rules directory and the store are checked for new versions.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -115,9 +118,22 @@ impl Scripts {
         readiness.expect(READINESS_PART);
         let scripts = Scripts::new(store, calendar, readiness, metrics);
         scripts.load_from_store(true).await?;
-        let seen = scripts.read_dir(&rules_dir).await;
+        let mut seen = scripts.read_dir(&rules_dir).await;
         if let Some(files) = &seen {
-            scripts.import_files(files.clone()).await;
+            // The files are what the operator asked for: events must not be decided by an older
+            // version because the database was busy for a moment, so start-up tries a few times.
+            let mut saved = false;
+            for _ in 0..STARTUP_SAVE_TRIES {
+                saved = scripts.import_files(files.clone()).await;
+                if saved {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            if !saved {
+                // The reloader's first look tries again.
+                seen = None;
+            }
         }
         scripts.publish_readiness();
 
@@ -132,10 +148,13 @@ impl Scripts {
                     _ = shutdown.cancelled() => return,
                 }
                 let now = reloader.read_dir(&rules_dir).await;
+                let mut saved = true;
                 if let Some(files) = now.as_ref().filter(|f| Some(*f) != seen.as_ref()) {
-                    reloader.import_files(files.clone()).await;
+                    saved = reloader.import_files(files.clone()).await;
                 }
-                seen = now.or(seen);
+                if saved {
+                    seen = now.or(seen);
+                }
                 if let Err(e) = reloader.load_from_store(false).await {
                     tracing::warn!(error = %e, "polling rule versions failed");
                 }

@@ -62,7 +62,10 @@ impl Scripts {
 
     /// Hot reload: each file that compiles and changed becomes a new version (author "file");
     /// a file that does not compile is refused and reported, and the running version stays.
-    pub(super) async fn import_files(&self, files: Vec<(PathBuf, String)>) {
+    /// Answers false when a file could not be saved (the database was busy): the caller then
+    /// tries the same files again at its next look, rather than taking them as seen.
+    pub(super) async fn import_files(&self, files: Vec<(PathBuf, String)>) -> bool {
+        let mut saved = true;
         for (path, body) in files {
             let file = path
                 .file_name()
@@ -95,12 +98,14 @@ impl Scripts {
                 }
                 Ok(None) => self.set_problem(&file, None),
                 Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "saving a rule file version failed");
+                    tracing::warn!(file = %path.display(), error = %e, "saving a rule file version failed; tried again at the next look");
                     self.set_problem(&file, Some(format!("{file}: could not be saved: {e}")));
+                    saved = false;
                 }
             }
         }
         self.publish_readiness();
+        saved
     }
 
     /// Every `*.rhai` under `dir`; `None` (and a readiness problem) when it cannot be read.

@@ -844,10 +844,14 @@ async fn c8_a_candidate_rejected_from_three_positions_gets_one_invitation() {
         &[reject("ats-p1"), reject("ats-p2"), reject("ats-p3")],
     )
     .await;
+    let mut batch = Vec::new();
     for id in &ids {
-        assert_eq!(app.wait_event(id).await["status"], "done");
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done");
+        batch.push(event["decision"].clone());
     }
     let mails = app.smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "the batch decided {batch:?}");
     // A fourth position, in an event of its own, the same morning.
     let fourth = post(
         &app,
