@@ -30,6 +30,8 @@ pub struct TestApp {
     pub database_url: String,
     pub env: HashMap<String, String>,
     stopper: Stopper,
+    /// The server and its workers: done once they all stopped.
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
     pub state: actix_web::web::Data<hirelay::http::AppState>,
 }
 
@@ -197,7 +199,7 @@ impl TestApp {
         let port = app.port();
         let stopper = app.stopper();
         let state = app.state.clone();
-        tokio::spawn(app.run_until_stopped());
+        let running = tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -212,6 +214,7 @@ impl TestApp {
             database_url,
             env,
             stopper,
+            running,
             state,
         }
     }
@@ -219,6 +222,9 @@ impl TestApp {
     /// Stops the server gracefully and hands back its directory and database for a restart.
     pub async fn stop(self) -> (tempfile::TempDir, String) {
         self.stopper.stop().await;
+        // Its workers finish the batch in hand before the database is handed on: a worker still
+        // claiming would take events meant for the next server.
+        let _ = self.running.await;
         (self.dir, self.database_url)
     }
 
