@@ -90,16 +90,7 @@ mod tests {
     /// C8: the ledger at a time counts only what was reported before it.
     #[test]
     fn c8_the_ledger_at_a_time_counts_what_was_reported_before_it() {
-        let referral = |id: &str, used: i64, hired: Option<i64>| referral::Model {
-            id: id.into(),
-            slot_used_at: Some(used),
-            hired_at: hired,
-            joined_at: None,
-            retained_at: None,
-            left_at: None,
-            created_at: used,
-            updated_at: used,
-        };
+        use crate::store::test_support::referral;
         let referrals = [
             referral("r1", 10, Some(20)),
             referral("r2", 15, Some(40)),

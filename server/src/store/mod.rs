@@ -461,6 +461,20 @@ pub fn json_column<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> St
 /// What unit tests of several modules share.
 #[cfg(test)]
 pub(crate) mod test_support {
+    /// A referral that used a slot at `used` and was hired at `hired`, reported at `used`.
+    pub fn referral(id: &str, used: i64, hired: Option<i64>) -> super::entities::referral::Model {
+        super::entities::referral::Model {
+            id: id.into(),
+            slot_used_at: Some(used),
+            hired_at: hired,
+            joined_at: None,
+            retained_at: None,
+            left_at: None,
+            created_at: used,
+            updated_at: used,
+        }
+    }
+
     use super::Store;
 
     /// A migrated store on an SQLite file in a fresh directory (kept while the guard lives).

@@ -49,6 +49,21 @@ pub(crate) fn relay_token(mail: &crate::smtp::ReceivedMail) -> String {
         .career_relay
 }
 
+/// A mail client's RFC 8058 one-click POST to a `List-Unsubscribe` header's URL; its status.
+async fn one_click_opt_out(app: &TestApp, list_unsubscribe: &str) -> u16 {
+    let url = list_unsubscribe
+        .trim_matches(|c| c == '<' || c == '>')
+        .replace("http://hirelay.test", &app.address);
+    app.client
+        .post(url)
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The token of the tracking link in an invitation email.
 pub(crate) fn tracking_token(mail: &crate::smtp::ReceivedMail) -> String {
     let text = mail.part("text/plain").unwrap();
@@ -349,17 +364,7 @@ async fn c2_c4_c8_invitation_link_is_tracked_and_opt_out_is_honoured() {
     assert_eq!(relay_status().await, "registered", "C4: 紹介登録済");
 
     // RFC 8058 one-click opt-out; then a later rejection of the same person invites no one.
-    let url = unsubscribe
-        .trim_matches(|c| c == '<' || c == '>')
-        .replace("http://hirelay.test", &app.address);
-    let res = app
-        .client
-        .post(url)
-        .form(&[("List-Unsubscribe", "One-Click")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(one_click_opt_out(&app, &unsubscribe).await, 200);
     post(
         &app,
         "c8-2",
@@ -1178,19 +1183,8 @@ async fn c2_c8_each_invitation_records_its_basis_address_and_template_version() 
     assert_eq!(res.status(), 400);
 
     // One-click opt-out, recorded with its channel.
-    let url = mail
-        .header("List-Unsubscribe")
-        .unwrap()
-        .trim_matches(|c| c == '<' || c == '>')
-        .replace("http://hirelay.test", &app.address);
-    let res = app
-        .client
-        .post(url)
-        .form(&[("List-Unsubscribe", "One-Click")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let unsubscribe = mail.header("List-Unsubscribe").unwrap();
+    assert_eq!(one_click_opt_out(&app, &unsubscribe).await, 200);
     let log = app.get_json("/v1/audit-log?limit=5").await;
     let opt_out = log["items"]
         .as_array()

@@ -289,18 +289,7 @@ mod tests {
         funnel(&data, settings, period, group_by)
     }
 
-    fn referral(id: &str, used: i64, hired: Option<i64>) -> referral::Model {
-        referral::Model {
-            id: id.into(),
-            slot_used_at: Some(used),
-            hired_at: hired,
-            joined_at: None,
-            retained_at: None,
-            left_at: None,
-            created_at: used,
-            updated_at: used,
-        }
-    }
+    use crate::store::test_support::referral;
 
     fn counts(steps: &[Step]) -> Vec<u64> {
         steps.iter().map(|s| s.count).collect()
