@@ -4,6 +4,9 @@
 //! The key is `secret_key` from the configuration (base64 of 32 bytes) or, when that is not set,
 //! the key file `DATA_DIR/secret.key`, created with mode 0600 on first start. Several instances
 //! sharing one database must share the key (set `HIRELAY_SECRET_KEY` on each).
+//!
+//! From the same key, [`AddressKey`] derives the HMAC key that opt-outs and consent records
+//! are kept under: a keyed hash of the normalised address, never the address itself.
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::email::Email;
 
 /// The prefix of the current sealed format.
 const VERSION: &str = "v1";
@@ -39,6 +43,61 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Arc<XChaCha20Poly1305>,
+    address_key: AddressKey,
+}
+
+/// What the address key is derived for: a new purpose gets a new label, so no two uses of the
+/// instance's key ever share a derived key.
+const ADDRESS_KEY_LABEL: &[u8] = b"hirelay/v1/address-hash";
+
+/// The HMAC-SHA256 key opt-outs and consent records are kept under (C8): derived from the
+/// instance's secret key, so a copy of the database alone cannot tell whose address a row is,
+/// and an erased candidate's opt-out still matches their address when it comes back. Cheap
+/// to clone; never shown by `Debug`.
+#[derive(Clone)]
+pub struct AddressKey(Arc<[u8; 32]>);
+
+impl std::fmt::Debug for AddressKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressKey(..)")
+    }
+}
+
+/// The keyed hash of one normalised address (lower-case hex): the only way an address is
+/// kept in the opt-out and consent tables.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AddressHash(String);
+
+impl AddressHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AddressKey {
+    /// Derives the key from the instance's 32-byte secret key.
+    fn derive(secret: &[u8; 32]) -> AddressKey {
+        AddressKey(Arc::new(hmac_sha256(secret, ADDRESS_KEY_LABEL)))
+    }
+
+    /// The keyed hash of `address`, which is normalised already (an [`Email`] is built so).
+    pub fn hash(&self, address: &Email) -> AddressHash {
+        use std::fmt::Write;
+        let mac = hmac_sha256(&self.0[..], address.as_str().as_bytes());
+        AddressHash(mac.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        }))
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length: `new_from_slice` cannot fail.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -67,7 +126,13 @@ impl SecretBox {
         })?;
         Ok(SecretBox {
             cipher: Arc::new(XChaCha20Poly1305::new(&key.into())),
+            address_key: AddressKey::derive(&key),
         })
+    }
+
+    /// The key opt-outs and consent records are kept under.
+    pub fn address_key(&self) -> AddressKey {
+        self.address_key.clone()
     }
 
     /// Reads the key file, or creates it (mode 0600) with a new random key.
@@ -189,6 +254,27 @@ mod tests {
         }
         let again = SecretBox::from_key_file(&path).unwrap();
         assert_eq!(again.open(&first.seal("x")).unwrap().expose_secret(), "x");
+    }
+
+    /// C8: the address hash is keyed (another instance key, another hash), depends only on the
+    /// normalised address, and never shows the address.
+    #[test]
+    fn c8_address_hashes_are_keyed_and_match_the_normalised_address() {
+        let a = SecretBox::from_base64(&B64.encode([1u8; 32]), "test").unwrap();
+        let b = SecretBox::from_base64(&B64.encode([2u8; 32]), "test").unwrap();
+        let one = Email::parse(" Taro.Yamada@Example.JP ").unwrap();
+        let same = Email::parse("taro.yamada@example.jp").unwrap();
+        let hash = a.address_key().hash(&one);
+        assert_eq!(hash, a.address_key().hash(&same));
+        assert_ne!(hash, b.address_key().hash(&same));
+        assert_eq!(hash.as_str().len(), 64);
+        assert!(!hash.as_str().contains("yamada"));
+        assert_ne!(
+            hash.as_str(),
+            crate::domain::ids::token_hash("taro.yamada@example.jp"),
+            "an unkeyed hash could be computed from a list of addresses"
+        );
+        assert_eq!(format!("{:?}", a.address_key()), "AddressKey(..)");
     }
 
     #[test]

@@ -65,6 +65,23 @@ impl Application {
         )
         .await?;
         store.migrate().await?;
+        let secret_box = SecretBox::from_config(&config)?;
+        if let Some(key_file) = crate::crypto::key_file_beside_database(&config) {
+            tracing::warn!(
+                key_file = %key_file.display(),
+                "the secret key file sits beside the database: one copy of the data directory \
+                 (a backup) holds the sealed secrets and their key; set HIRELAY_SECRET_KEY to the \
+                 file's content and keep the key out of the data directory"
+            );
+        }
+        let address_key = secret_box.address_key();
+        let adopted = store.adopt_legacy_opt_outs(&address_key).await?;
+        if adopted > 0 {
+            tracing::info!(
+                adopted,
+                "opt-outs kept on candidates moved into the opt-out table"
+            );
+        }
         let shutdown = CancellationToken::new();
         let metrics = Metrics::default();
         let readiness = Readiness::default();
@@ -94,6 +111,7 @@ impl Application {
             store.clone(),
             readiness.clone(),
             metrics.clone(),
+            address_key.clone(),
             shutdown.clone(),
         )
         .await?;
@@ -101,15 +119,6 @@ impl Application {
         mailer.on_templates_changed(Box::new(move |names| {
             names_for_scripts.set_templates(names)
         }));
-        let secret_box = SecretBox::from_config(&config)?;
-        if let Some(key_file) = crate::crypto::key_file_beside_database(&config) {
-            tracing::warn!(
-                key_file = %key_file.display(),
-                "the secret key file sits beside the database: one copy of the data directory \
-                 (a backup) holds the sealed secrets and their key; set HIRELAY_SECRET_KEY to the \
-                 file's content and keep the key out of the data directory"
-            );
-        }
         let bizreach = match ClientSettings::from_config(&config) {
             Some(settings) => Some(BizreachClient::new(
                 settings,
@@ -158,8 +167,16 @@ impl Application {
             progress_sync.clone(),
         ));
 
-        let pipeline = Pipeline::new(scripts.clone(), mailer.clone(), config.clone());
-        scripts.set_input_builder(Arc::new(crate::pipeline::StoredInput::new(store.clone())));
+        let pipeline = Pipeline::new(
+            scripts.clone(),
+            mailer.clone(),
+            config.clone(),
+            address_key.clone(),
+        );
+        scripts.set_input_builder(Arc::new(crate::pipeline::StoredInput::new(
+            store.clone(),
+            address_key,
+        )));
         let mut tasks = queue::spawn_workers(
             store.clone(),
             Arc::new(pipeline),

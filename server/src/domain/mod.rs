@@ -7,6 +7,7 @@ pub mod ids;
 pub mod invitation_policy;
 pub mod invitation_tokens;
 pub mod link;
+pub mod message_kind;
 pub mod month;
 pub mod names;
 pub mod outbound_events;

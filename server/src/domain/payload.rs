@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::email::Email;
+use super::invitation_policy::{Consent, ConsentMethod};
 use super::status::{AtsStatus, BizreachStatus, Channel, EventSource};
 
 /// A string that is not empty (after trimming).
@@ -89,6 +90,28 @@ pub struct BizreachCandidate {
     pub phone: Option<String>,
     #[serde(default)]
     pub attributes: Map<String, Value>,
+    /// Optional: the candidate's consent to Career Relay invitations, when and how given.
+    #[serde(default)]
+    pub marketing_consent: Option<MarketingConsent>,
+}
+
+/// `candidate.marketing_consent`: the candidate consented to promotional mail (Career Relay
+/// invitations) at `given_at`, in the way `method` says; invitations are then sent on that
+/// consent (特定電子メール法 Art. 3(1)(i)) rather than the applicants' exemption.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketingConsent {
+    pub given_at: DateTime<FixedOffset>,
+    pub method: ConsentMethod,
+}
+
+impl MarketingConsent {
+    pub fn consent(&self) -> Consent {
+        Consent {
+            given_at: self.given_at.timestamp_millis(),
+            method: self.method.clone(),
+        }
+    }
 }
 
 /// `POST /v1/webhooks/ats`: a selection status change in the ATS.
@@ -132,6 +155,9 @@ pub struct AtsCandidate {
     pub email: Email,
     #[serde(default)]
     pub attributes: Map<String, Value>,
+    /// Optional, as for BizReach candidates.
+    #[serde(default)]
+    pub marketing_consent: Option<MarketingConsent>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 use super::auth::{Auth, Viewer};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
+use crate::domain::email::Email;
+use crate::domain::message_kind::MessageKind;
 use crate::store::applications::{application_json, history_json, BIZREACH};
 use crate::store::entities::application;
 use crate::store::Store;
@@ -22,9 +24,26 @@ pub struct FindQuery {
     pub ats_application_id: Option<String>,
 }
 
-async fn with_candidate(store: &Store, app: &application::Model) -> Result<Value, ApiError> {
-    let candidate = Store::get_candidate(&store.db, &app.candidate_id).await?;
-    Ok(application_json(app, Some(&candidate)))
+/// The application with its candidate, and the candidate's opt-outs (C8: `opted_out` of
+/// Career Relay invitations, and `opt_outs` of any kind, with time and channel).
+async fn with_candidate(state: &AppState, app: &application::Model) -> Result<Value, ApiError> {
+    let candidate = Store::get_candidate(&state.store.db, &app.candidate_id).await?;
+    let mut body = application_json(app, Some(&candidate));
+    let opt_outs = match Email::parse(&candidate.email) {
+        Ok(address) => {
+            let hash = state.secret_box.address_key().hash(&address);
+            Store::opt_outs_of(&state.store.db, &hash).await?
+        }
+        Err(_) => Vec::new(),
+    };
+    body["candidate"]["opted_out"] = json!(opt_outs
+        .iter()
+        .any(|o| o.kind == MessageKind::CareerRelayInvitation.as_str()));
+    body["candidate"]["opt_outs"] = json!(opt_outs
+        .into_iter()
+        .map(super::opt_outs::OptOutOut::from)
+        .collect::<Vec<_>>());
+    Ok(body)
 }
 
 /// Finds applications by their BizReach or ATS id.
@@ -48,14 +67,14 @@ async fn find(
     };
     let mut items = Vec::new();
     if let Some(app) = found {
-        items.push(with_candidate(&state.store, &app).await?);
+        items.push(with_candidate(&state, &app).await?);
     }
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
 
-/// One application with its candidate, its status history (applied and out-of-order changes)
-/// and its Career Relay invitation (`career_relay`: `invited`, `clicked` or `registered`, C4;
-/// `null` when none).
+/// One application with its candidate (and their opt-outs), its status history (applied and
+/// out-of-order changes) and its Career Relay invitation (`career_relay`: `invited`, `clicked`
+/// or `registered`, C4, with the `basis` it is sent on; `null` when none).
 #[utoipa::path(get, path = "/v1/applications/{id}", tag = "applications",
     responses((status = 200, description = "the application with `history`"), (status = 404)), security(("bearer" = [])))]
 async fn get(
@@ -64,7 +83,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let app = Store::get_application(&state.store.db, &id).await?;
-    let mut body = with_candidate(&state.store, &app).await?;
+    let mut body = with_candidate(&state, &app).await?;
     let history: Vec<Value> = Store::application_history(&state.store.db, &app.id)
         .await?
         .iter()

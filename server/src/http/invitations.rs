@@ -38,9 +38,14 @@ pub struct InvitationOut {
     /// The normalised address it goes to.
     pub recipient: Option<String>,
     pub status: String,
-    /// `exemption:business_relationship`, or null for an invitation made before it was recorded.
+    /// `consent` (with `consent_given_at` and `consent_method`) or
+    /// `exemption:business_relationship`; null for an invitation made before it was recorded.
     pub basis: Option<String>,
     pub basis_description: &'static str,
+    /// With basis `consent`: when the recipient consented (RFC 3339).
+    pub consent_given_at: Option<String>,
+    /// With basis `consent`: how the recipient consented.
+    pub consent_method: Option<String>,
     pub template_version: Option<i32>,
     pub created_at: String,
     pub send_at: String,
@@ -67,6 +72,8 @@ impl From<InvitationRow> for InvitationOut {
             recipient: r.recipient,
             status: r.status,
             basis: r.basis,
+            consent_given_at: r.consent_given_at.map(rfc3339),
+            consent_method: r.consent_method,
             template_version: r.template_version,
             created_at: rfc3339(r.created_at),
             send_at: rfc3339(r.send_at),

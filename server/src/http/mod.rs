@@ -18,6 +18,7 @@ pub mod link_approvals;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod opt_outs;
 pub mod outbox;
 pub mod progress_sync;
 pub mod relay;
@@ -132,6 +133,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(templates::configure)
     .configure(outbox::configure)
     .configure(invitations::configure)
+    .configure(opt_outs::configure)
     .configure(relay::configure)
     .configure(career_relay::configure)
     .configure(console::configure)

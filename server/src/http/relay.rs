@@ -5,8 +5,11 @@ use actix_web::{http::header, web, HttpResponse};
 use super::candidate_page;
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::email::Email;
 use crate::domain::invitation_tokens::{InvitationTokens, TokenUse};
+use crate::domain::message_kind::{MessageKind, OptOutChannel};
 use crate::domain::time::now_millis;
+use crate::store::opt_outs::{NewOptOut, LINK_OPT_OUT};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -110,8 +113,9 @@ async fn unsubscribe_page(
     .await)
 }
 
-/// C8, RFC 8058: one POST (from the page or a mail client's one-click) opts the address out;
-/// an opted-out address is never invited again.
+/// C8, RFC 8058: one POST (from the page or a mail client's one-click) opts the address out
+/// of Career Relay invitations (kept under the address's keyed hash, with its channel);
+/// an opted-out address is never invited again. Opting out twice keeps the first.
 #[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "career_relay", responses((status = 200), (status = 404)))]
 async fn unsubscribe(
     state: web::Data<AppState>,
@@ -121,28 +125,51 @@ async fn unsubscribe(
     // RFC 8058: a mail client's one-click POST says `List-Unsubscribe=One-Click`; the page's
     // button posts nothing.
     let channel = if String::from_utf8_lossy(&body).contains("List-Unsubscribe=One-Click") {
-        "one_click"
+        OptOutChannel::OneClick
     } else {
-        "confirmation_page"
+        OptOutChannel::ConfirmationPage
     };
-    match Store::opt_out_by_token(&state.store.db, &token, now_millis()).await? {
-        Some(candidate) => {
-            Store::audit(
-                &state.store.db,
-                "candidate",
-                "candidate.opt_out",
-                &candidate.id,
-                serde_json::json!({"kind": crate::relay::INVITATION_TEMPLATE, "channel": channel}),
-            )
-            .await?;
-            Ok(page(
-                &state,
-                actix_web::http::StatusCode::OK,
-                "配信を停止しました",
-                "<p>今後、キャリアリレーのご案内はお送りしません。</p>",
-            )
-            .await)
-        }
-        None => Ok(unknown_link(&state).await),
+    let db = &state.store.db;
+    let Some(invitation) = Store::invitation_by_token(db, TokenUse::Unsubscribe, &token).await?
+    else {
+        return Ok(unknown_link(&state).await);
+    };
+    // The address the invitation went to; an invitation from before it was recorded went to
+    // its candidate's.
+    let address = match invitation.recipient {
+        Some(recipient) => recipient,
+        None => Store::get_candidate(db, &invitation.candidate_id).await?.email,
+    };
+    let address = Email::parse(&address).map_err(|_| {
+        crate::store::StoreError::Corrupt(format!("invitation {} has no address", invitation.id))
+    })?;
+    let kind = MessageKind::CareerRelayInvitation;
+    let (_, recorded) = Store::record_opt_out(
+        db,
+        NewOptOut {
+            address: &state.secret_box.address_key().hash(&address),
+            kind,
+            at: now_millis(),
+            channel,
+            recorded_by: None,
+        },
+    )
+    .await?;
+    if recorded {
+        Store::audit(
+            db,
+            "candidate",
+            LINK_OPT_OUT,
+            &invitation.candidate_id,
+            serde_json::json!({"kind": kind.as_str(), "channel": channel.as_str()}),
+        )
+        .await?;
     }
+    Ok(page(
+        &state,
+        actix_web::http::StatusCode::OK,
+        "配信を停止しました",
+        "<p>今後、キャリアリレーのご案内はお送りしません。</p>",
+    )
+    .await)
 }

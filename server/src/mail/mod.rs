@@ -134,19 +134,23 @@ impl Mailer {
         store: Store,
         readiness: Readiness,
         metrics: Metrics,
+        address_key: crate::crypto::AddressKey,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Mailer> {
         let (mailer, _sender) =
-            Self::start_with_handle(config, store, readiness, metrics, shutdown).await?;
+            Self::start_with_handle(config, store, readiness, metrics, address_key, shutdown)
+                .await?;
         Ok(mailer)
     }
 
     /// As [`Mailer::start`], also handing back the sender task to wait for at shutdown.
+    /// `address_key` is the key opt-outs are kept under, which the sender checks (C8).
     pub async fn start_with_handle(
         config: Arc<Config>,
         store: Store,
         readiness: Readiness,
         metrics: Metrics,
+        address_key: crate::crypto::AddressKey,
         shutdown: CancellationToken,
     ) -> anyhow::Result<(Mailer, tokio::task::JoinHandle<()>)> {
         readiness.expect("templates");
@@ -172,6 +176,7 @@ impl Mailer {
             from: config.mail_from.clone(),
             metrics,
             settings: sender::SenderSettings::default(),
+            address_key,
         };
         let wake = mailer.inner.wake.clone();
         let handle = tokio::spawn(sender.run(wake, shutdown));

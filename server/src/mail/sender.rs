@@ -53,6 +53,8 @@ pub struct Sender {
     pub from: String,
     pub metrics: Metrics,
     pub settings: SenderSettings,
+    /// Opt-outs are looked up by the keyed hash of the address (C8).
+    pub address_key: crate::crypto::AddressKey,
 }
 
 impl Sender {
@@ -127,7 +129,7 @@ impl Sender {
                 .await
                 .map_err(|e| retry(e.to_string()))?;
             if let Some(invitation) = invitation {
-                match crate::relay::still_wanted(&self.store.db, &invitation).await {
+                match crate::relay::still_wanted(&self.store.db, &self.address_key, &invitation).await {
                     Ok(Ok(())) => {}
                     Ok(Err(reason)) => {
                         tracing::info!(mail = %row.id, %reason, "invitation cancelled before sending");

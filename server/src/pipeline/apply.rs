@@ -34,6 +34,8 @@ pub struct Effects<'a> {
     pub sender: &'a LegalSender,
     /// C8: the least days between two invitations to one person.
     pub invitation_cooldown_days: u32,
+    /// C8: opt-outs and consent are kept under this key's hash of the address.
+    pub address_key: &'a crate::crypto::AddressKey,
 }
 
 /// An action the event cannot carry out: reported like a script error (not retried).
@@ -186,7 +188,12 @@ pub async fn apply<C: ConnectionTrait>(
                     tracing::info!(application = %app.id, outcome = %not_again, "career relay invitation");
                     continue;
                 }
-                match relay::plan(fx.mailer, &settings, app, candidate, send_at, &event.id).await {
+                let standing = scope.standing(db, fx.address_key, candidate).await?;
+                let planned = relay::plan(
+                    fx.mailer, &settings, app, candidate, &standing, send_at, &event.id,
+                )
+                .await;
+                match planned {
                     Ok(Plan::Invite(planned)) => scope.invite(*planned),
                     Ok(Plan::OptedOut) => {
                         tracing::info!(application = %app.id, outcome = %Invited::OptedOut, "career relay invitation")

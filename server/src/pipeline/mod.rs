@@ -12,6 +12,7 @@ use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::crypto::AddressKey;
 use crate::domain::names::ScriptName;
 use crate::domain::payload::CareerRelayEvent;
 use crate::domain::payload::InboundEvent;
@@ -49,16 +50,24 @@ pub struct Pipeline {
     scripts: Scripts,
     mailer: Mailer,
     config: Arc<Config>,
+    /// Hashes addresses for their opt-outs and consent (C8).
+    address_key: AddressKey,
 }
 
 impl Pipeline {
     /// Everything an event's handling reads and writes goes through the worker's transaction:
     /// the pipeline holds no connection of its own.
-    pub fn new(scripts: Scripts, mailer: Mailer, config: Arc<Config>) -> Self {
+    pub fn new(
+        scripts: Scripts,
+        mailer: Mailer,
+        config: Arc<Config>,
+        address_key: AddressKey,
+    ) -> Self {
         Pipeline {
             scripts,
             mailer,
             config,
+            address_key,
         }
     }
 
@@ -185,6 +194,7 @@ impl Handler for Pipeline {
                 let step = prepare::prepare(
                     txn,
                     &mut scope,
+                    &self.address_key,
                     event,
                     &parsed,
                     self.config.career_relay_ratio,
@@ -357,6 +367,7 @@ impl Pipeline {
             company_name: &company_name,
             sender: &self.config.sender,
             invitation_cooldown_days: self.config.invitation_cooldown_days,
+            address_key: &self.address_key,
         };
         let applied = apply::apply(txn, scope, &effects, event, subject, &decision.actions).await;
         let record = |error: Option<String>| DecisionRecord {
@@ -415,11 +426,12 @@ impl Pipeline {
 /// its connections open after the server is gone.
 pub struct StoredInput {
     store: Store,
+    address_key: AddressKey,
 }
 
 impl StoredInput {
-    pub fn new(store: Store) -> Self {
-        StoredInput { store }
+    pub fn new(store: Store, address_key: AddressKey) -> Self {
+        StoredInput { store, address_key }
     }
 }
 
@@ -427,7 +439,7 @@ impl StoredInput {
 impl InputBuilder for StoredInput {
     async fn input_for(&self, event: &event::Model) -> Result<ScriptInput, String> {
         let parsed = parse(event).map_err(|e| e.to_string())?;
-        prepare::lookup(&self.store.db, event, &parsed)
+        prepare::lookup(&self.store.db, &self.address_key, event, &parsed)
             .await
             .map_err(|e| e.to_string())
     }

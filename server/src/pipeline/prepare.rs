@@ -6,9 +6,12 @@
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
+use crate::crypto::AddressKey;
+use crate::domain::email::Email;
+use crate::domain::message_kind::MessageKind;
 use crate::domain::names::ScriptName;
 use crate::domain::payload::{
-    AtsStatusChange, BizreachApplicationEvent, CareerRelayEvent, InboundEvent,
+    AtsStatusChange, BizreachApplicationEvent, CareerRelayEvent, InboundEvent, MarketingConsent,
 };
 use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
@@ -68,16 +71,21 @@ fn imported_via(webhook_id: &str) -> &'static str {
 /// Runs the domain step of `parsed`; `None` when there is nothing for a script to decide (an
 /// ATS change older than the newest applied one is recorded and changes nothing).
 /// `career_relay_ratio` is registrations per slot (C1), for `career_relay.slot_earned`.
+/// `key` hashes addresses for their opt-outs and consent (C8).
 pub async fn prepare<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
+    key: &AddressKey,
     event: &event::Model,
     parsed: &InboundEvent,
     career_relay_ratio: u32,
 ) -> Result<Option<Prepared>, HandleError> {
+    if let Some((address, consent)) = consent_of(parsed) {
+        record_consent(db, key, event, address, consent).await?;
+    }
     match parsed {
         InboundEvent::Bizreach(e) => import(db, scope, event, e).await.map(Some),
-        InboundEvent::Ats(c) => status_change(db, scope, event, parsed, c).await,
+        InboundEvent::Ats(c) => status_change(db, scope, key, event, parsed, c).await,
         InboundEvent::CareerRelay(r) => career_relay(db, event, r, career_relay_ratio)
             .await
             .map(Some),
@@ -121,6 +129,42 @@ pub fn candidate_of(parsed: &InboundEvent) -> Option<CandidateIn<'_>> {
         }),
         InboundEvent::CareerRelay(_) => None,
     }
+}
+
+/// The consent to Career Relay invitations an event's candidate carries, with their address.
+fn consent_of(parsed: &InboundEvent) -> Option<(&Email, &MarketingConsent)> {
+    match parsed {
+        InboundEvent::Bizreach(e) => {
+            let c = &e.application.candidate;
+            c.marketing_consent.as_ref().map(|m| (&c.email, m))
+        }
+        InboundEvent::Ats(c) => c
+            .candidate
+            .as_ref()
+            .and_then(|given| given.marketing_consent.as_ref().map(|m| (&given.email, m))),
+        InboundEvent::CareerRelay(_) => None,
+    }
+}
+
+/// C8: records the consent an event carries under the address's keyed hash, naming the event
+/// as who recorded it (a replay records the same again).
+async fn record_consent<C: ConnectionTrait>(
+    db: &C,
+    key: &AddressKey,
+    event: &event::Model,
+    address: &Email,
+    consent: &MarketingConsent,
+) -> Result<(), HandleError> {
+    Store::record_consent(
+        db,
+        &key.hash(address),
+        MessageKind::CareerRelayInvitation,
+        &consent.consent(),
+        &format!("{} webhook {}", event.source, event.id),
+        crate::domain::time::now_millis(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The shared domain step of a batch whose events name distinct applications and candidates
@@ -266,6 +310,7 @@ async fn import_context<C: ConnectionTrait>(
 async fn status_change<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
+    key: &AddressKey,
     event: &event::Model,
     parsed: &InboundEvent,
     c: &AtsStatusChange,
@@ -333,6 +378,7 @@ async fn status_change<C: ConnectionTrait>(
     let context = status_context(
         db,
         scope,
+        key,
         &outcome.application,
         &candidate,
         Some(&outcome.previous_status),
@@ -381,7 +427,8 @@ async fn find_ats_application<C: ConnectionTrait>(
 /// they registered; an application created by this event has no invitation yet).
 async fn status_context<C: ConnectionTrait>(
     db: &C,
-    scope: &BatchScope,
+    scope: &mut BatchScope,
+    key: &AddressKey,
     app: &application::Model,
     candidate: &candidate::Model,
     previous_status: Option<&str>,
@@ -389,10 +436,11 @@ async fn status_context<C: ConnectionTrait>(
 ) -> Result<Value, HandleError> {
     let already_invited = !created && scope.already_invited(db, &app.id).await?;
     let past = scope.past_invitations(db, &candidate.id).await?;
+    let standing = scope.standing(db, key, candidate).await?;
     Ok(json!({
         "status_applied": true,
         "previous_status": previous_status,
-        "opted_out": candidate.opted_out_at.is_some(),
+        "opted_out": standing.opted_out.is_some(),
         "already_invited": already_invited,
         "candidate_invited_at": past.latest_send_at.map(crate::domain::time::rfc3339),
         "candidate_registered": past.registered,
@@ -463,6 +511,7 @@ async fn career_relay<C: ConnectionTrait>(
 /// writing anything (dry runs over history).
 pub async fn lookup<C: ConnectionTrait>(
     db: &C,
+    key: &AddressKey,
     event: &event::Model,
     parsed: &InboundEvent,
 ) -> Result<ScriptInput, HandleError> {
@@ -492,7 +541,8 @@ pub async fn lookup<C: ConnectionTrait>(
                 (Some(a), Some(cand)) => {
                     status_context(
                         db,
-                        &BatchScope::default(),
+                        &mut BatchScope::default(),
+                        key,
                         a,
                         cand,
                         c.from_status.map(|s| s.as_str()),

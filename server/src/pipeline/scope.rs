@@ -8,6 +8,7 @@ use sea_orm::ConnectionTrait;
 use std::collections::{HashMap, HashSet};
 
 use super::prepare::source_system;
+use crate::crypto::AddressKey;
 use crate::domain::email::Email;
 use crate::domain::invitation_policy::PastInvitations;
 use crate::domain::payload::AtsStatusChange;
@@ -20,6 +21,7 @@ use crate::store::entities::{
     application, application_history, candidate, invitation, webhook_subscription,
 };
 use crate::store::kpis::NewKpi;
+use crate::store::opt_outs::Standing;
 use crate::store::outbox::NewMail;
 use crate::store::Store;
 
@@ -58,6 +60,9 @@ pub struct BatchScope {
     /// C8: the invitations candidates have had, by candidate id: those of the applications
     /// the batch's status changes name, looked up together.
     past_invitations: HashMap<String, PastInvitations>,
+    /// C8: what candidates' addresses said about invitations (opt-out, consent), by candidate
+    /// id: looked up for a status change's `ctx`, read again when it invites.
+    standings: HashMap<String, Standing>,
     /// Invitations and mails to store (nothing in the batch reads them back).
     invitations: Vec<PlannedInvitation>,
     mails: Vec<NewMail>,
@@ -304,6 +309,26 @@ impl BatchScope {
             .iter()
             .filter(|p| p.invitation.candidate_id == candidate_id)
             .fold(stored, |past, p| past.with_invitation(p.invitation.send_at)))
+    }
+
+    /// C8: what the candidate's address said about Career Relay invitations, looked up once a
+    /// batch (nothing in the batch opts out or records consent after its event's domain step).
+    pub async fn standing<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        key: &AddressKey,
+        candidate: &candidate::Model,
+    ) -> Result<Standing, HandleError> {
+        if let Some(known) = self.standings.get(&candidate.id) {
+            return Ok(known.clone());
+        }
+        let address = Email::parse(&candidate.email).map_err(|e| {
+            crate::store::StoreError::Corrupt(format!("candidate {}: address {e}", candidate.id))
+        })?;
+        let standing = relay::standing(db, key, &address).await?;
+        self.standings
+            .insert(candidate.id.clone(), standing.clone());
+        Ok(standing)
     }
 
     /// Whether the application has an invitation (C8), stored or kept for this batch.

@@ -12,13 +12,17 @@ pub mod report_html;
 use sea_orm::ConnectionTrait;
 
 use crate::config::LegalSender;
+use crate::crypto::AddressKey;
 use crate::domain::email::Email;
 use crate::domain::ids::new_id;
+use crate::domain::invitation_policy::Basis;
 use crate::domain::invitation_tokens::InvitationTokens;
+use crate::domain::message_kind::MessageKind;
 use crate::domain::names::TemplateName;
 use crate::mail::{queued_as, Mailer, OutgoingMail};
 use crate::store::entities::{application, candidate, invitation};
 use crate::store::invitations::NewInvitation;
+use crate::store::opt_outs::Standing;
 use crate::store::outbox::NewMail;
 use crate::store::{Store, StoreError};
 
@@ -104,12 +108,37 @@ impl InvitationStatus {
     }
 }
 
-/// The `career_relay` part of an application (C3, C4): its invitation's status and times.
+/// An invitation's basis under 特定電子メール法 as the API shows it: `{"type", "description",
+/// "given_at", "method"}` (the last two for consent), or null for one made before it was
+/// recorded.
+pub fn basis_json(
+    basis: Option<&str>,
+    consent_given_at: Option<i64>,
+    consent_method: Option<&str>,
+) -> serde_json::Value {
+    match basis {
+        None => serde_json::Value::Null,
+        Some(basis) => serde_json::json!({
+            "type": basis,
+            "description": Basis::describe(basis),
+            "given_at": consent_given_at.map(crate::domain::time::rfc3339),
+            "method": consent_method,
+        }),
+    }
+}
+
+/// The `career_relay` part of an application (C3, C4): its invitation's status and times, and
+/// the basis it is sent on.
 pub fn invitation_json(invitation: &invitation::Model) -> serde_json::Value {
     use crate::domain::time::rfc3339;
     serde_json::json!({
         "status": InvitationStatus::of(invitation).as_str(),
         "invitation_id": invitation.id,
+        "basis": basis_json(
+            invitation.basis.as_deref(),
+            invitation.consent_given_at,
+            invitation.consent_method.as_deref(),
+        ),
         "send_at": rfc3339(invitation.send_at),
         "clicked_first_at": invitation.clicked_first_at.map(rfc3339),
         "clicked_last_at": invitation.clicked_last_at.map(rfc3339),
@@ -143,17 +172,19 @@ pub enum Plan {
 }
 
 /// C2, C8: makes the application's invitation and renders its email for `send_at`, without
-/// storing either ([`create`] does). The email carries the tracking link and a one-click
-/// unsubscribe.
+/// storing either ([`create`] does). `standing` is what the candidate's address said about
+/// invitations: none after an opt-out, and sent on their consent when they gave it. The
+/// email carries the tracking link and a one-click unsubscribe.
 pub async fn plan(
     mailer: &Mailer,
     settings: &InviteSettings<'_>,
     app: &application::Model,
     candidate: &candidate::Model,
+    standing: &Standing,
     send_at: i64,
     event_id: &str,
 ) -> Result<Plan, RelayError> {
-    if candidate.opted_out_at.is_some() {
+    if standing.opted_out.is_some() {
         return Ok(Plan::OptedOut);
     }
     let (Some(sender_name), Some(sender_address), Some(sender_contact)) = (
@@ -175,6 +206,7 @@ pub async fn plan(
         candidate_id: &candidate.id,
         recipient: to.as_str(),
         tokens: &tokens,
+        basis: &Basis::for_invitation(standing.usable_consent()),
         send_at,
         event_id,
         outbox_id: &outbox_id,
@@ -253,16 +285,30 @@ pub async fn create<C: ConnectionTrait>(
     Ok(result)
 }
 
+/// C8: what `address` said about Career Relay invitations (its opt-out, its consent).
+pub async fn standing<C: ConnectionTrait>(
+    db: &C,
+    key: &AddressKey,
+    address: &Email,
+) -> Result<Standing, StoreError> {
+    Store::standing(db, &key.hash(address), MessageKind::CareerRelayInvitation).await
+}
+
 /// C8, checked again when an invitation's mail is about to be sent (it may have waited since
 /// the rejection for the next business morning): why it must not go, if it must not. The
-/// candidate opted out, registered with Career Relay since, or the application is no longer
-/// rejected (the ATS changed its mind).
+/// address opted out, the candidate registered with Career Relay since, or the application
+/// is no longer rejected (the ATS changed its mind).
 pub async fn still_wanted<C: ConnectionTrait>(
     db: &C,
+    key: &AddressKey,
     invitation: &invitation::Model,
 ) -> Result<Result<(), String>, StoreError> {
     let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
-    if candidate.opted_out_at.is_some() {
+    let address = invitation.recipient.as_deref().unwrap_or(&candidate.email);
+    let address = Email::parse(address).map_err(|_| {
+        StoreError::Corrupt(format!("invitation {} has no address", invitation.id))
+    })?;
+    if standing(db, key, &address).await?.opted_out.is_some() {
         return Ok(Err(
             "the address opted out before the invitation was sent".into()
         ));
@@ -300,6 +346,7 @@ mod tests {
             candidate_id: "cand_1",
             recipient: "a@example.jp",
             tokens: &InvitationTokens::new(),
+            basis: &Basis::BusinessRelationship,
             send_at: 0,
             event_id: "evt_1",
             outbox_id: &outbox_id,

@@ -628,7 +628,6 @@ pub fn candidate_json(c: &candidate::Model) -> Value {
         "email": c.email,
         "phone": c.phone,
         "attributes": serde_json::from_str::<Value>(&c.attributes).unwrap_or_else(|_| json!({})),
-        "opted_out": c.opted_out_at.is_some(),
     })
 }
 

@@ -1,11 +1,11 @@
 //! Career Relay invitations: created once per application, found by the hash of one of their
 //! tokens (tracking, unsubscribe, Career Relay: each good for its own use only), clicks and
-//! registrations recorded, opt-outs kept on the candidate.
+//! registrations recorded. Opt-outs are kept apart, per address ([`super::opt_outs`]).
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{HashMap, HashSet};
 
-use super::entities::{candidate, invitation};
+use super::entities::invitation;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, token_hash};
 use crate::domain::invitation_policy::{Basis, PastInvitations};
@@ -19,6 +19,8 @@ pub struct InvitationRow {
     pub candidate_id: String,
     pub recipient: Option<String>,
     pub basis: Option<String>,
+    pub consent_given_at: Option<i64>,
+    pub consent_method: Option<String>,
     pub created_at: i64,
     pub send_at: i64,
     pub clicked_first_at: Option<i64>,
@@ -38,6 +40,8 @@ pub struct NewInvitation<'a> {
     /// The normalised address it goes to.
     pub recipient: &'a str,
     pub tokens: &'a InvitationTokens,
+    /// What it is sent on (特定電子メール法).
+    pub basis: &'a Basis,
     pub send_at: i64,
     pub event_id: &'a str,
     /// The outbox row its email is queued as.
@@ -54,7 +58,9 @@ impl Store {
             token_hash: token_hash(&new.tokens.tracking),
             unsubscribe_token_hash: Some(token_hash(&new.tokens.unsubscribe)),
             relay_token_hash: Some(token_hash(&new.tokens.career_relay)),
-            basis: Some(Basis::BusinessRelationship.as_str().to_owned()),
+            basis: Some(new.basis.as_str().to_owned()),
+            consent_given_at: new.basis.consent().map(|c| c.given_at),
+            consent_method: new.basis.consent().map(|c| c.method.as_str().to_owned()),
             recipient: Some(new.recipient.to_owned()),
             send_at: new.send_at,
             outbox_id: Some(new.outbox_id.to_owned()),
@@ -154,7 +160,8 @@ impl Store {
              WHEN m.status IN ('cancelled', 'dead') THEN 'cancelled' \
              ELSE 'scheduled' END";
         let sql = format!(
-            "SELECT i.id, i.application_id, i.candidate_id, i.recipient, i.basis, i.created_at, \
+            "SELECT i.id, i.application_id, i.candidate_id, i.recipient, i.basis, \
+             i.consent_given_at, i.consent_method, i.created_at, \
              i.send_at, i.clicked_first_at, i.registered_at, i.outbox_id, m.template_version, \
              m.sent_at, COALESCE(m.cancel_reason, m.last_error) AS cancel_reason, {state} AS status \
              FROM invitations i LEFT JOIN mail_outbox m ON m.id = i.outbox_id \
@@ -294,27 +301,6 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound("invitation".into()))
     }
-
-    /// C8: opts the candidate of an invitation's unsubscribe token out; answers the candidate,
-    /// or `None` for an unknown token. Opting out twice changes nothing.
-    pub async fn opt_out_by_token<C: ConnectionTrait>(
-        db: &C,
-        token: &str,
-        now: i64,
-    ) -> StoreResult<Option<candidate::Model>> {
-        let Some(found) = Self::invitation_by_token(db, TokenUse::Unsubscribe, token).await? else {
-            return Ok(None);
-        };
-        candidate::Entity::update_many()
-            .col_expr(candidate::Column::OptedOutAt, Expr::value(now))
-            .filter(candidate::Column::Id.eq(found.candidate_id.as_str()))
-            .filter(candidate::Column::OptedOutAt.is_null())
-            .exec(db)
-            .await?;
-        Ok(candidate::Entity::find_by_id(found.candidate_id)
-            .one(db)
-            .await?)
-    }
 }
 
 #[cfg(test)]
@@ -338,6 +324,7 @@ mod tests {
             candidate_id: "cand_1",
             recipient: "a@example.jp",
             tokens: &tokens,
+            basis: &Basis::BusinessRelationship,
             send_at: 0,
             event_id: "evt_1",
             outbox_id: "mail_1",
@@ -348,6 +335,7 @@ mod tests {
             candidate_id: "cand_2",
             recipient: "b@example.jp",
             tokens: &InvitationTokens::from_tracking("legacy".into()),
+            basis: &Basis::BusinessRelationship,
             send_at: 0,
             event_id: "evt_2",
             outbox_id: "mail_2",

@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod kpis;
 pub mod notifications;
+pub mod opt_outs;
 pub mod outbox;
 pub mod progress_sync;
 pub mod recruiting;

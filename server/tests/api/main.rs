@@ -22,6 +22,7 @@ mod first_week;
 mod funnel;
 mod hostile;
 mod ops;
+mod opt_outs;
 mod outbound;
 mod private_files;
 mod progress_sync;

@@ -26,6 +26,9 @@ pub struct Model {
     pub basis: Option<String>,
     /// The normalised address it is sent to.
     pub recipient: Option<String>,
+    /// With basis `consent`: when (unix millis) and how the recipient consented.
+    pub consent_given_at: Option<i64>,
+    pub consent_method: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
