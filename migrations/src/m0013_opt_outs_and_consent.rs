@@ -67,11 +67,7 @@ impl MigrationTrait for Migration {
                 .col(millis(OptOuts::OptedOutAt))
                 .col(text(OptOuts::Channel))
                 .col(text_null(OptOuts::RecordedBy))
-                .primary_key(
-                    Index::create()
-                        .col(OptOuts::AddressHash)
-                        .col(OptOuts::Kind),
-                )
+                .primary_key(Index::create().col(OptOuts::AddressHash).col(OptOuts::Kind))
                 .to_owned(),
         )
         .await?;

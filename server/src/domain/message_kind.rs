@@ -60,7 +60,10 @@ impl MessageKind {
                 kind.as_str(),
                 names()
             )),
-            None => Err(format!("`{s}` is no kind of mail hirelay sends; one of {}", names())),
+            None => Err(format!(
+                "`{s}` is no kind of mail hirelay sends; one of {}",
+                names()
+            )),
         }
     }
 }

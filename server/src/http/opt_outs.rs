@@ -119,7 +119,11 @@ pub struct ConsentList {
 
 fn address(given: Option<&str>) -> Result<Email, ApiError> {
     let given = given.ok_or_else(|| {
-        ApiError::field(ErrorCode::InvalidField, "email", "give the address to look up")
+        ApiError::field(
+            ErrorCode::InvalidField,
+            "email",
+            "give the address to look up",
+        )
     })?;
     Email::parse(given).map_err(|e| {
         ApiError::field(
@@ -131,9 +135,8 @@ fn address(given: Option<&str>) -> Result<Email, ApiError> {
 }
 
 fn kind(given: Option<&str>) -> Result<MessageKind, ApiError> {
-    let given = given.ok_or_else(|| {
-        ApiError::field(ErrorCode::InvalidField, "kind", "give the kind of mail")
-    })?;
+    let given = given
+        .ok_or_else(|| ApiError::field(ErrorCode::InvalidField, "kind", "give the kind of mail"))?;
     MessageKind::parse_refusable(given)
         .map_err(|e| ApiError::field(ErrorCode::Unprocessable, "kind", e))
 }
@@ -264,7 +267,10 @@ async fn record_consent(
         ApiError::field(
             ErrorCode::InvalidField,
             "given_at",
-            format!("`{}` is not RFC 3339 (e.g. 2026-11-01T10:00:00+09:00): {e}", body.given_at),
+            format!(
+                "`{}` is not RFC 3339 (e.g. 2026-11-01T10:00:00+09:00): {e}",
+                body.given_at
+            ),
         )
     })?;
     if given_at > now {

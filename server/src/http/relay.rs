@@ -138,7 +138,11 @@ async fn unsubscribe(
     // its candidate's.
     let address = match invitation.recipient {
         Some(recipient) => recipient,
-        None => Store::get_candidate(db, &invitation.candidate_id).await?.email,
+        None => {
+            Store::get_candidate(db, &invitation.candidate_id)
+                .await?
+                .email
+        }
     };
     let address = Email::parse(&address).map_err(|_| {
         crate::store::StoreError::Corrupt(format!("invitation {} has no address", invitation.id))

@@ -129,7 +129,9 @@ impl Sender {
                 .await
                 .map_err(|e| retry(e.to_string()))?;
             if let Some(invitation) = invitation {
-                match crate::relay::still_wanted(&self.store.db, &self.address_key, &invitation).await {
+                match crate::relay::still_wanted(&self.store.db, &self.address_key, &invitation)
+                    .await
+                {
                     Ok(Ok(())) => {}
                     Ok(Err(reason)) => {
                         tracing::info!(mail = %row.id, %reason, "invitation cancelled before sending");

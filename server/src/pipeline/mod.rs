@@ -166,7 +166,7 @@ impl Handler for Pipeline {
             .map(|(e, p)| p.as_ref().ok().map(|p| (e, p)))
             .collect();
         if let Some(all_parsed) = all_parsed {
-            prepare::batch_step(txn, &mut scope, &all_parsed)
+            prepare::batch_step(txn, &mut scope, &self.address_key, &all_parsed)
                 .await
                 .map_err(failed(None))?;
         }

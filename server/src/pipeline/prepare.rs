@@ -175,6 +175,7 @@ async fn record_consent<C: ConnectionTrait>(
 pub async fn batch_step<C: ConnectionTrait>(
     db: &C,
     scope: &mut BatchScope,
+    key: &AddressKey,
     events: &[(&event::Model, &InboundEvent)],
 ) -> Result<(), HandleError> {
     if events.len() < 2 {
@@ -182,7 +183,17 @@ pub async fn batch_step<C: ConnectionTrait>(
     }
     let candidates: Vec<CandidateIn> = events.iter().filter_map(|(_, p)| candidate_of(p)).collect();
     if candidates.len() > 1 {
-        scope.keep_candidates(Store::upsert_candidates(db, &candidates).await?);
+        let upserted = Store::upsert_candidates(db, &candidates).await?;
+        // Consent the events carry is recorded by their own domain step, before it is read.
+        let carries_consent = events.iter().any(|(_, p)| consent_of(p).is_some());
+        let has_changes = events
+            .iter()
+            .any(|(_, p)| matches!(p, InboundEvent::Ats(_)));
+        if has_changes && !carries_consent {
+            let models: Vec<&candidate::Model> = upserted.values().collect();
+            scope.find_standings(db, key, &models).await?;
+        }
+        scope.keep_candidates(upserted);
     }
     let imports: Vec<(&event::Model, &BizreachApplicationEvent)> = events
         .iter()

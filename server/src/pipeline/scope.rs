@@ -311,6 +311,36 @@ impl BatchScope {
             .fold(stored, |past, p| past.with_invitation(p.invitation.send_at)))
     }
 
+    /// C8: looks up what the addresses of `candidates` (upserted for the batch) said about
+    /// Career Relay invitations, with two queries, for [`BatchScope::standing`].
+    pub async fn find_standings<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        key: &AddressKey,
+        candidates: &[&candidate::Model],
+    ) -> Result<(), HandleError> {
+        let hashed: Vec<(&str, crate::crypto::AddressHash)> = candidates
+            .iter()
+            .filter_map(|c| {
+                Email::parse(&c.email)
+                    .ok()
+                    .map(|e| (c.id.as_str(), key.hash(&e)))
+            })
+            .collect();
+        let hashes: Vec<_> = hashed.iter().map(|(_, h)| h.clone()).collect();
+        let mut found = crate::store::Store::standings(
+            db,
+            &hashes,
+            crate::domain::message_kind::MessageKind::CareerRelayInvitation,
+        )
+        .await?;
+        for (id, hash) in hashed {
+            self.standings
+                .insert(id.to_owned(), found.remove(&hash).unwrap_or_default());
+        }
+        Ok(())
+    }
+
     /// C8: what the candidate's address said about Career Relay invitations, looked up once a
     /// batch (nothing in the batch opts out or records consent after its event's domain step).
     pub async fn standing<C: ConnectionTrait>(

@@ -305,9 +305,8 @@ pub async fn still_wanted<C: ConnectionTrait>(
 ) -> Result<Result<(), String>, StoreError> {
     let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
     let address = invitation.recipient.as_deref().unwrap_or(&candidate.email);
-    let address = Email::parse(address).map_err(|_| {
-        StoreError::Corrupt(format!("invitation {} has no address", invitation.id))
-    })?;
+    let address = Email::parse(address)
+        .map_err(|_| StoreError::Corrupt(format!("invitation {} has no address", invitation.id)))?;
     if standing(db, key, &address).await?.opted_out.is_some() {
         return Ok(Err(
             "the address opted out before the invitation was sent".into()

@@ -166,13 +166,46 @@ impl Store {
         address: &AddressHash,
         kind: MessageKind,
     ) -> StoreResult<Standing> {
-        let key = (address.as_str().to_owned(), kind.as_str().to_owned());
-        let opted_out = opt_out::Entity::find_by_id(key.clone()).one(db).await?;
-        let consent = match consent::Entity::find_by_id(key).one(db).await? {
-            Some(row) => Some(consent_of(row)?),
-            None => None,
-        };
-        Ok(Standing { opted_out, consent })
+        Ok(Self::standings(db, std::slice::from_ref(address), kind)
+            .await?
+            .remove(address)
+            .unwrap_or_default())
+    }
+
+    /// [`Store::standing`] of several addresses with two queries (a batch's candidates);
+    /// addresses that said nothing are left out.
+    pub async fn standings<C: ConnectionTrait>(
+        db: &C,
+        addresses: &[AddressHash],
+        kind: MessageKind,
+    ) -> StoreResult<std::collections::HashMap<AddressHash, Standing>> {
+        let mut found = std::collections::HashMap::<AddressHash, Standing>::new();
+        if addresses.is_empty() {
+            return Ok(found);
+        }
+        let hashes = || addresses.iter().map(|a| a.as_str().to_owned());
+        let opted_out = opt_out::Entity::find()
+            .filter(opt_out::Column::Kind.eq(kind.as_str()))
+            .filter(opt_out::Column::AddressHash.is_in(hashes()))
+            .all(db)
+            .await?;
+        let consents = consent::Entity::find()
+            .filter(consent::Column::Kind.eq(kind.as_str()))
+            .filter(consent::Column::AddressHash.is_in(hashes()))
+            .all(db)
+            .await?;
+        let of = |hash: &str| addresses.iter().find(|a| a.as_str() == hash).cloned();
+        for row in opted_out {
+            if let Some(address) = of(&row.address_hash) {
+                found.entry(address).or_default().opted_out = Some(row);
+            }
+        }
+        for row in consents {
+            if let Some(address) = of(&row.address_hash) {
+                found.entry(address).or_default().consent = Some(consent_of(row)?);
+            }
+        }
+        Ok(found)
     }
 
     /// Moves the opt-outs kept on candidates before m0013 (`candidates.opted_out_at`, always
@@ -266,7 +299,10 @@ mod tests {
     async fn c8_opt_outs_kept_on_candidates_move_into_the_table_once() {
         let (_dir, store) = store().await;
         let db = &store.db;
-        for (id, email, at) in [("cand_a", "a@example.jp", "7"), ("cand_b", "b@example.jp", "NULL")] {
+        for (id, email, at) in [
+            ("cand_a", "a@example.jp", "7"),
+            ("cand_b", "b@example.jp", "NULL"),
+        ] {
             db.execute_unprepared(&format!(
                 "INSERT INTO candidates (id, email, name, attributes, opted_out_at, created_at, updated_at) \
                  VALUES ('{id}', '{email}', 'x', '{{}}', {at}, 0, 0)"
@@ -274,11 +310,21 @@ mod tests {
             .await
             .unwrap();
         }
-        Store::audit(db, "candidate", LINK_OPT_OUT, "cand_a", serde_json::json!({"channel": "one_click"}))
-            .await
-            .unwrap();
+        Store::audit(
+            db,
+            "candidate",
+            LINK_OPT_OUT,
+            "cand_a",
+            serde_json::json!({"channel": "one_click"}),
+        )
+        .await
+        .unwrap();
         assert_eq!(store.adopt_legacy_opt_outs(&key()).await.unwrap(), 1);
-        assert_eq!(store.adopt_legacy_opt_outs(&key()).await.unwrap(), 0, "once");
+        assert_eq!(
+            store.adopt_legacy_opt_outs(&key()).await.unwrap(),
+            0,
+            "once"
+        );
         let a = key().hash(&Email::parse("A@Example.jp").unwrap());
         let standing = Store::standing(db, &a, MessageKind::CareerRelayInvitation)
             .await

@@ -173,11 +173,8 @@ async fn c8_an_admin_opt_out_is_recorded_with_its_channel_and_blocks_the_next_in
 async fn c8_an_opt_out_survives_the_erasure_of_the_candidate() {
     use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
-    app.activate_rule(
-        "status",
-        "if event.to_status == \"rejected\" { invite(); }",
-    )
-    .await;
+    app.activate_rule("status", "if event.to_status == \"rejected\" { invite(); }")
+        .await;
     reject(&app, "c8-erase-1", "ats-erase-1", "erased@example.jp").await;
     let mail = app.smtp.wait_for(1).await.remove(0);
     let unsubscribe = mail.header("List-Unsubscribe").unwrap();
@@ -214,7 +211,11 @@ async fn c8_an_opt_out_survives_the_erasure_of_the_candidate() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(left.try_get::<i64>("", "n").unwrap(), 0, "no address in clear");
+    assert_eq!(
+        left.try_get::<i64>("", "n").unwrap(),
+        0,
+        "no address in clear"
+    );
 
     let event = reject(&app, "c8-erase-2", "ats-erase-2", "  Erased@EXAMPLE.jp ").await;
     assert!(invited(&event), "the script asked to invite: {event}");
@@ -231,9 +232,13 @@ async fn c8_an_opt_out_survives_the_erasure_of_the_candidate() {
 async fn c8_consent_given_with_when_and_how_is_the_invitations_basis() {
     let app = TestApp::spawn().await;
     invite_at_once(&app).await;
-    let mut with_consent: Value =
-        serde_json::from_str(&change("ats-consent", "agreed@example.jp", "rejected", "2026-11-21T18:00:00+09:00"))
-            .unwrap();
+    let mut with_consent: Value = serde_json::from_str(&change(
+        "ats-consent",
+        "agreed@example.jp",
+        "rejected",
+        "2026-11-21T18:00:00+09:00",
+    ))
+    .unwrap();
     with_consent["candidate"]["marketing_consent"] =
         json!({"given_at": "2026-10-01T12:00:00+09:00", "method": "説明会の申込フォームで同意"});
     let event = app
@@ -291,7 +296,11 @@ async fn c8_consent_given_with_when_and_how_is_the_invitations_basis() {
     assert_eq!(status, 201, "{body}");
     for (bad, field, expected) in [
         (json!({"given_at": "yesterday"}), "given_at", 400),
-        (json!({"given_at": "2999-01-01T00:00:00+09:00"}), "given_at", 422),
+        (
+            json!({"given_at": "2999-01-01T00:00:00+09:00"}),
+            "given_at",
+            422,
+        ),
         (json!({"method": " "}), "method", 400),
         (json!({"kind": "group_link_approval"}), "kind", 422),
     ] {
@@ -352,6 +361,51 @@ async fn c8_m0013_keeps_earlier_opt_outs_and_goes_down_only_when_empty() {
     assert!(refused.to_string().contains("opt_outs"), "{refused}");
     db.execute_unprepared("DELETE FROM opt_outs").await.unwrap();
     Migrator::down(db, Some(1)).await.unwrap();
-    assert!(db.execute_unprepared("SELECT 1 FROM opt_outs").await.is_err());
+    assert!(db
+        .execute_unprepared("SELECT 1 FROM opt_outs")
+        .await
+        .is_err());
     Migrator::up(db, None).await.unwrap();
+}
+
+/// C8 in a batch: rejections handled together read their addresses' opt-outs with the batch
+/// (the opted-out one, kept on its candidate before m0013, is moved at start-up and honoured),
+/// and the others are invited.
+#[tokio::test]
+async fn c8_rejections_handled_together_honour_each_addresss_opt_out() {
+    use hirelay::domain::status::EventSource::Ats;
+    let kind = "application.status_changed";
+    let reject = |ats: &str, email: &str| {
+        (
+            Ats,
+            kind,
+            change(ats, email, "rejected", "2026-11-21T18:00:00+09:00"),
+        )
+    };
+    let (app, ids) = crate::helpers::queued_together_with(
+        &[(
+            "status.rhai",
+            "if event.to_status == \"rejected\" && !ctx.opted_out { invite(); }",
+        )],
+        &["INSERT INTO candidates (id, email, name, attributes, opted_out_at, created_at, updated_at) \
+           VALUES ('cand_refused', 'refused@example.jp', '拒否', '{}', 1, 0, 0)"],
+        &[
+            reject("ats-batch-1", "first@example.jp"),
+            reject("ats-batch-2", "Refused@Example.jp"),
+            reject("ats-batch-3", "third@example.jp"),
+        ],
+    )
+    .await;
+    for id in &ids {
+        let event = app.wait_event(id).await;
+        assert_eq!(event["status"], "done", "{event}");
+    }
+    app.smtp.wait_for(2).await;
+    let mut invited: Vec<String> = invitations(&app)
+        .await
+        .iter()
+        .map(|i| i["recipient"].as_str().unwrap().to_owned())
+        .collect();
+    invited.sort();
+    assert_eq!(invited, ["first@example.jp", "third@example.jp"]);
 }
