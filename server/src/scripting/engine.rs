@@ -68,6 +68,8 @@ pub const VARIABLES: &[&str] = &[
 /// The one engine, configured once and shared by every run on every thread.
 pub struct ScriptEngine {
     engine: Engine,
+    /// What scripts can call, for the check of calls when a script is compiled.
+    calls: calls::CallTable,
 }
 
 impl Default for ScriptEngine {
@@ -87,8 +89,9 @@ impl ScriptEngine {
     pub fn with_calendar(calendar: Arc<BusinessCalendar>) -> ScriptEngine {
         let mut engine = growth::engine();
         sandbox::configure(&mut engine);
-        api::register(&mut engine, calendar);
-        ScriptEngine { engine }
+        let host = api::register(&mut engine, calendar);
+        let calls = calls::CallTable::new(&engine, &host);
+        ScriptEngine { engine, calls }
     }
 
     /// Compiles a script text; `file` names it in errors (`import.rhai`).
@@ -101,7 +104,7 @@ impl ScriptEngine {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(|e| ScriptError::from_parse(file, &e))?;
-        calls::check(file, &ast)?;
+        calls::check(file, &ast, &self.calls)?;
         ast.set_source(file);
         Ok(ast)
     }
@@ -285,7 +288,7 @@ pub(super) mod tests {
 
     #[test]
     fn errors_inside_functions_point_into_the_function() {
-        let err = run("fn tag_it() {\n    label(42);\n}\ntag_it();").unwrap_err();
+        let err = run("fn tag_it(x) {\n    label(x);\n}\ntag_it(42);").unwrap_err();
         assert_eq!(err.line(), Some(2), "{err}");
         assert!(err.to_string().contains("in function `tag_it`"), "{err}");
     }

@@ -15,6 +15,7 @@ mod reload;
 pub mod sandbox;
 #[cfg(test)]
 mod shipped_rules;
+pub mod signature;
 
 pub use action::Action;
 pub use dry_run::{HistoryQuery, HistoryReport, InputBuilder, PayloadOnly};

@@ -136,6 +136,46 @@ async fn a_broken_put_is_refused_with_line_and_column_and_the_old_version_keeps_
     assert_eq!(versions["items"].as_array().unwrap().len(), 1);
 }
 
+/// Issue 19: a call of a function that does not exist, or with a literal of the wrong type,
+/// would fail on every event; it is refused when saved, through the API and from a file.
+#[tokio::test]
+async fn issue19_a_typo_in_a_call_is_refused_at_save_time_with_line_column_and_a_suggestion() {
+    let app = TestApp::spawn().await;
+    let typo = "if event.to_status == \"rejected\" {\n    invite_tomorrow();\n}\n";
+    let (status, body) = put_rule(&app, "status", typo).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "script_invalid");
+    assert_eq!(body["error"]["details"]["line"], 2);
+    assert_eq!(body["error"]["details"]["column"], 5);
+    assert_eq!(
+        body["error"]["message"],
+        "status.rhai:2:5: unknown function `invite_tomorrow`: did you mean `invite`?"
+    );
+    let (status, body) = put_rule(&app, "import", "label(42);").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "import.rhai:1:7: label: `label` must be a string, got an integer (42)"
+    );
+    assert_eq!(active(&app, "status").await["version"], 1);
+    assert_eq!(active(&app, "import").await["version"], 1);
+
+    std::fs::write(
+        app.rules_dir.join("career_relay.rhai"),
+        "kpi(\"x\");\nlable(\"y\");\n",
+    )
+    .unwrap();
+    let list = wait_until(&app, "/v1/rules", |v| {
+        v["problems"]["career_relay.rhai"].is_string()
+    })
+    .await;
+    assert_eq!(
+        list["problems"]["career_relay.rhai"],
+        "career_relay.rhai:2:1: unknown function `lable`: did you mean `label`?"
+    );
+    assert_eq!(active(&app, "career_relay").await["version"], 1);
+}
+
 #[tokio::test]
 async fn new_scripts_need_a_valid_name() {
     let app = TestApp::spawn().await;
