@@ -257,6 +257,10 @@ impl Handler for Pipeline {
     fn after_commit(&self) {
         self.mailer.wake();
     }
+
+    fn decided(&self, records: &[DecisionRecord]) {
+        self.scripts.record_decisions(records);
+    }
 }
 
 fn event_span(event: &event::Model) -> tracing::Span {

@@ -10,6 +10,7 @@ pub mod dry_run;
 pub mod engine;
 pub mod error;
 mod growth;
+pub mod health;
 pub mod registry;
 mod reload;
 pub mod sandbox;
