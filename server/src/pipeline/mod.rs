@@ -37,9 +37,13 @@ const SCRIPTS_OF_A_CHUNK: Duration = Duration::from_secs(5);
 /// How many events' scripts run together while the database works on others.
 const CHUNK: usize = 64;
 
+/// What an event's script runs for: its name, the records its actions apply to, and the
+/// context it reads (kept with the decision, for dry runs over history).
+type Step = (ScriptName, Subject, serde_json::Value);
+
 /// Events whose domain step is done and whose scripts are running.
 struct Chunk<'e> {
-    steps: Vec<(&'e event::Model, Option<(ScriptName, Subject)>)>,
+    steps: Vec<(&'e event::Model, Option<Step>)>,
     scripts: tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>>,
 }
 
@@ -208,8 +212,9 @@ impl Handler for Pipeline {
                 steps.push((
                     event,
                     step.map(|p| {
+                        let context = p.input.recorded_context();
                         runs.push((p.script.clone(), p.input));
-                        (p.script, p.subject)
+                        (p.script, p.subject, context)
                     }),
                 ));
             }
@@ -309,7 +314,7 @@ impl Pipeline {
         })?;
         let mut decisions = decisions.into_iter();
         for (event, step) in chunk.steps {
-            let Some((script, subject)) = step else {
+            let Some((script, subject, context)) = step else {
                 records.push(None);
                 continue;
             };
@@ -317,7 +322,7 @@ impl Pipeline {
                 Some(Ok(decision)) => decision,
                 Some(Err(err)) => {
                     return Err(failed(Some(event))(
-                        self.script_failure(event, &script, &err),
+                        self.script_failure(event, &script, &err, context),
                     ))
                 }
                 None => {
@@ -327,7 +332,7 @@ impl Pipeline {
                 }
             };
             let record = self
-                .act(txn, scope, event, &subject, decision)
+                .act(txn, scope, event, &subject, decision, context)
                 .instrument(event_span(event))
                 .await
                 .map_err(failed(Some(event)))?;
@@ -344,6 +349,7 @@ impl Pipeline {
         event: &event::Model,
         subject: &Subject,
         decision: Decision,
+        context: serde_json::Value,
     ) -> Result<DecisionRecord, HandleError> {
         // Only invitations show the company name: looked up when one is decided, once a batch.
         let company_name = if decision
@@ -372,6 +378,7 @@ impl Pipeline {
             error,
             duration_us: decision.duration.as_micros() as i64,
             decided_at: now_millis(),
+            context: Some(context),
         };
         match applied {
             Ok(()) => Ok(record(None)),
@@ -389,6 +396,7 @@ impl Pipeline {
         event: &event::Model,
         script: &ScriptName,
         err: &ScriptError,
+        context: serde_json::Value,
     ) -> HandleError {
         let version = self
             .scripts
@@ -405,6 +413,7 @@ impl Pipeline {
                 error: Some(message.clone()),
                 duration_us: 0,
                 decided_at: now_millis(),
+                context: Some(context),
             })),
             message,
         }

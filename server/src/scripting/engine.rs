@@ -42,6 +42,49 @@ impl ScriptInput {
     }
 }
 
+impl ScriptInput {
+    /// What the run read besides the event's payload, to keep with its decision: `ctx`, `now`
+    /// and the application as the script saw it. The candidate is left out (personal data is
+    /// kept once, on the candidate); [`ScriptInput::with_recorded_context`] takes today's.
+    pub fn recorded_context(&self) -> serde_json::Value {
+        let application = self.application.as_ref().map(|app| {
+            let mut app = app.clone();
+            if let Some(fields) = app.as_object_mut() {
+                fields.remove("candidate");
+            }
+            app
+        });
+        serde_json::json!({
+            "ctx": self.context,
+            "now": self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "application": application,
+        })
+    }
+
+    /// This input with the context `recorded` with a decision in place of today's.
+    pub fn with_recorded_context(
+        mut self,
+        recorded: &serde_json::Value,
+    ) -> Result<ScriptInput, String> {
+        let now = recorded["now"]
+            .as_str()
+            .ok_or("the recorded context has no `now`")?;
+        self.now = calendar::parse(now)?;
+        self.context = recorded["ctx"].clone();
+        self.application = match &recorded["application"] {
+            serde_json::Value::Null => None,
+            app => {
+                let mut app = app.clone();
+                if let (Some(fields), Some(candidate)) = (app.as_object_mut(), &self.candidate) {
+                    fields.insert("candidate".into(), candidate.clone());
+                }
+                Some(app)
+            }
+        };
+        Ok(self)
+    }
+}
+
 /// What one run decided.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
@@ -209,6 +252,29 @@ pub(super) mod tests {
             source,
             &ScriptInput::from_payload("test", serde_json::json!({})),
         )
+    }
+
+    /// Issue 19: a dry run over history runs with the context the decision was made with.
+    #[test]
+    fn issue19_the_recorded_context_gives_back_ctx_now_and_the_application() {
+        let mut then =
+            ScriptInput::from_payload("application.status_changed", serde_json::json!({}));
+        then.context = serde_json::json!({"already_invited": false});
+        then.now = calendar::parse("2026-11-20T09:00:00.250Z").unwrap();
+        then.candidate = Some(serde_json::json!({"email": "a@example.jp"}));
+        then.application =
+            Some(serde_json::json!({"id": "app_1", "labels": [], "candidate": then.candidate}));
+        let recorded = then.recorded_context();
+        assert_eq!(
+            recorded["application"],
+            serde_json::json!({"id": "app_1", "labels": []})
+        );
+        let mut today = then.clone();
+        today.context = serde_json::json!({"already_invited": true});
+        today.now = chrono::Utc::now();
+        today.application =
+            Some(serde_json::json!({"id": "app_1", "labels": ["x"], "candidate": then.candidate}));
+        assert_eq!(today.with_recorded_context(&recorded).unwrap(), then);
     }
 
     #[test]

@@ -417,6 +417,7 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
             error: None,
             duration_us: 10,
             decided_at: 0,
+            context: None,
         },
     )
     .await
@@ -449,7 +450,17 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
         summary["by_action"]["invite"],
         json!({"recorded": 0, "draft": 1})
     );
-    assert_eq!(summary["text"], "1 routed differently, 1 more invitation");
+    // That decision was recorded without its context: the draft ran with today's, and says so.
+    assert_eq!(results[0]["context"], "rebuilt");
+    assert!(results[0]["context_note"]
+        .as_str()
+        .unwrap()
+        .contains("today's"));
+    assert_eq!(summary["rebuilt_context"], 1);
+    assert_eq!(
+        summary["text"],
+        "1 routed differently, 1 more invitation; 1 event ran with today's context, none having been recorded with its decision"
+    );
 
     // Nothing was saved: the active version is still the file's.
     assert_eq!(active(&app, "status").await["version"], 1);
@@ -469,6 +480,56 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+}
+
+/// Issue 19: a dry run over history runs each event with the context its decision was made
+/// with, so the unchanged script shows no change after the state moved on (the candidate got
+/// invited, time passed), and a changed script shows exactly its change.
+#[tokio::test]
+async fn issue19_a_dry_run_of_the_unchanged_script_over_history_shows_no_change() {
+    let app = TestApp::spawn().await;
+    let script = "if event.to_status == \"rejected\" && ctx.already_invited != true {\n    invite();\n}\nkpi(\"seen\", 1.0, #{ at: now, labels: application.labels.len() });\n";
+    app.activate_rule("status", script).await;
+    let event = app
+        .deliver(
+            "ats",
+            "msg_ctx_1",
+            &sample("ats-status-rejected-other-channel.json"),
+        )
+        .await;
+    assert_eq!(event["status"], "done", "{event}");
+    let decision = &event["decision"];
+    assert_eq!(decision["actions"][0]["type"], "invite", "{event}");
+    assert_eq!(
+        decision["context"]["ctx"]["already_invited"], false,
+        "{event}"
+    );
+    assert!(
+        decision["context"]["application"]
+            .get("candidate")
+            .is_none(),
+        "no copy of the candidate: {event}"
+    );
+    // The state moves on: the application is invited now, and `now` is a second later.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let dry_run =
+        |draft: &str| json!({"script": draft, "events": {"since": "2020-01-01T00:00:00Z"}});
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run(script))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["context"], "recorded", "{body}");
+    assert_eq!(body["summary"]["changed"], 0, "{body}");
+    assert_eq!(body["summary"]["text"], "no changes", "{body}");
+
+    let changed = script.replace("kpi(\"seen\", 1.0", "kpi(\"seen\", 2.0");
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run(&changed))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["changed"], 1, "{body}");
+    assert_eq!(body["summary"]["text"], "1 with different KPIs", "{body}");
 }
 
 #[tokio::test]
