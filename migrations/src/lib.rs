@@ -19,6 +19,7 @@ mod m0010_token_expiry;
 mod m0011_outbox_send_time;
 mod m0012_invitation_basis;
 mod m0013_opt_outs_and_consent;
+mod m0014_decision_context;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_outbox_send_time::Migration),
             Box::new(m0012_invitation_basis::Migration),
             Box::new(m0013_opt_outs_and_consent::Migration),
+            Box::new(m0014_decision_context::Migration),
         ]
     }
 }

@@ -47,7 +47,8 @@ pub struct EventDetailOut {
     pub event: EventOut,
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// The newest decision: script and version, actions, log, error.
+    /// The newest decision: script and version, actions, log, error, and the context the
+    /// script ran with (`ctx`, `now`, `application`).
     #[schema(value_type = Object)]
     pub decision: Option<DecisionRecord>,
     /// Every decision, oldest first (a replay adds one).

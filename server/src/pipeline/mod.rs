@@ -38,9 +38,13 @@ const SCRIPTS_OF_A_CHUNK: Duration = Duration::from_secs(5);
 /// How many events' scripts run together while the database works on others.
 const CHUNK: usize = 64;
 
+/// What an event's script runs for: its name, the records its actions apply to, and the
+/// context it reads (kept with the decision, for dry runs over history).
+type Step = (ScriptName, Subject, serde_json::Value);
+
 /// Events whose domain step is done and whose scripts are running.
 struct Chunk<'e> {
-    steps: Vec<(&'e event::Model, Option<(ScriptName, Subject)>)>,
+    steps: Vec<(&'e event::Model, Option<Step>)>,
     scripts: tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>>,
 }
 
@@ -218,8 +222,9 @@ impl Handler for Pipeline {
                 steps.push((
                     event,
                     step.map(|p| {
+                        let context = p.input.recorded_context();
                         runs.push((p.script.clone(), p.input));
-                        (p.script, p.subject)
+                        (p.script, p.subject, context)
                     }),
                 ));
             }
@@ -266,6 +271,10 @@ impl Handler for Pipeline {
 
     fn after_commit(&self) {
         self.mailer.wake();
+    }
+
+    fn decided(&self, records: &[DecisionRecord]) {
+        self.scripts.record_decisions(records);
     }
 }
 
@@ -315,7 +324,7 @@ impl Pipeline {
         })?;
         let mut decisions = decisions.into_iter();
         for (event, step) in chunk.steps {
-            let Some((script, subject)) = step else {
+            let Some((script, subject, context)) = step else {
                 records.push(None);
                 continue;
             };
@@ -323,7 +332,7 @@ impl Pipeline {
                 Some(Ok(decision)) => decision,
                 Some(Err(err)) => {
                     return Err(failed(Some(event))(
-                        self.script_failure(event, &script, &err),
+                        self.script_failure(event, &script, &err, context),
                     ))
                 }
                 None => {
@@ -333,7 +342,7 @@ impl Pipeline {
                 }
             };
             let record = self
-                .act(txn, scope, event, &subject, decision)
+                .act(txn, scope, event, &subject, decision, context)
                 .instrument(event_span(event))
                 .await
                 .map_err(failed(Some(event)))?;
@@ -350,6 +359,7 @@ impl Pipeline {
         event: &event::Model,
         subject: &Subject,
         decision: Decision,
+        context: serde_json::Value,
     ) -> Result<DecisionRecord, HandleError> {
         // Only invitations show the company name: looked up when one is decided, once a batch.
         let company_name = if decision
@@ -379,6 +389,7 @@ impl Pipeline {
             error,
             duration_us: decision.duration.as_micros() as i64,
             decided_at: now_millis(),
+            context: Some(context),
         };
         match applied {
             Ok(()) => Ok(record(None)),
@@ -396,6 +407,7 @@ impl Pipeline {
         event: &event::Model,
         script: &ScriptName,
         err: &ScriptError,
+        context: serde_json::Value,
     ) -> HandleError {
         let version = self
             .scripts
@@ -412,6 +424,7 @@ impl Pipeline {
                 error: Some(message.clone()),
                 duration_us: 0,
                 decided_at: now_millis(),
+                context: Some(context),
             })),
             message,
         }

@@ -79,4 +79,7 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Called after a batch's transaction committed (e.g. to wake the mail sender).
     fn after_commit(&self) {}
+
+    /// Called with the decision records a transaction committed, failed events' included.
+    fn decided(&self, _records: &[DecisionRecord]) {}
 }

@@ -10,6 +10,7 @@ use super::{retry, HandleError, Handler};
 use crate::domain::status::EventStatus;
 use crate::domain::time::now_millis;
 use crate::metrics::Metrics;
+use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::Store;
 
@@ -165,8 +166,8 @@ impl Worker {
         yield_at: i64,
     ) -> Result<usize, BatchFallback> {
         let started = std::time::Instant::now();
-        let handled = match self.handle_batch(&txn, batch, yield_at).await {
-            Ok(handled) => handled,
+        let (handled, records) = match self.handle_batch(&txn, batch, yield_at).await {
+            Ok(done) => done,
             Err(why) => {
                 // Roll back before the careful path starts, so no write lock outlives the attempt.
                 if let Err(e) = txn.rollback().await {
@@ -177,6 +178,7 @@ impl Worker {
         };
         let committing = std::time::Instant::now();
         txn.commit().await?;
+        self.handler.decided(&records);
         tracing::debug!(
             handled_us = (committing - started).as_micros() as u64,
             commit_us = committing.elapsed().as_micros() as u64,
@@ -190,13 +192,14 @@ impl Worker {
     }
 
     /// Handles the events of `batch` in `txn` until `yield_at`, then writes their decisions and
-    /// marks them done; gives back what it did not reach. Answers how many it handled.
+    /// marks them done; gives back what it did not reach. Answers how many it handled, and
+    /// their decisions.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
         batch: &[event::Model],
         yield_at: i64,
-    ) -> Result<usize, BatchFallback> {
+    ) -> Result<(usize, Vec<DecisionRecord>), BatchFallback> {
         let records = self
             .handler
             .handle_batch(txn, batch, yield_at)
@@ -211,7 +214,7 @@ impl Worker {
         if finished != ids.len() as u64 {
             return Err(BatchFallback::Taken);
         }
-        Ok(handled)
+        Ok((handled, records))
     }
 
     /// The careful path: each event in its own transaction. An event whose transaction cannot
@@ -301,7 +304,10 @@ impl Worker {
         }
         .await;
         match finished {
-            Ok(1) => txn.commit().await?,
+            Ok(1) => {
+                txn.commit().await?;
+                self.handler.decided(record.as_slice());
+            }
             // The lease ran out and another worker took the event: this worker's effects for
             // it are dropped and the other's count.
             Ok(_) => {

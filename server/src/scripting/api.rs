@@ -7,87 +7,140 @@ use std::sync::Arc;
 use super::action::Action;
 use super::calendar;
 use super::sandbox::{self, push_action, runtime_error};
+use super::signature::{param, HostApi, Kind, Signature};
 use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::email::Email;
 
 type Fallible<T = ()> = Result<T, Box<EvalAltResult>>;
 
 /// Registers every host function; `next_business_morning` and `is_business_day` answer by
-/// `calendar`.
-pub fn register(engine: &mut Engine, calendar: Arc<BusinessCalendar>) {
-    register_actions(engine);
-    register_time(engine, calendar);
-    engine.register_fn("log", |msg: Dynamic| sandbox::log_line(msg.to_string()));
+/// `calendar`. Answers their signatures, for the save-time check of calls.
+pub fn register(engine: &mut Engine, calendar: Arc<BusinessCalendar>) -> Vec<Signature> {
+    let mut api = HostApi::new(engine);
+    register_actions(&mut api);
+    register_time(&mut api, calendar);
+    api.add("log", [param("x", Kind::Any)], |msg: Dynamic| {
+        sandbox::log_line(msg.to_string())
+    });
+    api.finish()
 }
 
-fn register_actions(engine: &mut Engine) {
-    engine
-        .register_fn("label", |label: Dynamic| -> Fallible {
+fn register_actions(api: &mut HostApi) {
+    use Kind::{Map, Number, Text};
+    api.add(
+        "label",
+        [param("label", Text)],
+        |label: Dynamic| -> Fallible {
             let label = text("label", "label", &label)?;
             push_action(Action::Label { label })
-        })
-        .register_fn("unlabel", |label: Dynamic| -> Fallible {
+        },
+    )
+    .add(
+        "unlabel",
+        [param("label", Text)],
+        |label: Dynamic| -> Fallible {
             let label = text("unlabel", "label", &label)?;
             push_action(Action::Unlabel { label })
-        })
-        .register_fn("route", |job_id: Dynamic| -> Fallible {
+        },
+    )
+    .add(
+        "route",
+        [param("job_id", Text)],
+        |job_id: Dynamic| -> Fallible {
             let job_id = text("route", "job_id", &job_id)?;
             push_action(Action::Route { job_id })
-        })
-        .register_fn(
-            "send_email",
-            |template: Dynamic, to: Dynamic, data: Dynamic| -> Fallible {
-                email("send_email", template, to, data, None)
-            },
+        },
+    )
+    .add(
+        "send_email",
+        [
+            param("template", Text),
+            param("to", Text),
+            param("data", Map),
+        ],
+        |template: Dynamic, to: Dynamic, data: Dynamic| -> Fallible {
+            email("send_email", template, to, data, None)
+        },
+    )
+    .add(
+        "send_email_at",
+        [
+            param("template", Text),
+            param("to", Text),
+            param("data", Map),
+            param("at", Text),
+        ],
+        |template: Dynamic, to: Dynamic, data: Dynamic, at: Dynamic| -> Fallible {
+            let at = timestamp("send_email_at", "at", &at)?;
+            email("send_email_at", template, to, data, Some(at))
+        },
+    )
+    .add("kpi", [param("name", Text)], |name: Dynamic| -> Fallible {
+        kpi(
+            name,
+            Dynamic::from_float(1.0),
+            Dynamic::from_map(Default::default()),
         )
-        .register_fn(
-            "send_email_at",
-            |template: Dynamic, to: Dynamic, data: Dynamic, at: Dynamic| -> Fallible {
-                let at = timestamp("send_email_at", "at", &at)?;
-                email("send_email_at", template, to, data, Some(at))
-            },
-        )
-        .register_fn("kpi", |name: Dynamic| -> Fallible {
-            kpi(
-                name,
-                Dynamic::from_float(1.0),
-                Dynamic::from_map(Default::default()),
-            )
-        })
-        .register_fn("kpi", |name: Dynamic, value: Dynamic| -> Fallible {
+    })
+    .add(
+        "kpi",
+        [param("name", Text), param("value", Number)],
+        |name: Dynamic, value: Dynamic| -> Fallible {
             kpi(name, value, Dynamic::from_map(Default::default()))
-        })
-        .register_fn("kpi", kpi)
-        .register_fn("notify", |kind: Dynamic| -> Fallible {
+        },
+    )
+    .add(
+        "kpi",
+        [
+            param("name", Text),
+            param("value", Number),
+            param("tags", Map),
+        ],
+        kpi,
+    )
+    .add(
+        "notify",
+        [param("kind", Text)],
+        |kind: Dynamic| -> Fallible {
             let kind = text("notify", "kind", &kind)?;
             push_action(Action::Notify {
                 kind,
                 data: serde_json::Value::Object(Default::default()),
             })
-        })
-        .register_fn("notify", |kind: Dynamic, data: Dynamic| -> Fallible {
+        },
+    )
+    .add(
+        "notify",
+        [param("kind", Text), param("data", Map)],
+        |kind: Dynamic, data: Dynamic| -> Fallible {
             let kind = text("notify", "kind", &kind)?;
             let data = map_json("notify", "data", &data)?;
             push_action(Action::Notify { kind, data })
-        })
-        .register_fn(
-            "webhook",
-            |event_type: Dynamic, payload: Dynamic| -> Fallible {
-                let event_type = text("webhook", "event_type", &event_type)?;
-                let payload = map_json("webhook", "payload", &payload)?;
-                push_action(Action::Webhook {
-                    event_type,
-                    payload,
-                })
-            },
-        )
-        .register_fn("invite", || -> Fallible {
-            push_action(Action::Invite { send_at: None })
-        })
-        .register_fn("invite_at", |at: Dynamic| -> Fallible {
+        },
+    )
+    .add(
+        "webhook",
+        [param("event_type", Text), param("payload", Map)],
+        |event_type: Dynamic, payload: Dynamic| -> Fallible {
+            let event_type = text("webhook", "event_type", &event_type)?;
+            let payload = map_json("webhook", "payload", &payload)?;
+            push_action(Action::Webhook {
+                event_type,
+                payload,
+            })
+        },
+    )
+    .add("invite", [], || -> Fallible {
+        push_action(Action::Invite { send_at: None })
+    })
+    .add(
+        "invite_at",
+        [param("at", Text)],
+        |at: Dynamic| -> Fallible {
             let at = timestamp("invite_at", "at", &at)?;
             push_action(Action::Invite { send_at: Some(at) })
-        });
+        },
+    );
 }
 
 fn email(
@@ -143,35 +196,50 @@ fn kpi(name: Dynamic, value: Dynamic, tags: Dynamic) -> Fallible {
     push_action(Action::Kpi { name, value, tags })
 }
 
-fn register_time(engine: &mut Engine, calendar: Arc<BusinessCalendar>) {
+fn register_time(api: &mut HostApi, calendar: Arc<BusinessCalendar>) {
+    use Kind::{Int, Text};
     let for_mornings = calendar.clone();
-    engine
-        .register_fn(
-            "next_business_morning",
-            move |ts: Dynamic| -> Fallible<String> {
-                let function = "next_business_morning";
-                let at = instant(function, &ts)?;
-                for_mornings
-                    .next_business_morning(at)
-                    .map(calendar::to_jst_rfc3339)
-                    .map_err(|e| runtime_error(format!("{function}: {e}")))
-            },
-        )
-        .register_fn("is_business_day", move |ts: Dynamic| -> Fallible<bool> {
+    api.add(
+        "next_business_morning",
+        [param("ts", Text)],
+        move |ts: Dynamic| -> Fallible<String> {
+            let function = "next_business_morning";
+            let at = instant(function, &ts)?;
+            for_mornings
+                .next_business_morning(at)
+                .map(calendar::to_jst_rfc3339)
+                .map_err(|e| runtime_error(format!("{function}: {e}")))
+        },
+    )
+    .add(
+        "is_business_day",
+        [param("ts", Text)],
+        move |ts: Dynamic| -> Fallible<bool> {
             let function = "is_business_day";
             calendar
                 .is_business_day(instant(function, &ts)?)
                 .map_err(|e| runtime_error(format!("{function}: {e}")))
-        })
-        .register_fn("add_hours", |ts: Dynamic, n: INT| -> Fallible<String> {
+        },
+    )
+    .add(
+        "add_hours",
+        [param("ts", Text), param("n", Int)],
+        |ts: Dynamic, n: INT| -> Fallible<String> {
             shift("add_hours", &ts, chrono::Duration::try_hours(n))
-        })
-        .register_fn("add_days", |ts: Dynamic, n: INT| -> Fallible<String> {
+        },
+    )
+    .add(
+        "add_days",
+        [param("ts", Text), param("n", Int)],
+        |ts: Dynamic, n: INT| -> Fallible<String> {
             shift("add_days", &ts, chrono::Duration::try_days(n))
-        })
-        .register_fn("jst_date", |ts: Dynamic| -> Fallible<String> {
-            Ok(calendar::jst_date(instant("jst_date", &ts)?))
-        });
+        },
+    )
+    .add(
+        "jst_date",
+        [param("ts", Text)],
+        |ts: Dynamic| -> Fallible<String> { Ok(calendar::jst_date(instant("jst_date", &ts)?)) },
+    );
 }
 
 fn shift(function: &str, ts: &Dynamic, by: Option<chrono::Duration>) -> Fallible<String> {
@@ -322,7 +390,8 @@ mod tests {
     fn bad_arguments_are_runtime_errors_with_position() {
         for (source, expected) in [
             (r#"route("")"#, "route: `job_id` is empty"),
-            (r#"route(())"#, "route: `job_id` must be a string"),
+            // Computed arguments; literals of the wrong type are refused when compiled.
+            (r#"route(event.job)"#, "route: `job_id` must be a string"),
             (
                 r#"send_email("welcome", "a@b.jp", #{})"#,
                 "unknown template `welcome`",
@@ -332,7 +401,7 @@ mod tests {
                 "`to` is not an email",
             ),
             (
-                r#"send_email("group_link_approval", "a@b.jp", 1)"#,
+                r#"send_email("group_link_approval", "a@b.jp", event.data)"#,
                 "`data` must be an object map",
             ),
             (
@@ -348,7 +417,7 @@ mod tests {
                 r#"next_business_morning("2099-12-31T18:00:00+09:00")"#,
                 "next_business_morning: 2100-01-01 is outside the holiday calendar (2020–2099)",
             ),
-            (r#"kpi("x", "many")"#, "`value` must be a number"),
+            (r#"kpi("x", event.many)"#, "`value` must be a number"),
         ] {
             let err = run(&format!("\n  {source};")).unwrap_err();
             assert!(err.to_string().contains(expected), "{source}: {err}");

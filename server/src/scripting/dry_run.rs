@@ -82,6 +82,37 @@ pub struct EventComparison {
     pub recorded: Option<Recorded>,
     pub draft: DraftOutcome,
     pub changed: bool,
+    /// `recorded`: the draft ran with the context the recorded decision was made with;
+    /// `rebuilt`: none was recorded, so it ran with today's (see `context_note`).
+    pub context: ContextSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_note: Option<String>,
+}
+
+/// Which context a draft ran with over a stored event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextSource {
+    Recorded,
+    Rebuilt,
+}
+
+/// Why a draft ran with a context rebuilt from today's state.
+const REBUILT_NOTE: &str = "no context was recorded with this decision (made before hirelay kept it, or not made): `ctx`, `now` and `application` are today's, so a difference may come from what happened since rather than from the draft";
+
+/// The input for a stored event: today's, with the context recorded with its decision in
+/// place of today's when there is one.
+fn with_context(
+    today: Result<ScriptInput, String>,
+    recorded: Option<&serde_json::Value>,
+) -> (Result<ScriptInput, String>, ContextSource) {
+    match (today, recorded) {
+        (Ok(input), Some(context)) => (
+            input.with_recorded_context(context),
+            ContextSource::Recorded,
+        ),
+        (today, _) => (today, ContextSource::Rebuilt),
+    }
 }
 
 /// The newest decision recorded for an event.
@@ -118,6 +149,8 @@ pub struct Summary {
     pub errors: usize,
     /// Events not run because the time budget ran out.
     pub not_run: usize,
+    /// Events run with today's context, none having been recorded with their decision.
+    pub rebuilt_context: usize,
     pub by_action: BTreeMap<&'static str, ActionCounts>,
     pub text: String,
 }
@@ -167,16 +200,17 @@ impl Scripts {
         let builder = self.input_builder();
         let mut prepared = Vec::with_capacity(events.len());
         for event in &events {
-            let recorded = Store::decisions_for(&store.db, &event.id)
-                .await?
-                .pop()
-                .map(|d| Recorded {
-                    script_version: d.script_version,
-                    actions: d.actions,
-                    error: d.error,
-                });
-            let input = builder.input_for(event).await;
-            prepared.push((event.id.clone(), recorded, input));
+            let decision = Store::decisions_for(&store.db, &event.id).await?.pop();
+            let (input, context) = with_context(
+                builder.input_for(event).await,
+                decision.as_ref().and_then(|d| d.context.as_ref()),
+            );
+            let recorded = decision.map(|d| Recorded {
+                script_version: d.script_version,
+                actions: d.actions,
+                error: d.error,
+            });
+            prepared.push((event.id.clone(), recorded, input, context));
         }
         let this = self.clone();
         let (name, draft) = (name.clone(), draft.to_owned());
@@ -184,7 +218,7 @@ impl Scripts {
             let deadline = Instant::now() + HISTORY_TIME_BUDGET;
             prepared
                 .into_iter()
-                .map(|(event_id, recorded, input)| {
+                .map(|(event_id, recorded, input, context)| {
                     let draft = match input {
                         _ if Instant::now() >= deadline => DraftOutcome::NotRun {
                             not_run: format!(
@@ -221,6 +255,9 @@ impl Scripts {
                         recorded,
                         draft,
                         changed,
+                        context,
+                        context_note: (context == ContextSource::Rebuilt)
+                            .then(|| REBUILT_NOTE.to_owned()),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -296,11 +333,33 @@ pub fn summarize(results: &[EventComparison]) -> Summary {
             HISTORY_TIME_BUDGET.as_secs()
         ));
     }
+    let rebuilt_context = results
+        .iter()
+        .filter(|r| {
+            r.context == ContextSource::Rebuilt && !matches!(r.draft, DraftOutcome::NotRun { .. })
+        })
+        .count();
+    if rebuilt_context > 0 {
+        text.push_str(&format!(
+            "; {rebuilt_context} {} with today's context, none having been recorded with {}",
+            if rebuilt_context == 1 {
+                "event ran"
+            } else {
+                "events ran"
+            },
+            if rebuilt_context == 1 {
+                "its decision"
+            } else {
+                "their decisions"
+            },
+        ));
+    }
     Summary {
         events: results.len(),
         changed,
         errors,
         not_run,
+        rebuilt_context,
         text,
         by_action,
     }
@@ -374,6 +433,8 @@ mod tests {
                 log: vec![],
             },
             changed,
+            context: ContextSource::Recorded,
+            context_note: None,
         }
     }
 

@@ -42,6 +42,49 @@ impl ScriptInput {
     }
 }
 
+impl ScriptInput {
+    /// What the run read besides the event's payload, to keep with its decision: `ctx`, `now`
+    /// and the application as the script saw it. The candidate is left out (personal data is
+    /// kept once, on the candidate); [`ScriptInput::with_recorded_context`] takes today's.
+    pub fn recorded_context(&self) -> serde_json::Value {
+        let application = self.application.as_ref().map(|app| {
+            let mut app = app.clone();
+            if let Some(fields) = app.as_object_mut() {
+                fields.remove("candidate");
+            }
+            app
+        });
+        serde_json::json!({
+            "ctx": self.context,
+            "now": self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "application": application,
+        })
+    }
+
+    /// This input with the context `recorded` with a decision in place of today's.
+    pub fn with_recorded_context(
+        mut self,
+        recorded: &serde_json::Value,
+    ) -> Result<ScriptInput, String> {
+        let now = recorded["now"]
+            .as_str()
+            .ok_or("the recorded context has no `now`")?;
+        self.now = calendar::parse(now)?;
+        self.context = recorded["ctx"].clone();
+        self.application = match &recorded["application"] {
+            serde_json::Value::Null => None,
+            app => {
+                let mut app = app.clone();
+                if let (Some(fields), Some(candidate)) = (app.as_object_mut(), &self.candidate) {
+                    fields.insert("candidate".into(), candidate.clone());
+                }
+                Some(app)
+            }
+        };
+        Ok(self)
+    }
+}
+
 /// What one run decided.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
@@ -68,6 +111,8 @@ pub const VARIABLES: &[&str] = &[
 /// The one engine, configured once and shared by every run on every thread.
 pub struct ScriptEngine {
     engine: Engine,
+    /// What scripts can call, for the check of calls when a script is compiled.
+    calls: calls::CallTable,
 }
 
 impl Default for ScriptEngine {
@@ -87,8 +132,9 @@ impl ScriptEngine {
     pub fn with_calendar(calendar: Arc<BusinessCalendar>) -> ScriptEngine {
         let mut engine = growth::engine();
         sandbox::configure(&mut engine);
-        api::register(&mut engine, calendar);
-        ScriptEngine { engine }
+        let host = api::register(&mut engine, calendar);
+        let calls = calls::CallTable::new(&engine, &host);
+        ScriptEngine { engine, calls }
     }
 
     /// Compiles a script text; `file` names it in errors (`import.rhai`).
@@ -101,7 +147,7 @@ impl ScriptEngine {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(|e| ScriptError::from_parse(file, &e))?;
-        calls::check(file, &ast)?;
+        calls::check(file, &ast, &self.calls)?;
         ast.set_source(file);
         Ok(ast)
     }
@@ -208,6 +254,29 @@ pub(super) mod tests {
         )
     }
 
+    /// Issue 19: a dry run over history runs with the context the decision was made with.
+    #[test]
+    fn issue19_the_recorded_context_gives_back_ctx_now_and_the_application() {
+        let mut then =
+            ScriptInput::from_payload("application.status_changed", serde_json::json!({}));
+        then.context = serde_json::json!({"already_invited": false});
+        then.now = calendar::parse("2026-11-20T09:00:00.250Z").unwrap();
+        then.candidate = Some(serde_json::json!({"email": "a@example.jp"}));
+        then.application =
+            Some(serde_json::json!({"id": "app_1", "labels": [], "candidate": then.candidate}));
+        let recorded = then.recorded_context();
+        assert_eq!(
+            recorded["application"],
+            serde_json::json!({"id": "app_1", "labels": []})
+        );
+        let mut today = then.clone();
+        today.context = serde_json::json!({"already_invited": true});
+        today.now = chrono::Utc::now();
+        today.application =
+            Some(serde_json::json!({"id": "app_1", "labels": ["x"], "candidate": then.candidate}));
+        assert_eq!(today.with_recorded_context(&recorded).unwrap(), then);
+    }
+
     #[test]
     fn compile_errors_have_line_and_column() {
         let err = ScriptEngine::new()
@@ -285,7 +354,7 @@ pub(super) mod tests {
 
     #[test]
     fn errors_inside_functions_point_into_the_function() {
-        let err = run("fn tag_it() {\n    label(42);\n}\ntag_it();").unwrap_err();
+        let err = run("fn tag_it(x) {\n    label(x);\n}\ntag_it(42);").unwrap_err();
         assert_eq!(err.line(), Some(2), "{err}");
         assert!(err.to_string().contains("in function `tag_it`"), "{err}");
     }

@@ -10,11 +10,13 @@ pub mod dry_run;
 pub mod engine;
 pub mod error;
 mod growth;
+pub mod health;
 pub mod registry;
 mod reload;
 pub mod sandbox;
 #[cfg(test)]
 mod shipped_rules;
+pub mod signature;
 
 pub use action::Action;
 pub use dry_run::{HistoryQuery, HistoryReport, InputBuilder, PayloadOnly};

@@ -13,10 +13,12 @@ use tokio_util::sync::CancellationToken;
 use super::dry_run::{InputBuilder, PayloadOnly};
 use super::engine::{Decision, ScriptEngine, ScriptInput};
 use super::error::ScriptError;
+use super::health::RunHealth;
 use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::names::ScriptName;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::store::decisions::DecisionRecord;
 use crate::store::documents::{DocumentKind, Origin};
 use crate::store::entities::document_version;
 use crate::store::{Store, StoreError};
@@ -38,6 +40,8 @@ pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The readiness component scripts report under.
 pub const READINESS_PART: &str = "scripts";
+/// The readiness component that says whether scripts' events are failing.
+pub const RUNS_READINESS_PART: &str = "script_runs";
 
 /// A compiled, active version of a script.
 pub struct ActiveScript {
@@ -94,6 +98,8 @@ pub(super) struct Inner {
     pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
     /// Turns for dry runs over history ([`super::dry_run::HISTORY_RUNS_AT_ONCE`]).
     pub(super) history_runs: tokio::sync::Semaphore,
+    /// Whether the scripts' events are succeeding, from the decisions the workers commit.
+    pub(super) health: Mutex<RunHealth>,
 }
 
 /// `import` → `import.rhai`.
@@ -117,6 +123,7 @@ impl Scripts {
     ) -> anyhow::Result<Scripts> {
         readiness.expect(READINESS_PART);
         let scripts = Scripts::new(store, calendar, readiness, metrics);
+        scripts.publish_run_health();
         scripts.load_from_store(true).await?;
         let mut seen = scripts.read_dir(&rules_dir).await;
         if let Some(files) = &seen {
@@ -182,6 +189,7 @@ impl Scripts {
                 templates: RwLock::new(templates.into()),
                 input_builder: RwLock::new(Arc::new(PayloadOnly)),
                 history_runs: tokio::sync::Semaphore::new(super::dry_run::HISTORY_RUNS_AT_ONCE),
+                health: Mutex::new(RunHealth::default()),
             }),
         }
     }
@@ -382,8 +390,38 @@ impl Scripts {
             }
         };
         drop(active);
+        if lock(&self.inner.health).activated(&winner.name, winner.version) {
+            self.publish_run_health();
+        }
         self.set_problem(&file_name(&winner.name), None);
         winner
+    }
+
+    /// Counts the decisions a worker committed (a decision with an error is a failed event),
+    /// and readiness "script_runs" follows when a script's events start or stop failing.
+    pub fn record_decisions(&self, records: &[DecisionRecord]) {
+        let mut changed = false;
+        {
+            let mut health = lock(&self.inner.health);
+            for r in records {
+                changed |=
+                    health.record(&r.script, r.script_version, r.error.is_some(), r.decided_at);
+            }
+        }
+        if changed {
+            self.publish_run_health();
+        }
+    }
+
+    /// Readiness "script_runs": ok unless a script's latest events all failed.
+    fn publish_run_health(&self) {
+        let failing = lock(&self.inner.health).failing();
+        let state = if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(failing.join("; "))
+        };
+        self.inner.readiness.set(RUNS_READINESS_PART, state);
     }
 
     /// Records (or clears) the problem of a file, and readiness follows at once, so no reader

@@ -137,3 +137,43 @@ fn career_relay_events_become_kpis() {
     let (actions, _) = run_with(&shipped("career_relay"), &hired).unwrap();
     assert!(matches!(&actions[..], [Action::Kpi { name, .. }] if name == "hired"));
 }
+
+/// The code of every table row of `rules/README.md` that has an `example` column: the first
+/// code span of that cell, `…` (left for the reader to fill in) dropped.
+fn readme_examples() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let mut examples = Vec::new();
+    let mut column = None;
+    for line in readme.lines() {
+        if !line.starts_with('|') {
+            column = None;
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        match column {
+            None => column = cells.iter().position(|c| *c == "example"),
+            Some(_) if line.starts_with("|---") => {}
+            Some(at) => {
+                let code = cells[at].split('`').nth(1).unwrap_or_else(|| {
+                    panic!("an example without code: {line}");
+                });
+                examples.push(code.replace('…', ""));
+            }
+        }
+    }
+    examples
+}
+
+#[test]
+fn issue19_every_example_in_the_rules_readme_passes_the_check() {
+    let examples = readme_examples();
+    assert!(examples.len() >= 25, "{examples:?}");
+    let engine = super::engine::ScriptEngine::new();
+    for example in &examples {
+        if let Err(e) = engine.compile("README.rhai", example) {
+            panic!("rules/README.md: `{example}`: {e}");
+        }
+    }
+    assert!(examples.iter().any(|e| e.starts_with("invite_at(")));
+}

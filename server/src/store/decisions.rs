@@ -18,6 +18,10 @@ pub struct DecisionRecord {
     pub error: Option<String>,
     pub duration_us: i64,
     pub decided_at: i64,
+    /// What the script read besides the payload (`ctx`, `now`, the application), for dry runs
+    /// over history; `None` for decisions recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
 }
 
 impl Store {
@@ -46,6 +50,7 @@ impl Store {
             error: Set(record.error.clone()),
             duration_us: Set(record.duration_us),
             decided_at: Set(record.decided_at),
+            context: Set(record.context.as_ref().map(|c| c.to_string())),
         });
         decision::Entity::insert_many(rows)
             .exec_without_returning(db)
@@ -74,6 +79,10 @@ impl Store {
                     error: d.error,
                     duration_us: d.duration_us,
                     decided_at: d.decided_at,
+                    context: match &d.context {
+                        Some(c) => Some(super::json_column(c, "decision context")?),
+                        None => None,
+                    },
                 })
             })
             .collect()

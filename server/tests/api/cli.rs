@@ -335,6 +335,28 @@ fn rules_check_passes_the_shipped_scripts_and_names_line_and_column_of_a_broken_
     assert!(!stdout(&output).contains("OK"));
 }
 
+/// Issue 19: `rules check` fails on a call of an unknown function, as `PUT` does.
+#[test]
+fn issue19_rules_check_fails_on_an_unknown_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    copy_tree(&repo_root().join("rules"), &rules);
+    std::fs::write(
+        rules.join("status.rhai"),
+        "kpi(\"x\");\ninvite_tomorrow();\n",
+    )
+    .unwrap();
+    let output = run(hirelay(dir.path())
+        .args(["rules", "check", "--dir"])
+        .arg(&rules));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("status.rhai:2:1: unknown function `invite_tomorrow`: did you mean `invite`?"),
+        "{err}"
+    );
+}
+
 #[test]
 fn rules_check_without_dir_reads_the_configured_rules_dir() {
     let dir = tempfile::tempdir().unwrap();

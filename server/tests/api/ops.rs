@@ -415,3 +415,55 @@ async fn metrics_need_the_metrics_token_when_one_is_set() {
     // The other operational endpoints stay open.
     assert_eq!(get(&app, "/healthz").await.0, 200);
 }
+
+/// Issue 19: a script that compiles but fails on every event makes `/readyz` say so, naming
+/// the script and its version and counting the failures (never an event's content), until one
+/// of its events succeeds or a new version is activated.
+#[tokio::test]
+async fn issue19_readyz_degrades_while_a_scripts_events_fail_and_recovers() {
+    let app = TestApp::spawn().await;
+    // Fails at run time for every change but one to `interview`.
+    let failing = "if event.to_status != \"interview\" { route(event.no_such_field); }";
+    app.activate_rule("status", failing).await;
+    for n in 0..5 {
+        let id = format!("ats-fail-{n}");
+        let event = app
+            .deliver("ats", &format!("msg_fail_{n}"), &ats_change(&id))
+            .await;
+        assert_eq!(event["status"], "failed", "{event}");
+        let (status, _) = get(&app, "/readyz").await;
+        assert_eq!(
+            status,
+            if n < 4 { 200 } else { 503 },
+            "after {} failures",
+            n + 1
+        );
+    }
+    let (_, body) = get(&app, "/readyz").await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "not_ready");
+    let runs = body["checks"]["script_runs"].as_str().unwrap();
+    assert!(
+        runs.starts_with("status.rhai version 2: its last 5 events failed (within 15 minutes"),
+        "{runs}"
+    );
+    assert!(!runs.contains("example.jp"), "no personal data: {runs}");
+    assert_eq!(body["checks"]["scripts"], "ok", "it compiles: {body}");
+
+    // One success and it is ready again.
+    let ok = ats_change("ats-ok").replace("\"screening\"", "\"interview\"");
+    assert_eq!(app.deliver("ats", "msg_ok", &ok).await["status"], "done");
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+
+    // Failing again, then a new version: ready at once.
+    for n in 5..10 {
+        let id = format!("ats-fail-{n}");
+        app.deliver("ats", &format!("msg_fail_{n}"), &ats_change(&id))
+            .await;
+    }
+    assert_eq!(get(&app, "/readyz").await.0, 503);
+    app.activate_rule("status", "kpi(\"seen\");").await;
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+}

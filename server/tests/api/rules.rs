@@ -136,6 +136,46 @@ async fn a_broken_put_is_refused_with_line_and_column_and_the_old_version_keeps_
     assert_eq!(versions["items"].as_array().unwrap().len(), 1);
 }
 
+/// Issue 19: a call of a function that does not exist, or with a literal of the wrong type,
+/// would fail on every event; it is refused when saved, through the API and from a file.
+#[tokio::test]
+async fn issue19_a_typo_in_a_call_is_refused_at_save_time_with_line_column_and_a_suggestion() {
+    let app = TestApp::spawn().await;
+    let typo = "if event.to_status == \"rejected\" {\n    invite_tomorrow();\n}\n";
+    let (status, body) = put_rule(&app, "status", typo).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "script_invalid");
+    assert_eq!(body["error"]["details"]["line"], 2);
+    assert_eq!(body["error"]["details"]["column"], 5);
+    assert_eq!(
+        body["error"]["message"],
+        "status.rhai:2:5: unknown function `invite_tomorrow`: did you mean `invite`?"
+    );
+    let (status, body) = put_rule(&app, "import", "label(42);").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "import.rhai:1:7: label: `label` must be a string, got an integer (42)"
+    );
+    assert_eq!(active(&app, "status").await["version"], 1);
+    assert_eq!(active(&app, "import").await["version"], 1);
+
+    std::fs::write(
+        app.rules_dir.join("career_relay.rhai"),
+        "kpi(\"x\");\nlable(\"y\");\n",
+    )
+    .unwrap();
+    let list = wait_until(&app, "/v1/rules", |v| {
+        v["problems"]["career_relay.rhai"].is_string()
+    })
+    .await;
+    assert_eq!(
+        list["problems"]["career_relay.rhai"],
+        "career_relay.rhai:2:1: unknown function `lable`: did you mean `label`?"
+    );
+    assert_eq!(active(&app, "career_relay").await["version"], 1);
+}
+
 #[tokio::test]
 async fn new_scripts_need_a_valid_name() {
     let app = TestApp::spawn().await;
@@ -377,6 +417,7 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
             error: None,
             duration_us: 10,
             decided_at: 0,
+            context: None,
         },
     )
     .await
@@ -409,7 +450,17 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
         summary["by_action"]["invite"],
         json!({"recorded": 0, "draft": 1})
     );
-    assert_eq!(summary["text"], "1 routed differently, 1 more invitation");
+    // That decision was recorded without its context: the draft ran with today's, and says so.
+    assert_eq!(results[0]["context"], "rebuilt");
+    assert!(results[0]["context_note"]
+        .as_str()
+        .unwrap()
+        .contains("today's"));
+    assert_eq!(summary["rebuilt_context"], 1);
+    assert_eq!(
+        summary["text"],
+        "1 routed differently, 1 more invitation; 1 event ran with today's context, none having been recorded with its decision"
+    );
 
     // Nothing was saved: the active version is still the file's.
     assert_eq!(active(&app, "status").await["version"], 1);
@@ -429,6 +480,56 @@ async fn a_draft_runs_over_stored_events_beside_the_recorded_decisions() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+}
+
+/// Issue 19: a dry run over history runs each event with the context its decision was made
+/// with, so the unchanged script shows no change after the state moved on (the candidate got
+/// invited, time passed), and a changed script shows exactly its change.
+#[tokio::test]
+async fn issue19_a_dry_run_of_the_unchanged_script_over_history_shows_no_change() {
+    let app = TestApp::spawn().await;
+    let script = "if event.to_status == \"rejected\" && ctx.already_invited != true {\n    invite();\n}\nkpi(\"seen\", 1.0, #{ at: now, labels: application.labels.len() });\n";
+    app.activate_rule("status", script).await;
+    let event = app
+        .deliver(
+            "ats",
+            "msg_ctx_1",
+            &sample("ats-status-rejected-other-channel.json"),
+        )
+        .await;
+    assert_eq!(event["status"], "done", "{event}");
+    let decision = &event["decision"];
+    assert_eq!(decision["actions"][0]["type"], "invite", "{event}");
+    assert_eq!(
+        decision["context"]["ctx"]["already_invited"], false,
+        "{event}"
+    );
+    assert!(
+        decision["context"]["application"]
+            .get("candidate")
+            .is_none(),
+        "no copy of the candidate: {event}"
+    );
+    // The state moves on: the application is invited now, and `now` is a second later.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let dry_run =
+        |draft: &str| json!({"script": draft, "events": {"since": "2020-01-01T00:00:00Z"}});
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run(script))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["context"], "recorded", "{body}");
+    assert_eq!(body["summary"]["changed"], 0, "{body}");
+    assert_eq!(body["summary"]["text"], "no changes", "{body}");
+
+    let changed = script.replace("kpi(\"seen\", 1.0", "kpi(\"seen\", 2.0");
+    let (status, body) = app
+        .post_json("/v1/rules/status/dry-run", &dry_run(&changed))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["changed"], 1, "{body}");
+    assert_eq!(body["summary"]["text"], "1 with different KPIs", "{body}");
 }
 
 #[tokio::test]

@@ -157,3 +157,38 @@ async fn m9_bodies_of_mails_sent_earlier_are_blanked() {
     assert_eq!(row.html, "<p>still to send</p>");
     assert_eq!(row.text_body, "text");
 }
+
+/// m0013 (issue 19): a decision recorded before it reads back with no context (dry runs then
+/// rebuild one and say so); one recorded after keeps the context its script ran with.
+#[tokio::test]
+async fn m14_decisions_recorded_before_have_no_context_and_new_ones_keep_theirs() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.store.db;
+    crate::helpers::migrate_down_through(db, "m0014_decision_context").await;
+    db.execute_unprepared(
+        "INSERT INTO decisions (event_id, script, script_version, actions, log, error, duration_us, decided_at) \
+         VALUES ('evt_before', 'status', 1, '[]', '[]', NULL, 5, 7)",
+    )
+    .await
+    .unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let before = Store::decisions_for(db, "evt_before").await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(
+        (before[0].decided_at, before[0].context.as_ref()),
+        (7, None)
+    );
+
+    let mut after = before[0].clone();
+    after.event_id = "evt_after".into();
+    after.context = Some(serde_json::json!({
+        "ctx": {"already_invited": false, "opted_out": true},
+        "now": "2026-11-20T09:00:00.000Z",
+        "application": {"id": "app_1", "labels": ["x"]},
+    }));
+    Store::insert_decision(db, &after).await.unwrap();
+    assert_eq!(
+        Store::decisions_for(db, "evt_after").await.unwrap(),
+        vec![after]
+    );
+}

@@ -14,6 +14,8 @@ pub struct Model {
     pub error: Option<String>,
     pub duration_us: i64,
     pub decided_at: i64,
+    /// JSON: `{"ctx", "now", "application"}` the script ran with (issue 19).
+    pub context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
