@@ -14,6 +14,7 @@ pub mod payload;
 pub mod period;
 pub mod recipients;
 pub mod role;
+pub mod rules_source;
 pub mod schedule;
 pub mod status;
 pub mod status_mapping;

@@ -3,6 +3,7 @@
 //!
 //! A version is activated only after it compiled; a newer version replaces an older one, never
 //! the other way round, so the file watcher, the store poll and the admin API can race freely.
+use crate::domain::rules_source::RulesSource;
 use rhai::AST;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ pub(super) struct Inner {
     pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
     /// Turns for dry runs over history ([`super::dry_run::HISTORY_RUNS_AT_ONCE`]).
     pub(super) history_runs: tokio::sync::Semaphore,
+    /// Whether a rule file wins over the stored versions (`HIRELAY_RULES_SOURCE`).
+    pub(super) rules_source: RulesSource,
 }
 
 /// `import` → `import.rhai`.
@@ -110,13 +113,14 @@ impl Scripts {
     pub async fn start(
         store: Store,
         rules_dir: PathBuf,
+        rules_source: RulesSource,
         calendar: Arc<BusinessCalendar>,
         readiness: Readiness,
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Scripts> {
         readiness.expect(READINESS_PART);
-        let scripts = Scripts::new(store, calendar, readiness, metrics);
+        let scripts = Scripts::new(store, calendar, readiness, metrics, rules_source);
         scripts.load_from_store(true).await?;
         let mut seen = scripts.read_dir(&rules_dir).await;
         if let Some(files) = &seen {
@@ -168,6 +172,7 @@ impl Scripts {
         calendar: Arc<BusinessCalendar>,
         readiness: Readiness,
         metrics: Metrics,
+        rules_source: RulesSource,
     ) -> Scripts {
         let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
         Scripts {
@@ -182,6 +187,7 @@ impl Scripts {
                 templates: RwLock::new(templates.into()),
                 input_builder: RwLock::new(Arc::new(PayloadOnly)),
                 history_runs: tokio::sync::Semaphore::new(super::dry_run::HISTORY_RUNS_AT_ONCE),
+                rules_source,
             }),
         }
     }
