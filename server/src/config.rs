@@ -200,6 +200,25 @@ pub struct SourceSecrets {
     pub career_relay: WebhookSecrets,
 }
 
+impl SourceSecrets {
+    /// The secrets of an inbound source, with the variable that sets them; `None` for
+    /// `hirelay`, which is never received.
+    pub fn of(
+        &self,
+        source: crate::domain::status::EventSource,
+    ) -> Option<(&WebhookSecrets, &'static str)> {
+        use crate::domain::status::EventSource;
+        match source {
+            EventSource::Bizreach => Some((&self.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH")),
+            EventSource::Ats => Some((&self.ats, "HIRELAY_WEBHOOK_SECRET_ATS")),
+            EventSource::CareerRelay => {
+                Some((&self.career_relay, "HIRELAY_WEBHOOK_SECRET_CAREER_RELAY"))
+            }
+            EventSource::Hirelay => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,

@@ -34,4 +34,5 @@ mod scheduler;
 mod security;
 mod storage;
 mod templates;
+mod walkthrough;
 mod webhooks;
