@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::recipients::RecipientAllowList;
+pub use crate::domain::rules_source::RulesSource;
 use crate::domain::schedule::Schedule;
 use crate::domain::status_mapping::StatusMapping;
 use crate::ingest::signature::WebhookSecrets;
@@ -30,8 +31,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "database_url", default: "", doc: "`sqlite://…` or `postgres://…`; default an SQLite file `hirelay.db` in the data directory" },
     Setting { key: "rules_dir", default: "./rules", doc: "directory of the rule scripts (`import.rhai`, `status.rhai`, `career_relay.rhai`)" },
     Setting { key: "templates_dir", default: "./templates", doc: "directory of the email templates" },
+    Setting { key: "rules_source", default: "both", doc: "which edits of rule scripts and templates win: `both` (a file's content is taken when that file changed since it was last taken, so an API edit is never undone by another file, or by an unchanged one), `files` (the files on disk always run; `PUT` and rollback answer `409`), `api` (files only seed what the database lacks; edits on disk are ignored after that)" },
     Setting { key: "smtp_url", default: "", doc: "`smtp://host:port` (or `smtps://user:pass@host`); unset: mail is written as `.eml` files under `DATA_DIR/outbox/`" },
-    Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address" },
+    Setting { key: "public_url", default: "", doc: "base of links in emails; default `http://` + the bind address, and Career Relay invitations are held (recorded, not sent) until it is set" },
     Setting { key: "admin_token", default: "", doc: "a bootstrap admin API token, at least 24 characters (use `hirelay token create` for real ones)" },
     Setting { key: "admin_name", default: "", doc: "the person the bootstrap admin token acts for, named as the requester (ユーザー名) in the group link approval email; unset: the company's 採用担当" },
     Setting { key: "webhook_secret_bizreach", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/bizreach`, space-separated during rotation" },
@@ -39,9 +41,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
     Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API; `https://` (`http://` only for a loopback host)" },
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
-    Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to" },
-    Setting { key: "mail_from", default: "", doc: "sender address, optionally with a display name (`株式会社サンプル 採用担当 <noreply@example.jp>`); default `noreply@` + the public URL's host" },
-    Setting { key: "sender_name", default: "", doc: "the sender's name every Career Relay invitation shows (特定電子メール法); invitations are held until it, `sender_address` and `sender_contact` are set" },
+    Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to; invitations are held until it is set" },
+    Setting { key: "mail_from", default: "", doc: "sender address, optionally with a display name (`株式会社サンプル 採用担当 <noreply@example.jp>`); default `noreply@` + the public URL's host; invitations are held while both are unset" },
+    Setting { key: "sender_name", default: "", doc: "the sender's name every Career Relay invitation shows (特定電子メール法); invitations are held (recorded and queued, not sent) until it, `sender_address` and `sender_contact` are set" },
     Setting { key: "sender_address", default: "", doc: "the sender's postal address every invitation shows" },
     Setting { key: "sender_contact", default: "", doc: "an address or URL for inquiries and refusals every invitation shows" },
     Setting { key: "test_recipients", default: "", doc: "addresses and `@domain`s a template test-send may go to, e.g. `@example.co.jp hr@example.jp`; default the domain of `HIRELAY_MAIL_FROM`" },
@@ -143,6 +145,8 @@ pub struct Config {
     pub database_url: SecretString,
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
+    /// Whether rule scripts and templates are edited on disk, through the API, or both.
+    pub rules_source: RulesSource,
     pub smtp_url: Option<SecretString>,
     pub public_url: String,
     pub admin_token: Option<SecretString>,
@@ -157,6 +161,9 @@ pub struct Config {
     pub invitation_cooldown_days: u32,
     /// Who promotional mail says it is from (特定電子メール法): name, postal address, contact.
     pub sender: LegalSender,
+    /// The settings still at their defaults that Career Relay invitations need (issue 19):
+    /// while any is, invitations are recorded and queued but held, not sent.
+    pub invitations_missing: Vec<&'static str>,
     /// Who a template test-send may go to.
     pub test_recipients: RecipientAllowList,
     pub poll_schedule: Schedule,
@@ -191,6 +198,25 @@ pub struct SourceSecrets {
     pub bizreach: WebhookSecrets,
     pub ats: WebhookSecrets,
     pub career_relay: WebhookSecrets,
+}
+
+impl SourceSecrets {
+    /// The secrets of an inbound source, with the variable that sets them; `None` for
+    /// `hirelay`, which is never received.
+    pub fn of(
+        &self,
+        source: crate::domain::status::EventSource,
+    ) -> Option<(&WebhookSecrets, &'static str)> {
+        use crate::domain::status::EventSource;
+        match source {
+            EventSource::Bizreach => Some((&self.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH")),
+            EventSource::Ats => Some((&self.ats, "HIRELAY_WEBHOOK_SECRET_ATS")),
+            EventSource::CareerRelay => {
+                Some((&self.career_relay, "HIRELAY_WEBHOOK_SECRET_CAREER_RELAY"))
+            }
+            EventSource::Hirelay => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -425,6 +451,7 @@ impl Config {
                 .string("sender_contact")
                 .filter(|v| !v.trim().is_empty()),
         };
+        let invitations_missing = invitations_missing(raw, &sender);
         let test_recipients = match raw.parse("test_recipients")? {
             Some(list) => list,
             None => RecipientAllowList::domain(
@@ -465,6 +492,7 @@ impl Config {
             database_url: SecretString::from(database_url),
             rules_dir: raw.required("rules_dir")?,
             templates_dir: raw.required("templates_dir")?,
+            rules_source: raw.required("rules_source")?,
             smtp_url: raw.string("smtp_url").map(SecretString::from),
             admin_token: admin_token(raw)?,
             admin_name: raw.string("admin_name"),
@@ -483,6 +511,7 @@ impl Config {
             mail_from,
             invitation_cooldown_days: raw.required("invitation_cooldown_days")?,
             sender,
+            invitations_missing,
             test_recipients,
             poll_schedule: raw.required("poll_schedule")?,
             sync_schedule: raw.required("sync_schedule")?,
@@ -520,6 +549,25 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
     }
+}
+
+/// Issue 19: what a candidate would otherwise get from defaults — no legal display, links to
+/// the bind address, mail from `noreply@` that address, a tracking link leading nowhere — as the
+/// variables to set, in the README's order.
+fn invitations_missing(raw: &Raw, sender: &LegalSender) -> Vec<&'static str> {
+    let mut missing = sender.missing();
+    let public_url_unset = raw.get("public_url").is_none();
+    if public_url_unset {
+        missing.push("HIRELAY_PUBLIC_URL");
+    }
+    // Derived from a configured public URL, `noreply@` its host is a real domain.
+    if public_url_unset && raw.get("mail_from").is_none() {
+        missing.push("HIRELAY_MAIL_FROM");
+    }
+    if raw.get("career_relay_url").is_none() {
+        missing.push("HIRELAY_CAREER_RELAY_URL");
+    }
+    missing
 }
 
 /// The address to listen on: a host and a port (issue 19: `8080` alone was refused without

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use hirelay::config::Config;
 use hirelay::domain::role::Role;
+use hirelay::ingest::deliver::Source;
 use hirelay::relay::report::ReportMonth;
 
 /// hirelay: webhook-and-rules automation for recruiting teams (BizReach imports, ATS status
@@ -40,6 +41,12 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Sign (and send) a webhook file as an ATS, BizReach or Career Relay would, with the
+    /// secrets of the configuration (HIRELAY_WEBHOOK_SECRET_*).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Write a month's Career Relay report (funnel, breakdowns, slot ledger, targets, ROI) as
     /// one self-contained HTML file.
     Report {
@@ -50,6 +57,34 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Print the three signature headers of FILE's exact bytes, one `name: value` per line
+    /// (for `curl -H @headers.txt --data-binary @FILE`).
+    Sign(WebhookArgs),
+    /// Sign FILE's exact bytes and POST them to the server's /v1/webhooks/SOURCE; print the
+    /// answer's status and body (exit 1 unless it is 2xx).
+    Send {
+        #[command(flatten)]
+        webhook: WebhookArgs,
+        /// The server's base URL (default: http:// + HIRELAY_BIND).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct WebhookArgs {
+    /// ats, bizreach or career-relay.
+    #[arg(long)]
+    source: Source,
+    /// The delivery's `webhook-id` (its idempotency key; default: a new `msg_…`).
+    #[arg(long)]
+    id: Option<String>,
+    /// The JSON body, sent byte for byte.
+    file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -118,7 +153,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    say_where(&config, &cli.command);
+    if !matches!(cli.command, Command::Webhook { .. }) {
+        say_where(&config, &cli.command);
+    }
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve(config).await,
@@ -148,6 +185,7 @@ fn main() -> ExitCode {
                 &dir.unwrap_or_else(|| config.rules_dir.clone()),
             )),
             Command::Report { month, out } => write_report(config, month, out).await,
+            Command::Webhook { command } => webhook(&config, command).await,
         }
     });
     match result {
@@ -342,6 +380,32 @@ async fn revoke_token(config: Config, id: &str) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `hirelay webhook sign|send`: the file's exact bytes, signed with the configured secret.
+async fn webhook(config: &Config, command: WebhookCommand) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use hirelay::ingest::deliver;
+    let (args, url) = match command {
+        WebhookCommand::Sign(args) => (args, None),
+        WebhookCommand::Send { webhook, url } => (webhook, Some(url)),
+    };
+    let body = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let now = hirelay::domain::time::now_millis() / 1000;
+    let signed = deliver::sign(&config.webhook_secrets, args.source, args.id, &body, now)?;
+    let Some(url) = url else {
+        print!("{}", signed.header_lines());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let base = url.unwrap_or_else(|| deliver::base_url(config.bind));
+    let (status, answer) = deliver::send(&base, args.source, &signed, body).await?;
+    println!("{status} {answer}");
+    Ok(if (200..300).contains(&status) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn check_rules(dir: &std::path::Path) -> ExitCode {

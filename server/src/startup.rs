@@ -85,13 +85,9 @@ impl Application {
         let shutdown = CancellationToken::new();
         let metrics = Metrics::default();
         let readiness = Readiness::default();
-        let missing = config.sender.missing();
-        if !missing.is_empty() {
-            let notice = format!(
-                "not sent until {} are set (the sender's legal display, 特定電子メール法)",
-                missing.join(", ")
-            );
-            tracing::warn!(%notice, "Career Relay invitations");
+        if let Some(notice) = crate::relay::not_ready_notice(&config.invitations_missing) {
+            // Said once here; invitations wait in the outbox meanwhile.
+            tracing::warn!("Career Relay {notice}");
             readiness.notice("invitations", Some(notice));
         }
         let queue_wake = Arc::new(tokio::sync::Notify::new());
@@ -100,6 +96,7 @@ impl Application {
         let scripts = Scripts::start(
             store.clone(),
             config.rules_dir.clone(),
+            config.rules_source,
             Arc::new(config.business_calendar.clone()),
             readiness.clone(),
             metrics.clone(),

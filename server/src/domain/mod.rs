@@ -15,6 +15,7 @@ pub mod payload;
 pub mod period;
 pub mod recipients;
 pub mod role;
+pub mod rules_source;
 pub mod schedule;
 pub mod status;
 pub mod status_mapping;

@@ -107,6 +107,51 @@ pub fn page_limit(given: Option<u64>, default: u64, max: u64) -> Result<u64, err
 }
 
 /// Every route of the API.
+/// Issue 19 item 4: with `HIRELAY_RULES_SOURCE=files` the files on disk are what runs, so the
+/// API refuses to save or roll back, saying which file to change instead.
+pub fn api_edits_allowed(config: &Config, file: &std::path::Path) -> Result<(), error::ApiError> {
+    if config.rules_source.api_edits() {
+        return Ok(());
+    }
+    Err(error::ApiError::new(
+        error::ErrorCode::Conflict,
+        format!(
+            "rule scripts and templates are edited as files here (HIRELAY_RULES_SOURCE=files): \
+             change {} on disk (it is picked up within 2 s), or set HIRELAY_RULES_SOURCE=both to \
+             edit them through the API as well",
+            file.display()
+        ),
+    ))
+}
+
+/// Issue 19 item 4: one stored version of a rule script or template (`what` names it for
+/// people), by the number in the path; `404` naming the version and the ones there are.
+pub async fn stored_version(
+    store: &Store,
+    kind: crate::store::documents::DocumentKind,
+    what: &str,
+    name: &str,
+    version: &str,
+) -> Result<crate::store::entities::document_version::Model, error::ApiError> {
+    let number: i32 = version.parse().ok().filter(|v| *v >= 1).ok_or_else(|| {
+        error::ApiError::field(
+            error::ErrorCode::InvalidField,
+            "version",
+            format!("`{version}` is not a version number (1, 2, …)"),
+        )
+    })?;
+    let all = store.document_versions(kind, name).await?;
+    let last = all.last().map(|v| v.version);
+    match (all.into_iter().find(|v| v.version == number), last) {
+        (Some(found), _) => Ok(found),
+        (None, None) => Err(error::ApiError::not_found(what)),
+        (None, Some(last)) => Err(error::ApiError::new(
+            error::ErrorCode::NotFound,
+            format!("{what} has no version {number}; its versions are 1 to {last}"),
+        )),
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()

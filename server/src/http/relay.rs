@@ -43,20 +43,11 @@ async fn unknown_link(state: &AppState) -> HttpResponse {
 /// C2: records the click (first and latest) and redirects to the registration site with the
 /// invitation's Career Relay token; an unknown token gets a 404 page, never a redirect.
 #[utoipa::path(get, path = "/r/{token}", tag = "career_relay",
-    responses((status = 302, description = "to HIRELAY_CAREER_RELAY_URL?token=…"), (status = 404), (status = 503)))]
+    responses((status = 302, description = "to HIRELAY_CAREER_RELAY_URL?token=…"), (status = 200, description = "HIRELAY_CAREER_RELAY_URL is not set: the click is recorded and a polite page answers"), (status = 404)))]
 async fn track(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(target) = state.config.career_relay_url.as_deref() else {
-        return Ok(page(
-            &state,
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "ただいまご案内できません",
-            "<p>しばらくしてからもう一度お試しください。</p>",
-        )
-        .await);
-    };
     let now = now_millis();
     let Some(invitation) = Store::record_click(&state.store.db, &token, now).await? else {
         return Ok(unknown_link(&state).await);
@@ -68,6 +59,17 @@ async fn track(
             tracing::error!(error = %e, invitation = %invitation.id, "career_relay.clicked could not be queued");
         }
     }
+    let Some(target) = state.config.career_relay_url.as_deref() else {
+        // Issue 19: the click is recorded; the candidate gets a polite page, not an error.
+        tracing::warn!(invitation = %invitation.id, "a tracking link was clicked but HIRELAY_CAREER_RELAY_URL is not set: the click is recorded, no redirect");
+        return Ok(page(
+            &state,
+            actix_web::http::StatusCode::OK,
+            "キャリアリレーのご案内",
+            "<p>ご関心をお寄せいただき、ありがとうございます。登録ページは現在準備中です。準備が整いしだい、改めてご案内いたします。</p>",
+        )
+        .await);
+    };
     // Career Relay gets a token of its own, which can neither click nor opt out; an
     // invitation made before the tokens were split has only the one.
     let relay_token = match invitation.relay_token_hash {

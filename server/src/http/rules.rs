@@ -25,6 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/rules/{name}", web::get().to(get))
         .route("/v1/rules/{name}", web::put().to(put))
         .route("/v1/rules/{name}/versions", web::get().to(versions))
+        .route(
+            "/v1/rules/{name}/versions/{version}",
+            web::get().to(version),
+        )
         .route("/v1/rules/{name}/rollback", web::post().to(rollback))
         .route("/v1/rules/{name}/dry-run", web::post().to(dry_run));
 }
@@ -218,6 +222,7 @@ async fn put(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let name = script_name(&name)?;
+    super::api_edits_allowed(&state.config, &rule_file(&state, &name))?;
     let source = read_text(body, MAX_SCRIPT_BYTES).await?;
     let script = state.scripts.save(&name, &source, &auth.actor()).await?;
     Ok(saved(&script))
@@ -264,6 +269,7 @@ async fn rollback(
     body: web::Json<RollbackIn>,
 ) -> Result<HttpResponse, ApiError> {
     let name = script_name(&name)?;
+    super::api_edits_allowed(&state.config, &rule_file(&state, &name))?;
     let script = state
         .scripts
         .rollback(&name, body.version, &auth.actor())
@@ -367,4 +373,52 @@ async fn read_text(mut body: web::Payload, limit: usize) -> Result<String, ApiEr
     }
     String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "the script is not UTF-8 text"))
+}
+
+/// The file a rule script is edited in.
+fn rule_file(state: &AppState, name: &ScriptName) -> std::path::PathBuf {
+    state
+        .config
+        .rules_dir
+        .join(crate::scripting::registry::file_name(name.as_str()))
+}
+
+/// One stored version of a rule script, with its source.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RuleVersionOut {
+    pub name: String,
+    pub version: i32,
+    pub created_at: String,
+    pub author: String,
+    /// `api` or `file`.
+    pub origin: String,
+    /// Whether this version is the one that runs.
+    pub active: bool,
+    pub source: String,
+}
+
+/// Issue 19: reads an old version (or any), to compare or to roll back knowingly; `404` naming
+/// the version when there is none.
+#[utoipa::path(get, path = "/v1/rules/{name}/versions/{version}", tag = "rules",
+    params(("name" = String, Path), ("version" = i32, Path, description = "numbered from 1")),
+    responses((status = 200, body = RuleVersionOut), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn version(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let what = format!("rule script `{name}`");
+    let found =
+        super::stored_version(&state.store, DocumentKind::Rule, &what, &name, &version).await?;
+    let active = state.scripts.active(&name).map(|s| s.version);
+    Ok(HttpResponse::Ok().json(RuleVersionOut {
+        active: active == Some(found.version),
+        name: found.name,
+        version: found.version,
+        created_at: rfc3339(found.created_at),
+        author: found.author,
+        origin: found.origin,
+        source: found.body,
+    }))
 }

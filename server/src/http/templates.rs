@@ -20,6 +20,10 @@ pub const TEST_SENDS_PER_HOUR: usize = 20;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/templates", web::get().to(list))
         .route("/v1/templates/{name}", web::get().to(get))
+        .route(
+            "/v1/templates/{name}/versions/{version}",
+            web::get().to(version),
+        )
         .route("/v1/templates/{name}", web::put().to(put))
         .route("/v1/templates/{name}/versions", web::get().to(versions))
         .route("/v1/templates/{name}/rollback", web::post().to(rollback))
@@ -192,6 +196,10 @@ async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let name = TemplateName::parse(&name)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+    super::api_edits_allowed(
+        &state.config,
+        &state.config.templates_dir.join(name.as_str()),
+    )?;
     let current = state.mailer.active(&name).ok().map(|(_, doc)| doc);
     let body = body.into_inner();
     let sample = match body.sample {
@@ -257,6 +265,10 @@ async fn rollback(
     body: web::Json<RollbackIn>,
 ) -> Result<HttpResponse, ApiError> {
     let name = template_name(&name)?;
+    super::api_edits_allowed(
+        &state.config,
+        &state.config.templates_dir.join(name.as_str()),
+    )?;
     let saved = state
         .mailer
         .rollback(&name, body.version, &auth.actor())
@@ -287,7 +299,10 @@ async fn preview(
             ))
         }
     };
-    let r = state.mailer.render(&name, data).await?;
+    let r = state
+        .mailer
+        .render(&name, configured_values(&state).await, data)
+        .await?;
     Ok(HttpResponse::Ok().json(PreviewOut {
         subject: r.subject,
         html: r.html,
@@ -337,7 +352,9 @@ async fn test_send(
             ))
         }
     };
-    let data = state.mailer.with_sample(&name, &given)?;
+    let data = state
+        .mailer
+        .with_sample(&name, &configured_values(&state).await, &given)?;
     let purpose = state.mailer.active(&name)?.1.meta.purpose;
     let outcome = state
         .mailer
@@ -367,5 +384,54 @@ async fn test_send(
     .await?;
     Ok(HttpResponse::Accepted().json(TestSendOut {
         outbox_id: outcome.outbox_id().to_owned(),
+    }))
+}
+
+/// Issue 19: what the configuration gives a candidate's mail (the company's name, the sender's
+/// legal display), shown by previews and test-sends instead of the sample's.
+async fn configured_values(state: &AppState) -> Value {
+    let company =
+        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
+    state.mailer.configured_values(&company)
+}
+
+/// One stored version of a template.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TemplateVersionOut {
+    #[serde(flatten)]
+    pub template: TemplateOut,
+    /// `api` or `file`.
+    pub origin: String,
+    /// Whether this version is the one mails are rendered from.
+    pub active: bool,
+}
+
+/// Issue 19: reads an old version (or any): its subject, parts, sample and meta; `404` naming
+/// the version when there is none.
+#[utoipa::path(get, path = "/v1/templates/{name}/versions/{version}", tag = "templates",
+    params(("name" = String, Path), ("version" = i32, Path, description = "numbered from 1")),
+    responses((status = 200, body = TemplateVersionOut), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn version(
+    _: Auth<Marketer>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let name = template_name(&name)?;
+    let what = format!("template `{name}`");
+    let found = super::stored_version(
+        &state.store,
+        crate::store::documents::DocumentKind::Template,
+        &what,
+        name.as_str(),
+        &version,
+    )
+    .await?;
+    let doc = TemplateDoc::from_json(&found.body).map_err(ApiError::internal)?;
+    let active = state.mailer.active(&name).ok().map(|(v, _)| v);
+    Ok(HttpResponse::Ok().json(TemplateVersionOut {
+        active: active == Some(found.version),
+        origin: found.origin.clone(),
+        template: template_out(&name, doc, &found),
     }))
 }

@@ -3,6 +3,7 @@
 //! Accepting is group commit: every request hands its event to a writer that stores
 //! whatever is pending in one transaction, then answers each request. An event is acknowledged
 //! (`202`) only once its transaction committed.
+pub mod deliver;
 pub mod signature;
 mod writer;
 
@@ -94,17 +95,7 @@ impl Ingest {
 
     /// The secrets of an inbound source; `None` for `hirelay`, which is never received.
     fn secrets(&self, source: EventSource) -> Option<(&WebhookSecrets, &'static str)> {
-        match source {
-            EventSource::Bizreach => {
-                Some((&self.secrets.bizreach, "HIRELAY_WEBHOOK_SECRET_BIZREACH"))
-            }
-            EventSource::Ats => Some((&self.secrets.ats, "HIRELAY_WEBHOOK_SECRET_ATS")),
-            EventSource::CareerRelay => Some((
-                &self.secrets.career_relay,
-                "HIRELAY_WEBHOOK_SECRET_CAREER_RELAY",
-            )),
-            EventSource::Hirelay => None,
-        }
+        self.secrets.of(source)
     }
 
     /// Verifies, parses and durably stores one delivery.

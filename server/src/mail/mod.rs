@@ -101,6 +101,10 @@ pub enum MailError {
     Store(#[from] StoreError),
 }
 
+/// The public URL the shipped templates' sample data links under; previews show the
+/// configured one instead.
+pub const SAMPLE_PUBLIC_URL: &str = "https://hirelay.example.jp";
+
 /// Templates, outbox and sender; cheap to clone.
 #[derive(Clone)]
 pub struct Mailer {
@@ -200,11 +204,12 @@ impl Mailer {
     pub async fn render(
         &self,
         template: &TemplateName,
+        configured: Value,
         data: Value,
     ) -> Result<Rendered, MailError> {
         let (this, template) = (self.clone(), template.clone());
         off_thread(move || {
-            let merged = this.with_sample(&template, &data)?;
+            let merged = this.with_sample(&template, &configured, &data)?;
             let mut rendered = this.render_exact(&template, &merged)?.1;
             rendered
                 .warnings
@@ -214,13 +219,47 @@ impl Mailer {
         .await
     }
 
-    /// `data` laid over the template's sample data.
-    pub fn with_sample(&self, template: &TemplateName, data: &Value) -> Result<Value, MailError> {
+    /// `data` laid over the template's sample data, itself shown with the `configured` values
+    /// ([`Mailer::configured_values`]) of the variables it has, and with its links under
+    /// `HIRELAY_PUBLIC_URL` (issue 19: a marketer sees what a candidate would).
+    pub fn with_sample(
+        &self,
+        template: &TemplateName,
+        configured: &Value,
+        data: &Value,
+    ) -> Result<Value, MailError> {
         let catalog = self.catalog();
         let active = catalog
             .get(template.as_str())
             .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))?;
-        Ok(catalog::deep_merge(&active.doc.sample, data))
+        let mut sample = active.doc.sample.clone();
+        if let (Some(fields), Some(configured)) = (sample.as_object_mut(), configured.as_object()) {
+            let public_url = self.inner.config.public_url.trim_end_matches('/');
+            for value in fields.values_mut() {
+                let rebased = value
+                    .as_str()
+                    .and_then(|v| v.strip_prefix(SAMPLE_PUBLIC_URL))
+                    .map(|rest| format!("{public_url}{rest}"));
+                if let Some(url) = rebased {
+                    *value = url.into();
+                }
+            }
+            for (key, value) in configured {
+                if let Some(field) = fields.get_mut(key) {
+                    *field = value.clone();
+                }
+            }
+        }
+        Ok(catalog::deep_merge(&sample, data))
+    }
+
+    /// The values a candidate's mail would take from the configuration, for previews and
+    /// test-sends: the company's name (`company_name`, as [`crate::relay::company_name`]
+    /// answers it) and the sender's legal display, those set.
+    pub fn configured_values(&self, company_name: &str) -> Value {
+        let mut values = serde_json::json!({"company_name": company_name});
+        self.inner.config.sender.fill(&mut values);
+        values
     }
 
     /// Renders with exactly `data`; answers the version rendered and its purpose.

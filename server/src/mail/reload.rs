@@ -118,7 +118,12 @@ impl Mailer {
             match self
                 .inner
                 .store
-                .import_file_document(DocumentKind::Template, name.as_str(), &doc.to_json())
+                .import_file_document(
+                    DocumentKind::Template,
+                    name.as_str(),
+                    &doc.to_json(),
+                    self.inner.config.rules_source,
+                )
                 .await
             {
                 Ok(Some(v)) => {

@@ -91,9 +91,12 @@ impl Sender {
     ) -> Result<usize, crate::store::StoreError> {
         let now = now_millis();
         let lease = now + self.settings.lease.as_millis() as i64;
+        // Issue 19: invitations wait, unclaimed, until every setting they need is configured.
+        let held = (!self.mailer.config().invitations_missing.is_empty())
+            .then_some(crate::relay::INVITATION_DEDUPE_PREFIX);
         let batch = self
             .store
-            .claim_mails(now, lease, self.settings.batch)
+            .claim_mails(now, lease, self.settings.batch, held)
             .await?;
         for row in &batch {
             let outcome = if shutdown.is_cancelled() {
@@ -144,9 +147,20 @@ impl Sender {
         let Some(data) = row.data.as_deref() else {
             return Ok(row.clone());
         };
-        let data: Value = serde_json::from_str(data).map_err(|e| MailOutcome::Cancelled {
+        let mut data: Value = serde_json::from_str(data).map_err(|e| MailOutcome::Cancelled {
             reason: format!("its stored data is not JSON: {e}"),
         })?;
+        let mut headers = row.headers.clone();
+        if row
+            .dedupe_key
+            .starts_with(crate::relay::INVITATION_DEDUPE_PREFIX)
+        {
+            // Held while the public URL was unset, its links would name the bind address.
+            let public_url = &self.mailer.config().public_url;
+            if let Some(unsubscribe) = crate::relay::rebase_links(&mut data, public_url) {
+                headers = with_list_unsubscribe(&row.headers, &unsubscribe);
+            }
+        }
         let template = TemplateName::parse(&row.template).map_err(|e| MailOutcome::Cancelled {
             reason: e.to_string(),
         })?;
@@ -155,6 +169,7 @@ impl Sender {
                 subject: rendered.subject,
                 html: rendered.html,
                 text_body: rendered.text,
+                headers,
                 ..row.clone()
             }),
             Err(MailError::Interrupted(e)) => Err(retry(e)),
@@ -197,4 +212,11 @@ impl Sender {
             }
         }
     }
+}
+
+/// The stored headers (a JSON object) with `List-Unsubscribe` pointing at `url`.
+fn with_list_unsubscribe(headers: &str, url: &str) -> String {
+    let mut map: serde_json::Map<String, Value> = serde_json::from_str(headers).unwrap_or_default();
+    map.insert("List-Unsubscribe".into(), format!("<{url}>").into());
+    Value::Object(map).to_string()
 }

@@ -351,6 +351,18 @@ async fn status_change<C: ConnectionTrait>(
     if let (false, Some(ats_id)) = (created, ats_id) {
         app = Store::set_ats_id(db, app, ats_id).await?;
     }
+    // Issue 19: an application from another channel has no position name of its own; the
+    // ATS job's title is what its invitation names (「…」 was empty).
+    let job_title = c.job.as_ref().and_then(|j| j.title.as_deref());
+    if let (None, Some(title)) = (
+        &app.position_name,
+        job_title.filter(|t| !t.trim().is_empty()),
+    ) {
+        if !created {
+            Store::set_position_name(db, &app.id, title).await?;
+        }
+        app.position_name = Some(title.to_owned());
+    }
     if let (None, Some(job)) = (&app.job_id, &c.job) {
         let job = Store::job_for_ats(db, job.id.as_str(), job.title.as_deref()).await?;
         if !created {

@@ -35,9 +35,6 @@ pub enum RelayError {
     /// The address, redacted (`crate::domain::email::redact_invalid`).
     #[error("the candidate's address `{0}` cannot receive mail")]
     BadAddress(String),
-    /// The sender's legal display is not configured: no invitation may be sent (特定電子メール法).
-    #[error("invitations are not sent until {0} are set (the sender's name, postal address and contact every invitation must show); set them, then replay this event")]
-    NoLegalSender(String),
     #[error("the invitation email: {0}")]
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
@@ -147,6 +144,46 @@ pub fn invitation_json(invitation: &invitation::Model) -> serde_json::Value {
     })
 }
 
+/// The outbox's dedupe keys of invitation mails: `invite:{application id}`. The sender takes
+/// none of them while invitations are held.
+pub const INVITATION_DEDUPE_PREFIX: &str = "invite:";
+
+/// Issue 19: what `/readyz` and the start-up warning say while settings invitations need are
+/// missing (`None`: invitations are ready).
+pub fn not_ready_notice(missing: &[&str]) -> Option<String> {
+    (!missing.is_empty()).then(|| {
+        format!(
+            "invitations not ready: held (recorded and queued, not sent) until {} are set; \
+             they are sent once hirelay is restarted with them",
+            missing.join(", ")
+        )
+    })
+}
+
+/// Issue 19: points an invitation's stored links at `public_url` (the one configured when it is
+/// sent, which may not be the one it was planned with): the last path segment of each link is
+/// its token. Answers the unsubscribe URL, for `List-Unsubscribe`.
+pub fn rebase_links(data: &mut serde_json::Value, public_url: &str) -> Option<String> {
+    let fields = data.as_object_mut()?;
+    for (key, path) in [
+        ("tracking_url", "/r/"),
+        ("unsubscribe_url", "/v1/unsubscribe/"),
+    ] {
+        let token = fields
+            .get(key)
+            .and_then(|v| v.as_str())
+            .and_then(|url| url.rsplit_once('/'))
+            .map(|(_, token)| token.to_owned());
+        if let Some(token) = token {
+            fields.insert(key.into(), format!("{public_url}{path}{token}").into());
+        }
+    }
+    fields
+        .get("unsubscribe_url")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
 /// Who sends, and where links point.
 pub struct InviteSettings<'a> {
     pub public_url: &'a str,
@@ -187,15 +224,15 @@ pub async fn plan(
     if standing.opted_out.is_some() {
         return Ok(Plan::OptedOut);
     }
-    let (Some(sender_name), Some(sender_address), Some(sender_contact)) = (
-        settings.sender.name.as_deref(),
-        settings.sender.address.as_deref(),
-        settings.sender.contact.as_deref(),
-    ) else {
-        return Err(RelayError::NoLegalSender(
-            settings.sender.missing().join(", "),
-        ));
-    };
+    // Issue 19: without the legal display the invitation is still made and queued, but held
+    // (the sender takes no invitation while a setting is missing); the mail is rendered again
+    // when it goes, with the display and the links as configured then.
+    let held = |variable: &str| format!("（{variable} 未設定）");
+    let legal =
+        |value: &Option<String>, variable: &str| value.clone().unwrap_or_else(|| held(variable));
+    let sender_name = legal(&settings.sender.name, "HIRELAY_SENDER_NAME");
+    let sender_address = legal(&settings.sender.address, "HIRELAY_SENDER_ADDRESS");
+    let sender_contact = legal(&settings.sender.contact, "HIRELAY_SENDER_CONTACT");
     let to = Email::parse(&candidate.email).map_err(|_| {
         RelayError::BadAddress(crate::domain::email::redact_invalid(&candidate.email))
     })?;
@@ -235,7 +272,7 @@ pub async fn plan(
                     "sender_contact": sender_contact,
                 }),
                 send_at: Some(send_at),
-                dedupe_key: format!("invite:{}", app.id),
+                dedupe_key: format!("{INVITATION_DEDUPE_PREFIX}{}", app.id),
                 list_unsubscribe: Some(unsubscribe_url),
             },
         )

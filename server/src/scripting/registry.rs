@@ -3,6 +3,7 @@
 //!
 //! A version is activated only after it compiled; a newer version replaces an older one, never
 //! the other way round, so the file watcher, the store poll and the admin API can race freely.
+use crate::domain::rules_source::RulesSource;
 use rhai::AST;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -100,6 +101,8 @@ pub(super) struct Inner {
     pub(super) history_runs: tokio::sync::Semaphore,
     /// Whether the scripts' events are succeeding, from the decisions the workers commit.
     pub(super) health: Mutex<RunHealth>,
+    /// Whether a rule file wins over the stored versions (`HIRELAY_RULES_SOURCE`).
+    pub(super) rules_source: RulesSource,
 }
 
 /// `import` → `import.rhai`.
@@ -116,13 +119,14 @@ impl Scripts {
     pub async fn start(
         store: Store,
         rules_dir: PathBuf,
+        rules_source: RulesSource,
         calendar: Arc<BusinessCalendar>,
         readiness: Readiness,
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Scripts> {
         readiness.expect(READINESS_PART);
-        let scripts = Scripts::new(store, calendar, readiness, metrics);
+        let scripts = Scripts::new(store, calendar, readiness, metrics, rules_source);
         scripts.publish_run_health();
         scripts.load_from_store(true).await?;
         let mut seen = scripts.read_dir(&rules_dir).await;
@@ -175,6 +179,7 @@ impl Scripts {
         calendar: Arc<BusinessCalendar>,
         readiness: Readiness,
         metrics: Metrics,
+        rules_source: RulesSource,
     ) -> Scripts {
         let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
         Scripts {
@@ -190,6 +195,7 @@ impl Scripts {
                 input_builder: RwLock::new(Arc::new(PayloadOnly)),
                 history_runs: tokio::sync::Semaphore::new(super::dry_run::HISTORY_RUNS_AT_ONCE),
                 health: Mutex::new(RunHealth::default()),
+                rules_source,
             }),
         }
     }

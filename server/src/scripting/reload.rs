@@ -90,7 +90,12 @@ impl Scripts {
             match self
                 .inner
                 .store
-                .import_file_document(DocumentKind::Rule, name.as_str(), &body)
+                .import_file_document(
+                    DocumentKind::Rule,
+                    name.as_str(),
+                    &body,
+                    self.inner.rules_source,
+                )
                 .await
             {
                 Ok(Some(model)) => {

@@ -525,6 +525,24 @@ impl Store {
         Ok(())
     }
 
+    /// Gives an application that has none a position name (the ATS job's title, issue 19).
+    pub async fn set_position_name<C: ConnectionTrait>(
+        db: &C,
+        app_id: &str,
+        position_name: &str,
+    ) -> StoreResult<()> {
+        application::Entity::update_many()
+            .col_expr(
+                application::Column::PositionName,
+                Expr::value(position_name),
+            )
+            .filter(application::Column::Id.eq(app_id))
+            .filter(application::Column::PositionName.is_null())
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
     /// The hirelay job that mirrors an ATS job, created on first sight.
     pub async fn job_for_ats<C: ConnectionTrait>(
         db: &C,

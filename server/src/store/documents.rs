@@ -8,6 +8,7 @@ use sea_orm::{
 
 use super::entities::document_version::{self, Column, Entity as Versions};
 use super::{Store, StoreError, StoreResult};
+use crate::domain::rules_source::{FileVerdict, Held, RulesSource};
 
 /// What a document is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,25 +109,27 @@ impl Store {
             .await?)
     }
 
-    /// Records the content of a file on disk (start-up or hot reload) as a new version when it
-    /// changed since the file was last read; `None` when it did not. A version saved through the
-    /// API is therefore not undone by an unchanged file at the next start.
+    /// Records the content of a file on disk (start-up or hot reload) as a new version when
+    /// `source` says a file wins over what the database holds ([`RulesSource::judge`]); `None`
+    /// when it does not. By default (`both`) only a file whose content changed since it was last
+    /// taken is, so an API edit is not undone by an unchanged file, at the next start or when
+    /// another file changes.
     pub async fn import_file_document(
         &self,
         kind: DocumentKind,
         name: &str,
         body: &str,
+        source: RulesSource,
     ) -> StoreResult<Option<document_version::Model>> {
         let hash = crate::domain::ids::token_hash(body);
-        if let Some(last) = self.latest_file_document(kind, name).await? {
-            if last.content_hash == hash {
-                return Ok(None);
-            }
-        }
-        if let Some(latest) = self.latest_document(kind, name).await? {
-            if latest.content_hash == hash {
-                return Ok(None);
-            }
+        let latest = self.latest_document(kind, name).await?;
+        let latest_file = self.latest_file_document(kind, name).await?;
+        let held = Held {
+            latest: latest.as_ref().map(|v| v.content_hash.as_str()),
+            latest_file: latest_file.as_ref().map(|v| v.content_hash.as_str()),
+        };
+        if source.judge(&hash, held) == FileVerdict::Ignore {
+            return Ok(None);
         }
         self.save_document(kind, name, body, Origin::File, "file")
             .await

@@ -111,25 +111,35 @@ impl Store {
     /// Claims up to `limit` mails that are due (or whose sender's lease ran out), leased until
     /// `lease_until`, which is also the claim's fencing token for [`Store::finish_mail`].
     /// `FOR UPDATE SKIP LOCKED` gives each mail to one sender on PostgreSQL; SQLite has one writer.
+    ///
+    /// `held`: a dedupe-key prefix whose mails are left waiting (issue 19: invitations while a
+    /// setting they need is missing), neither claimed nor counted as tries.
     pub async fn claim_mails(
         &self,
         now: i64,
         lease_until: i64,
         limit: u64,
+        held: Option<&str>,
     ) -> StoreResult<Vec<mail_outbox::Model>> {
         let _turn = self.write_turn().await;
-        let sql = "UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM mail_outbox WHERE (status = 'pending' AND next_attempt_at <= ?) \
-             OR (status = 'sending' AND locked_until < ?) \
-             ORDER BY next_attempt_at, id LIMIT ?{lock}) RETURNING *";
-        let values: Vec<sea_orm::Value> = vec![
-            lease_until.into(),
-            now.into(),
-            now.into(),
-            (limit as i64).into(),
-        ];
+        let sql = format!(
+            "UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM mail_outbox WHERE ((status = 'pending' AND next_attempt_at <= ?) \
+             OR (status = 'sending' AND locked_until < ?)){} \
+             ORDER BY next_attempt_at, id LIMIT ?{{lock}}) RETURNING *",
+            if held.is_some() {
+                " AND dedupe_key NOT LIKE ?"
+            } else {
+                ""
+            }
+        );
+        let mut values: Vec<sea_orm::Value> = vec![lease_until.into(), now.into(), now.into()];
+        if let Some(prefix) = held {
+            values.push(format!("{prefix}%").into());
+        }
+        values.push((limit as i64).into());
         let mut claimed =
-            mail_outbox::Model::find_by_statement(super::statement(self.backend(), sql, values))
+            mail_outbox::Model::find_by_statement(super::statement(self.backend(), &sql, values))
                 .all(&self.db)
                 .await?;
         claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));

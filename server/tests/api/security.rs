@@ -65,12 +65,18 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("GET", "/v1/rules/{name}", Allowed::Admin),
     ("PUT", "/v1/rules/{name}", Allowed::Admin),
     ("GET", "/v1/rules/{name}/versions", Allowed::Admin),
+    ("GET", "/v1/rules/{name}/versions/{version}", Allowed::Admin),
     ("POST", "/v1/rules/{name}/rollback", Allowed::Admin),
     ("POST", "/v1/rules/{name}/dry-run", Allowed::Admin),
     ("GET", "/v1/templates", Allowed::Marketer),
     ("GET", "/v1/templates/{name}", Allowed::Marketer),
     ("PUT", "/v1/templates/{name}", Allowed::Marketer),
     ("GET", "/v1/templates/{name}/versions", Allowed::Marketer),
+    (
+        "GET",
+        "/v1/templates/{name}/versions/{version}",
+        Allowed::Marketer,
+    ),
     ("POST", "/v1/templates/{name}/rollback", Allowed::Marketer),
     ("POST", "/v1/templates/{name}/preview", Allowed::Marketer),
     ("POST", "/v1/templates/{name}/test-send", Allowed::Marketer),
@@ -110,6 +116,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "sec-none")
         .replace("{name}", "sec_none")
         .replace("{job}", "sec-none")
+        .replace("{version}", "1")
 }
 
 /// M2: every route of the admin API × the four roles and no token. No token: 401 with a

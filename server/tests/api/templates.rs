@@ -235,7 +235,7 @@ async fn l4_test_send_arrives_with_subject_message_id_and_both_parts() {
     assert_eq!(mail.from, "noreply@hirelay.test");
     assert_eq!(
         mail.decoded_header("Subject").unwrap(),
-        "ビズリーチグループ連携案内 - 株式会社サンプル 鈴木 一郎 様より"
+        "ビズリーチグループ連携案内 - 採用担当 鈴木 一郎 様より"
     );
     assert_eq!(
         mail.header("Message-ID").unwrap(),
@@ -249,7 +249,7 @@ async fn l4_test_send_arrives_with_subject_message_id_and_both_parts() {
     let text = mail.part("text/plain").unwrap();
     let html = mail.part("text/html").unwrap();
     assert!(text.contains("鈴木 一郎様より"), "{text}");
-    assert!(text.contains("https://hirelay.example.jp/v1/link-approvals/SAMPLE_TOKEN"));
+    assert!(text.contains("http://hirelay.test/v1/link-approvals/SAMPLE_TOKEN"));
     assert!(html.contains(">有効にする</a>"), "{html}");
     assert!(mail.header("List-Unsubscribe").is_none());
 
@@ -290,7 +290,7 @@ async fn c2_invitation_carries_one_click_list_unsubscribe() {
     assert!(mail
         .part("text/plain")
         .unwrap()
-        .contains("https://hirelay.example.jp/r/SAMPLE_TOKEN"));
+        .contains("http://hirelay.test/r/SAMPLE_TOKEN"));
 }
 
 #[tokio::test]
@@ -519,5 +519,5 @@ async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
         .post_json("/v1/templates/group_link_approval/preview", &json!({}))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(preview["subject"], "承認のお願い - 株式会社サンプル");
+    assert_eq!(preview["subject"], "承認のお願い - 採用担当");
 }
