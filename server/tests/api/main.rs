@@ -20,6 +20,7 @@ mod crash;
 mod events;
 mod first_week;
 mod funnel;
+mod funnel_counters;
 mod hostile;
 mod ops;
 mod outbound;
