@@ -16,6 +16,10 @@ use crate::store::entities::mail_outbox;
 /// How long one SMTP command may take before the try counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// SMTP connections kept open to the server (lettre's pool), and mails the sender hands over
+/// at once.
+pub const SMTP_CONNECTIONS: u32 = 4;
+
 /// The configured way out.
 #[derive(Clone)]
 pub enum Transport {
@@ -36,7 +40,7 @@ impl Transport {
                     .timeout(Some(SMTP_TIMEOUT))
                     .pool_config(
                         PoolConfig::new()
-                            .max_size(4)
+                            .max_size(SMTP_CONNECTIONS)
                             .idle_timeout(Duration::from_secs(60)),
                     )
                     .build();
