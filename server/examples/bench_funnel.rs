@@ -50,16 +50,16 @@ async fn main() -> anyhow::Result<()> {
             "loaded {rejections} rejections and {kpis} KPI points in {:.1} s",
             started.elapsed().as_secs_f64()
         );
+        let started = Instant::now();
+        Store::rebuild_funnel(db).await?;
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_unprepared("VACUUM ANALYZE").await?;
+        }
+        println!(
+            "counters rebuilt in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
-    let started = Instant::now();
-    Store::rebuild_funnel(db).await?;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_unprepared("VACUUM ANALYZE").await?;
-    }
-    println!(
-        "counters rebuilt in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
 
     let (_, token) = server
         .state

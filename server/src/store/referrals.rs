@@ -150,14 +150,22 @@ impl Store {
     pub async fn first_registrations<C: ConnectionTrait>(
         db: &C,
     ) -> StoreResult<Vec<FirstRegistration>> {
-        let sql = "SELECT candidate_id, MIN(registered_at) AS registered_at FROM invitations \
-             WHERE registered_at IS NOT NULL GROUP BY candidate_id ORDER BY 2, 1";
-        Ok(FirstRegistration::find_by_statement(Statement::from_string(
+        // Every registration by the `invitations_registered` index, the first of each
+        // candidate kept here: grouped in SQL, SQLite walked every invitation in candidate
+        // order (0.5 s over a million invitations).
+        let sql = "SELECT candidate_id, registered_at FROM invitations \
+             WHERE registered_at IS NOT NULL ORDER BY registered_at, candidate_id";
+        let rows = FirstRegistration::find_by_statement(Statement::from_string(
             db.get_database_backend(),
             sql,
         ))
         .all(db)
-        .await?)
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|r| seen.insert(r.candidate_id.clone()))
+            .collect())
     }
 
     /// Every referral, oldest first.

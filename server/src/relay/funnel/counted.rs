@@ -172,7 +172,24 @@ impl Counts<'_> {
     }
 
     fn by_month(&self, settings: &Settings<'_>, period: Period) -> Vec<Group> {
-        let month_of_day = |day: i64| month_of(day_start(day));
+        // Each day's month once (formatting a date is most of the work otherwise).
+        let mut months_of_days: HashMap<i64, String> = HashMap::new();
+        for day in self
+            .cells
+            .iter()
+            .map(|c| c.day)
+            .chain(self.recorded.iter().map(|r| r.day))
+        {
+            months_of_days
+                .entry(day)
+                .or_insert_with(|| month_of(day_start(day)));
+        }
+        let month_of_day = |day: i64| {
+            months_of_days
+                .get(&day)
+                .cloned()
+                .unwrap_or_else(|| month_of(day_start(day)))
+        };
         let mut months: BTreeSet<String> = self
             .cells
             .iter()
@@ -194,7 +211,7 @@ impl Counts<'_> {
             .into_iter()
             .map(|month| {
                 let within = |at: i64| period.contains(at) && month_of(at) == month;
-                let in_month = |day: i64| month_of_day(day) == month;
+                let in_month = |day: i64| months_of_days.get(&day).is_some_and(|m| *m == month);
                 let counts = candidate(self.cells.iter().filter(|c| in_month(c.day)));
                 let slots_earned = self.slots.iter().filter(|s| within(s.at)).count() as u64;
                 Group {
