@@ -8,6 +8,7 @@
 #
 #   bench/funnel.sh                  # SQLite (a file in a temporary directory, loaded once)
 #   bench/funnel.sh postgres://…     # PostgreSQL (loaded on the first run, kept after)
+#   bench/funnel.sh 'sqlite:///tmp/funnel.db?mode=rwc'   # an SQLite file, kept after
 #
 # env: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_REJECTIONS, BENCH_KPIS, BENCH_QUERIES.
 set -euo pipefail
@@ -25,5 +26,5 @@ for _ in $(seq "${BENCH_ROUNDS:-3}"); do
   echo "$out"
   rounds+=("$(sed -nE 's/^funnel: ([0-9.]+) ms/\1/p' <<<"$out"):$ref")
 done
-database=sqlite; [ -n "${1:-}" ] && database=postgres
+database=sqlite; [[ "${1:-}" == postgres* ]] && database=postgres
 time_rounds_line "funnel over 1M rejections and 5M KPI points ($database)" 200 "${rounds[@]}"

@@ -21,5 +21,5 @@ for _ in $(seq "${BENCH_ROUNDS:-3}"); do
   echo "$out"
   rounds+=("$(sed -nE 's/^invitations: ([0-9]+)\/s/\1/p' <<<"$out"):$ref")
 done
-database=sqlite; [ -n "${1:-}" ] && database=postgres
+database=sqlite; [[ "${1:-}" == postgres* ]] && database=postgres
 rounds_line "invitations rendered and queued ($database)" 5000 "${rounds[@]}"

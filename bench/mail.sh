@@ -21,5 +21,5 @@ for _ in $(seq "${BENCH_ROUNDS:-3}"); do
   echo "$out"
   rounds+=("$(sed -nE 's/^mail: ([0-9]+) mails\/s/\1/p' <<<"$out"):$ref")
 done
-database=sqlite; [ -n "${1:-}" ] && database=postgres
+database=sqlite; [[ "${1:-}" == postgres* ]] && database=postgres
 rounds_line "mails sent over pooled SMTP connections ($database)" 500 "${rounds[@]}"

@@ -123,7 +123,7 @@ async fn load(db: &DatabaseConnection, rejections: i64, kpis: i64) -> anyhow::Re
     let series = |count: i64, insert: &str, select: &str, filter: &str| {
         if postgres {
             format!(
-                "{insert} {select} FROM generate_series(0, {}) AS s(n) WHERE {filter}",
+                "{insert} {select} FROM generate_series(CAST(0 AS BIGINT), {}) AS s(n) WHERE {filter}",
                 count - 1
             )
         } else {
