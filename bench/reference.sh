@@ -61,3 +61,32 @@ print(f"{what}: median round {median:.3f}x (of {len(ratios)}: {min(ratios):.3f}x
 PY
 }
 
+
+# time_rounds_line WHAT TARGET_MS_AS_QUOTED VALUE_MS:REFERENCE_RPS ...
+# The same for a time to stay under: a time target scales inversely with the machine's speed,
+# so a round's time counts as VALUE_MS × REFERENCE_RPS / 49,000 (what it would take where the
+# reference does 49,000/s); the median round is judged against the target.
+time_rounds_line() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+what, target, pairs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+scaled = []
+for pair in pairs:
+    value, ref = map(float, pair.split(":"))
+    scaled.append(value * ref / 49000)
+    print(f"  round: {value:,.1f} ms with the reference at {ref:,.0f}/s = {scaled[-1]:,.1f} ms at 49,000/s")
+median = statistics.median(scaled)
+verdict = "met" if median < target else "NOT met"
+print(f"{what}: median round {median:,.1f} ms at 49,000/s (of {len(scaled)}: {min(scaled):,.1f} to {max(scaled):,.1f} ms) "
+      f"(target < {target:,.0f} ms at 49,000/s: {verdict})")
+PY
+}
+
+# bench_example NAME: builds the release example NAME with the caller's CARGO_TARGET_DIR (default
+# target/) and prints its path.
+bench_example() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  cargo build --release --quiet -p hirelay --example "$1" --manifest-path "$root/Cargo.toml"
+  echo "${CARGO_TARGET_DIR:-$root/target}/release/examples/$1"
+}

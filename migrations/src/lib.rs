@@ -20,6 +20,10 @@ mod m0011_outbox_send_time;
 mod m0012_invitation_basis;
 mod m0013_opt_outs_and_consent;
 mod m0014_decision_context;
+mod m0015_funnel_aggregates;
+
+/// Refills the funnel's and the KPIs' counters from the stored facts (after a bulk load).
+pub use m0015_funnel_aggregates::rebuild as rebuild_funnel_aggregates;
 
 pub struct Migrator;
 
@@ -41,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_invitation_basis::Migration),
             Box::new(m0013_opt_outs_and_consent::Migration),
             Box::new(m0014_decision_context::Migration),
+            Box::new(m0015_funnel_aggregates::Migration),
         ]
     }
 }

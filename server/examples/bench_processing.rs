@@ -8,58 +8,22 @@
 //! (`status.rhai`: history, KPI, a Career Relay invitation rendered into the outbox). They are
 //! stored first, a thousand to a transaction, then the workers drain them; the figure is events
 //! over the time from the first stored to the last processed.
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use hirelay::config::Config;
 use hirelay::domain::ids::new_id;
 use hirelay::domain::status::EventSource;
-use hirelay::startup::Application;
 use hirelay::store::events::NewEvent;
 use sea_orm::{ConnectionTrait, Statement};
+
+mod support;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     hirelay::telemetry::init(hirelay::config::LogFormat::Text);
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let dir = tempfile::tempdir()?;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let database_url = match args.get(2) {
-        Some(url) => url.clone(),
-        None => format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        ),
-    };
-    let env: HashMap<String, String> = [
-        ("HIRELAY_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "HIRELAY_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("HIRELAY_DATABASE_URL", database_url),
-        (
-            "HIRELAY_RULES_DIR",
-            root.join("rules").display().to_string(),
-        ),
-        (
-            "HIRELAY_TEMPLATES_DIR",
-            root.join("templates").display().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    // Any HIRELAY_* of the environment (e.g. HIRELAY_WORKERS) tunes the run.
-    .chain(std::env::vars().filter(|(k, _)| k.starts_with("HIRELAY_")))
-    .collect();
-    let app = Application::build(Config::load(None, &env)?).await?;
-    let state = app.state.clone();
-    let stopper = app.stopper();
-    tokio::spawn(app.run_until_stopped());
+    let server = support::start(args.get(2).map(String::as_str), &[]).await?;
+    let (state, stopper) = (&server.state, &server.stopper);
     let db = &state.store.db;
     db.execute(Statement::from_string(
         db.get_database_backend(),
@@ -71,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
     // Ids unique to this run, so one PostgreSQL database serves run after run.
     let id = new_id("run");
     let run = &id[id.len() - 8..];
-    let failed_before = failed(&state).await?;
+    let failed_before = failed(state).await?;
 
     let started = Instant::now();
     let mut events = Vec::with_capacity(n);
@@ -119,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     let took = started.elapsed();
     println!(
         "events: {n} ({} failed), stored in {:.2} s, processed in {:.2} s",
-        failed(&state).await? - failed_before,
+        failed(state).await? - failed_before,
         stored_in.as_secs_f64(),
         took.as_secs_f64()
     );

@@ -69,9 +69,87 @@ fn bound(field: &'static str, s: &str, days_after: u64) -> Result<i64, QueryErro
     })
 }
 
+/// Milliseconds in a day.
+const DAY_MILLIS: i64 = 86_400_000;
+/// JST is UTC+9 all year (no daylight saving).
+const JST_OFFSET_MILLIS: i64 = 9 * 3_600_000;
+
+/// The day (JST) a time falls on, as days since 1970-01-01 in JST: what the funnel's and the
+/// KPIs' daily counters are keyed by (the same formula as migration m0013's SQL).
+pub fn day_of(at: i64) -> i64 {
+    (at + JST_OFFSET_MILLIS).div_euclid(DAY_MILLIS)
+}
+
+/// When day `day` (see [`day_of`]) starts, in unix milliseconds.
+pub fn day_start(day: i64) -> i64 {
+    day * DAY_MILLIS - JST_OFFSET_MILLIS
+}
+
+impl Period {
+    /// The whole days (JST) within the period, `[first, end)` as [`day_of`] numbers (empty
+    /// when `first >= end`), and the parts of the period outside them: at most one before and
+    /// one after, each within a day.
+    pub fn whole_days(&self) -> (std::ops::Range<i64>, Vec<Period>) {
+        let first = day_of(self.from - 1) + 1;
+        let end = day_of(self.to);
+        if first >= end {
+            return (first..first, vec![*self]);
+        }
+        let parts = [
+            Period {
+                from: self.from,
+                to: day_start(first),
+            },
+            Period {
+                from: day_start(end),
+                to: self.to,
+            },
+        ];
+        (
+            first..end,
+            parts.into_iter().filter(|p| p.from < p.to).collect(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole days of a period and its parts cover it exactly once.
+    #[test]
+    fn c5_a_period_is_whole_days_and_at_most_two_parts() {
+        let nov_1 = Period::parse(Some("2026-11-01"), Some("2026-11-01"), 0).unwrap();
+        let (days, parts) = nov_1.whole_days();
+        assert_eq!((days.end - days.start, parts), (1, vec![]));
+        assert_eq!(day_start(days.start), nov_1.from);
+        let p = Period {
+            from: nov_1.from + 5,
+            to: nov_1.to + 3 * DAY + 7,
+        };
+        let (days, parts) = p.whole_days();
+        assert_eq!(days.end - days.start, 3);
+        assert_eq!(
+            parts,
+            [
+                Period {
+                    from: p.from,
+                    to: nov_1.to
+                },
+                Period {
+                    from: nov_1.to + 3 * DAY,
+                    to: p.to
+                }
+            ]
+        );
+        let within = Period {
+            from: nov_1.from + 5,
+            to: nov_1.from + 9,
+        };
+        let (days, parts) = within.whole_days();
+        assert!(days.is_empty());
+        assert_eq!(parts, [within]);
+    }
 
     const DAY: i64 = 86_400_000;
     /// 2026-11-01T00:00:00+09:00.

@@ -50,22 +50,12 @@ async fn funnel(
 ) -> Result<HttpResponse, ApiError> {
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now_millis())?;
     let group_by = query.group_by.as_deref().map(GroupBy::parse).transpose()?;
-    let db = &state.store.db;
-    let rejections = Store::rejections_between(db, 0, period.to).await?;
-    let referrals = Store::referrals(db).await?;
-    let registrations = Store::first_registrations(db).await?;
-    let recorded = Store::kpi_records_between(db, period.from, period.to, None).await?;
     let settings = funnel::Settings {
         ratio: state.config.career_relay_ratio,
         targets: &state.config.career_relay_targets,
     };
-    let data = funnel::FunnelData {
-        rejections: &rejections,
-        referrals: &referrals,
-        registrations: &registrations,
-        recorded: &recorded,
-    };
-    Ok(HttpResponse::Ok().json(funnel::funnel(&data, &settings, period, group_by)))
+    let answer = funnel::load(&state.store.db, &settings, period, group_by).await?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

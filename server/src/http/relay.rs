@@ -49,9 +49,16 @@ async fn track(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = now_millis();
-    let Some(invitation) = Store::record_click(&state.store.db, &token, now).await? else {
+    // The click and the funnel's counters together.
+    let txn = state
+        .store
+        .begin_writing()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let Some(invitation) = Store::record_click(&txn, &token, now).await? else {
         return Ok(unknown_link(&state).await);
     };
+    txn.commit().await.map_err(crate::store::StoreError::from)?;
     if invitation.clicked_first_at.is_none() {
         // The candidate is on their way whatever happens here: a failure is logged, and the
         // redirect still answers.

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use serde_json::Value;
 
-use super::transport::{build_message, Transport};
+use super::transport::{build_message, Transport, SMTP_CONNECTIONS};
 use super::MailError;
 use crate::domain::names::{TemplateName, INVITATION_TEMPLATE};
 use crate::domain::time::now_millis;
@@ -38,7 +38,8 @@ impl Default for SenderSettings {
         SenderSettings {
             // Longer than the transport's own timeouts, so a live sender never loses its lease.
             lease: Duration::from_secs(300),
-            batch: 8,
+            // A few rounds of the SMTP connections per claim.
+            batch: 4 * SMTP_CONNECTIONS as u64,
             idle_poll: Duration::from_millis(500),
         }
     }
@@ -83,12 +84,14 @@ impl Sender {
         tracing::info!("mail sender stopped");
     }
 
-    /// Claims and sends one batch; answers how many mails it took. Mails of the batch not yet
-    /// tried when `shutdown` comes are put back untouched.
+    /// Claims and sends one batch, [`SMTP_CONNECTIONS`] mails at a time (each over its own
+    /// pooled connection); answers how many mails it took. Mails of the batch not yet tried
+    /// when `shutdown` comes are put back untouched.
     pub async fn run_once(
         &self,
         shutdown: &CancellationToken,
     ) -> Result<usize, crate::store::StoreError> {
+        use futures_util::StreamExt;
         let now = now_millis();
         let lease = now + self.settings.lease.as_millis() as i64;
         // Issue 19: invitations wait, unclaimed, until every setting they need is configured.
@@ -98,24 +101,45 @@ impl Sender {
             .store
             .claim_mails(now, lease, self.settings.batch, held)
             .await?;
-        for row in &batch {
-            let outcome = if shutdown.is_cancelled() {
-                MailOutcome::Released
-            } else {
-                match self.ready(row).await {
-                    Ok(ready) => self.send_one(&ready).await,
-                    Err(outcome) => outcome,
-                }
-            };
-            let held = self
-                .store
-                .finish_mail(&row.id, lease, outcome, now_millis())
-                .await?;
-            if !held {
-                tracing::warn!(mail = %row.id, "the mail's lease ran out while it was being sent");
-            }
-        }
+        type Delivery<'a> = std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), crate::store::StoreError>> + Send + 'a>,
+        >;
+        let deliveries: Vec<Delivery<'_>> = batch
+            .iter()
+            .map(|row| Box::pin(self.deliver(row, lease, shutdown)) as Delivery<'_>)
+            .collect();
+        let finished: Vec<Result<(), crate::store::StoreError>> =
+            futures_util::stream::iter(deliveries)
+                .buffer_unordered(SMTP_CONNECTIONS as usize)
+                .collect()
+                .await;
+        finished.into_iter().collect::<Result<(), _>>()?;
         Ok(batch.len())
+    }
+
+    /// Sends one claimed mail (unless `shutdown` came) and records how that went.
+    async fn deliver(
+        &self,
+        row: &mail_outbox::Model,
+        lease: i64,
+        shutdown: &CancellationToken,
+    ) -> Result<(), crate::store::StoreError> {
+        let outcome = if shutdown.is_cancelled() {
+            MailOutcome::Released
+        } else {
+            match self.ready(row).await {
+                Ok(ready) => self.send_one(&ready).await,
+                Err(outcome) => outcome,
+            }
+        };
+        let held = self
+            .store
+            .finish_mail(&row.id, lease, outcome, now_millis())
+            .await?;
+        if !held {
+            tracing::warn!(mail = %row.id, "the mail's lease ran out while it was being sent");
+        }
+        Ok(())
     }
 
     /// The mail as it goes now (issue 13: checked again when sent, not only when planned): an

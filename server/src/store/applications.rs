@@ -472,10 +472,23 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        // The funnel counts applied rejections (its counters are kept in this transaction).
+        let rejected: Vec<String> = rows
+            .iter()
+            .filter(|r| {
+                matches!(&r.to_status, sea_orm::ActiveValue::Set(s) if s == "rejected")
+                    && matches!(r.applied, sea_orm::ActiveValue::Set(true))
+            })
+            .filter_map(|r| match &r.application_id {
+                sea_orm::ActiveValue::Set(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         application_history::Entity::insert_many(rows)
             .exec_without_returning(db)
             .await?;
-        Ok(())
+        let rejected: Vec<&str> = rejected.iter().map(String::as_str).collect();
+        Self::refresh_funnel(db, &rejected).await
     }
 
     /// Sets the labels of applications, each to its own list, with one statement.

@@ -205,6 +205,10 @@ impl Store {
             .filter(invitation::Column::Id.eq(id))
             .exec(db)
             .await?;
+        // That mail may have been sent already: the funnel counts it.
+        if let Some(invitation) = invitation::Entity::find_by_id(id).one(db).await? {
+            Self::refresh_funnel(db, &[invitation.application_id.as_str()]).await?;
+        }
         Ok(())
     }
 
@@ -272,6 +276,9 @@ impl Store {
             .filter(invitation::Column::Id.eq(found.id.as_str()))
             .exec(db)
             .await?;
+        if found.clicked_first_at.is_none() {
+            Self::refresh_funnel(db, &[found.application_id.as_str()]).await?;
+        }
         Ok(Some(found))
     }
 
@@ -295,6 +302,7 @@ impl Store {
                 .filter(invitation::Column::Id.eq(found.id.as_str()))
                 .exec(db)
                 .await?;
+            Self::refresh_funnel(db, &[found.application_id.as_str()]).await?;
         }
         invitation::Entity::find_by_id(found.id)
             .one(db)

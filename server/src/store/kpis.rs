@@ -1,9 +1,9 @@
 //! KPI records that scripts write: one row per data point, counted once however often its
 //! event is replayed (the dedupe key).
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QueryTrait,
 };
 
 use super::entities::kpi_record;
@@ -48,15 +48,32 @@ impl Store {
             event_id: Set(kpi.event_id.clone()),
             recorded_at: Set(kpi.at),
         });
-        let inserted = kpi_record::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(kpi_record::Column::DedupeKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        Ok(inserted)
+        let mut insert = kpi_record::Entity::insert_many(rows).on_conflict(
+            OnConflict::column(kpi_record::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        );
+        // The points inserted (not those recorded before) go to the daily counters the funnel
+        // reads, in this transaction.
+        insert.query().returning(Query::returning().columns([
+            kpi_record::Column::Name,
+            kpi_record::Column::Value,
+            kpi_record::Column::RecordedAt,
+        ]));
+        let inserted: Vec<(String, f64, i64)> = db
+            .query_all(insert.build(db.get_database_backend()))
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String>("", "name")?,
+                    row.try_get::<f64>("", "value")?,
+                    row.try_get::<i64>("", "recorded_at")?,
+                ))
+            })
+            .collect::<Result<_, sea_orm::DbErr>>()?;
+        Self::add_to_kpi_days(db, &inserted).await?;
+        Ok(inserted.len() as u64)
     }
 
     /// The totals of every KPI (or of `name`) recorded in `[from, to)`, split by the value of

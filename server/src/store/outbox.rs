@@ -4,8 +4,10 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 
+use super::entities::invitation;
 use super::entities::mail_outbox::{self, Column, Entity as Outbox};
 use super::{Store, StoreError, StoreResult};
 
@@ -161,6 +163,7 @@ impl Store {
             .filter(Column::Id.eq(id))
             .filter(Column::Status.eq(MailStatus::Sending.as_str()))
             .filter(Column::LockedUntil.eq(lease));
+        let sent = matches!(outcome, MailOutcome::Sent);
         update = match outcome {
             // A sent mail's body holds live tokens (tracking, unsubscribe, approval links) and
             // is not needed again: only its subject and headers stay (M9).
@@ -189,7 +192,24 @@ impl Store {
                 .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
                 .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1)),
         };
-        Ok(update.exec(&self.db).await?.rows_affected == 1)
+        if !sent {
+            return Ok(update.exec(&self.db).await?.rows_affected == 1);
+        }
+        // A sent invitation moves the funnel on: its counters change in the same transaction.
+        let txn = self.db.begin().await?;
+        let held = update.exec(&txn).await?.rows_affected == 1;
+        let invited: Option<String> = invitation::Entity::find()
+            .select_only()
+            .column(invitation::Column::ApplicationId)
+            .filter(invitation::Column::OutboxId.eq(id))
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if let (true, Some(application)) = (held, invited) {
+            Store::refresh_funnel(&txn, &[application.as_str()]).await?;
+        }
+        txn.commit().await?;
+        Ok(held)
     }
 
     /// Mails newest first, at most `limit`: of a template (`kind`) and in a state as the outbox

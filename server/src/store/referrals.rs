@@ -41,6 +41,30 @@ pub struct Rejection {
     pub candidate_id: Option<String>,
 }
 
+/// Applied rejections with their invitation's progress; completed with a filter on `h` and
+/// [`REJECTIONS_ORDER`].
+pub(crate) const REJECTIONS: &str =
+    "SELECT h.application_id, h.changed_at AS rejected_at, h.stage, h.reason, \
+     m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at, \
+     c.attributes AS candidate_attributes, a.candidate_id \
+     FROM application_history h \
+     LEFT JOIN applications a ON a.id = h.application_id \
+     LEFT JOIN candidates c ON c.id = a.candidate_id \
+     LEFT JOIN invitations i ON i.application_id = h.application_id \
+     LEFT JOIN mail_outbox m ON m.id = i.outbox_id AND m.status = 'sent' \
+     WHERE h.to_status = 'rejected' AND h.applied = ?";
+
+/// The order [`first_of_each`] needs.
+pub(crate) const REJECTIONS_ORDER: &str = "ORDER BY h.changed_at, h.id";
+
+/// Each application once, at its first rejection, of rows in [`REJECTIONS_ORDER`].
+pub(crate) fn first_of_each(rows: Vec<Rejection>) -> Vec<Rejection> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|r| seen.insert(r.application_id.clone()))
+        .collect()
+}
+
 /// A candidate's first registration with Career Relay (unix ms): the ledger counts each
 /// candidate once, from this time on (C1).
 #[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
@@ -111,26 +135,14 @@ impl Store {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<Rejection>> {
-        let sql = "SELECT h.application_id, h.changed_at AS rejected_at, h.stage, h.reason, \
-             m.sent_at AS invitation_sent_at, i.clicked_first_at AS link_clicked_at, i.registered_at, \
-             c.attributes AS candidate_attributes, a.candidate_id \
-             FROM application_history h \
-             LEFT JOIN applications a ON a.id = h.application_id \
-             LEFT JOIN candidates c ON c.id = a.candidate_id \
-             LEFT JOIN invitations i ON i.application_id = h.application_id \
-             LEFT JOIN mail_outbox m ON m.id = i.outbox_id AND m.status = 'sent' \
-             WHERE h.to_status = 'rejected' AND h.applied = ? AND h.changed_at >= ? AND h.changed_at < ? \
-             ORDER BY h.changed_at, h.id";
+        let sql =
+            format!("{REJECTIONS} AND h.changed_at >= ? AND h.changed_at < ? {REJECTIONS_ORDER}");
         let values = vec![true.into(), from.into(), to.into()];
         let rows =
-            Rejection::find_by_statement(super::statement(db.get_database_backend(), sql, values))
+            Rejection::find_by_statement(super::statement(db.get_database_backend(), &sql, values))
                 .all(db)
                 .await?;
-        let mut seen = std::collections::HashSet::new();
-        Ok(rows
-            .into_iter()
-            .filter(|r| seen.insert(r.application_id.clone()))
-            .collect())
+        Ok(first_of_each(rows))
     }
 
     /// Every registered candidate's first registration, in the order they registered (ties by
@@ -138,14 +150,22 @@ impl Store {
     pub async fn first_registrations<C: ConnectionTrait>(
         db: &C,
     ) -> StoreResult<Vec<FirstRegistration>> {
-        let sql = "SELECT candidate_id, MIN(registered_at) AS registered_at FROM invitations \
-             WHERE registered_at IS NOT NULL GROUP BY candidate_id ORDER BY 2, 1";
-        Ok(FirstRegistration::find_by_statement(Statement::from_string(
+        // Every registration by the `invitations_registered` index, the first of each
+        // candidate kept here: grouped in SQL, SQLite walked every invitation in candidate
+        // order (0.5 s over a million invitations).
+        let sql = "SELECT candidate_id, registered_at FROM invitations \
+             WHERE registered_at IS NOT NULL ORDER BY registered_at, candidate_id";
+        let rows = FirstRegistration::find_by_statement(Statement::from_string(
             db.get_database_backend(),
             sql,
         ))
         .all(db)
-        .await?)
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|r| seen.insert(r.candidate_id.clone()))
+            .collect())
     }
 
     /// Every referral, oldest first.

@@ -29,6 +29,8 @@ impl ReceivedMail {
 struct Inbox {
     mails: Vec<ReceivedMail>,
     refuse: bool,
+    /// Connections accepted so far.
+    connections: usize,
 }
 
 #[derive(Clone)]
@@ -46,6 +48,7 @@ impl SmtpServer {
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let inbox = shared.clone();
+                inbox.lock().unwrap().connections += 1;
                 tokio::spawn(async move {
                     let _ = session(socket, inbox).await;
                 });
@@ -60,6 +63,11 @@ impl SmtpServer {
 
     pub fn mails(&self) -> Vec<ReceivedMail> {
         self.inbox.lock().unwrap().mails.clone()
+    }
+
+    /// How many connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.inbox.lock().unwrap().connections
     }
 
     /// While `true`, every transaction is refused with a 451 (temporary failure).

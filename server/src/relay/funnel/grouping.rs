@@ -68,11 +68,7 @@ pub(crate) fn by_key(
     period: Period,
     key: impl Fn(&Rejection) -> Option<String>,
 ) -> Vec<Group> {
-    let name = |r: &Rejection| {
-        key(r)
-            .filter(|k| !k.trim().is_empty())
-            .unwrap_or_else(|| "(none)".to_owned())
-    };
+    let name = |r: &Rejection| group_name(key(r));
     let slot_of: HashMap<&str, i64> = slots
         .iter()
         .filter(|s| period.contains(s.at))
@@ -99,6 +95,12 @@ pub(crate) fn by_key(
             }
         })
         .collect()
+}
+
+/// A group's key as the funnel shows it: `(none)` for no value or a blank one.
+pub(crate) fn group_name(key: Option<String>) -> String {
+    key.filter(|k| !k.trim().is_empty())
+        .unwrap_or_else(|| "(none)".to_owned())
 }
 
 /// The value of attribute `key` of a rejected candidate, as text.

@@ -9,6 +9,7 @@
 //! sides and its recorded KPIs; grouped by selection stage, rejection reason (C7: where
 //! candidates drop off) or a candidate attribute (C7: who registers more), only the candidate
 //! side, which alone is known per rejection ([`grouping`]).
+mod counted;
 mod export;
 mod grouping;
 pub mod recorded;
@@ -22,6 +23,7 @@ use crate::domain::period::{invalid, Period, QueryError};
 use crate::domain::time::jst;
 use crate::store::entities::{kpi_record, referral};
 use crate::store::referrals::{FirstRegistration, Rejection};
+pub use counted::load;
 pub use export::export_csv;
 use grouping::{attribute_of, by_key, by_month, Happenings};
 pub use recorded::RecordedKpi;

@@ -10,10 +10,7 @@ use crate::store::referrals::{FirstRegistration, Rejection};
 /// even when hirelay never saw it (Career Relay may be reached another way), so no later than
 /// the registration.
 pub(crate) fn clicked_at(r: &Rejection) -> Option<i64> {
-    match (r.link_clicked_at, r.registered_at) {
-        (Some(clicked), Some(registered)) => Some(clicked.min(registered)),
-        (clicked, registered) => clicked.or(registered),
-    }
+    crate::store::funnel::click_step(r.link_clicked_at, r.registered_at)
 }
 
 /// The times at which a rejection reached each candidate-side step before `slot_earned`.
@@ -76,13 +73,27 @@ pub(crate) fn steps(
     let count = |f: &dyn Fn(&Rejection) -> Option<i64>| {
         rows.iter().filter(|r| f(r).is_some_and(counted)).count() as u64
     };
-    let mut counts = vec![
+    let candidate = [
         count(&|r| Some(r.rejected_at)),
         count(&|r| r.invitation_sent_at),
         count(&clicked_at),
         count(&|r| r.registered_at),
-        slots_earned,
     ];
+    steps_of(candidate, slots_earned, referrals, settings, counted)
+}
+
+/// The steps from the counts of the candidate side's first four (rejected, invitation_sent,
+/// link_clicked, registered) and `slots_earned`; and for the company side (when `referrals` is
+/// given) the referrals' outcomes at times `counted` accepts.
+pub(crate) fn steps_of(
+    candidate: [u64; 4],
+    slots_earned: u64,
+    referrals: Option<&[&referral::Model]>,
+    settings: &Settings<'_>,
+    counted: &dyn Fn(i64) -> bool,
+) -> Vec<Step> {
+    let mut counts = candidate.to_vec();
+    counts.push(slots_earned);
     if let Some(referrals) = referrals {
         let reported = |f: &dyn Fn(&referral::Model) -> Option<i64>| {
             referrals

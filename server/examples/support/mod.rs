@@ -1,0 +1,191 @@
+//! What the benchmarks share: a real server (`Application::build`, the shipped rules and
+//! templates) on a fresh SQLite file or on the PostgreSQL database given.
+#![allow(dead_code)]
+use std::collections::HashMap;
+
+use hirelay::config::Config;
+use hirelay::startup::{Application, Stopper};
+use hirelay::store::entities::{application, candidate};
+
+/// A running server and what to reach it by.
+pub struct Server {
+    pub state: actix_web::web::Data<hirelay::http::AppState>,
+    pub stopper: Stopper,
+    pub port: u16,
+    /// Holds the SQLite file and the data directory until the run ends.
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts hirelay on `database_url` (default: a fresh SQLite file), with `extra` settings and
+/// any `HIRELAY_*` variable of the environment (e.g. `HIRELAY_WORKERS`) on top.
+pub async fn start(database_url: Option<&str>, extra: &[(&str, String)]) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no repository root"))?
+        .to_path_buf();
+    let database_url = match database_url {
+        Some(url) => url.to_owned(),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ),
+    };
+    let env: HashMap<String, String> = [
+        ("HIRELAY_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "HIRELAY_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("HIRELAY_DATABASE_URL", database_url),
+        (
+            "HIRELAY_RULES_DIR",
+            root.join("rules").display().to_string(),
+        ),
+        (
+            "HIRELAY_TEMPLATES_DIR",
+            root.join("templates").display().to_string(),
+        ),
+    ]
+    .into_iter()
+    .chain(extra.iter().map(|(k, v)| (*k, v.clone())))
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(std::env::vars().filter(|(k, _)| k.starts_with("HIRELAY_")))
+    .collect();
+    let app = Application::build(Config::load(None, &env)?).await?;
+    let (state, stopper, port) = (app.state.clone(), app.stopper(), app.port());
+    tokio::spawn(app.run_until_stopped());
+    Ok(Server {
+        state,
+        stopper,
+        port,
+        dir,
+    })
+}
+
+/// The legal sender every invitation must show (特定電子メール法), so invitations are made.
+pub fn sender_settings() -> Vec<(&'static str, String)> {
+    vec![
+        ("HIRELAY_SENDER_NAME", "株式会社ベンチ".to_owned()),
+        ("HIRELAY_SENDER_ADDRESS", "東京都千代田区1-1".to_owned()),
+        (
+            "HIRELAY_SENDER_CONTACT",
+            "privacy@bench.example.jp".to_owned(),
+        ),
+        ("HIRELAY_COMPANY_NAME", "株式会社ベンチ".to_owned()),
+    ]
+}
+
+/// Stores `n` rejected applications with their candidates (ids unique to this run), a
+/// thousand to a statement; answers them.
+pub async fn rejected_applications(
+    server: &Server,
+    n: usize,
+) -> anyhow::Result<Vec<(application::Model, candidate::Model)>> {
+    use sea_orm::EntityTrait;
+    let run = hirelay::domain::ids::new_id("run");
+    let run = &run[run.len() - 8..];
+    let now = hirelay::domain::time::now_millis();
+    let pairs: Vec<(application::Model, candidate::Model)> = (0..n)
+        .map(|i| {
+            let candidate = candidate::Model {
+                id: format!("cand_{run}_{i}"),
+                email: format!("inv{i}-{run}@example.jp"),
+                name: format!("鈴木 {i}"),
+                phone: None,
+                attributes: "{}".into(),
+                bizreach_candidate_id: None,
+                opted_out_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let application = application::Model {
+                id: format!("app_{run}_{i}"),
+                source_system: None,
+                source_application_id: None,
+                ats_application_id: Some(format!("ats-{run}-{i}")),
+                group_account_id: None,
+                channel: None,
+                position_name: Some("バックエンドエンジニア（Rust）".into()),
+                source_status: None,
+                status: "rejected".into(),
+                status_changed_at: Some(now),
+                stage: Some("一次面接".into()),
+                reason: Some("経験年数不足".into()),
+                job_id: None,
+                candidate_id: candidate.id.clone(),
+                applied_at: Some(now),
+                imported_via: None,
+                labels: "[]".into(),
+                synced_status: None,
+                synced_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            (application, candidate)
+        })
+        .collect();
+    let db = &server.state.store.db;
+    for chunk in pairs.chunks(1_000) {
+        candidate::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|(_, c)| candidate::ActiveModel::from(c.clone())),
+        )
+        .exec_without_returning(db)
+        .await?;
+        application::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|(a, _)| application::ActiveModel::from(a.clone())),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(pairs)
+}
+
+/// Plans and queues the invitations of `pairs` to be sent at `send_at` as event processing
+/// does (`relay::plan`: the active template rendered with the send-time data, then
+/// `relay::create` in one transaction per batch of `batch`); answers how many were queued.
+pub async fn queue_invitations(
+    server: &Server,
+    pairs: &[(application::Model, candidate::Model)],
+    send_at: i64,
+    batch: usize,
+) -> anyhow::Result<usize> {
+    use hirelay::relay::{self, InviteSettings, Invited, Plan};
+    let state = &server.state;
+    let settings = InviteSettings {
+        public_url: &state.config.public_url,
+        company_name: state.config.company_name.as_deref().unwrap_or("採用担当"),
+        sender: &state.config.sender,
+    };
+    let mut queued = 0;
+    for chunk in pairs.chunks(batch.max(1)) {
+        let mut planned = Vec::with_capacity(chunk.len());
+        for (app, candidate) in chunk {
+            match relay::plan(
+                &state.mailer,
+                &settings,
+                app,
+                candidate,
+                send_at,
+                "evt_bench",
+            )
+            .await?
+            {
+                Plan::Invite(p) => planned.push(*p),
+                Plan::OptedOut => anyhow::bail!("{} opted out", candidate.id),
+            }
+        }
+        let txn = state.store.begin_processing().await?;
+        let outcomes = relay::create(&txn, planned).await?;
+        txn.commit().await?;
+        queued += outcomes
+            .iter()
+            .filter(|o| matches!(o, Invited::Queued(_)))
+            .count();
+    }
+    Ok(queued)
+}
