@@ -18,6 +18,7 @@ mod m0009_purge_sent_mail_bodies;
 mod m0010_token_expiry;
 mod m0011_outbox_send_time;
 mod m0012_invitation_basis;
+mod m0013_user_accounts;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_token_expiry::Migration),
             Box::new(m0011_outbox_send_time::Migration),
             Box::new(m0012_invitation_basis::Migration),
+            Box::new(m0013_user_accounts::Migration),
         ]
     }
 }

@@ -192,6 +192,7 @@ impl Application {
             .spawn(shutdown.clone()),
         );
 
+        let accounts = crate::accounts::Accounts::new(store.clone(), &config).await?;
         let state = web::Data::new(AppState {
             config: config.clone(),
             store,
@@ -211,6 +212,7 @@ impl Application {
                 Duration::from_secs(3600),
             ),
             auth_throttle: Default::default(),
+            accounts,
         });
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             anyhow::anyhow!(
