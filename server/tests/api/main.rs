@@ -7,6 +7,7 @@ mod kpis;
 #[allow(dead_code)]
 mod smtp;
 
+mod accounts;
 mod ats;
 mod backfill;
 mod bizreach;
