@@ -246,9 +246,8 @@ async fn issue14_a_session_reaches_only_its_roles_part_of_the_api() {
     ];
     let mut sessions = std::collections::HashMap::new();
     for (role, path, expected) in cases {
-        if !sessions.contains_key(&role.as_str()) {
-            let session = app.sign_in(&app.user(role).await).await;
-            sessions.insert(role.as_str(), session);
+        if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(role.as_str()) {
+            slot.insert(app.sign_in(&app.user(role).await).await);
         }
         let session = &sessions[role.as_str()];
         let res = app
@@ -534,4 +533,41 @@ async fn issue14_the_cli_creates_a_user_from_stdin() {
         "{}",
         stderr(&output)
     );
+}
+
+/// m0013 rolls back and forward on SQLite and PostgreSQL, and the database itself keeps one
+/// account per normalised address (a second insert is a conflict, not a second row).
+#[tokio::test]
+async fn issue14_the_user_accounts_migration_rolls_back_and_keeps_addresses_unique() {
+    use migrations::{Migrator, MigratorTrait};
+    let app = TestApp::spawn().await;
+    let db = &app.state.store.db;
+    app.user(Role::Viewer).await;
+    crate::helpers::migrate_down_through(db, "m0013_user_accounts").await;
+    Migrator::up(db, None).await.unwrap();
+    assert!(app.state.store.list_users().await.unwrap().is_empty());
+    app.user(Role::Viewer).await;
+    let again = app
+        .state
+        .accounts
+        .create_user(
+            " VIEWER@example.jp",
+            None,
+            Role::Admin,
+            USER_PASSWORD.to_owned().into(),
+            false,
+            0,
+        )
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(hirelay::accounts::AccountError::Store(
+                hirelay::store::StoreError::Conflict(_)
+            ))
+        ),
+        "{:?}",
+        again.err()
+    );
+    assert_eq!(app.state.store.list_users().await.unwrap().len(), 1);
 }
