@@ -126,6 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
       await showSignIn(t("app.signed_out"));
     }
   });
-  window.addEventListener("hashchange", show);
+  // Keyboard and screen-reader users land on the page they chose, not on the menu.
+  window.addEventListener("hashchange", () => show().then(() => $("main").focus()));
   start();
 });

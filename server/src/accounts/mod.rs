@@ -139,17 +139,17 @@ impl Accounts {
         if !matches || user.disabled {
             let after = self.policy.after_failure(&before, now);
             self.store.set_user_failures(&user.id, after).await?;
-            if let Some(ms) = self.policy.locked_for(&after, now) {
-                let detail = serde_json::json!({"locked_for_secs": ms / 1000});
-                Store::audit(
-                    &self.store.db,
-                    &actor(&user),
+            let (action, detail) = match self.policy.locked_for(&after, now) {
+                Some(ms) => (
                     "user.locked",
-                    &user.id,
-                    detail,
-                )
-                .await?;
-            }
+                    serde_json::json!({"locked_for_secs": ms / 1000}),
+                ),
+                None => (
+                    "session.sign_in_failed",
+                    serde_json::json!({"failures": after.count, "disabled": user.disabled}),
+                ),
+            };
+            Store::audit(&self.store.db, &actor(&user), action, &user.id, detail).await?;
             return Err(AccountError::BadCredentials);
         }
         if before != Default::default() {

@@ -571,3 +571,47 @@ async fn issue14_the_user_accounts_migration_rolls_back_and_keeps_addresses_uniq
     );
     assert_eq!(app.state.store.list_users().await.unwrap().len(), 1);
 }
+
+/// A session ends after the idle time without a request, and at its absolute expiry however
+/// busy it was: the next request answers `401 session_expired`.
+#[tokio::test]
+async fn issue14_a_session_ends_when_idle_and_at_its_absolute_expiry() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(&[("HIRELAY_SESSION_IDLE_MINUTES", "30")]).await;
+    let email = app.user(Role::Viewer).await;
+    let now = hirelay::domain::time::now_millis();
+    for (column, value) in [("last_seen_at", now - 31 * 60_000), ("expires_at", now - 1)] {
+        let session = app.sign_in(&email).await;
+        let ledger = || {
+            app.as_session(&session, Method::GET, "/v1/career-relay/ledger")
+                .send()
+        };
+        assert_eq!(ledger().await.unwrap().status(), 200);
+        app.state
+            .store
+            .db
+            .execute_unprepared(&format!("UPDATE sessions SET {column} = {value}"))
+            .await
+            .unwrap();
+        let (status, err) = body(ledger().await.unwrap()).await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (401, json!("session_expired")),
+            "{column}"
+        );
+    }
+    // A failed sign-in of a known user is audited under their name.
+    assert_eq!(
+        app.post_session(&email, "not the password").await.status(),
+        401
+    );
+    let audit = app.get_json("/v1/audit-log").await;
+    assert_eq!(
+        audit["items"][0]["action"], "session.sign_in_failed",
+        "{audit}"
+    );
+    assert_eq!(
+        audit["items"][0]["actor"],
+        "viewer さん <viewer@example.jp>"
+    );
+}

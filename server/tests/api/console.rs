@@ -57,7 +57,7 @@ async fn every_console_file_is_served_from_the_embedded_table() {
             let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
             if entry.file_type().unwrap().is_dir() {
                 files(&entry.path(), &format!("{name}/"), out);
-            } else if name != "index.html" {
+            } else if !["index.html", "README.md"].contains(&name.as_str()) {
                 out.push(name);
             }
         }
