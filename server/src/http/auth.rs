@@ -86,26 +86,37 @@ pub const BOOTSTRAP_ID: &str = "tok_bootstrap";
 /// What [`authenticate`] found, for the request's [`Auth`] extractor.
 struct Authenticated(Result<TokenIdentity, ApiError>);
 
-/// Middleware: for a request with an `Authorization` header, checks the token before the
-/// handler's extractors run (they run together, and a body extractor's 400 would otherwise
-/// be answered before the token's 401 or 403).
+/// Middleware: for a request with an `Authorization` header, or a session cookie on the API,
+/// checks the credentials before the handler's extractors run (they run together, and a body
+/// extractor's 400 would otherwise be answered before the credentials' 401 or 403, or a CSRF
+/// failure's 403).
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let has_token = req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION);
+    if has_token || (req.path().starts_with("/v1/") && session_cookie(req.request()).is_some()) {
+        let outcome = identify_caller(req.request()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
+/// The caller of a request: by its bearer token when it has an `Authorization` header, else by
+/// its session cookie, else none (`401 missing_token`).
+async fn identify_caller(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
     if req
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
     {
-        let outcome = identify(req.request()).await;
-        req.extensions_mut().insert(Authenticated(outcome));
-    } else if req.path().starts_with("/v1/") {
-        if let Some(cookie) = session_cookie(req.request()) {
-            let outcome = identify_session(req.request(), &cookie).await;
-            req.extensions_mut().insert(Authenticated(outcome));
-        }
+        return identify(req).await;
     }
-    next.call(req).await
+    match session_cookie(req) {
+        Some(cookie) => identify_session(req, &cookie).await,
+        None => identify(req).await,
+    }
 }
 
 /// The value of the session cookie a request carries, if any.
@@ -255,16 +266,7 @@ impl<R: Needs + 'static> FromRequest for Auth<R> {
         Box::pin(async move {
             let outcome = match found {
                 Some(Authenticated(outcome)) => outcome,
-                None => match session_cookie(&req) {
-                    Some(cookie)
-                        if !req
-                            .headers()
-                            .contains_key(actix_web::http::header::AUTHORIZATION) =>
-                    {
-                        identify_session(&req, &cookie).await
-                    }
-                    _ => identify(&req).await,
-                },
+                None => identify_caller(&req).await,
             };
             let caller = outcome.inspect_err(|e| note_failure(&req, e))?;
             if !caller.role.is_in(R::ROLES) {

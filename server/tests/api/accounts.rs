@@ -380,7 +380,7 @@ async fn issue14_an_admin_chosen_password_is_changed_first_and_sign_out_ends_the
 }
 
 /// The tokens page's API: an admin creates a token (shown once), lists it without its secret,
-/// and revokes it, after which it is refused.
+/// and revokes it, after which it is refused. The new endpoints are in `/openapi.json`.
 #[tokio::test]
 async fn issue14_an_admin_creates_lists_and_revokes_api_tokens() {
     let app = TestApp::spawn().await;
@@ -428,6 +428,20 @@ async fn issue14_an_admin_creates_lists_and_revokes_api_tokens() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    let openapi = app.openapi().await;
+    for path in [
+        "/v1/session",
+        "/v1/session/password",
+        "/v1/users",
+        "/v1/users/{id}",
+        "/v1/tokens",
+        "/v1/tokens/{id}",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} is not in /openapi.json"
+        );
+    }
     let viewer = app.token(Role::Viewer).await;
     let res = app
         .as_token(&viewer, Method::GET, "/v1/tokens")
