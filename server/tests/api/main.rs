@@ -31,6 +31,7 @@ mod routing;
 mod rules;
 mod scheduler;
 mod security;
+mod sessions;
 mod storage;
 mod templates;
 mod webhooks;
