@@ -1,11 +1,11 @@
 //! Issue 14: personal user accounts for the web console, and their sign-in sessions.
 //!
 //! `users` holds one row per person (email normalised and unique, an Argon2id PHC string, the
-//! role, a disabled flag and the lock-out bookkeeping); `sessions` one row per signed-in browser,
+//! role, a disabled flag, the lock-out bookkeeping, and the hash of a pending invitation link); `sessions` one row per signed-in browser,
 //! its id stored only as a hash, with the CSRF secret its state-changing requests must echo.
 use sea_orm_migration::prelude::*;
 
-use crate::col::{flag, id, int, millis, millis_null, text};
+use crate::col::{flag, id, int, millis, millis_null, text, text_null};
 
 pub struct Migration;
 
@@ -28,6 +28,8 @@ enum Users {
     FailedAttempts,
     LastFailedAt,
     LockedUntil,
+    InviteTokenHash,
+    InviteExpiresAt,
     CreatedAt,
     UpdatedAt,
 }
@@ -65,6 +67,8 @@ impl MigrationTrait for Migration {
                 .col(int(Users::FailedAttempts))
                 .col(millis_null(Users::LastFailedAt))
                 .col(millis_null(Users::LockedUntil))
+                .col(text_null(Users::InviteTokenHash))
+                .col(millis_null(Users::InviteExpiresAt))
                 .col(millis(Users::CreatedAt))
                 .col(millis(Users::UpdatedAt))
                 .to_owned(),

@@ -27,7 +27,22 @@ function allowed() {
 }
 
 function route() {
-  return location.hash.replace(/^#\/?/, "").split("?")[0];
+  return location.hash.replace(/^#\/?/, "").split(/[?/]/)[0];
+}
+
+/** An invitation link (`#/welcome/TOKEN`): choose a password, then the console. */
+async function showWelcome() {
+  renderNav(null);
+  const token = location.hash.replace(/^#\/?welcome\/?/, "");
+  const page = await import("./pages/welcome.js");
+  page.render($("main"), {
+    token,
+    signedIn: (session) => {
+      // The link is used: drop it from the address and the history.
+      history.replaceState(null, "", location.pathname + location.search);
+      return signedIn(session);
+    },
+  });
 }
 
 /** The static words of the shell, in the chosen language. */
@@ -52,6 +67,7 @@ function renderNav(current) {
 /** Shows the page the address names, or the first the role may use. */
 async function show() {
   const main = $("main");
+  if (route() === "welcome") return showWelcome();
   if (!user) return showSignIn();
   if (user.password_change_required) {
     renderNav(null);
@@ -100,7 +116,7 @@ async function start() {
     await signedIn(await get("/v1/session"));
   } catch (error) {
     if (!(error instanceof ApiError) || error.status >= 500) throw error;
-    await showSignIn();
+    await show();
   }
 }
 

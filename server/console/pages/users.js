@@ -23,7 +23,13 @@ function row(user, ctx, reload, say) {
     roleOptions().map(([value, text]) => el("option", { value }, text))
   );
   role.value = user.role;
-  const status = user.disabled ? t("users.disabled") : user.locked_until ? t("users.locked") : t("users.active");
+  const status = user.disabled
+    ? t("users.disabled")
+    : user.locked_until
+      ? t("users.locked")
+      : user.invitation_pending
+        ? t("users.invited")
+        : t("users.active");
   const toggle = el(
     "button",
     { type: "button", onclick: () => change({ disabled: !user.disabled }), disabled: user.id === ctx.user.id },
@@ -58,9 +64,9 @@ export async function render(main, ctx) {
     clearErrors(node);
     const v = values(node);
     try {
-      const user = await post("/v1/users", { email: v.email, name: v.name || null, role: v.role, password: v.password });
+      const user = await post("/v1/users", { email: v.email, name: v.name || null, role: v.role, password: v.password || null });
       node.reset();
-      say(t("users.created", { email: user.email }));
+      say(t(user.invitation_pending ? "users.invitation_sent" : "users.created", { email: user.email }));
       await reload();
     } catch (error) {
       showError(node, error.field, error.message);
@@ -86,7 +92,7 @@ export async function render(main, ctx) {
       field("new-user", { name: "email", label: t("users.email"), type: "email", required: true }),
       field("new-user", { name: "name", label: t("users.name") }),
       field("new-user", { name: "role", label: t("users.role"), options: roleOptions(), value: "viewer" }),
-      field("new-user", { name: "password", label: t("users.password"), type: "password", required: true, autocomplete: "new-password" }),
+      field("new-user", { name: "password", label: t("users.password"), type: "password", autocomplete: "new-password" }),
       el("button", { type: "submit" }, t("users.submit"))
     )
   );

@@ -29,6 +29,8 @@ pub enum AccountError {
         field: &'static str,
         message: String,
     },
+    #[error("the invitation link is unknown, used or expired; ask an admin for a new one")]
+    InvitationInvalid,
     #[error(transparent)]
     Hash(#[from] password::HashError),
     #[error(transparent)]
@@ -43,6 +45,16 @@ impl AccountError {
         }
     }
 }
+
+/// A pending invitation: the link's token (sent once, by mail; only its hash is stored) and
+/// when it expires.
+pub struct Invitation {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+/// How long an invitation link works.
+pub const INVITATION_VALIDITY_MS: i64 = 72 * 60 * MINUTE_MS;
 
 /// A successful sign-in: who, and the session to hand to the browser.
 pub struct SignedIn {
@@ -96,21 +108,69 @@ impl Accounts {
         change_required: bool,
         now: i64,
     ) -> Result<user::Model, AccountError> {
-        let email =
-            Email::parse(email).map_err(|e| AccountError::invalid("email", e.to_string()))?;
-        let shown = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default());
-        let name = DisplayName::parse(shown).map_err(|e| AccountError::invalid("name", e))?;
+        let (email, name) = identity(email, name)?;
         let password =
             NewPassword::parse(password).map_err(|e| AccountError::invalid("password", e))?;
-        let password_hash = password::hash(password.secret()).await?;
         let new = NewUser {
             email: &email,
             name: &name,
             role,
-            password_hash,
+            password_hash: password::hash(password.secret()).await?,
             password_change_required: change_required,
+            invite: None,
         };
         Ok(self.store.create_user(new, now).await?)
+    }
+
+    /// Creates a user who chooses their own password through a single-use link
+    /// ([`Accounts::accept_invitation`]); until then no password signs them in.
+    pub async fn invite_user(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        role: Role,
+        now: i64,
+    ) -> Result<(user::Model, Invitation), AccountError> {
+        let (email, name) = identity(email, name)?;
+        let token = crate::domain::ids::new_token();
+        let expires_at = now + INVITATION_VALIDITY_MS;
+        // The hash of a secret nobody keeps: no password matches it.
+        let unusable = SecretString::from(crate::domain::ids::new_token());
+        let new = NewUser {
+            email: &email,
+            name: &name,
+            role,
+            password_hash: password::hash(&unusable).await?,
+            password_change_required: false,
+            invite: Some((crate::domain::ids::token_hash(&token), expires_at)),
+        };
+        let user = self.store.create_user(new, now).await?;
+        Ok((user, Invitation { token, expires_at }))
+    }
+
+    /// Sets the password of the user an invitation link names (once, before it expires) and
+    /// signs them in.
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        password: SecretString,
+        now: i64,
+    ) -> Result<SignedIn, AccountError> {
+        let user = self
+            .store
+            .find_user_by_invite(&crate::domain::ids::token_hash(token))
+            .await?
+            .filter(|u| !u.disabled && u.invite_expires_at.is_some_and(|at| at > now))
+            .ok_or(AccountError::InvitationInvalid)?;
+        let password =
+            NewPassword::parse(password).map_err(|e| AccountError::invalid("password", e))?;
+        let change = UserChange {
+            password: Some((password::hash(password.secret()).await?, false)),
+            ..Default::default()
+        };
+        let user = self.store.update_user(&user.id, change, now).await?;
+        let session = self.open_session(&user.id, now).await?;
+        Ok(SignedIn { user, session })
     }
 
     /// Checks an address and a password; on success opens a session. Failures count towards
@@ -212,6 +272,14 @@ impl Accounts {
         let new = NewPassword::parse(new).map_err(|e| AccountError::invalid("password", e))?;
         Ok((password::hash(new.secret()).await?, true))
     }
+}
+
+/// A new user's address and display name (default: the address's local part), validated.
+fn identity(email: &str, name: Option<&str>) -> Result<(Email, DisplayName), AccountError> {
+    let email = Email::parse(email).map_err(|e| AccountError::invalid("email", e.to_string()))?;
+    let shown = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default());
+    let name = DisplayName::parse(shown).map_err(|e| AccountError::invalid("name", e))?;
+    Ok((email, name))
 }
 
 /// How the audit log names a person: `name <email>`.

@@ -41,6 +41,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../console/pages/password.js"),
     ),
     (
+        "pages/welcome.js",
+        JS,
+        include_str!("../../console/pages/welcome.js"),
+    ),
+    (
         "pages/dashboard.js",
         JS,
         include_str!("../../console/pages/dashboard.js"),

@@ -423,6 +423,7 @@ impl From<crate::accounts::AccountError> for ApiError {
             E::Locked { retry_after_secs } => ApiError::new(ErrorCode::TooManyRequests, message)
                 .with_retry_after(retry_after_secs),
             E::Invalid { field, .. } => ApiError::field(ErrorCode::InvalidField, field, message),
+            E::InvitationInvalid => ApiError::field(ErrorCode::NotFound, "token", message),
             E::Hash(e) => ApiError::internal(e),
             E::Store(e) => e.into(),
         }

@@ -68,6 +68,7 @@ use utoipa::{Modify, OpenApi};
         super::session::current,
         super::session::sign_out,
         super::session::change_password,
+        super::session::accept_invitation,
         super::users::list,
         super::users::create,
         super::users::update,

@@ -22,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/session", web::post().to(sign_in))
         .route("/v1/session", web::get().to(current))
         .route("/v1/session", web::delete().to(sign_out))
-        .route("/v1/session/password", web::put().to(change_password));
+        .route("/v1/session/password", web::put().to(change_password))
+        .route("/v1/session/invitation", web::post().to(accept_invitation));
 }
 
 /// An address and a password. (No `Debug`: the password never reaches a log.)
@@ -47,6 +48,14 @@ pub struct SessionOut {
 pub struct PasswordChange {
     pub current_password: String,
     pub new_password: String,
+}
+
+/// An invitation link's token and the password its user chose.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationAcceptance {
+    pub token: String,
+    pub password: String,
 }
 
 /// `Set-Cookie` for a session (or, with `None`, one that removes it).
@@ -226,4 +235,30 @@ async fn change_password(
     )
     .await?;
     Ok(signed_in(&state, &user, &session))
+}
+
+/// Accepts an invitation: the invited user chooses a password (at least 12 characters) with the
+/// link's token, once and within 72 hours, and is signed in. An unknown, used or expired token:
+/// `404` naming `token`.
+#[utoipa::path(post, path = "/v1/session/invitation", tag = "console", request_body = InvitationAcceptance,
+    responses((status = 200, body = SessionOut), (status = 400, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody)))]
+async fn accept_invitation(
+    state: web::Data<AppState>,
+    body: web::Json<InvitationAcceptance>,
+) -> Result<HttpResponse, ApiError> {
+    let password = SecretString::from(body.password.clone());
+    let done = state
+        .accounts
+        .accept_invitation(&body.token, password, now_millis())
+        .await?;
+    Store::audit(
+        &state.store.db,
+        &actor(&done.user),
+        "user.invitation_accepted",
+        &done.user.id,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(signed_in(&state, &done.user, &done.session))
 }

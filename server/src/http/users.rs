@@ -1,6 +1,7 @@
-//! `/v1/users`: personal user accounts (issue 14), for admins: list, create with an initial
-//! password the user must change, change name, role, disabled or reset the password. A
-//! disabled user's sessions end at once.
+//! `/v1/users`: personal user accounts (issue 14), for admins: list; create with an invitation
+//! mail (a single-use link to choose a password) or with an initial password the user must
+//! change; change name, role, disabled or reset the password. A disabled user's sessions end at
+//! once.
 use actix_web::{web, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,8 @@ pub struct UserOut {
     pub password_change_required: bool,
     /// Set while too many failed sign-ins lock the account.
     pub locked_until: Option<String>,
+    /// Invited, and the password not chosen yet.
+    pub invitation_pending: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -47,6 +50,7 @@ impl From<&user::Model> for UserOut {
             disabled: u.disabled,
             password_change_required: u.password_change_required,
             locked_until: u.locked_until.filter(|at| *at > now_millis()).map(rfc3339),
+            invitation_pending: u.invite_token_hash.is_some(),
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }
@@ -59,7 +63,7 @@ pub struct UserList {
     pub next_cursor: Option<String>,
 }
 
-/// A new user: the password is an initial one the user must change at the first sign-in.
+/// A new user: invited by mail, or given an initial password to change at the first sign-in.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
@@ -68,8 +72,9 @@ pub struct UserIn {
     pub role: String,
     /// Shown in the console and the audit log; default the address's local part.
     pub name: Option<String>,
-    /// At least 12 characters.
-    pub password: String,
+    /// At least 12 characters. Left out (or empty): the user gets an invitation email with a
+    /// single-use link (valid 72 hours) to choose their own.
+    pub password: Option<String>,
 }
 
 /// What to change; fields left out stay as they are.
@@ -100,7 +105,8 @@ async fn list(_: Auth<Admin>, state: web::Data<AppState>) -> Result<HttpResponse
     }))
 }
 
-/// Creates a user with an initial password (`409` when the address has an account).
+/// Creates a user: with an initial password, or (without one) invited by mail to choose their
+/// own (`409` when the address has an account).
 #[utoipa::path(post, path = "/v1/users", tag = "console", request_body = UserIn,
     responses((status = 201, body = UserOut), (status = 400, body = super::error::ErrorBody),
         (status = 401), (status = 403), (status = 409, body = super::error::ErrorBody)),
@@ -112,20 +118,74 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let role = role(&body.role)?;
     let name = body.name.as_deref().filter(|n| !n.trim().is_empty());
-    let password = SecretString::from(body.password.clone());
-    let user = state
-        .accounts
-        .create_user(&body.email, name, role, password, true, now_millis())
-        .await?;
+    let now = now_millis();
+    let user = match body.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(password) => {
+            let password = SecretString::from(password.to_owned());
+            state
+                .accounts
+                .create_user(&body.email, name, role, password, true, now)
+                .await?
+        }
+        None => {
+            let (user, invitation) = state
+                .accounts
+                .invite_user(&body.email, name, role, now)
+                .await?;
+            send_invitation(&state, &auth.caller.name, &user, &invitation).await?;
+            user
+        }
+    };
     Store::audit(
         &state.store.db,
         &auth.actor(),
         "user.create",
         &user.id,
-        serde_json::json!({"email": user.email, "role": user.role}),
+        serde_json::json!({"email": user.email, "role": user.role,
+            "invited": user.invite_token_hash.is_some()}),
     )
     .await?;
     Ok(HttpResponse::Created().json(UserOut::from(&user)))
+}
+
+/// How the invitation names a role.
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "admin" => "管理者",
+        "viewer" => "閲覧者",
+        "marketer" => "マーケター",
+        _ => "連携担当",
+    }
+}
+
+/// Queues the `user_invitation` mail with the link to `/console#/welcome/{token}` (in the
+/// fragment, which browsers never send to a server or a referrer).
+async fn send_invitation(
+    state: &AppState,
+    inviter: &str,
+    user: &user::Model,
+    invitation: &crate::accounts::Invitation,
+) -> Result<(), ApiError> {
+    let template =
+        crate::domain::names::TemplateName::parse("user_invitation").map_err(ApiError::internal)?;
+    let to = crate::domain::email::Email::parse(&user.email).map_err(ApiError::internal)?;
+    let mail = crate::mail::OutgoingMail {
+        template,
+        to,
+        data: serde_json::json!({
+            "user_name": user.name,
+            "inviter_name": inviter,
+            "role": role_label(&user.role),
+            "set_password_url": format!("{}/console#/welcome/{}", state.config.public_url, invitation.token),
+            "expires_at": rfc3339(invitation.expires_at),
+        }),
+        send_at: None,
+        dedupe_key: format!("user-invitation:{}", user.id),
+        list_unsubscribe: None,
+    };
+    state.mailer.enqueue(&state.store.db, mail).await?;
+    state.mailer.wake();
+    Ok(())
 }
 
 /// Changes a user's name, role, disabled flag or password. Admins cannot disable or demote

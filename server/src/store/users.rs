@@ -17,6 +17,8 @@ pub struct NewUser<'a> {
     pub role: Role,
     pub password_hash: String,
     pub password_change_required: bool,
+    /// A pending invitation: the hash of its link token, and when it expires.
+    pub invite: Option<(String, i64)>,
 }
 
 /// What an update changes; `None` leaves a field as it is.
@@ -43,6 +45,8 @@ impl Store {
             failed_attempts: 0,
             last_failed_at: None,
             locked_until: None,
+            invite_token_hash: new.invite.as_ref().map(|(hash, _)| hash.clone()),
+            invite_expires_at: new.invite.as_ref().map(|(_, at)| *at),
             created_at: now,
             updated_at: now,
         };
@@ -77,6 +81,14 @@ impl Store {
             .await?)
     }
 
+    /// The user whose pending invitation has the link token hash `hash`.
+    pub async fn find_user_by_invite(&self, hash: &str) -> StoreResult<Option<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::InviteTokenHash.eq(hash))
+            .one(&self.db)
+            .await?)
+    }
+
     /// Applies `change` to user `id`; `NotFound` for an unknown id.
     pub async fn update_user(
         &self,
@@ -101,6 +113,9 @@ impl Store {
         if let Some((hash, required)) = change.password {
             active.password_hash = Set(hash);
             active.password_change_required = Set(required);
+            // A password set by any means ends a pending invitation.
+            active.invite_token_hash = Set(None);
+            active.invite_expires_at = Set(None);
         }
         active.updated_at = Set(now);
         Ok(active.update(&self.db).await?)

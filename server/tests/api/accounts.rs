@@ -311,3 +311,66 @@ async fn issue14_the_user_accounts_migration_rolls_back_and_keeps_addresses_uniq
     );
     assert_eq!(app.state.store.list_users().await.unwrap().len(), 1);
 }
+
+/// An admin invites a person without choosing a password for them: the invitation email
+/// arrives with a single-use link to the console; the person chooses a password there and is
+/// signed in; the link then no longer works, and no password signed them in before.
+#[tokio::test]
+async fn issue14_an_invited_user_chooses_a_password_through_the_emailed_link() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.user(Role::Admin).await).await;
+    let res = app
+        .as_session(&admin, Method::POST, "/v1/users")
+        .json(&json!({"email": "new.hire@example.jp", "role": "marketer", "name": "新人 さん"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, user) = body(res).await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["invitation_pending"], true);
+    let mails = app.smtp.wait_for(1).await;
+    let mail = &mails[0];
+    assert_eq!(mail.to, vec!["new.hire@example.jp".to_owned()]);
+    let text = mail.part("text/plain").expect("a text part");
+    let start = text
+        .find("http://hirelay.test/console#/welcome/")
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let token: String = text[start + "http://hirelay.test/console#/welcome/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(token.len() >= 40, "{token}");
+    assert!(text.contains("admin さん"), "the inviter is named: {text}");
+    let accept = |password: &str| {
+        app.client
+            .post(app.url("/v1/session/invitation"))
+            .json(&json!({"token": token, "password": password}))
+            .send()
+    };
+    let (status, err) = body(accept("short").await.unwrap()).await;
+    assert_eq!(
+        (status, err["error"]["field"].clone()),
+        (400, json!("password"))
+    );
+    let res = accept(USER_PASSWORD).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("HttpOnly"));
+    let (_, session) = body(res).await;
+    assert_eq!(session["user"]["role"], "marketer");
+    assert_eq!(session["user"]["invitation_pending"], false);
+    let (status, err) = body(accept("another-long-password").await.unwrap()).await;
+    assert_eq!(
+        (status, err["error"]["field"].clone()),
+        (404, json!("token")),
+        "single use"
+    );
+    assert_eq!(
+        app.post_session("new.hire@example.jp", USER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}

@@ -362,3 +362,50 @@ async fn c5_an_hr_manager_reads_the_ledger_and_the_funnel_in_chromium() {
     );
     browser.quit().await;
 }
+
+/// Issue 14 in Chromium: a person invited by mail opens the link, chooses a password (a
+/// mismatch is told beside the confirmation), and lands in the console signed in, with the
+/// link's token gone from the address.
+#[tokio::test]
+async fn issue14_an_invited_user_chooses_a_password_from_the_email_in_chromium() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (status, user) = app
+        .post_json(
+            "/v1/users",
+            &serde_json::json!({"email": "new@example.jp", "role": "marketer", "name": "新人"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let text = app.smtp.wait_for(1).await[0].part("text/plain").unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://hirelay.test/console#/welcome/"))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .replace("http://hirelay.test", &app.address);
+    browser.open(&link).await;
+    browser.wait_for_text("パスワードを決める").await;
+    browser.fill("#welcome-password", USER_PASSWORD).await;
+    browser
+        .fill("#welcome-confirm", "something else entirely")
+        .await;
+    browser.press("決定してサインイン").await;
+    browser
+        .wait_for_text("確認用のパスワードが一致しません")
+        .await;
+    browser.fill("#welcome-confirm", USER_PASSWORD).await;
+    browser.press("決定してサインイン").await;
+    browser.wait_for_text("新人 (マーケター)").await;
+    assert_eq!(navigation(&browser).await, "テンプレート,送信箱");
+    let address = browser.eval("return location.href").await;
+    assert!(!address.as_str().unwrap().contains("welcome"), "{address}");
+    assert_eq!(
+        app.post_session("new@example.jp", USER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    browser.quit().await;
+}

@@ -18,6 +18,9 @@ pub struct Model {
     pub failed_attempts: i32,
     pub last_failed_at: Option<i64>,
     pub locked_until: Option<i64>,
+    /// The SHA-256 of a pending invitation's single-use link token, and when it expires.
+    pub invite_token_hash: Option<String>,
+    pub invite_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
