@@ -68,6 +68,10 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "business_closures", default: "12-29..01-03", doc: "days the company is closed every year besides weekends and national holidays, which `next_business_morning` and `is_business_day` skip: `MM-DD` days and `MM-DD..MM-DD` ranges (wrapping over the new year) separated by commas, e.g. `12-29..01-03,08-13..08-15`; empty: none" },
     Setting { key: "send_hour", default: "9", doc: "the hour (JST, 0–23) a business morning starts, as `next_business_morning` gives it" },
     Setting { key: "career_relay_fee_per_hire", default: "", doc: "what a hire through an agency would cost, in yen (an integer): the monthly report's ROI is the slots used in the month times this; unset, ROI is shown as not configured" },
+    Setting { key: "session_idle_minutes", default: "120", doc: "a console session ends after this many minutes without a request" },
+    Setting { key: "session_lifetime_hours", default: "12", doc: "a console session ends this many hours after sign-in, however busy" },
+    Setting { key: "signin_max_failures", default: "5", doc: "failed sign-ins (each within `signin_lockout_minutes` of the one before) that lock a user account" },
+    Setting { key: "signin_lockout_minutes", default: "15", doc: "how long a locked account refuses every sign-in (`429` with `Retry-After`), and the window its failures count in" },
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
     Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
@@ -190,6 +194,12 @@ pub struct Config {
     pub outbound_allow_hosts: crate::outbound::AllowedHosts,
     /// The bearer token `/metrics` needs, when set.
     pub metrics_token: Option<SecretString>,
+    /// Console sessions: idle and absolute expiry.
+    pub session_idle_minutes: u32,
+    pub session_lifetime_hours: u32,
+    /// Sign-in lock-out: failures that lock an account, and for how long.
+    pub signin_max_failures: u32,
+    pub signin_lockout_minutes: u32,
 }
 
 /// The signing secrets of each inbound webhook source.
@@ -534,6 +544,10 @@ impl Config {
             log_format,
             outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
             metrics_token: raw.string("metrics_token").map(SecretString::from),
+            session_idle_minutes: positive("session_idle_minutes")? as u32,
+            session_lifetime_hours: positive("session_lifetime_hours")? as u32,
+            signin_max_failures: positive("signin_max_failures")? as u32,
+            signin_lockout_minutes: positive("signin_lockout_minutes")? as u32,
             public_url,
             data_dir,
         })

@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: `http` → `ingest`/`queue` → `pipeline` → `scripting` → `domain`
 //! decisions → `store`/`mail`.
+pub mod accounts;
 pub mod bizreach;
 pub mod config;
 pub mod crypto;

@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the console's personal user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Work with the rule scripts.
     Rules {
         #[command(subcommand)]
@@ -132,6 +137,37 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user who signs in to the console. The password is read from standard input
+    /// (one line) or asked for at the terminal, never taken as an argument.
+    Create {
+        /// The address the user signs in with.
+        #[arg(long)]
+        email: String,
+        /// admin, integrator, marketer or viewer.
+        #[arg(long)]
+        role: Role,
+        /// The name the console and the audit log show (default: the address's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List every user: id, email, name, role, disabled, created.
+    List,
+    /// Disable a user (by email or id): their sessions end at once.
+    Disable {
+        /// The user's email or id (`usr_…`).
+        user: String,
+    },
+    /// Change a user's role (by email or id).
+    SetRole {
+        /// The user's email or id (`usr_…`).
+        user: String,
+        /// admin, integrator, marketer or viewer.
+        role: Role,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::from_env(cli.config.as_deref()) {
@@ -179,6 +215,7 @@ fn main() -> ExitCode {
             Command::Token {
                 command: TokenCommand::Revoke { id },
             } => revoke_token(config, &id).await,
+            Command::User { command } => users(config, command).await,
             Command::Rules {
                 command: RulesCommand::Check { dir },
             } => Ok(check_rules(
@@ -406,6 +443,102 @@ async fn webhook(config: &Config, command: WebhookCommand) -> anyhow::Result<Exi
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The password of `hirelay user create`: asked for twice at a terminal (without echo), else
+/// the first line of standard input.
+fn read_password() -> anyhow::Result<secrecy::SecretString> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("password again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        return Ok(first.into());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned().into())
+}
+
+/// `hirelay user …`: the same accounts as the console's Users page, audited as the command line.
+async fn users(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    use hirelay::domain::time::{now_millis, rfc3339};
+    use hirelay::store::users::UserChange;
+    use hirelay::store::Store;
+    let store = connect(&config).await?;
+    let find = |user: String| {
+        let store = store.clone();
+        async move {
+            let found = match hirelay::domain::email::Email::parse(&user) {
+                Ok(email) if !user.starts_with("usr_") => store.find_user_by_email(&email).await?,
+                _ => store.find_user(&user).await?,
+            };
+            found.ok_or_else(|| anyhow::anyhow!("no user `{user}`; `hirelay user list` shows them"))
+        }
+    };
+    match command {
+        UserCommand::Create { email, role, name } => {
+            let accounts = hirelay::accounts::Accounts::new(store.clone(), &config).await?;
+            let password = read_password()?;
+            let user = match accounts
+                .create_user(&email, name.as_deref(), role, password, false, now_millis())
+                .await
+            {
+                Ok(user) => user,
+                Err(e) => {
+                    eprintln!("hirelay: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let detail = serde_json::json!({"email": user.email, "role": user.role});
+            Store::audit(&store.db, CLI_ACTOR, "user.create", &user.id, detail).await?;
+            println!(
+                "created {} user {} <{}> ({})",
+                user.role, user.name, user.email, user.id
+            );
+        }
+        UserCommand::List => {
+            println!("ID\tEMAIL\tNAME\tROLE\tDISABLED\tCREATED");
+            for u in store.list_users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    u.id,
+                    u.email,
+                    u.name,
+                    u.role,
+                    if u.disabled { "yes" } else { "no" },
+                    rfc3339(u.created_at)
+                );
+            }
+        }
+        UserCommand::Disable { user } => {
+            let user = find(user).await?;
+            let change = UserChange {
+                disabled: Some(true),
+                ..Default::default()
+            };
+            let user = store.update_user(&user.id, change, now_millis()).await?;
+            let ended = store.end_sessions_of(&user.id).await?;
+            let detail = serde_json::json!({"disabled": true});
+            Store::audit(&store.db, CLI_ACTOR, "user.update", &user.id, detail).await?;
+            println!(
+                "disabled {} <{}>; {ended} session(s) ended",
+                user.name, user.email
+            );
+        }
+        UserCommand::SetRole { user, role } => {
+            let user = find(user).await?;
+            let change = UserChange {
+                role: Some(role),
+                ..Default::default()
+            };
+            let user = store.update_user(&user.id, change, now_millis()).await?;
+            let detail = serde_json::json!({"role": role.as_str()});
+            Store::audit(&store.db, CLI_ACTOR, "user.update", &user.id, detail).await?;
+            println!("{} <{}> is now {}", user.name, user.email, user.role);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_rules(dir: &std::path::Path) -> ExitCode {

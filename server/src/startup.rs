@@ -206,6 +206,7 @@ impl Application {
             .spawn(shutdown.clone()),
         );
 
+        let accounts = crate::accounts::Accounts::new(store.clone(), &config).await?;
         let state = web::Data::new(AppState {
             config: config.clone(),
             store,
@@ -225,6 +226,7 @@ impl Application {
                 Duration::from_secs(3600),
             ),
             auth_throttle: Default::default(),
+            accounts,
         });
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             anyhow::anyhow!(

@@ -1,4 +1,5 @@
 //! Domain types and pure rules: no I/O, no actix. Each type validates on construction.
+pub mod account;
 pub mod backfill;
 pub mod business_calendar;
 pub mod email;

@@ -1,10 +1,17 @@
-//! Bearer-token authentication and role checks. Endpoints take an [`Auth<R>`] argument, which
-//! answers `401` without a valid token (or with an expired one), `403` when the token's role is
-//! not one the endpoint admits, and `429` to an address with too many failed attempts.
+//! Authentication and role checks. Endpoints take an [`Auth<R>`] argument, which answers `401`
+//! without a valid bearer token or console session (or with an expired one), `403` when the
+//! caller's role is not one the endpoint admits, and `429` to an address with too many failed
+//! attempts.
 //!
-//! [`authenticate`] (a middleware) looks the token up before any extractor runs, so that the
-//! answer about the token comes first: a caller without the right token never learns whether
-//! its body would have been accepted.
+//! Two kinds of caller use the same `/v1` API: machines with `Authorization: Bearer <token>`,
+//! and people signed in to the console with the [`SESSION_COOKIE`]. A request authenticated by
+//! the cookie that may change state (`POST`, `PUT`, `PATCH`, `DELETE`) must also carry
+//! [`CSRF_HEADER`] with the session's token, or it is refused with `403` before its handler runs;
+//! bearer tokens need none (a browser never adds them on its own).
+//!
+//! [`authenticate`] (a middleware) looks the caller up before any extractor runs, so that the
+//! answer about the credentials comes first: a caller without the right ones never learns
+//! whether its body would have been accepted.
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -56,11 +63,22 @@ pub struct Auth<R: Needs> {
 }
 
 impl<R: Needs> Auth<R> {
-    /// Who to write in the audit log.
+    /// Who to write in the audit log: the person (`name <email>`) or the token (`name (id)`).
     pub fn actor(&self) -> String {
-        format!("{} ({})", self.caller.name, self.caller.id)
+        match &self.caller.email {
+            Some(email) => format!("{} <{email}>", self.caller.name),
+            None => format!("{} ({})", self.caller.name, self.caller.id),
+        }
     }
 }
+
+/// The console session's cookie.
+pub const SESSION_COOKIE: &str = "hirelay_session";
+/// The header a cookie-authenticated state-changing request repeats the session's token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Paths a user who must change the password may still use: to see who they are, to change
+/// it, and to sign out.
+const PASSWORD_CHANGE_PATHS: [&str; 2] = ["/v1/session", "/v1/session/password"];
 
 /// The id the bootstrap admin token has in audit entries.
 pub const BOOTSTRAP_ID: &str = "tok_bootstrap";
@@ -68,21 +86,96 @@ pub const BOOTSTRAP_ID: &str = "tok_bootstrap";
 /// What [`authenticate`] found, for the request's [`Auth`] extractor.
 struct Authenticated(Result<TokenIdentity, ApiError>);
 
-/// Middleware: for a request with an `Authorization` header, checks the token before the
-/// handler's extractors run (they run together, and a body extractor's 400 would otherwise
-/// be answered before the token's 401 or 403).
+/// Middleware: for a request with an `Authorization` header, or a session cookie on the API,
+/// checks the credentials before the handler's extractors run (they run together, and a body
+/// extractor's 400 would otherwise be answered before the credentials' 401 or 403, or a CSRF
+/// failure's 403).
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let has_token = req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION);
+    if has_token || (req.path().starts_with("/v1/") && session_cookie(req.request()).is_some()) {
+        let outcome = identify_caller(req.request()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
+/// The caller of a request: by its bearer token when it has an `Authorization` header, else by
+/// its session cookie, else none (`401 missing_token`).
+async fn identify_caller(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
     if req
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
     {
-        let outcome = identify(req.request()).await;
-        req.extensions_mut().insert(Authenticated(outcome));
+        return identify(req).await;
     }
-    next.call(req).await
+    match session_cookie(req) {
+        Some(cookie) => identify_session(req, &cookie).await,
+        None => identify(req).await,
+    }
+}
+
+/// The value of the session cookie a request carries, if any.
+pub fn session_cookie(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Whether a request may change state (and so needs the CSRF token when a cookie signs it).
+fn changes_state(method: &actix_web::http::Method) -> bool {
+    !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS")
+}
+
+/// The caller a session cookie names: its user, while the session is live and the user enabled
+/// (a disabled user's sessions stop at once); the CSRF token checked for state changes.
+async fn identify_session(req: &HttpRequest, cookie: &str) -> Result<TokenIdentity, ApiError> {
+    let state = state(req)?;
+    let Some((session, user)) = state.accounts.session(cookie, now_millis()).await? else {
+        return Err(ApiError::new(
+            ErrorCode::SessionExpired,
+            "the session has ended; sign in again",
+        ));
+    };
+    if changes_state(req.method()) {
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(sent.ct_eq(session.csrf_token.as_bytes())) {
+            return Err(ApiError::field(
+                ErrorCode::CsrfFailed,
+                "X-CSRF-Token",
+                "a signed-in browser's POST, PUT, PATCH and DELETE need the header \
+                 `X-CSRF-Token` with the session's token (`GET /v1/session` answers it)",
+            ));
+        }
+    }
+    if user.password_change_required && !PASSWORD_CHANGE_PATHS.contains(&req.path()) {
+        return Err(ApiError::new(
+            ErrorCode::PasswordChangeRequired,
+            "choose a new password first (`PUT /v1/session/password`)",
+        ));
+    }
+    let role = user
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::internal(anyhow::anyhow!("user {}: {e}", user.id)))?;
+    Ok(TokenIdentity {
+        id: user.id,
+        name: user.name,
+        role,
+        email: Some(user.email),
+    })
 }
 
 fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
@@ -128,6 +221,7 @@ async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
                 id: BOOTSTRAP_ID.into(),
                 name: "bootstrap admin".into(),
                 role: Role::Admin,
+                email: None,
             });
         }
     }
@@ -172,14 +266,14 @@ impl<R: Needs + 'static> FromRequest for Auth<R> {
         Box::pin(async move {
             let outcome = match found {
                 Some(Authenticated(outcome)) => outcome,
-                None => identify(&req).await,
+                None => identify_caller(&req).await,
             };
             let caller = outcome.inspect_err(|e| note_failure(&req, e))?;
             if !caller.role.is_in(R::ROLES) {
                 return Err(ApiError::new(
                     ErrorCode::Forbidden,
                     format!(
-                        "this endpoint is for the roles {}; the token has {}",
+                        "this endpoint is for the roles {}; the caller has {}",
                         roles(R::ROLES),
                         caller.role.as_str()
                     ),

@@ -1,10 +1,12 @@
-//! `/console`: the web console, for now the HR managers' Career Relay dashboard (C5): the ledger
-//! and the funnel, read from the admin API with the token the user gives.
+//! `/console`: the web console (issue 14). One page (the shell) and its modules: the router
+//! and navigation (`app.js`), the API wrapper (`api.js`), the words (`i18n.js`), shared form
+//! helpers (`ui.js`) and one module per page under `pages/`. People sign in with their own
+//! account (`/v1/session`); every page works on the public `/v1` API.
 //!
-//! The page, its script and its style are compiled into the binary (no files to deploy, no
-//! build step). They are served with a strict Content-Security-Policy: scripts, styles and
-//! requests only from this server, nothing inline, no framing; the script sets everything it
-//! shows as text.
+//! The files are compiled into the binary from [`ASSETS`] (no files to deploy, no build step,
+//! no Node.js). They are served with a strict Content-Security-Policy: scripts, styles and
+//! requests only from this server, nothing inline, no framing; the scripts set everything they
+//! show as text.
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -12,13 +14,60 @@ use actix_web::{web, HttpResponse};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(root))
         .route("/console", web::get().to(page))
-        .route("/console/console.js", web::get().to(script))
-        .route("/console/console.css", web::get().to(style));
+        .route("/console/{file:.*}", web::get().to(file));
 }
 
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every file the console serves under `/console/`: its path, type and content.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "console.css",
+        "text/css; charset=utf-8",
+        include_str!("../../console/console.css"),
+    ),
+    ("app.js", JS, include_str!("../../console/app.js")),
+    ("api.js", JS, include_str!("../../console/api.js")),
+    ("i18n.js", JS, include_str!("../../console/i18n.js")),
+    ("ui.js", JS, include_str!("../../console/ui.js")),
+    (
+        "pages/signin.js",
+        JS,
+        include_str!("../../console/pages/signin.js"),
+    ),
+    (
+        "pages/password.js",
+        JS,
+        include_str!("../../console/pages/password.js"),
+    ),
+    (
+        "pages/welcome.js",
+        JS,
+        include_str!("../../console/pages/welcome.js"),
+    ),
+    (
+        "pages/dashboard.js",
+        JS,
+        include_str!("../../console/pages/dashboard.js"),
+    ),
+    (
+        "pages/users.js",
+        JS,
+        include_str!("../../console/pages/users.js"),
+    ),
+    (
+        "pages/tokens.js",
+        JS,
+        include_str!("../../console/pages/tokens.js"),
+    ),
+    (
+        "pages/placeholder.js",
+        JS,
+        include_str!("../../console/pages/placeholder.js"),
+    ),
+];
+
 const PAGE: &str = include_str!("../../console/index.html");
-const SCRIPT: &str = include_str!("../../console/console.js");
-const STYLE: &str = include_str!("../../console/console.css");
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -45,10 +94,12 @@ async fn page() -> HttpResponse {
     asset("text/html; charset=utf-8", PAGE)
 }
 
-async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", SCRIPT)
-}
-
-async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE)
+/// A file of [`ASSETS`], or the API's `404` for any other path.
+async fn file(path: web::Path<String>) -> Result<HttpResponse, super::error::ApiError> {
+    let wanted = path.into_inner();
+    ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == wanted)
+        .map(|(_, content_type, body)| asset(content_type, body))
+        .ok_or_else(|| super::error::ApiError::not_found(format!("console file `{wanted}`")))
 }

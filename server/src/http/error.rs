@@ -17,7 +17,11 @@ pub enum ErrorCode {
     InvalidToken,
     TokenExpired,
     InvalidSignature,
+    InvalidCredentials,
+    SessionExpired,
     Forbidden,
+    CsrfFailed,
+    PasswordChangeRequired,
     NotFound,
     Conflict,
     IdempotencyConflict,
@@ -45,7 +49,11 @@ impl ErrorCode {
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED),
             TokenExpired => ("token_expired", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
+            InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            SessionExpired => ("session_expired", StatusCode::UNAUTHORIZED),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            CsrfFailed => ("csrf_token_invalid", StatusCode::FORBIDDEN),
+            PasswordChangeRequired => ("password_change_required", StatusCode::FORBIDDEN),
             NotFound => ("not_found", StatusCode::NOT_FOUND),
             Conflict => ("conflict", StatusCode::CONFLICT),
             IdempotencyConflict => ("idempotency_conflict", StatusCode::CONFLICT),
@@ -401,6 +409,22 @@ impl From<crate::mail::MailError> for ApiError {
             E::UnknownTemplate(name) => ApiError::not_found(format!("template `{name}`")),
             E::Promotional { .. } => ApiError::new(ErrorCode::Unprocessable, message),
             E::Interrupted(_) => ApiError::internal(anyhow::anyhow!(message)),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(err: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError as E;
+        let message = err.to_string();
+        match err {
+            E::BadCredentials => ApiError::new(ErrorCode::InvalidCredentials, message),
+            E::Locked { retry_after_secs } => ApiError::new(ErrorCode::TooManyRequests, message)
+                .with_retry_after(retry_after_secs),
+            E::Invalid { field, .. } => ApiError::field(ErrorCode::InvalidField, field, message),
+            E::InvitationInvalid => ApiError::field(ErrorCode::NotFound, "token", message),
+            E::Hash(e) => ApiError::internal(e),
             E::Store(e) => e.into(),
         }
     }

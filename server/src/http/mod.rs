@@ -26,8 +26,11 @@ pub mod routing;
 pub mod rules;
 pub mod scheduler;
 pub mod security_headers;
+pub mod session;
 pub mod templates;
 pub mod throttle;
+pub mod tokens;
+pub mod users;
 pub mod webhook_deliveries;
 pub mod webhook_subscriptions;
 pub mod webhooks;
@@ -75,6 +78,8 @@ pub struct AppState {
     pub test_sends: crate::rate_limit::RateLimit,
     /// Failed authentications per client address.
     pub auth_throttle: throttle::AuthThrottle,
+    /// Users, their passwords and console sessions.
+    pub accounts: crate::accounts::Accounts,
 }
 
 /// A CSV document (see `crate::export::chunks`) streamed as a download named `filename`.
@@ -183,5 +188,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(career_relay::configure)
     .configure(console::configure)
     .configure(kpis::configure)
-    .configure(audit::configure);
+    .configure(audit::configure)
+    .configure(session::configure)
+    .configure(users::configure)
+    .configure(tokens::configure);
 }

@@ -71,6 +71,17 @@ use utoipa::{Modify, OpenApi};
         super::notifications::get,
         super::notifications::put,
         super::audit::list,
+        super::session::sign_in,
+        super::session::current,
+        super::session::sign_out,
+        super::session::change_password,
+        super::session::accept_invitation,
+        super::users::list,
+        super::users::create,
+        super::users::update,
+        super::tokens::list,
+        super::tokens::create,
+        super::tokens::revoke,
     ),
     modifiers(&BearerAuth)
 )]
@@ -79,7 +90,9 @@ struct ApiDoc;
 struct BearerAuth;
 
 /// The roles, as `domain::role` grants them (issue 18).
-const ROLES: &str = "An API token (`hirelay token create --role ROLE`). Roles are not ranked: \
+const ROLES: &str = "An API token (`hirelay token create --role ROLE`), or a console \
+    session: the `hirelay_session` cookie set by `POST /v1/session`, with which every POST, PUT, \
+    PATCH and DELETE also needs the header `X-CSRF-Token` (403 `csrf_token_invalid` otherwise). Roles are not ranked: \
     `admin` may use everything; `viewer` reads applications (with candidates' personal data) and \
     the KPIs; `marketer` the email templates and the outbox (addresses by domain); `integrator` the outbound webhook subscriptions and \
     deliveries; any role its own notification subscription. No token or a wrong, revoked or \

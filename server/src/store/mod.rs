@@ -22,8 +22,10 @@ pub mod recruiting;
 pub mod referrals;
 pub mod routing;
 pub mod scheduler;
+pub mod sessions;
 pub mod sqlite_ingest;
 pub mod tokens;
+pub mod users;
 pub mod webhooks;
 
 use migrations::{Migrator, MigratorTrait};

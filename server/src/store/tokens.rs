@@ -7,12 +7,15 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, new_token, token_hash};
 use crate::domain::role::Role;
 
-/// A token's identity, as requests carry it.
+/// A caller's identity, as requests carry it: an API token's, or a signed-in user's (then
+/// `id` is the user's and `email` is set).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenIdentity {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// The person's address, for a console user.
+    pub email: Option<String>,
 }
 
 /// What a presented token turns out to be.
@@ -78,6 +81,7 @@ impl Store {
                 id,
                 name: name.to_owned(),
                 role,
+                email: None,
             },
             token,
         ))
@@ -171,5 +175,6 @@ fn identity(t: &api_token::Model) -> Option<TokenIdentity> {
         role: t.role.parse().ok()?,
         id: t.id.clone(),
         name: t.name.clone(),
+        email: None,
     })
 }

@@ -376,7 +376,7 @@ fn templates_check_passes_the_shipped_templates_and_names_a_variable_absent_from
         .args(["templates", "check", "--dir"])
         .arg(&templates));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), "4 templates OK");
+    assert_eq!(stdout(&output).trim(), "5 templates OK");
 
     std::fs::write(
         templates.join("group_link_approval/text.hbs"),

@@ -436,3 +436,72 @@ pub fn retry_after(res: &reqwest::Response) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// The password every test user gets from [`TestApp::user`].
+pub const USER_PASSWORD: &str = "correct horse battery staple";
+
+/// A console session of a signed-in test user: its cookie and CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub user: Value,
+}
+
+impl TestApp {
+    /// Creates a console user of `role` (`{role}@example.jp`, named `{role} さん`, password
+    /// [`USER_PASSWORD`], no change required), as `hirelay user create` does; answers the address.
+    pub async fn user(&self, role: hirelay::domain::role::Role) -> String {
+        let email = format!("{}@example.jp", role.as_str());
+        let name = format!("{} さん", role.as_str());
+        self.state
+            .accounts
+            .create_user(
+                &email,
+                Some(&name),
+                role,
+                USER_PASSWORD.to_owned().into(),
+                false,
+                hirelay::domain::time::now_millis(),
+            )
+            .await
+            .unwrap();
+        email
+    }
+
+    /// `POST /v1/session`, answered as it came.
+    pub async fn post_session(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/session"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs `email` in with [`USER_PASSWORD`]; panics unless it succeeds.
+    pub async fn sign_in(&self, email: &str) -> Session {
+        let res = self.post_session(email, USER_PASSWORD).await;
+        assert_eq!(res.status(), 200, "sign-in of {email}");
+        let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let body: Value = res.json().await.unwrap();
+        Session {
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+            user: body["user"].clone(),
+        }
+    }
+
+    /// A request of a signed-in browser: the cookie, and the CSRF token.
+    pub fn as_session(
+        &self,
+        session: &Session,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("cookie", &session.cookie)
+            .header("x-csrf-token", &session.csrf)
+    }
+}

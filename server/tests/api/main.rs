@@ -7,6 +7,7 @@ mod kpis;
 #[allow(dead_code)]
 mod smtp;
 
+mod accounts;
 mod ats;
 mod backfill;
 mod bizreach;
@@ -35,6 +36,7 @@ mod rules_source;
 mod scheduler;
 mod security;
 mod sending;
+mod sessions;
 mod storage;
 mod templates;
 mod walkthrough;

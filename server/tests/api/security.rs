@@ -108,6 +108,12 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("GET", "/v1/notifications/subscriptions", Allowed::Any),
     ("PUT", "/v1/notifications/subscriptions", Allowed::Any),
     ("GET", "/v1/audit-log", Allowed::Admin),
+    ("GET", "/v1/users", Allowed::Admin),
+    ("POST", "/v1/users", Allowed::Admin),
+    ("PATCH", "/v1/users/{id}", Allowed::Admin),
+    ("GET", "/v1/tokens", Allowed::Admin),
+    ("POST", "/v1/tokens", Allowed::Admin),
+    ("DELETE", "/v1/tokens/{id}", Allowed::Admin),
 ];
 
 /// A path of the table with its parameters filled by names that exist nowhere, so an

@@ -54,7 +54,8 @@ async fn shipped_templates_are_listed_with_their_versions() {
             "bizreach_application_notice",
             "career_relay_invitation",
             "career_relay_monthly_report",
-            "group_link_approval"
+            "group_link_approval",
+            "user_invitation"
         ]
     );
     let t = app.get_json("/v1/templates/group_link_approval").await;

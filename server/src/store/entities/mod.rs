@@ -20,5 +20,7 @@ pub mod opt_out;
 pub mod referral;
 pub mod routing_rule;
 pub mod scheduler_run;
+pub mod session;
+pub mod user;
 pub mod webhook_delivery;
 pub mod webhook_subscription;

@@ -1,0 +1,53 @@
+// The one way pages call the admin API: same-origin requests with the session cookie, the
+// CSRF token on every state-changing request, and error bodies turned into ApiError (with the
+// field at fault, so forms can show it beside that field).
+let csrfToken = null;
+
+/** Remembers the session's CSRF token (from POST or GET /v1/session). */
+export function setCsrf(token) {
+  csrfToken = token;
+}
+
+/** An error answer of the API: its HTTP status, stable code, message and field. */
+export class ApiError extends Error {
+  constructor(status, code, message, field, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+    this.retryAfter = retryAfter || null;
+  }
+}
+
+/** Calls the API; answers parsed JSON (null for 204, the Response for other types). */
+export async function api(method, path, body) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) {
+    let error = {};
+    try {
+      error = (await res.json()).error || {};
+    } catch (_) {}
+    const failure = new ApiError(res.status, error.code, error.message || res.statusText, error.field, res.headers.get("retry-after"));
+    if (res.status === 401 && path !== "/v1/session") {
+      document.dispatchEvent(new CustomEvent("hirelay:signed-out"));
+    }
+    throw failure;
+  }
+  if (res.status === 204) return null;
+  const type = res.headers.get("content-type") || "";
+  return type.includes("application/json") ? res.json() : res;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body);
+export const put = (path, body) => api("PUT", path, body);
+export const patch = (path, body) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);
