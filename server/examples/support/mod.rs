@@ -161,6 +161,8 @@ pub async fn queue_invitations(
         company_name: state.config.company_name.as_deref().unwrap_or("採用担当"),
         sender: &state.config.sender,
     };
+    // Fresh candidates: no opt-out and no consent (the pipeline reads theirs per batch).
+    let standing = hirelay::store::opt_outs::Standing::default();
     let mut queued = 0;
     for chunk in pairs.chunks(batch.max(1)) {
         let mut planned = Vec::with_capacity(chunk.len());
@@ -170,6 +172,7 @@ pub async fn queue_invitations(
                 &settings,
                 app,
                 candidate,
+                &standing,
                 send_at,
                 "evt_bench",
             )
