@@ -61,7 +61,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 4 on PostgreSQL (more overlap each other's round trips)" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
-    Setting { key: "company_name", default: "", doc: "the company name candidate emails show; default the BizReach account name, else 採用担当" },
+    Setting { key: "company_name", default: "", doc: "the company name candidate emails and pages show; default the BizReach account name, else `HIRELAY_SENDER_NAME`, else 採用担当" },
     Setting { key: "invitation_cooldown_days", default: "365", doc: "the least days between two Career Relay invitations to one person (one normalised address), however many positions reject them; someone who registered is never invited again (C8)" },
     Setting { key: "career_relay_ratio", default: "10", doc: "registered rejected candidates per free referral slot (C1)" },
     Setting { key: "career_relay_targets", default: "", doc: "target rates of the funnel's steps from the step before (C5), e.g. `invitation_sent=0.95,link_clicked=0.3,registered=0.2`" },

@@ -39,8 +39,7 @@ async fn activate(
 }
 
 async fn render(state: &AppState, page: &ApprovalPage, token: &str) -> HttpResponse {
-    let company =
-        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
+    let company = crate::relay::company_name(&state.store.db, &state.config).await;
     let (status, title, body) = match page {
         ApprovalPage::Ready(group) => (
             StatusCode::OK,

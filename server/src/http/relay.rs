@@ -25,8 +25,7 @@ async fn page(
     title: &str,
     body: &str,
 ) -> HttpResponse {
-    let company =
-        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
+    let company = crate::relay::company_name(&state.store.db, &state.config).await;
     candidate_page::render(status, &company, title, body)
 }
 

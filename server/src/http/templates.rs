@@ -390,8 +390,7 @@ async fn test_send(
 /// Issue 19: what the configuration gives a candidate's mail (the company's name, the sender's
 /// legal display), shown by previews and test-sends instead of the sample's.
 async fn configured_values(state: &AppState) -> Value {
-    let company =
-        crate::relay::company_name(&state.store.db, state.config.company_name.as_deref()).await;
+    let company = crate::relay::company_name(&state.store.db, &state.config).await;
     state.mailer.configured_values(&company)
 }
 

@@ -77,7 +77,7 @@ impl Pipeline {
 
     /// The company name candidate emails show, read in the worker's transaction `txn`.
     async fn company_name(&self, txn: &DatabaseTransaction) -> String {
-        crate::relay::company_name(txn, self.config.company_name.as_deref()).await
+        crate::relay::company_name(txn, &self.config).await
     }
 }
 

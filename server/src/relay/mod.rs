@@ -63,14 +63,19 @@ impl std::fmt::Display for Invited {
 }
 
 /// The company name emails show: the configured one (`HIRELAY_COMPANY_NAME`), else the BizReach
-/// account's name, else 採用担当; read on `db`.
-pub async fn company_name<C: ConnectionTrait>(db: &C, configured: Option<&str>) -> String {
-    if let Some(name) = configured {
-        return name.to_owned();
+/// account's name, else the sender's legal name (`HIRELAY_SENDER_NAME`, issue 19: a candidate
+/// never reads a bare 採用担当 where a name is known), else 採用担当; read on `db`.
+pub async fn company_name<C: ConnectionTrait>(db: &C, config: &crate::config::Config) -> String {
+    if let Some(name) = &config.company_name {
+        return name.clone();
     }
     match Store::bizreach_credentials_in(db).await {
         Ok(Some(c)) => c.account_name,
-        _ => "採用担当".to_owned(),
+        _ => config
+            .sender
+            .name
+            .clone()
+            .unwrap_or_else(|| "採用担当".to_owned()),
     }
 }
 

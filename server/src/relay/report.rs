@@ -196,7 +196,7 @@ pub async fn month_report<C: ConnectionTrait>(
         .find(|s| s.name == "slot_used")
         .map_or(0, |s| s.count);
     Ok(MonthReport {
-        company_name: super::company_name(db, config.company_name.as_deref()).await,
+        company_name: super::company_name(db, config).await,
         month: month.first_day().format("%Y年%-m月").to_string(),
         month_code: month.code(),
         period_from: month.first_day().to_string(),

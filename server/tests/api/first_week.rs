@@ -212,10 +212,15 @@ async fn candidate_pages_are_styled_and_carry_the_company_name() {
     }
 }
 
-/// Item 8 (b): with no company name configured and no BizReach account, the pages say 採用担当.
+/// Items 5 and 8 (b): with no company name configured and no BizReach account, the pages name
+/// the sender's legal name (`HIRELAY_SENDER_NAME`), and only without that either say 採用担当.
 #[tokio::test]
-async fn candidate_pages_without_a_company_name_say_saiyo_tanto() {
+async fn candidate_pages_without_a_company_name_name_the_sender_else_saiyo_tanto() {
     let app = TestApp::spawn().await;
+    let p = page(&app, reqwest::Method::GET, "/r/unknown-token").await;
+    assert_eq!(p.title, "リンクが見つかりません - 株式会社テスト 採用担当");
+    app.stop().await;
+    let app = TestApp::spawn_with(&[("HIRELAY_SENDER_NAME", "")]).await;
     let p = page(&app, reqwest::Method::GET, "/r/unknown-token").await;
     assert_eq!(p.title, "リンクが見つかりません - 採用担当");
 }

@@ -236,7 +236,7 @@ async fn l4_test_send_arrives_with_subject_message_id_and_both_parts() {
     assert_eq!(mail.from, "noreply@hirelay.test");
     assert_eq!(
         mail.decoded_header("Subject").unwrap(),
-        "ビズリーチグループ連携案内 - 採用担当 鈴木 一郎 様より"
+        "ビズリーチグループ連携案内 - 株式会社テスト 採用担当 鈴木 一郎 様より"
     );
     assert_eq!(
         mail.header("Message-ID").unwrap(),
@@ -520,5 +520,5 @@ async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
         .post_json("/v1/templates/group_link_approval/preview", &json!({}))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(preview["subject"], "承認のお願い - 採用担当");
+    assert_eq!(preview["subject"], "承認のお願い - 株式会社テスト 採用担当");
 }

@@ -125,20 +125,7 @@ fn candidate<'a>(cells: impl Iterator<Item = &'a StepDay>) -> [u64; 4] {
 
 /// The KPIs of `days` by name, in name order.
 fn recorded_totals<'a>(days: impl Iterator<Item = &'a KpiDay>) -> Vec<RecordedKpi> {
-    let mut by_name: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
-    for day in days {
-        let total = by_name.entry(day.name.as_str()).or_default();
-        total.0 += day.count.max(0) as u64;
-        total.1 += day.sum;
-    }
-    by_name
-        .into_iter()
-        .map(|(name, (count, sum))| RecordedKpi {
-            name: name.to_owned(),
-            count,
-            sum,
-        })
-        .collect()
+    super::recorded::by_name(days.map(|d| (d.name.as_str(), d.count.max(0) as u64, d.sum)))
 }
 
 impl Counts<'_> {

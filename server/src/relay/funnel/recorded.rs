@@ -17,13 +17,23 @@ pub struct RecordedKpi {
 
 /// The totals of `records` recorded at times `counted` accepts, by name in name order.
 pub fn totals(records: &[kpi_record::Model], counted: &dyn Fn(i64) -> bool) -> Vec<RecordedKpi> {
-    let mut by_name: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
-    for r in records.iter().filter(|r| counted(r.recorded_at)) {
-        let total = by_name.entry(r.name.as_str()).or_default();
-        total.0 += 1;
-        total.1 += r.value;
+    by_name(
+        records
+            .iter()
+            .filter(|r| counted(r.recorded_at))
+            .map(|r| (r.name.as_str(), 1, r.value)),
+    )
+}
+
+/// Adds up `(name, count, sum)` parts (single points or whole days) by name, in name order.
+pub fn by_name<'a>(parts: impl Iterator<Item = (&'a str, u64, f64)>) -> Vec<RecordedKpi> {
+    let mut totals: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    for (name, count, sum) in parts {
+        let total = totals.entry(name).or_default();
+        total.0 += count;
+        total.1 += sum;
     }
-    by_name
+    totals
         .into_iter()
         .map(|(name, (count, sum))| RecordedKpi {
             name: name.to_owned(),
