@@ -23,7 +23,9 @@ const $ = (id) => document.getElementById(id);
 let user = null;
 
 function allowed() {
-  return user ? PAGES.filter((page) => page.roles.includes(user.role)) : [];
+  // Until a password an admin chose is changed, the API answers nothing else: no page is offered.
+  if (!user || user.password_change_required) return [];
+  return PAGES.filter((page) => page.roles.includes(user.role));
 }
 
 function route() {

@@ -88,3 +88,37 @@ export function values(formNode) {
 export function when(value) {
   return value ? new Date(value).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "ja-JP") : "—";
 }
+
+/**
+ * A page whose form chooses a password: `{id, title, intro, fields, submit, password, send}`.
+ * `fields` are `[name, label, autocomplete]` of password inputs, the last one named `confirm`
+ * and checked against the field `password` names; `send(values)` answers what to sign in with.
+ * Errors show beside their field (or at the form's top), and what was typed stays.
+ */
+export function passwordPage(main, ctx, spec) {
+  const submit = async (event) => {
+    event.preventDefault();
+    const node = event.target;
+    clearErrors(node);
+    const v = values(node);
+    if (v[spec.password] !== v.confirm) return showError(node, "confirm", spec.mismatch);
+    try {
+      await ctx.signedIn(await spec.send(v));
+    } catch (error) {
+      showError(node, error.field, error.message);
+    }
+  };
+  document.title = `${spec.title} - hirelay`;
+  main.replaceChildren(
+    el("h1", {}, spec.title),
+    el("p", {}, spec.intro),
+    form(
+      spec.id,
+      submit,
+      spec.fields.map(([name, label, autocomplete]) =>
+        field(spec.id, { name, label, type: "password", required: true, autocomplete })
+      ),
+      el("button", { type: "submit" }, spec.submit)
+    )
+  );
+}

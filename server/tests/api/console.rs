@@ -409,3 +409,51 @@ async fn issue14_an_invited_user_chooses_a_password_from_the_email_in_chromium()
     );
     browser.quit().await;
 }
+
+/// Issue 14: a user whose password an admin chose is asked for a new one at the first sign-in
+/// in the browser, before any page; a mismatched confirmation is shown beside its field, and the
+/// new password is the one that works afterwards.
+#[tokio::test]
+async fn issue14_a_password_an_admin_chose_is_changed_first_in_chromium() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let initial = "chosen-by-the-admin-2026";
+    let (status, user) = app
+        .post_json(
+            "/v1/users",
+            &serde_json::json!({"email": "second@example.jp", "role": "marketer", "name": "二人目", "password": initial}),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    browser.open(&app.url("/console")).await;
+    browser.fill("#signin-email", "second@example.jp").await;
+    browser.fill("#signin-password", initial).await;
+    browser.press("サインイン").await;
+    browser.wait_for_text("パスワードの変更").await;
+    assert_eq!(navigation(&browser).await, "", "no page before the change");
+    browser.fill("#password-current_password", initial).await;
+    browser.fill("#password-new_password", USER_PASSWORD).await;
+    browser
+        .fill("#password-confirm", "something else entirely")
+        .await;
+    browser.press("変更する").await;
+    browser
+        .wait_for_text("確認用のパスワードが一致しません")
+        .await;
+    browser.fill("#password-confirm", USER_PASSWORD).await;
+    browser.press("変更する").await;
+    wait_until(
+        &browser,
+        "return document.querySelectorAll('#nav a').length > 0",
+    )
+    .await;
+    assert_eq!(navigation(&browser).await, "テンプレート,送信箱");
+    browser.wait_for_text("二人目 (マーケター)").await;
+    let new = app.post_session("second@example.jp", USER_PASSWORD).await;
+    assert_eq!(new.status(), 200);
+    let old = app.post_session("second@example.jp", initial).await;
+    assert_eq!(old.status(), 401);
+    browser.quit().await;
+}
