@@ -12,14 +12,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/reference.sh"
-bin=$(bench_example bench_invitations)
-rounds=()
-for _ in $(seq "${BENCH_ROUNDS:-3}"); do
-  read -r ref ref_p99 < <(reference_run "${BENCH_SECONDS:-10}")
-  echo "reference: ${ref} webhooks/s (p99 ${ref_p99} ms)"
-  out=$(RUST_LOG=warn "$bin" "${BENCH_INVITATIONS:-10000}" ${1:+"$1"})
-  echo "$out"
-  rounds+=("$(sed -nE 's/^invitations: ([0-9]+)\/s/\1/p' <<<"$out"):$ref")
-done
-database=sqlite; [[ "${1:-}" == postgres* ]] && database=postgres
-rounds_line "invitations rendered and queued ($database)" 5000 "${rounds[@]}"
+example_rounds bench_invitations "${BENCH_INVITATIONS:-10000}" 's/^invitations: ([0-9]+)\/s/\1/p' \
+  "invitations rendered and queued" 5000 "${1:-}"

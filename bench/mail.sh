@@ -12,14 +12,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/reference.sh"
-bin=$(bench_example bench_mail)
-rounds=()
-for _ in $(seq "${BENCH_ROUNDS:-3}"); do
-  read -r ref ref_p99 < <(reference_run "${BENCH_SECONDS:-10}")
-  echo "reference: ${ref} webhooks/s (p99 ${ref_p99} ms)"
-  out=$(RUST_LOG=warn "$bin" "${BENCH_MAILS:-5000}" ${1:+"$1"})
-  echo "$out"
-  rounds+=("$(sed -nE 's/^mail: ([0-9]+) mails\/s/\1/p' <<<"$out"):$ref")
-done
-database=sqlite; [[ "${1:-}" == postgres* ]] && database=postgres
-rounds_line "mails sent over pooled SMTP connections ($database)" 500 "${rounds[@]}"
+example_rounds bench_mail "${BENCH_MAILS:-5000}" 's/^mail: ([0-9]+) mails\/s/\1/p' \
+  "mails sent over pooled SMTP connections" 500 "${1:-}"

@@ -90,3 +90,22 @@ bench_example() {
   cargo build --release --quiet -p hirelay --example "$1" --manifest-path "$root/Cargo.toml"
   echo "${CARGO_TARGET_DIR:-$root/target}/release/examples/$1"
 }
+
+# example_rounds EXAMPLE COUNT SED_SCRIPT WHAT TARGET_PER_S_AS_QUOTED [postgres://…]
+# Alternates the reference's load with the release example `EXAMPLE COUNT [URL]` for
+# BENCH_ROUNDS (3) rounds, reads each round's rate from its output with `sed -nE SED_SCRIPT`,
+# and judges the median round against the target (rounds_line).
+example_rounds() {
+  local example=$1 count=$2 script=$3 what=$4 target=$5 url=${6:-} bin out ref ref_p99 database=sqlite
+  local rounds=()
+  bin=$(bench_example "$example")
+  for _ in $(seq "${BENCH_ROUNDS:-3}"); do
+    read -r ref ref_p99 < <(reference_run "${BENCH_SECONDS:-10}")
+    echo "reference: ${ref} webhooks/s (p99 ${ref_p99} ms)"
+    out=$(RUST_LOG=warn "$bin" "$count" ${url:+"$url"})
+    echo "$out"
+    rounds+=("$(sed -nE "$script" <<<"$out"):$ref")
+  done
+  [[ "$url" == postgres* ]] && database=postgres
+  rounds_line "$what ($database)" "$target" "${rounds[@]}"
+}
