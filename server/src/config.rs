@@ -75,6 +75,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "log_format", default: "text", doc: "`text` or `json`" },
     Setting { key: "metrics_token", default: "", doc: "when set, `GET /metrics` needs `Authorization: Bearer` with this token" },
     Setting { key: "outbound_allow_hosts", default: "", doc: "hosts, addresses or CIDR networks outbound webhooks may reach although internal (loopback, private, link-local, CGNAT), separated by spaces or commas, e.g. `hooks.internal 10.1.0.0/16`; also the only hosts a webhook may reach over `http://`" },
+    Setting { key: "trusted_proxies", default: "", doc: "addresses or CIDR networks of the reverse proxies in front of hirelay, separated by spaces or commas, e.g. `127.0.0.1`; a request from one of them is counted, by the per-address limits on failed sign-ins and tokens, under the nearest address of `X-Forwarded-For` that is not a proxy (without it, every client behind a proxy shares the proxy's address)" },
 ];
 
 /// The sentence every invitation shows that its reader may refuse further mail (特定電子メール法
@@ -192,6 +193,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Internal hosts outbound webhooks may reach anyway (M7).
     pub outbound_allow_hosts: crate::outbound::AllowedHosts,
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
     /// The bearer token `/metrics` needs, when set.
     pub metrics_token: Option<SecretString>,
     /// Console sessions: idle and absolute expiry.
@@ -543,6 +545,7 @@ impl Config {
             ),
             log_format,
             outbound_allow_hosts: raw.parse("outbound_allow_hosts")?.unwrap_or_default(),
+            trusted_proxies: raw.parse("trusted_proxies")?.unwrap_or_default(),
             metrics_token: raw.string("metrics_token").map(SecretString::from),
             session_idle_minutes: positive("session_idle_minutes")? as u32,
             session_lifetime_hours: positive("session_lifetime_hours")? as u32,

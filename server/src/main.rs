@@ -26,6 +26,19 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, while the server runs, into a new file (PostgreSQL: pg_dump).
+    Backup {
+        /// The new file to write (never overwritten).
+        #[arg(value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database; every `hirelay serve` on it must be
+    /// stopped. The replaced database is kept beside it.
+    Restore {
+        /// A file written by `hirelay backup`.
+        #[arg(value_name = "FILE")]
+        from: PathBuf,
+    },
     /// Email templates.
     Templates {
         #[command(subcommand)]
@@ -196,6 +209,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Backup { out } => backup_or_restore(&config, BackupCommand::Backup(out)),
+            Command::Restore { from } => backup_or_restore(&config, BackupCommand::Restore(from)),
             Command::Templates {
                 command: TemplatesCommand::Check { dir },
             } => Ok(check_templates(
@@ -330,6 +345,58 @@ async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
     connect(&config).await?;
     println!("migrations are up to date");
     Ok(ExitCode::SUCCESS)
+}
+
+enum BackupCommand {
+    Backup(PathBuf),
+    Restore(PathBuf),
+}
+
+/// `hirelay backup FILE` and `hirelay restore FILE`, on the configured SQLite file.
+fn backup_or_restore(config: &Config, command: BackupCommand) -> anyhow::Result<ExitCode> {
+    use hirelay::store::sqlite_backup::{self, BackupError};
+    use secrecy::ExposeSecret;
+    let url = config.database_url.expose_secret();
+    let Some(database) = hirelay::store::sqlite_path(url).map(std::path::Path::new) else {
+        eprintln!("hirelay: {}", BackupError::Postgres);
+        return Ok(ExitCode::from(2));
+    };
+    let key_note = if config.secret_key.is_some() {
+        "the sealed secrets open only with HIRELAY_SECRET_KEY: keep it apart from this file"
+    } else {
+        "the sealed secrets open only with the key file secret.key of the data directory: \
+         keep a copy of it apart from this file"
+    };
+    let outcome = match command {
+        BackupCommand::Backup(out) => sqlite_backup::backup(database, &out).map(|done| {
+            println!(
+                "backed up {} to {} ({} bytes, schema {})",
+                database.display(),
+                out.display(),
+                done.bytes,
+                done.schema
+            );
+            eprintln!("hirelay: {key_note}");
+        }),
+        BackupCommand::Restore(from) => sqlite_backup::restore(&from, database).map(|done| {
+            println!(
+                "restored {} into {} (schema {}); `hirelay serve` migrates it forward if needed",
+                from.display(),
+                database.display(),
+                done.schema
+            );
+            if let Some(replaced) = done.replaced {
+                println!("the replaced database is kept as {}", replaced.display());
+            }
+        }),
+    };
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("hirelay: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn create_token(

@@ -226,6 +226,7 @@ impl Application {
                 Duration::from_secs(3600),
             ),
             auth_throttle: Default::default(),
+            public_links: Default::default(),
             accounts,
         });
         let listener = TcpListener::bind(config.bind).map_err(|e| {
@@ -244,6 +245,7 @@ impl Application {
                 .app_data(app_state.clone())
                 // Innermost: the token is checked before a handler's extractors run.
                 .wrap(actix_web::middleware::from_fn(http::auth::authenticate))
+                .wrap(actix_web::middleware::from_fn(http::public_links::limit))
                 .wrap_fn(move |req, srv| {
                     let path = req.path().to_owned();
                     let fut = srv.call(req);

@@ -185,7 +185,7 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
 
 async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
     let state = state(req)?;
-    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+    if let Some(ip) = super::client_ip::client_ip(req, &state.config.trusted_proxies) {
         if let Some(wait) = state.auth_throttle.locked(ip, Instant::now()) {
             let secs = wait.as_secs().max(1);
             return Err(ApiError::new(
@@ -243,8 +243,10 @@ fn note_failure(req: &HttpRequest, err: &ApiError) {
     if !matches!(err.code, ErrorCode::InvalidToken | ErrorCode::TokenExpired) {
         return;
     }
-    if let (Ok(state), Some(addr)) = (state(req), req.peer_addr()) {
-        state.auth_throttle.failed(addr.ip(), Instant::now());
+    if let Ok(state) = state(req) {
+        if let Some(ip) = super::client_ip::client_ip(req, &state.config.trusted_proxies) {
+            state.auth_throttle.failed(ip, Instant::now());
+        }
     }
 }
 

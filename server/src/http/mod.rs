@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod candidate_page;
 pub mod career_relay;
+pub mod client_ip;
 pub mod console;
 pub mod error;
 pub mod events;
@@ -21,6 +22,7 @@ pub mod ops;
 pub mod opt_outs;
 pub mod outbox;
 pub mod progress_sync;
+pub mod public_links;
 pub mod relay;
 pub mod routing;
 pub mod rules;
@@ -78,6 +80,8 @@ pub struct AppState {
     pub test_sends: crate::rate_limit::RateLimit,
     /// Failed authentications per client address.
     pub auth_throttle: throttle::AuthThrottle,
+    /// Requests to the public links per client address (issue 15).
+    pub public_links: public_links::PublicLinkLimit,
     /// Users, their passwords and console sessions.
     pub accounts: crate::accounts::Accounts,
 }

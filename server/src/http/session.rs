@@ -106,7 +106,7 @@ async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = super::client_ip::client_ip(&req, &state.config.trusted_proxies);
     if let Some(wait) = ip.and_then(|ip| state.auth_throttle.locked(ip, Instant::now())) {
         return Err(ApiError::too_many_requests(
             "too many failed authentications from this address",

@@ -4,7 +4,8 @@
 //! addresses are not affected. A [`RateLimit`] of failures: in memory and per process (a
 //! restart forgets, which only shortens a lockout).
 //!
-//! The address is the TCP peer's: behind a reverse proxy every client shares the proxy's.
+//! The address is the client's as [`super::client_ip`] finds it: the TCP peer's, or behind a
+//! proxy named in `HIRELAY_TRUSTED_PROXIES` the address that proxy saw.
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 

@@ -22,7 +22,9 @@ pub mod recruiting;
 pub mod referrals;
 pub mod routing;
 pub mod scheduler;
+pub mod schema;
 pub mod sessions;
+pub mod sqlite_backup;
 pub mod sqlite_ingest;
 pub mod tokens;
 pub mod users;
@@ -318,8 +320,31 @@ impl Store {
     }
 
     /// Runs every pending migration.
+    /// Brings the schema up to this binary's; refuses a database a newer hirelay migrated.
     pub async fn migrate(&self) -> Result<(), DbErr> {
+        self.refuse_newer_schema().await?;
         Migrator::up(&self.db, None).await
+    }
+
+    async fn refuse_newer_schema(&self) -> Result<(), DbErr> {
+        let sql = Statement::from_string(self.backend(), "SELECT version FROM seaql_migrations");
+        // No table yet: a new database.
+        let Ok(rows) = self.db.query_all(sql).await else {
+            return Ok(());
+        };
+        let applied = rows
+            .iter()
+            .map(|row| row.try_get::<String>("", "version"))
+            .collect::<Result<Vec<_>, _>>()?;
+        match schema::unknown_migrations(&applied).first() {
+            None => Ok(()),
+            Some(unknown) => Err(DbErr::Custom(format!(
+                "the database was migrated by a newer hirelay (migration `{unknown}` is unknown \
+                 to this binary, which knows up to `{}`): run that hirelay or a newer one, or \
+                 restore a backup made before the upgrade",
+                schema::newest_known()
+            ))),
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {

@@ -10,6 +10,7 @@ mod smtp;
 mod accounts;
 mod ats;
 mod backfill;
+mod backup;
 mod bizreach;
 #[allow(dead_code)]
 mod bizreach_support;

@@ -497,6 +497,94 @@ async fn m3_failed_authentications_are_throttled_per_address() {
     assert_eq!(res.status(), 200);
 }
 
+/// Issue 15 (TLS behind a reverse proxy): with the proxy named in `HIRELAY_TRUSTED_PROXIES`,
+/// failed tokens count against the client the proxy saw, so one guesser behind the proxy does
+/// not lock out everyone else behind it; without the setting the header is not believed, so a
+/// guesser cannot escape the limit by sending another `X-Forwarded-For` each time.
+#[tokio::test]
+async fn m3_issue15_behind_a_trusted_proxy_failures_count_per_forwarded_client() {
+    let behind = |app: &TestApp, client: &str, token: &str| {
+        app.as_token(token, Method::GET, "/v1/events")
+            .header("x-forwarded-for", client)
+    };
+    let app = TestApp::spawn_with(&[("HIRELAY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    for i in 0..10 {
+        let res = behind(&app, "203.0.113.9", &format!("guess-{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "guess {i}");
+    }
+    let res = behind(&app, "203.0.113.9", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "the guesser is limited");
+    let res = behind(&app, "198.51.100.4", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "another client behind the same proxy is not"
+    );
+
+    let app = TestApp::spawn().await;
+    for i in 0..10 {
+        let res = behind(&app, &format!("203.0.113.{i}"), &format!("guess-{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "guess {i}");
+    }
+    let res = behind(&app, "198.51.100.4", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        429,
+        "an untrusted X-Forwarded-For does not change the address counted"
+    );
+}
+
+/// Issue 15: the links hirelay mails out (`/r/{token}`, unsubscribe, link approvals) may be
+/// opened 60 times a minute per address; then `429` with `Retry-After`, while another address
+/// and the rest of the API are not affected.
+#[tokio::test]
+async fn issue15_public_links_are_rate_limited_per_address() {
+    let app = TestApp::spawn().await;
+    let paths = [
+        "/r/guess",
+        "/v1/unsubscribe/guess",
+        "/v1/link-approvals/guess",
+    ];
+    for i in 0..hirelay::http::public_links::PER_MINUTE {
+        let res = app
+            .client
+            .get(app.url(paths[i % paths.len()]))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(res.status(), 429, "request {i}");
+    }
+    for path in paths {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 429, "{path}");
+        let wait = crate::helpers::retry_after(&res);
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .build()
+        .unwrap();
+    let res = elsewhere.get(app.url("/r/guess")).send().await.unwrap();
+    assert_ne!(res.status(), 429, "another address is not limited");
+    let res = app.admin(Method::GET, "/v1/events").send().await.unwrap();
+    assert_eq!(res.status(), 200, "the API is not limited by it");
+}
+
 /// M3 (m0010): a token stored before tokens could expire still works after the migration,
 /// never expiring; the migration also goes down.
 #[tokio::test]
