@@ -258,8 +258,8 @@ export async function render(main) {
     try {
       const session = await post("/v1/bizreach/session", { email: v.email, password: v.password });
       node.reset();
-      say(w("signed_in", { account: session.account_name, count: session.group_accounts.length }));
       await reload();
+      say(w("signed_in", { account: session.account_name, count: session.group_accounts.length }));
     } catch (error) {
       showError(node, error.field, error.message);
     }

@@ -209,8 +209,8 @@ export async function render(main) {
         job_id: data.get("job_id"),
         register_rule: data.get("register_rule") !== null,
       });
-      say([w("routed", { routed: result.routed }), result.rule_name ? w("rule_registered", { name: result.rule_name }) : ""].join(" ").trim());
       await Promise.all([reloadInbox(), reloadRules()]);
+      say([w("routed", { routed: result.routed }), result.rule_name ? w("rule_registered", { name: result.rule_name }) : ""].join(" ").trim());
     } catch (error) {
       // An empty `job_id` is not a job: say so beside the menu.
       showError(node, error.field, error.message);
@@ -264,8 +264,8 @@ export async function render(main) {
             clearErrors(event.target);
             try {
               const renamed = await patch(`/v1/jobs/${encodeURIComponent(job.id)}`, { title: values(event.target).title });
-              say(w("job_renamed", { title: renamed.title }));
               await Promise.all([reloadJobs(), reloadRules()]);
+              say(w("job_renamed", { title: renamed.title }));
             } catch (error) {
               showError(event.target, error.field, error.message);
             }
@@ -286,8 +286,8 @@ export async function render(main) {
     try {
       const job = await post("/v1/jobs", { title: v.title, ats_job_id: v.ats_job_id || null });
       node.reset();
-      say(w("job_created", { title: job.title }));
       await reloadJobs();
+      say(w("job_created", { title: job.title }));
     } catch (error) {
       showError(node, error.field, error.message);
     }

@@ -189,9 +189,9 @@ export async function render(main) {
     try {
       const created = await post("/v1/webhook-subscriptions", { url: data.get("url"), event_types: data.getAll("event_types") });
       node.reset();
-      say(w("subscribed", { url: created.url }));
       secret.replaceChildren(el("p", {}, w("secret_once")), el("output", { id: "subscription-secret" }, created.secret));
       await Promise.all([reloadSubscriptions(), reloadDeliveries()]);
+      say(w("subscribed", { url: created.url }));
     } catch (error) {
       // `event_types[2]` names one choice; its error line is the group's.
       showError(node, (error.field || "").replace(/\[\d+\]$/, ""), error.message);

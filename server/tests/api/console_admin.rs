@@ -184,7 +184,8 @@ async fn p5_an_admin_links_a_group_and_switches_sync_on_through_its_preview_in_c
     browser
         .wait_for_text("件のグループアカウントを読み込みました")
         .await;
-    assert!(group_row(&browser, group).await.contains("未連携"));
+    let row = group_row(&browser, group).await;
+    assert!(row.contains("未連携"), "{row}");
 
     press_in_row(&browser, group, "連携を申請").await;
     browser.wait_for_text("承認メールを送りました").await;
@@ -193,7 +194,8 @@ async fn p5_an_admin_links_a_group_and_switches_sync_on_through_its_preview_in_c
     let url = b.approval_mail(group).await.1;
     let res = b.app.client.post(url).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    browser.open(&b.app.url("/console#/groups")).await;
+    // A new address (not only a new fragment), so that the page loads again.
+    browser.open(&b.app.url("/console?again#/groups")).await;
     wait_until(
         &browser,
         &format!(
