@@ -119,7 +119,6 @@ export async function render(main) {
   };
   const rows = el("tbody", { id: "group-accounts" });
   const preview = el("section", { id: "sync-preview", hidden: true, "aria-labelledby": "sync-preview-title" });
-  const result = el("p", { id: "backfill-result", role: "status" });
 
   /** Runs a change, says what it did (or why not), and shows the list again. */
   const act = async (button, call, done) => {
@@ -216,11 +215,7 @@ export async function render(main) {
           act(
             e.target,
             () => post(path("backfill"), {}),
-            (report) => {
-              const text = w("backfill_done", { name: group.name, imported: report.imported, ...report.skipped });
-              result.textContent = text;
-              return text;
-            }
+            (report) => w("backfill_done", { name: group.name, imported: report.imported, ...report.skipped })
           )
         )
       );
@@ -281,7 +276,6 @@ export async function render(main) {
       )
     ),
     preview,
-    result,
     el("h2", {}, w("signin")),
     el("p", {}, w("signin_intro")),
     form(

@@ -21,6 +21,7 @@ const w = pageWords({
     title: "設定",
     notifications: "自分への通知",
     notifications_intro: "あなた (サインイン中のユーザー) に届くメール通知です。",
+    switches: "通知するもの",
     bizreach_application: "BizReach の応募が届いたら通知する",
     monthly_report: "キャリアリレーの月次レポートを送る",
     email: "通知先のメールアドレス",
@@ -29,6 +30,7 @@ const w = pageWords({
     webhooks: "送信 Webhook の購読",
     webhooks_intro: "hirelay のイベントを ATS や BI に送る先です。署名の秘密鍵は作成時に一度だけ表示されます。",
     url: "送信先 URL (https://…)",
+    url_column: "送信先 URL",
     event_types: "送るイベント",
     subscribe: "購読を作成",
     created_at: "作成",
@@ -60,6 +62,7 @@ const w = pageWords({
     title: "Settings",
     notifications: "Your notifications",
     notifications_intro: "Emails to you, the signed-in user.",
+    switches: "Notify me of",
     bizreach_application: "Notify me when a BizReach application arrives",
     monthly_report: "Send me the monthly Career Relay report",
     email: "Address to notify",
@@ -68,6 +71,7 @@ const w = pageWords({
     webhooks: "Outbound webhook subscriptions",
     webhooks_intro: "Where hirelay sends its events (an ATS, a BI tool). The signing secret is shown once, when a subscription is created.",
     url: "URL to send to (https://…)",
+    url_column: "URL",
     event_types: "Events to send",
     subscribe: "Subscribe",
     created_at: "Created",
@@ -113,7 +117,7 @@ function checkboxes(formId, name, legend, options) {
 
 async function notifications(say) {
   const current = await get("/v1/notifications/subscriptions");
-  const switches = checkboxes("notify", "switches", w("notifications"), [
+  const switches = checkboxes("notify", "switches", w("switches"), [
     ["bizreach_application", w("bizreach_application")],
     ["monthly_report", w("monthly_report")],
   ]);
@@ -247,7 +251,7 @@ export async function render(main) {
     el("h2", {}, w("webhooks")),
     el("p", {}, w("webhooks_intro")),
     secret,
-    el("div", { className: "scroll" }, el("table", {}, head("url", "event_types", "created_at", "actions"), subscriptions)),
+    el("div", { className: "scroll" }, el("table", {}, head("url_column", "event_types", "created_at", "actions"), subscriptions)),
     form(
       "new-subscription-form",
       subscribe,
