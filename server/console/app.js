@@ -9,14 +9,15 @@ import { el } from "./ui.js";
 /** Every page: its route, its label, the roles that see it, and its module. */
 const PAGES = [
   { id: "dashboard", roles: ["admin", "viewer"], module: "./pages/dashboard.js" },
-  { id: "inbox", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET /v1/imports", "POST /v1/imports/route", "GET/POST /v1/routing-rules", "GET/POST /v1/jobs"] },
-  { id: "groups", roles: ["admin"], module: "./pages/placeholder.js", api: ["POST /v1/bizreach/session", "GET /v1/group-accounts", "POST /v1/group-accounts/{id}/link", "PUT /v1/group-accounts/{id}/progress-sync"] },
+  { id: "inbox", roles: ["admin"], module: "./pages/inbox.js" },
+  { id: "groups", roles: ["admin"], module: "./pages/groups.js" },
   { id: "rules", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET/PUT /v1/rules/{name}", "POST /v1/rules/{name}/dry-run", "GET /v1/rules/{name}/versions"] },
   { id: "events", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET /v1/events", "POST /v1/events/{id}/replay", "GET /v1/outbox"] },
   { id: "templates", roles: ["admin", "marketer"], module: "./pages/placeholder.js", api: ["GET/PUT /v1/templates/{name}", "POST /v1/templates/{name}/preview", "POST /v1/templates/{name}/test-send"] },
   { id: "outbox", roles: ["admin", "marketer"], module: "./pages/placeholder.js", api: ["GET /v1/outbox", "POST /v1/outbox/{id}/cancel"] },
   { id: "users", roles: ["admin"], module: "./pages/users.js" },
   { id: "tokens", roles: ["admin"], module: "./pages/tokens.js" },
+  { id: "settings", roles: ["admin"], module: "./pages/settings.js" },
 ];
 
 const $ = (id) => document.getElementById(id);

@@ -24,6 +24,7 @@ const STRINGS = {
     "nav.outbox": "送信箱",
     "nav.users": "ユーザー",
     "nav.tokens": "API トークン",
+    "nav.settings": "設定",
     "signin.title": "サインイン",
     "signin.email": "メールアドレス",
     "signin.password": "パスワード",
@@ -99,6 +100,7 @@ const STRINGS = {
     "nav.outbox": "Outbox",
     "nav.users": "Users",
     "nav.tokens": "API tokens",
+    "nav.settings": "Settings",
     "signin.title": "Sign in",
     "signin.email": "Email",
     "signin.password": "Password",
@@ -170,4 +172,15 @@ export function setLang(value) {
 export function t(key, vars) {
   const text = STRINGS[lang()][key] ?? STRINGS.ja[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
+}
+
+/**
+ * A page's own words (`{ja: {…}, en: {…}}`, kept in its module): answers `t`-like lookup over
+ * them, in the chosen language, with `{name}` replaced from `vars`.
+ */
+export function pageWords(table) {
+  return (key, vars) => {
+    const text = table[lang()][key] ?? table.ja[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
+  };
 }

@@ -60,6 +60,22 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../console/pages/tokens.js"),
     ),
+    // The admin pages of issue 14: import inbox, group accounts, settings.
+    (
+        "pages/inbox.js",
+        JS,
+        include_str!("../../console/pages/inbox.js"),
+    ),
+    (
+        "pages/groups.js",
+        JS,
+        include_str!("../../console/pages/groups.js"),
+    ),
+    (
+        "pages/settings.js",
+        JS,
+        include_str!("../../console/pages/settings.js"),
+    ),
     (
         "pages/placeholder.js",
         JS,

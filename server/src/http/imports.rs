@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Auth};
 use super::error::ApiError;
-use super::jobs::PageQuery;
 use super::AppState;
 use crate::bizreach::inbox::{route_from_inbox, RouteRequest};
-use crate::domain::time::rfc3339;
-use crate::store::inbox::InboxItem;
+use crate::domain::period::Period;
+use crate::domain::time::{now_millis, rfc3339};
+use crate::store::inbox::{InboxFilter, InboxItem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/imports", web::get().to(list))
@@ -66,21 +66,63 @@ impl From<&InboxItem> for InboxItemOut {
 pub struct InboxPage {
     pub items: Vec<InboxItemOut>,
     pub next_cursor: Option<String>,
+    /// How many applications the filters admit, on every page together.
+    pub count: u64,
 }
 
-/// I6: imported BizReach applications that no routing rule matched, in import order.
-#[utoipa::path(get, path = "/v1/imports", tag = "routing", params(PageQuery),
-    responses((status = 200, body = InboxPage)), security(("bearer" = [])))]
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InboxQuery {
+    /// Only this group account's applications.
+    pub group_account_id: Option<String>,
+    /// Only this BizReach position name (exact match).
+    pub position_name: Option<String>,
+    /// Only this channel (`direct`, `scout`, …).
+    pub channel: Option<String>,
+    /// Applied on or after: a day in JST (`2026-11-01`) or an RFC 3339 time.
+    pub from: Option<String>,
+    /// Applied before: a day in JST (included) or an RFC 3339 time (excluded).
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+impl InboxQuery {
+    /// The filter the query asks for; an empty parameter (an unset form field) filters nothing.
+    fn filter(&self) -> Result<InboxFilter, ApiError> {
+        let given = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        let (from, to) = (given(&self.from), given(&self.to));
+        let applied = if from.is_some() || to.is_some() {
+            let period = Period::parse(from.as_deref(), to.as_deref(), now_millis())?;
+            Some((period.from, period.to))
+        } else {
+            None
+        };
+        Ok(InboxFilter {
+            group_account_id: given(&self.group_account_id),
+            position_name: given(&self.position_name),
+            channel: given(&self.channel),
+            applied,
+        })
+    }
+}
+
+/// I6: imported BizReach applications that no routing rule matched, in import order, filtered
+/// by group account, position, channel and application date, with their count.
+#[utoipa::path(get, path = "/v1/imports", tag = "routing", params(InboxQuery),
+    responses((status = 200, body = InboxPage), (status = 400, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
 async fn list(
     _: Auth<Admin>,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
+    query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let filter = query.filter()?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let items = state
         .store
-        .inbox_page(query.cursor.as_deref(), limit)
+        .inbox_page(&filter, query.cursor.as_deref(), limit)
         .await?;
+    let count = state.store.inbox_count(&filter).await?;
     let next_cursor = if items.len() as u64 == limit {
         items.last().map(|i| i.application.id.clone())
     } else {
@@ -89,6 +131,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(InboxPage {
         items: items.iter().map(InboxItemOut::from).collect(),
         next_cursor,
+        count,
     }))
 }
 

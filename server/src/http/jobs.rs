@@ -11,7 +11,8 @@ use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/jobs", web::get().to(list))
-        .route("/v1/jobs", web::post().to(create));
+        .route("/v1/jobs", web::post().to(create))
+        .route("/v1/jobs/{id}", web::patch().to(rename));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -20,6 +21,26 @@ pub struct JobIn {
     pub title: String,
     /// The job's id in the ATS, if it has one.
     pub ats_job_id: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobPatch {
+    /// The new title (the routing rules to the job show it from now on).
+    pub title: String,
+}
+
+/// A job's title, trimmed; `400` naming `title` when nothing is left.
+fn title(given: &str) -> Result<&str, ApiError> {
+    let title = given.trim();
+    if title.is_empty() {
+        return Err(ApiError::field(
+            ErrorCode::InvalidField,
+            "title",
+            "`title` must not be empty",
+        ));
+    }
+    Ok(title)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -84,14 +105,7 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Json<JobIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let title = body.title.trim();
-    if title.is_empty() {
-        return Err(ApiError::field(
-            ErrorCode::InvalidField,
-            "title",
-            "`title` must not be empty",
-        ));
-    }
+    let title = title(&body.title)?;
     let ats_job_id = body
         .ats_job_id
         .as_deref()
@@ -110,4 +124,26 @@ async fn create(
     )
     .await?;
     Ok(HttpResponse::Created().json(JobOut::from(&job)))
+}
+
+/// Renames a job.
+#[utoipa::path(patch, path = "/v1/jobs/{id}", tag = "routing", request_body = JobPatch,
+    responses((status = 200, body = JobOut), (status = 400, body = super::error::ErrorBody), (status = 404)),
+    security(("bearer" = [])))]
+async fn rename(
+    auth: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<JobPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let job = state.store.rename_job(&id, title(&body.title)?).await?;
+    Store::audit(
+        &state.store.db,
+        &auth.actor(),
+        "job.rename",
+        &job.id,
+        serde_json::json!({"title": job.title}),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(JobOut::from(&job)))
 }

@@ -51,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         super::scheduler::run,
         super::jobs::list,
         super::jobs::create,
+        super::jobs::rename,
         super::routing::list,
         super::routing::create,
         super::routing::delete,

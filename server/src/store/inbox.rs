@@ -2,7 +2,8 @@
 //! and routing them to a job in bulk.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 use super::entities::{application, candidate};
@@ -18,12 +19,56 @@ pub struct InboxItem {
     pub candidate: Option<candidate::Model>,
 }
 
-impl Store {
-    /// A page of the inbox in import order, after the cursor (an application id).
-    pub async fn inbox_page(&self, after: Option<&str>, limit: u64) -> StoreResult<Vec<InboxItem>> {
+/// Which inbox items to show: each given field must match exactly; `applied` is
+/// `[from, to)` of the BizReach application time, in unix milliseconds.
+#[derive(Clone, Debug, Default)]
+pub struct InboxFilter {
+    pub group_account_id: Option<String>,
+    pub position_name: Option<String>,
+    pub channel: Option<String>,
+    pub applied: Option<(i64, i64)>,
+}
+
+impl InboxFilter {
+    /// The unrouted BizReach applications this filter admits.
+    fn select(&self) -> Select<application::Entity> {
+        use application::Column;
         let mut query = application::Entity::find()
-            .filter(application::Column::SourceSystem.eq(BIZREACH))
-            .filter(application::Column::JobId.is_null())
+            .filter(Column::SourceSystem.eq(BIZREACH))
+            .filter(Column::JobId.is_null());
+        for (column, value) in [
+            (Column::GroupAccountId, &self.group_account_id),
+            (Column::PositionName, &self.position_name),
+            (Column::Channel, &self.channel),
+        ] {
+            if let Some(value) = value {
+                query = query.filter(column.eq(value.as_str()));
+            }
+        }
+        if let Some((from, to)) = self.applied {
+            query = query
+                .filter(Column::AppliedAt.gte(from))
+                .filter(Column::AppliedAt.lt(to));
+        }
+        query
+    }
+}
+
+impl Store {
+    /// How many applications of the inbox the filter admits.
+    pub async fn inbox_count(&self, filter: &InboxFilter) -> StoreResult<u64> {
+        Ok(filter.select().count(&self.db).await?)
+    }
+
+    /// A page of the inbox in import order, after the cursor (an application id).
+    pub async fn inbox_page(
+        &self,
+        filter: &InboxFilter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<InboxItem>> {
+        let mut query = filter
+            .select()
             .order_by(application::Column::Id, Order::Asc);
         if let Some(after) = after {
             query = query.filter(application::Column::Id.gt(after));

@@ -49,6 +49,21 @@ impl Store {
         Ok(query.limit(limit).all(&self.db).await?)
     }
 
+    /// Renames a job (its id, ATS id and routing rules stay); not found for an unknown id.
+    pub async fn rename_job(&self, id: &str, title: &str) -> StoreResult<job::Model> {
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::Title, sea_orm::sea_query::Expr::value(title))
+            .filter(job::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("job `{id}`")));
+        }
+        Self::find_job(&self.db, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job `{id}`")))
+    }
+
     /// One job, or `None`.
     pub async fn find_job<C: ConnectionTrait>(db: &C, id: &str) -> StoreResult<Option<job::Model>> {
         Ok(job::Entity::find_by_id(id).one(db).await?)

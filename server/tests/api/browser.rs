@@ -234,6 +234,25 @@ impl Browser {
         panic!("pressing {label} led to no new page within 10 s");
     }
 
+    /// Sets the window's size in CSS pixels (a desktop, a phone).
+    pub async fn resize(&self, width: u32, height: u32) {
+        let rect = json!({"width": width, "height": height});
+        self.command(reqwest::Method::POST, "/window/rect", Some(rect))
+            .await;
+    }
+
+    /// Saves what the window shows now as a PNG at `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a base64 screenshot"))
+            .expect("a base64 screenshot");
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
     /// Ends the session (Chromium quits); chromedriver stops when the browser is dropped.
     pub async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;

@@ -18,6 +18,7 @@ mod bizreach_transport;
 mod browser;
 mod cli;
 mod console;
+mod console_admin;
 mod crash;
 mod events;
 mod first_week;

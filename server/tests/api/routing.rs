@@ -360,3 +360,104 @@ async fn i5_notification_subscriptions_are_per_token() {
     let emails: Vec<&str> = subscribers.iter().map(|e| e.as_str()).collect();
     assert_eq!(emails, ["hana.sato@example.jp"]);
 }
+
+/// I6 (issue 14's inbox page): the inbox is filtered by group account, position, channel and
+/// application day (JST), and answers how many the filters admit on every page together; a date
+/// that is not one is a 400 naming its field.
+#[tokio::test]
+async fn i6_the_inbox_is_filtered_and_counted() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let app = TestApp::spawn().await;
+    imported(&app, 1, RUST_POSITION).await;
+    imported(&app, 2, RUST_POSITION).await;
+    let other = imported(&app, 3, "営業（法人）").await;
+    // 2026-01-15 10:00 JST.
+    let applied = hirelay::domain::time::parse_rfc3339("2026-01-15T10:00:00+09:00").unwrap();
+    application::Entity::update_many()
+        .col_expr(application::Column::Channel, Expr::value("scout"))
+        .col_expr(application::Column::GroupAccountId, Expr::value("grp-002"))
+        .col_expr(application::Column::AppliedAt, Expr::value(applied))
+        .filter(application::Column::Id.eq(other.as_str()))
+        .exec(&app.state.store.db)
+        .await
+        .unwrap();
+    let count = |query: &'static str| {
+        let app = &app;
+        async move {
+            let page = app.get_json(&format!("/v1/imports?{query}")).await;
+            (
+                page["count"].as_u64().unwrap(),
+                page["items"].as_array().unwrap().len(),
+            )
+        }
+    };
+    assert_eq!(count("").await, (3, 3));
+    assert_eq!(
+        count("position_name=バックエンドエンジニア（Rust）").await,
+        (2, 2)
+    );
+    assert_eq!(count("channel=scout").await, (1, 1));
+    assert_eq!(count("group_account_id=grp-002").await, (1, 1));
+    assert_eq!(count("group_account_id=grp-001&channel=").await, (2, 2));
+    assert_eq!(count("from=2026-01-15&to=2026-01-15").await, (1, 1));
+    assert_eq!(count("from=2026-01-16&to=2026-01-31").await, (0, 0));
+    assert_eq!(
+        count("limit=1").await,
+        (3, 1),
+        "the count covers every page"
+    );
+    let res = app
+        .admin(Method::GET, "/v1/imports?from=2026-13-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "from", "{body}");
+}
+
+/// Issue 14's inbox page: a job is renamed (`PATCH /v1/jobs/{id}`) and the routing rule to it
+/// shows the new title; an empty title is a 400 naming `title`, an unknown job a 404.
+#[tokio::test]
+async fn a_job_is_renamed_and_its_routing_rule_shows_the_new_title() {
+    let app = TestApp::spawn().await;
+    let job = create_job(&app, "バックエンド").await;
+    let (status, _) = app
+        .post_json(
+            "/v1/routing-rules",
+            &json!({"position_name": RUST_POSITION, "job_id": job}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let rename = |id: String, title: &'static str| {
+        app.admin(Method::PATCH, &format!("/v1/jobs/{id}"))
+            .json(&json!({ "title": title }))
+            .send()
+    };
+    let res = rename(job.clone(), "  バックエンド（Rust） ")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let renamed: Value = res.json().await.unwrap();
+    assert_eq!(
+        (renamed["id"].as_str(), renamed["title"].as_str()),
+        (Some(job.as_str()), Some("バックエンド（Rust）"))
+    );
+    let rules = app.get_json("/v1/routing-rules").await;
+    assert_eq!(
+        rules["items"][0]["name"],
+        format!("BizReach {RUST_POSITION} → バックエンド（Rust）")
+    );
+    let res = rename(job.clone(), " ").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "title", "{body}");
+    assert_eq!(
+        app.get_json("/v1/jobs").await["items"][0]["title"],
+        "バックエンド（Rust）",
+        "a refused rename changes nothing"
+    );
+    let res = rename("job_nope".into(), "x").await.unwrap();
+    assert_eq!(res.status(), 404);
+}

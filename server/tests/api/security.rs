@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("POST", "/v1/scheduler/{job}/run", Allowed::Admin),
     ("GET", "/v1/jobs", Allowed::Admin),
     ("POST", "/v1/jobs", Allowed::Admin),
+    ("PATCH", "/v1/jobs/{id}", Allowed::Admin),
     ("GET", "/v1/routing-rules", Allowed::Admin),
     ("POST", "/v1/routing-rules", Allowed::Admin),
     ("DELETE", "/v1/routing-rules/{id}", Allowed::Admin),
