@@ -12,9 +12,9 @@ const PAGES = [
   { id: "inbox", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET /v1/imports", "POST /v1/imports/route", "GET/POST /v1/routing-rules", "GET/POST /v1/jobs"] },
   { id: "groups", roles: ["admin"], module: "./pages/placeholder.js", api: ["POST /v1/bizreach/session", "GET /v1/group-accounts", "POST /v1/group-accounts/{id}/link", "PUT /v1/group-accounts/{id}/progress-sync"] },
   { id: "rules", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET/PUT /v1/rules/{name}", "POST /v1/rules/{name}/dry-run", "GET /v1/rules/{name}/versions"] },
-  { id: "events", roles: ["admin"], module: "./pages/placeholder.js", api: ["GET /v1/events", "POST /v1/events/{id}/replay", "GET /v1/outbox"] },
+  { id: "events", roles: ["admin"], module: "./pages/events.js" },
   { id: "templates", roles: ["admin", "marketer"], module: "./pages/placeholder.js", api: ["GET/PUT /v1/templates/{name}", "POST /v1/templates/{name}/preview", "POST /v1/templates/{name}/test-send"] },
-  { id: "outbox", roles: ["admin", "marketer"], module: "./pages/placeholder.js", api: ["GET /v1/outbox", "POST /v1/outbox/{id}/cancel"] },
+  { id: "outbox", roles: ["admin", "marketer"], module: "./pages/events.js" },
   { id: "users", roles: ["admin"], module: "./pages/users.js" },
   { id: "tokens", roles: ["admin"], module: "./pages/tokens.js" },
 ];

@@ -234,6 +234,42 @@ impl Browser {
         panic!("pressing {label} led to no new page within 10 s");
     }
 
+    /// Sets the size of the page's viewport in CSS pixels (1280×800 desktop, 390×844 a phone):
+    /// the window is made larger by what its frame takes.
+    pub async fn resize(&self, width: u32, height: u32) {
+        let window = |w: u32, h: u32| json!({"width": w, "height": h});
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(window(width, height)),
+        )
+        .await;
+        let inner = self
+            .eval("return [window.innerWidth, window.innerHeight]")
+            .await;
+        let size = |i: usize, wanted: u32| inner[i].as_u64().map_or(wanted, |v| v as u32);
+        let (w, h) = (size(0, width), size(1, height));
+        if (w, h) != (width, height) {
+            let outer = window(
+                width + width.saturating_sub(w),
+                height + height.saturating_sub(h),
+            );
+            self.command(reqwest::Method::POST, "/window/rect", Some(outer))
+                .await;
+        }
+    }
+
+    /// A PNG of what the window shows now (WebDriver's screenshot command).
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a screenshot is base64 text"))
+            .expect("a screenshot is valid base64")
+    }
+
     /// Ends the session (Chromium quits); chromedriver stops when the browser is dropped.
     pub async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;

@@ -93,7 +93,7 @@ async fn every_console_file_is_served_from_the_embedded_table() {
 }
 
 /// Signs in on the console's sign-in page and waits for the shell.
-async fn sign_in(browser: &Browser, email: &str, expect: &str) {
+pub(crate) async fn sign_in(browser: &Browser, email: &str, expect: &str) {
     browser.fill("#signin-email", email).await;
     browser.fill("#signin-password", USER_PASSWORD).await;
     browser.press("サインイン").await;
@@ -101,7 +101,7 @@ async fn sign_in(browser: &Browser, email: &str, expect: &str) {
 }
 
 /// The labels of the navigation's links, comma-separated.
-async fn navigation(browser: &Browser) -> String {
+pub(crate) async fn navigation(browser: &Browser) -> String {
     let nav = browser
         .eval("return [...document.querySelectorAll('#nav a')].map(a => a.textContent).join(',')")
         .await;
@@ -203,7 +203,7 @@ async fn issue14_each_role_signs_in_and_sees_only_its_pages() {
 }
 
 /// Waits until `script` (a function body) returns true on the page; panics after 10 s.
-async fn wait_until(browser: &Browser, script: &str) {
+pub(crate) async fn wait_until(browser: &Browser, script: &str) {
     for _ in 0..200 {
         if browser.eval(script).await == true {
             return;
@@ -428,6 +428,8 @@ async fn issue14_a_password_an_admin_chose_is_changed_first_in_chromium() {
         .await;
     assert_eq!(status, 201, "{user}");
     browser.open(&app.url("/console")).await;
+    // The sign-in form is drawn by the console's script once it has loaded.
+    browser.wait_for_text("メールアドレス").await;
     browser.fill("#signin-email", "second@example.jp").await;
     browser.fill("#signin-password", initial).await;
     browser.press("サインイン").await;
