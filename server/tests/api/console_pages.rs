@@ -43,13 +43,16 @@ fn shipped_status_script() -> String {
 
 /// Issue 14 (contract: a failed event can be replayed once its script is fixed): an admin
 /// filters the event log to the failed events, reads the decision record with the script's
-/// error, replays the event after the script is fixed through the API, and sees it done.
+/// error, replays one event after the script is fixed through the API and sees it done, then
+/// replays the rest with the filter (every failed event).
 #[tokio::test]
 async fn issue14_an_admin_replays_a_failed_event_after_fixing_its_script_in_chromium() {
     let Some(browser) = Browser::start().await else {
         return;
     };
     let app = TestApp::spawn().await;
+    let other = failed_event(&app, "ats-broken-2", "broken2@example.jp").await;
+    let other = other["id"].as_str().unwrap().to_owned();
     let event = failed_event(&app, "ats-broken", "broken@example.jp").await;
     let id = event["id"].as_str().unwrap().to_owned();
     app.activate_rule("status", &shipped_status_script()).await;
@@ -71,17 +74,25 @@ async fn issue14_an_admin_replays_a_failed_event_after_fixing_its_script_in_chro
     .await;
     assert_eq!(
         browser
-            .eval("return document.querySelectorAll('#events tr').length")
+            .eval("return [...document.querySelectorAll('#events tr')].map(r => r.dataset.status).join()")
             .await,
-        1,
-        "only the failed event is listed"
+        "failed,failed",
+        "only the failed events are listed"
     );
-    browser.press("詳細").await;
-    let text = browser.wait_for_text("判定の記録").await;
+    browser
+        .eval(&format!(
+            "document.querySelector(\"{row} button\").click(); return null"
+        ))
+        .await;
+    let text = browser.wait_for_text(&format!("判定の記録: {id}")).await;
     assert!(text.contains("boom: the script is broken"), "{text}");
     assert!(text.contains("status"), "the script's name: {text}");
 
-    browser.press("再実行").await;
+    browser
+        .eval(&format!(
+            "document.querySelectorAll(\"{row} button\")[1].click(); return null"
+        ))
+        .await;
     browser
         .wait_for_text(&format!("イベント {id} を再実行します"))
         .await;
@@ -89,6 +100,19 @@ async fn issue14_an_admin_replays_a_failed_event_after_fixing_its_script_in_chro
     let decisions = done["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 2, "the replay added a decision: {done}");
     assert!(decisions[1]["error"].is_null(), "{done}");
+
+    // The other failed event, with every event the filter shows (still: failed).
+    wait_until(
+        &browser,
+        &format!("return !document.querySelector(\"{row}[data-status=failed]\")"),
+    )
+    .await;
+    browser
+        .eval("window.confirm = () => true; return null")
+        .await;
+    browser.press("この条件のイベントを再実行").await;
+    browser.wait_for_text("1 件のイベントを再実行します").await;
+    wait_for_event(&app, &other, |e| e["status"] == "done").await;
 
     browser
         .eval("const f = document.getElementById('event-filter'); f.elements.status.value = 'done'; return null")
