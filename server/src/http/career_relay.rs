@@ -10,11 +10,15 @@ use crate::domain::period::{invalid, Period, QueryError};
 use crate::domain::time::now_millis;
 use crate::relay::funnel::{self, Funnel, GroupBy};
 use crate::relay::ledger::Ledger;
+use crate::relay::report::{month_report, ReportMonth};
+use crate::relay::report_html;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/career-relay/ledger", web::get().to(ledger))
+        .route("/v1/career-relay/report", web::get().to(report))
         .route("/v1/kpis/funnel", web::get().to(funnel))
+        .route("/v1/kpis/funnel/attributes", web::get().to(attributes))
         .route("/v1/kpis/export.csv", web::get().to(export_csv));
 }
 
@@ -97,4 +101,56 @@ async fn export_csv(
         "career-relay-funnel.csv",
         funnel::export_csv(rejections, bom),
     ))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AttributeList {
+    /// The names, sorted (`age`, `years_of_experience`, …).
+    pub items: Vec<String>,
+    pub next_cursor: Option<String>,
+}
+
+/// C7: the candidate attributes the funnel can be split by (`group_by=attribute:KEY`): every
+/// name a rejected candidate carries, each once.
+#[utoipa::path(get, path = "/v1/kpis/funnel/attributes", tag = "career_relay",
+    responses((status = 200, body = AttributeList)), security(("bearer" = [])))]
+async fn attributes(_: Auth<Viewer>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rejections = Store::rejections_between(&state.store.db, 0, i64::MAX).await?;
+    Ok(HttpResponse::Ok().json(AttributeList {
+        items: funnel::attribute_keys(&rejections),
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// `YYYY-MM` (JST); default: the month before this one.
+    pub month: Option<String>,
+}
+
+/// C8: a month's Career Relay report, the same self-contained HTML file that
+/// `hirelay report --month` writes and the monthly email summarises (counts only).
+#[utoipa::path(get, path = "/v1/career-relay/report", tag = "career_relay", params(ReportQuery),
+    responses((status = 200, content_type = "text/html", description = "the report as one HTML file (attachment)"),
+        (status = 400, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn report(
+    _: Auth<Viewer>,
+    state: web::Data<AppState>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let month = match query.month.as_deref() {
+        Some(m) => ReportMonth::parse(m).map_err(|e| invalid("month", e.to_string()))?,
+        None => ReportMonth::before(now_millis()),
+    };
+    let report = month_report(&state.store.db, &state.config, month).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}\"",
+                report_html::default_file_name(&report)
+            ),
+        ))
+        .body(report_html::render(&report)))
 }

@@ -77,6 +77,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../console/pages/settings.js"),
     ),
     (
+        "pages/charts.js",
+        JS,
+        include_str!("../../console/pages/charts.js"),
+    ),
+    (
+        "pages/events.js",
+        JS,
+        include_str!("../../console/pages/events.js"),
+    ),
+    (
         "pages/placeholder.js",
         JS,
         include_str!("../../console/pages/placeholder.js"),

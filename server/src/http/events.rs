@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Admin, Auth};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::domain::status::EventStatus;
+use crate::domain::status::{EventSource, EventStatus};
 use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
-use crate::store::events::ReplayFilter;
+use crate::store::events::{EventFilter, ReplayFilter};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,7 +21,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
+    /// `pending`, `processing`, `done`, `failed` or `dead`.
     pub status: Option<String>,
+    /// `bizreach`, `ats`, `career_relay` or `hirelay`.
+    pub source: Option<String>,
+    /// RFC 3339; events received at or after.
+    pub since: Option<String>,
+    /// RFC 3339; events received before.
+    pub until: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
 }
@@ -89,7 +96,39 @@ pub fn status_param(status: Option<&str>) -> Result<Option<EventStatus>, ApiErro
         .transpose()
 }
 
-/// Events newest first, filtered by status.
+/// The filter that `status`, `source`, `since` and `until` give, naming the field at fault.
+fn event_filter(
+    status: Option<&str>,
+    source: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<EventFilter, ApiError> {
+    let time = |field: &str, v: Option<&str>| -> Result<Option<i64>, ApiError> {
+        v.map(|s| {
+            parse_rfc3339(s).map_err(|e| {
+                ApiError::field(
+                    ErrorCode::InvalidField,
+                    field,
+                    format!("`{s}` is not RFC 3339: {e}"),
+                )
+            })
+        })
+        .transpose()
+    };
+    let source = source
+        .map(|s| {
+            EventSource::parse(s).map_err(|e| ApiError::field(ErrorCode::InvalidField, "source", e))
+        })
+        .transpose()?;
+    Ok(EventFilter {
+        status: status_param(status)?,
+        source,
+        since: time("since", since)?,
+        until: time("until", until)?,
+    })
+}
+
+/// Events newest first, filtered by status, source and the time they were received.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(ListQuery),
     responses((status = 200, body = EventList)), security(("bearer" = [])))]
 async fn list(
@@ -97,11 +136,16 @@ async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let status = status_param(query.status.as_deref())?;
+    let filter = event_filter(
+        query.status.as_deref(),
+        query.source.as_deref(),
+        query.since.as_deref(),
+        query.until.as_deref(),
+    )?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let page = state
         .store
-        .list_events(status, query.cursor.as_deref(), limit)
+        .list_events(&filter, query.cursor.as_deref(), limit)
         .await?;
     Ok(HttpResponse::Ok().json(EventList {
         items: page.items.iter().map(EventOut::from).collect(),
@@ -156,6 +200,8 @@ async fn replay_one(
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {
     pub status: Option<String>,
+    /// `bizreach`, `ats` or `career_relay`.
+    pub source: Option<String>,
     /// RFC 3339; events received at or after.
     pub since: Option<String>,
     /// RFC 3339; events received before.
@@ -178,35 +224,21 @@ async fn replay_many(
     state: web::Data<AppState>,
     body: web::Json<ReplayIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let time = |field: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
-        v.as_deref()
-            .map(|s| {
-                parse_rfc3339(s).map_err(|e| {
-                    ApiError::field(
-                        ErrorCode::InvalidField,
-                        field,
-                        format!("`{s}` is not RFC 3339: {e}"),
-                    )
-                })
-            })
-            .transpose()
-    };
     let filter = ReplayFilter {
-        status: status_param(body.status.as_deref())?,
-        since: time("since", &body.since)?,
-        until: time("until", &body.until)?,
+        events: event_filter(
+            body.status.as_deref(),
+            body.source.as_deref(),
+            body.since.as_deref(),
+            body.until.as_deref(),
+        )?,
         script_version: match (body.script_version, &body.script) {
             (Some(v), Some(s)) => Some((s.clone(), v)),
             (Some(v), None) => Some((String::new(), v)),
             (None, _) => None,
         },
     };
-    if filter.status.is_none()
-        && filter.since.is_none()
-        && filter.until.is_none()
-        && filter.script_version.is_none()
-    {
-        return Err(ApiError::new(ErrorCode::BadRequest, "give at least one of status, since, until, script_version: replaying everything is not done by accident"));
+    if filter.events.is_empty() && filter.script_version.is_none() {
+        return Err(ApiError::new(ErrorCode::BadRequest, "give at least one of status, source, since, until, script_version: replaying everything is not done by accident"));
     }
     let replayed = state.store.replay_events(&filter, now_millis()).await?;
     Store::audit(

@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         super::career_relay::ledger,
         super::career_relay::funnel,
         super::career_relay::export_csv,
+        super::career_relay::attributes,
+        super::career_relay::report,
         super::kpis::totals,
         super::kpis::records_csv,
         super::templates::list,

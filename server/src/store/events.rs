@@ -41,12 +41,49 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
+/// Which events a list shows or a bulk replay takes: each part given narrows it.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub status: Option<EventStatus>,
+    pub source: Option<EventSource>,
+    /// Received at or after (unix ms).
+    pub since: Option<i64>,
+    /// Received before (unix ms).
+    pub until: Option<i64>,
+}
+
+impl EventFilter {
+    /// Whether no part is given (the filter takes every event).
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.source.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+
+    /// The filter as a condition on the events table.
+    fn condition(&self) -> sea_orm::Condition {
+        let mut condition = sea_orm::Condition::all();
+        if let Some(status) = self.status {
+            condition = condition.add(Column::Status.eq(status.as_str()));
+        }
+        if let Some(source) = self.source {
+            condition = condition.add(Column::Source.eq(source.as_str()));
+        }
+        if let Some(since) = self.since {
+            condition = condition.add(Column::ReceivedAt.gte(since));
+        }
+        if let Some(until) = self.until {
+            condition = condition.add(Column::ReceivedAt.lt(until));
+        }
+        condition
+    }
+}
+
 /// Which events a bulk replay takes.
 #[derive(Clone, Debug, Default)]
 pub struct ReplayFilter {
-    pub status: Option<EventStatus>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub events: EventFilter,
     pub script_version: Option<(String, i32)>,
 }
 
@@ -252,16 +289,14 @@ impl Store {
     /// Events newest first, optionally of one status; `cursor` is the last id of the previous page.
     pub async fn list_events(
         &self,
-        status: Option<EventStatus>,
+        filter: &EventFilter,
         cursor: Option<&str>,
         limit: u64,
     ) -> StoreResult<EventPage> {
         let mut query = Events::find()
+            .filter(filter.condition())
             .order_by(Column::Id, Order::Desc)
             .limit(limit + 1);
-        if let Some(status) = status {
-            query = query.filter(Column::Status.eq(status.as_str()));
-        }
         if let Some(cursor) = cursor {
             query = query.filter(Column::Id.lt(cursor));
         }
@@ -295,18 +330,11 @@ impl Store {
 
     /// Puts every finished event that matches `filter` back in the queue; answers how many.
     pub async fn replay_events(&self, filter: &ReplayFilter, now: i64) -> StoreResult<u64> {
-        let mut condition = sea_orm::Condition::all()
+        let mut condition = filter
+            .events
+            .condition()
             .add(Column::Status.ne(EventStatus::Processing.as_str()))
             .add(Column::Source.ne(EventSource::Hirelay.as_str()));
-        if let Some(status) = filter.status {
-            condition = condition.add(Column::Status.eq(status.as_str()));
-        }
-        if let Some(since) = filter.since {
-            condition = condition.add(Column::ReceivedAt.gte(since));
-        }
-        if let Some(until) = filter.until {
-            condition = condition.add(Column::ReceivedAt.lt(until));
-        }
         if let Some((script, version)) = &filter.script_version {
             use super::entities::decision;
             let mut decided = Query::select()

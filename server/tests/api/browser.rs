@@ -234,23 +234,40 @@ impl Browser {
         panic!("pressing {label} led to no new page within 10 s");
     }
 
-    /// Sets the window's size in CSS pixels (a desktop, a phone).
+    /// Sets the size of the page's viewport in CSS pixels (1280×800 desktop, 390×844 a phone):
+    /// the window is made larger by what its frame takes.
     pub async fn resize(&self, width: u32, height: u32) {
-        let rect = json!({"width": width, "height": height});
-        self.command(reqwest::Method::POST, "/window/rect", Some(rect))
+        let window = |w: u32, h: u32| json!({"width": w, "height": h});
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(window(width, height)),
+        )
+        .await;
+        let inner = self
+            .eval("return [window.innerWidth, window.innerHeight]")
             .await;
+        let size = |i: usize, wanted: u32| inner[i].as_u64().map_or(wanted, |v| v as u32);
+        let (w, h) = (size(0, width), size(1, height));
+        if (w, h) != (width, height) {
+            let outer = window(
+                width + width.saturating_sub(w),
+                height + height.saturating_sub(h),
+            );
+            self.command(reqwest::Method::POST, "/window/rect", Some(outer))
+                .await;
+        }
     }
 
-    /// Saves what the window shows now as a PNG at `path`.
-    pub async fn screenshot(&self, path: &std::path::Path) {
+    /// A PNG of what the window shows now (WebDriver's screenshot command).
+    pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
         let png = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().expect("a base64 screenshot"))
-            .expect("a base64 screenshot");
-        std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a screenshot is base64 text"))
+            .expect("a screenshot is valid base64")
     }
 
     /// Ends the session (Chromium quits); chromedriver stops when the browser is dropped.

@@ -101,7 +101,7 @@ pub(crate) async fn sign_in(browser: &Browser, email: &str, expect: &str) {
 }
 
 /// The labels of the navigation's links, comma-separated.
-async fn navigation(browser: &Browser) -> String {
+pub(crate) async fn navigation(browser: &Browser) -> String {
     let nav = browser
         .eval("return [...document.querySelectorAll('#nav a')].map(a => a.textContent).join(',')")
         .await;
@@ -428,6 +428,7 @@ async fn issue14_a_password_an_admin_chose_is_changed_first_in_chromium() {
         .await;
     assert_eq!(status, 201, "{user}");
     browser.open(&app.url("/console")).await;
+    // The sign-in form is drawn by the console's script once it has loaded.
     browser.wait_for_text("メールアドレス").await;
     browser.fill("#signin-email", "second@example.jp").await;
     browser.fill("#signin-password", initial).await;

@@ -10,23 +10,6 @@ use serde_json::{json, Value};
 
 const POSITION: &str = "バックエンドエンジニア（Rust）";
 
-/// With `HIRELAY_SCREENSHOTS=DIR`, saves the page shown now as `DIR/{name}-desktop.png` and
-/// `DIR/{name}-mobile.png` (the README's pictures: `docs/screenshots/`).
-async fn screenshots(browser: &Browser, name: &str) {
-    let Some(dir) = std::env::var_os("HIRELAY_SCREENSHOTS") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (size, width, height) in [("mobile", 390, 1600), ("desktop", 1280, 1400)] {
-        browser.resize(width, height).await;
-        browser.eval("window.scrollTo(0, 0); return null").await;
-        browser
-            .screenshot(&dir.join(format!("{name}-{size}.png")))
-            .await;
-    }
-}
-
 /// Imports a BizReach direct application `id` of `email` for `position` through the webhook.
 async fn import(b: &Bizreach, id: &str, email: &str, position: &str) {
     let body = sample("bizreach-direct-application.json")
@@ -80,7 +63,6 @@ async fn i8_an_admin_routes_from_the_inbox_with_rule_registration_in_chromium() 
     browser
         .eval("document.getElementById('inbox-select-all').click(); return null")
         .await;
-    screenshots(&browser, "inbox").await;
     browser.press("振り分ける").await;
     wait_until(
         &browser,
@@ -255,7 +237,6 @@ async fn p5_an_admin_links_a_group_and_switches_sync_on_through_its_preview_in_c
         false,
         "the preview alone switches nothing"
     );
-    screenshots(&browser, "groups").await;
     browser.press("確認して進捗同期をオンにする").await;
     browser.wait_for_text("進捗同期をオンにしました").await;
     assert_eq!(b.group(group).await["progress_sync"], true);
@@ -322,7 +303,6 @@ async fn issue14_an_admin_subscribes_a_webhook_on_the_settings_page_in_chromium(
     .await;
     assert!(secret.starts_with("whsec_"), "{secret}");
     assert!(browser.text().await.contains("application.routed"));
-    screenshots(&browser, "settings").await;
     let subs = app.get_json("/v1/webhook-subscriptions").await;
     assert_eq!(subs["items"][0]["url"], url);
     assert_eq!(

@@ -19,6 +19,7 @@ mod browser;
 mod cli;
 mod console;
 mod console_admin;
+mod console_pages;
 mod crash;
 mod events;
 mod first_week;

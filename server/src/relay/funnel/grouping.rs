@@ -103,6 +103,21 @@ pub(crate) fn group_name(key: Option<String>) -> String {
         .unwrap_or_else(|| "(none)".to_owned())
 }
 
+/// C7: the attribute names the rejected candidates carry, sorted and each once: what the
+/// funnel can be split by (`attribute:KEY`).
+pub fn attribute_keys(rows: &[Rejection]) -> Vec<String> {
+    let keys: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(r.candidate_attributes.as_deref()?).ok())
+        .filter_map(|v: serde_json::Value| match v {
+            serde_json::Value::Object(map) => Some(map.into_iter().map(|(k, _)| k)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    keys.into_iter().collect()
+}
+
 /// The value of attribute `key` of a rejected candidate, as text.
 pub(crate) fn attribute_of(r: &Rejection, key: &str) -> Option<String> {
     let attributes: serde_json::Value =

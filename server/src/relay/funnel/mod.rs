@@ -25,6 +25,7 @@ use crate::store::entities::{kpi_record, referral};
 use crate::store::referrals::{FirstRegistration, Rejection};
 pub use counted::load;
 pub use export::export_csv;
+pub use grouping::attribute_keys;
 use grouping::{attribute_of, by_key, by_month, Happenings};
 pub use recorded::RecordedKpi;
 pub use targets::Targets;
@@ -436,5 +437,27 @@ mod tests {
                 ("35".into(), vec![2, 1, 1, 1, 0]),
             ]
         );
+    }
+
+    /// C7: the names the breakdown's menu offers are every attribute a rejected candidate
+    /// carries, each once and sorted; no attributes, or attributes that are not an object, add none.
+    #[test]
+    fn c7_attribute_keys_lists_each_name_once() {
+        let with = |id: &str, attributes: &str| Rejection {
+            candidate_attributes: Some(attributes.into()),
+            ..rejection(id, NOV_1, "一次面接", 0)
+        };
+        let rows = [
+            with("a", r#"{"age": 35, "prefecture": "東京都"}"#),
+            with("b", r#"{"age": 28, "years_of_experience": 8}"#),
+            with("c", r#"[1, 2]"#),
+            with("d", "not json"),
+            rejection("e", NOV_1, "一次面接", 0),
+        ];
+        assert_eq!(
+            attribute_keys(&rows),
+            ["age", "prefecture", "years_of_experience"]
+        );
+        assert!(attribute_keys(&[]).is_empty());
     }
 }
