@@ -93,7 +93,7 @@ async fn every_console_file_is_served_from_the_embedded_table() {
 }
 
 /// Signs in on the console's sign-in page and waits for the shell.
-async fn sign_in(browser: &Browser, email: &str, expect: &str) {
+pub(crate) async fn sign_in(browser: &Browser, email: &str, expect: &str) {
     browser.fill("#signin-email", email).await;
     browser.fill("#signin-password", USER_PASSWORD).await;
     browser.press("サインイン").await;
@@ -203,7 +203,7 @@ async fn issue14_each_role_signs_in_and_sees_only_its_pages() {
 }
 
 /// Waits until `script` (a function body) returns true on the page; panics after 10 s.
-async fn wait_until(browser: &Browser, script: &str) {
+pub(crate) async fn wait_until(browser: &Browser, script: &str) {
     for _ in 0..200 {
         if browser.eval(script).await == true {
             return;

@@ -17,6 +17,7 @@ mod bizreach_transport;
 mod browser;
 mod cli;
 mod console;
+mod console_editors;
 mod crash;
 mod events;
 mod first_week;
