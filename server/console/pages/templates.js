@@ -62,7 +62,7 @@ export async function render(main) {
   const editors = { html: htmlPart, text: textPart };
   const variables = el("dl", { id: "template-variables" });
   const legal = el("div", { id: "template-check", role: "status", "aria-live": "polite" });
-  const previewSubject = el("p", { id: "preview-subject" });
+  const previewSubject = el("strong", { id: "preview-subject" });
   const desktop = previewFrame("preview-desktop", t("templates.desktop"));
   const mobile = previewFrame("preview-mobile", t("templates.mobile"));
   const previewText = el("pre", { id: "preview-text" });

@@ -9,8 +9,9 @@ use crate::helpers::{sample, TestApp};
 use hirelay::domain::role::Role;
 use std::time::Duration;
 
-/// WebDriver's Backspace key.
+/// WebDriver's Backspace and Tab keys.
 const BACKSPACE: &str = "\u{E003}";
+const TAB: &str = "\u{E004}";
 
 /// Waits until the document in the frame `selector` has `wanted` in its text; panics after 10 s.
 async fn wait_in_frame(browser: &Browser, selector: &str, wanted: &str) {
@@ -90,7 +91,8 @@ async fn issue14_editor_styles_need_the_responses_nonce_and_the_preview_frame_is
 }
 
 /// Issue 14 in Chromium, the Rules page's main task: an admin edits `status.rhai` with an error,
-/// sees it at its line (in the list under the editor and as a gutter mark), fixes it, saves,
+/// sees it at its line (in the list under the editor and as a gutter mark), leaves the editor
+/// with Tab, fixes it, saves,
 /// dry-runs the draft over the stored event (the summary and that event's diff), compares with
 /// the first version and rolls back to it; a save over a version someone else saved meanwhile
 /// is refused (If-Match) and the page says who saved which version, keeping the edit.
@@ -139,6 +141,13 @@ async fn issue14_an_admin_fixes_a_script_at_its_line_dry_runs_it_over_history_an
     wait_until(
         &browser,
         "return document.querySelectorAll('#rule-source .cm-lint-marker-error').length === 1",
+    )
+    .await;
+    // Tab leaves the editor (the keyboard is not trapped) for the next control.
+    browser.type_keys("#rule-source .cm-content", TAB).await;
+    wait_until(
+        &browser,
+        "return !document.getElementById('rule-source').contains(document.activeElement)",
     )
     .await;
 
