@@ -6,7 +6,8 @@
 //! The files are compiled into the binary from [`ASSETS`] (no files to deploy, no build step,
 //! no Node.js). They are served with a strict Content-Security-Policy: scripts, styles and
 //! requests only from this server, nothing inline, no framing; the scripts set everything they
-//! show as text.
+//! show as text. The one exception is the mail preview's frame (`preview.html`), which the
+//! Templates page loads in a sandboxed `<iframe>`: it has a policy of its own ([`FRAME_POLICY`]).
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -87,26 +88,97 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../console/pages/events.js"),
     ),
     (
-        "pages/placeholder.js",
+        "pages/editor.js",
         JS,
-        include_str!("../../console/pages/placeholder.js"),
+        include_str!("../../console/pages/editor.js"),
+    ),
+    (
+        "pages/rules.js",
+        JS,
+        include_str!("../../console/pages/rules.js"),
+    ),
+    (
+        "pages/templates.js",
+        JS,
+        include_str!("../../console/pages/templates.js"),
+    ),
+    (
+        "pages/samples.js",
+        JS,
+        include_str!("../../console/pages/samples.js"),
+    ),
+    (
+        "vendor/codemirror.js",
+        JS,
+        include_str!("../../console/vendor/codemirror.js"),
+    ),
+    (
+        "vendor/LICENSE-codemirror.txt",
+        "text/plain; charset=utf-8",
+        include_str!("../../console/vendor/LICENSE-codemirror.txt"),
+    ),
+    ("preview.js", JS, include_str!("../../console/preview.js")),
+    (
+        "preview.html",
+        "text/html; charset=utf-8",
+        include_str!("../../console/preview.html"),
     ),
 ];
 
 const PAGE: &str = include_str!("../../console/index.html");
 
+/// `frame-src 'self'`: only the mail preview's frame, from this server.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     connect-src 'self'; img-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
-fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+/// The mail preview's frame: mail is written with inline styles (`style="…"`), which only this
+/// page allows; its script comes from this server, nothing else loads (no remote images, fonts
+/// or requests), it may be framed only by the console, and the console loads it sandboxed.
+const FRAME_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
+     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// The file the mail preview is shown in.
+const FRAME: &str = "preview.html";
+
+/// Where `index.html` carries the style nonce of its response (`<meta name="style-nonce">`).
+const NONCE_SLOT: &str = "__STYLE_NONCE__";
+
+/// The shell's policy: [`POLICY`], plus the style elements that carry this response's `nonce`.
+/// The code editor (CodeMirror, `vendor/codemirror.js`) adds its styles as `<style>` elements
+/// (it uses constructed style sheets only inside a shadow root), and `style-src 'self'` alone
+/// refuses those; it gives them the nonce (`EditorView.cspNonce`, read from the page's meta).
+/// Nothing else is relaxed: style attributes stay refused, and a nonce is good for one response.
+fn page_policy(nonce: &str) -> String {
+    POLICY.replacen(
+        "style-src 'self'",
+        &format!("style-src 'self' 'nonce-{nonce}'"),
+        1,
+    )
+}
+
+fn respond(
+    content_type: &str,
+    policy: &str,
+    framing: &'static str,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_FRAME_OPTIONS, framing))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)
+}
+
+fn asset(name: &str, content_type: &str, body: &'static str) -> HttpResponse {
+    if name == FRAME {
+        respond(content_type, FRAME_POLICY, "SAMEORIGIN", body)
+    } else {
+        respond(content_type, POLICY, "DENY", body)
+    }
 }
 
 /// Issue 19: the server's root is where a new user types first; it is the console.
@@ -117,7 +189,13 @@ async fn root() -> HttpResponse {
 }
 
 async fn page() -> HttpResponse {
-    asset("text/html; charset=utf-8", PAGE)
+    let nonce = crate::domain::ids::new_token();
+    respond(
+        "text/html; charset=utf-8",
+        &page_policy(&nonce),
+        "DENY",
+        PAGE.replace(NONCE_SLOT, &nonce),
+    )
 }
 
 /// A file of [`ASSETS`], or the API's `404` for any other path.
@@ -126,6 +204,6 @@ async fn file(path: web::Path<String>) -> Result<HttpResponse, super::error::Api
     ASSETS
         .iter()
         .find(|(name, _, _)| *name == wanted)
-        .map(|(_, content_type, body)| asset(content_type, body))
+        .map(|(name, content_type, body)| asset(name, content_type, body))
         .ok_or_else(|| super::error::ApiError::not_found(format!("console file `{wanted}`")))
 }

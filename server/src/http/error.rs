@@ -25,6 +25,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     IdempotencyConflict,
+    VersionConflict,
     PayloadTooLarge,
     UnsupportedMediaType,
     Unprocessable,
@@ -57,6 +58,7 @@ impl ErrorCode {
             NotFound => ("not_found", StatusCode::NOT_FOUND),
             Conflict => ("conflict", StatusCode::CONFLICT),
             IdempotencyConflict => ("idempotency_conflict", StatusCode::CONFLICT),
+            VersionConflict => ("version_conflict", StatusCode::PRECONDITION_FAILED),
             PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
             Unprocessable => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY),
@@ -214,6 +216,16 @@ impl From<crate::store::StoreError> for ApiError {
         match err {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            StoreError::Stale(stale) => {
+                ApiError::new(ErrorCode::VersionConflict, stale.to_string()).with_details(
+                    serde_json::json!({
+                        "expected_version": stale.expected,
+                        "current_version": stale.current,
+                        "author": stale.author,
+                        "created_at": stale.created_at.map(crate::domain::time::rfc3339),
+                    }),
+                )
+            }
             StoreError::Unavailable(why) => {
                 tracing::error!(error = %why, "the database is unavailable");
                 ApiError::new(

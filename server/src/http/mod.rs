@@ -133,6 +133,36 @@ pub fn api_edits_allowed(config: &Config, file: &std::path::Path) -> Result<(), 
     ))
 }
 
+/// Issue 14: the version a save expects to replace, from `If-Match` (`"4"`, `W/"4"` or `4`, as
+/// the `ETag` of a read gives it); `None` without the header or with `*`. A save given one is
+/// refused with `412 version_conflict` when someone saved a newer version meanwhile.
+pub fn if_match_version(req: &actix_web::HttpRequest) -> Result<Option<i32>, error::ApiError> {
+    let Some(raw) = req.headers().get(actix_web::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = raw.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    bare.parse::<i32>()
+        .ok()
+        .filter(|v| *v >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            error::ApiError::field(
+                error::ErrorCode::InvalidField,
+                "If-Match",
+                format!("`If-Match` must be the version you opened, e.g. `\"4\"`, not `{text}`"),
+            )
+        })
+}
+
+/// The `ETag` of a stored version: its number, quoted, for `If-Match`.
+pub fn version_etag(version: i32) -> (actix_web::http::header::HeaderName, String) {
+    (actix_web::http::header::ETAG, format!("\"{version}\""))
+}
+
 /// Issue 19 item 4: one stored version of a rule script or template (`what` names it for
 /// people), by the number in the path; `404` naming the version and the ones there are.
 pub async fn stored_version(

@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         super::rules::put,
         super::rules::versions,
         super::rules::version,
+        super::rules::check,
         super::rules::rollback,
         super::rules::dry_run,
         super::applications::find,

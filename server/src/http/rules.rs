@@ -1,6 +1,6 @@
 //! `/v1/rules`: the rule scripts as admins manage them: read, save (validated, versioned,
 //! audited, activated at once), versions, rollback, and dry runs on one event or on history.
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/v1/rules/{name}/versions/{version}",
             web::get().to(version),
         )
+        .route("/v1/rules/{name}/check", web::post().to(check))
         .route("/v1/rules/{name}/rollback", web::post().to(rollback))
         .route("/v1/rules/{name}/dry-run", web::post().to(dry_run));
 }
@@ -158,6 +159,7 @@ fn active_or_404(state: &AppState, name: &str) -> Result<Arc<ActiveScript>, ApiE
 fn saved(script: &ActiveScript) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((VERSION_HEADER, script.version.to_string()))
+        .insert_header(super::version_etag(script.version))
         .json(RuleOut::from(script))
 }
 
@@ -191,6 +193,7 @@ async fn get(
     match query.format.as_deref() {
         Some("json") => Ok(HttpResponse::Ok()
             .insert_header((VERSION_HEADER, script.version.to_string()))
+            .insert_header(super::version_etag(script.version))
             .json(RuleSourceOut {
                 name: script.name.clone(),
                 version: script.version,
@@ -201,6 +204,7 @@ async fn get(
         None | Some("text") => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header((VERSION_HEADER, script.version.to_string()))
+            .insert_header(super::version_etag(script.version))
             .body(script.source.clone())),
         Some(other) => Err(ApiError::field(
             ErrorCode::InvalidField,
@@ -212,20 +216,57 @@ async fn get(
 
 /// Saves a new version (body: the script as `text/plain`) after validating it, and activates
 /// it. `422 script_invalid` with `details.line`/`details.column` when it does not compile.
+/// With `If-Match: "N"` (the `ETag` of the version read), `412 version_conflict` when a newer
+/// version than N was saved meanwhile: nothing is saved.
 #[utoipa::path(put, path = "/v1/rules/{name}", tag = "rules",
+    params(("If-Match" = Option<String>, Header, description = "the version the edit started from, e.g. `\"4\"`")),
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 200, body = RuleOut), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = RuleOut), (status = 412, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn put(
     auth: Auth<Admin>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     name: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let name = script_name(&name)?;
     super::api_edits_allowed(&state.config, &rule_file(&state, &name))?;
+    let expected = super::if_match_version(&req)?;
     let source = read_text(body, MAX_SCRIPT_BYTES).await?;
-    let script = state.scripts.save(&name, &source, &auth.actor()).await?;
+    let script = state
+        .scripts
+        .save(&name, &source, &auth.actor(), expected)
+        .await?;
     Ok(saved(&script))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckOut {
+    pub name: String,
+    /// Always true: a script with a problem is answered `422 script_invalid`.
+    pub ok: bool,
+}
+
+/// Issue 14: checks a draft (body: the script as `text/plain`) as a save would (syntax and
+/// every call), saving nothing: `200 {"ok": true}`, or `422 script_invalid` with
+/// `details.line`/`details.column`.
+#[utoipa::path(post, path = "/v1/rules/{name}/check", tag = "rules",
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = CheckOut), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn check(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let name = script_name(&name)?;
+    let source = read_text(body, MAX_SCRIPT_BYTES).await?;
+    state.scripts.check_draft(&name, &source).await?;
+    Ok(HttpResponse::Ok().json(CheckOut {
+        name: name.to_string(),
+        ok: true,
+    }))
 }
 
 /// Every version, oldest first, numbered from 1.

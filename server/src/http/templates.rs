@@ -1,6 +1,6 @@
 //! `/v1/templates`: email templates for marketers (and admins): read, edit (checked, then saved
 //! as a new version and activated), versions, rollback, preview and test-send.
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -85,6 +85,8 @@ pub struct VersionOut {
     pub author: String,
     /// `api` or `file`.
     pub origin: String,
+    /// Whether this version is the one mails are rendered from.
+    pub active: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -105,6 +107,19 @@ pub struct PreviewIn {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub data: Value,
+    /// Issue 14: a draft to render instead of the active version (not saved). It is checked as
+    /// `PUT` checks it first: `422 template_invalid` lists every problem, e.g. the legal
+    /// display a promotional template lacks.
+    pub template: Option<DraftIn>,
+}
+
+/// The parts of a template being edited.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftIn {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -180,17 +195,24 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let name = template_name(&name)?;
     let (doc, record) = state.mailer.active_version_record(&name).await?;
-    Ok(HttpResponse::Ok().json(template_out(&name, doc, &record)))
+    Ok(HttpResponse::Ok()
+        .insert_header(super::version_etag(record.version))
+        .json(template_out(&name, doc, &record)))
 }
 
 /// Checks (syntax with line and column; every variable against the sample data), then saves a
 /// new version and activates it. `422 template_invalid` leaves the active version as it was.
+/// With `If-Match: "N"` (the `ETag` of the version read), `412 version_conflict` when a newer
+/// version than N was saved meanwhile: nothing is saved.
 #[utoipa::path(put, path = "/v1/templates/{name}", tag = "templates", request_body = TemplateIn,
-    responses((status = 200, body = TemplateOut), (status = 400), (status = 422, body = super::error::ErrorBody)),
+    params(("If-Match" = Option<String>, Header, description = "the version the edit started from, e.g. `\"4\"`")),
+    responses((status = 200, body = TemplateOut), (status = 400), (status = 412, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn put(
     auth: Auth<Marketer>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     name: web::Path<String>,
     body: web::Json<TemplateIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -200,6 +222,7 @@ async fn put(
         &state.config,
         &state.config.templates_dir.join(name.as_str()),
     )?;
+    let expected = super::if_match_version(&req)?;
     let current = state.mailer.active(&name).ok().map(|(_, doc)| doc);
     let body = body.into_inner();
     let sample = match body.sample {
@@ -227,8 +250,13 @@ async fn put(
         sample,
         meta,
     };
-    let saved = state.mailer.save(&name, doc.clone(), &auth.actor()).await?;
-    Ok(HttpResponse::Ok().json(template_out(&name, doc, &saved)))
+    let saved = state
+        .mailer
+        .save(&name, doc.clone(), &auth.actor(), expected)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(super::version_etag(saved.version))
+        .json(template_out(&name, doc, &saved)))
 }
 
 /// Every version, oldest first.
@@ -240,12 +268,14 @@ async fn versions(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = template_name(&name)?;
+    let active = state.mailer.active(&name).ok().map(|(v, _)| v);
     let items = state
         .mailer
         .versions(&name)
         .await?
         .into_iter()
         .map(|v| VersionOut {
+            active: Some(v.version) == active,
             version: v.version,
             created_at: rfc3339(v.created_at),
             author: v.author,
@@ -277,8 +307,8 @@ async fn rollback(
     Ok(HttpResponse::Ok().json(template_out(&name, doc, &saved)))
 }
 
-/// Renders the active version with `data` laid over the sample data, with warnings for
-/// variables the result lacks and data the template does not use.
+/// Renders the active version (or the draft `template`) with `data` laid over the sample data,
+/// with warnings for variables the result lacks and data the template does not use.
 #[utoipa::path(post, path = "/v1/templates/{name}/preview", tag = "templates", request_body = PreviewIn,
     responses((status = 200, body = PreviewOut), (status = 404), (status = 422)), security(("bearer" = [])))]
 async fn preview(
@@ -299,10 +329,23 @@ async fn preview(
             ))
         }
     };
-    let r = state
-        .mailer
-        .render(&name, configured_values(&state).await, data)
-        .await?;
+    let configured = configured_values(&state).await;
+    let r = match body.into_inner().template {
+        None => state.mailer.render(&name, configured, data).await?,
+        Some(draft) => {
+            let (_, active) = state.mailer.active(&name)?;
+            let doc = TemplateDoc {
+                subject: draft.subject,
+                html: draft.html,
+                text: draft.text,
+                ..active
+            };
+            state
+                .mailer
+                .render_draft(&name, doc, configured, data)
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(PreviewOut {
         subject: r.subject,
         html: r.html,

@@ -219,6 +219,37 @@ impl Mailer {
         .await
     }
 
+    /// Renders a draft of `template` that is not saved, as [`Mailer::render`] renders the
+    /// active version: checked first as a save would check it (a promotional draft without the
+    /// legal display is refused, naming the part), then rendered with the active sample data.
+    pub async fn render_draft(
+        &self,
+        template: &TemplateName,
+        doc: TemplateDoc,
+        configured: Value,
+        data: Value,
+    ) -> Result<Rendered, MailError> {
+        self.check(template, &doc)?;
+        let (this, template) = (self.clone(), template.clone());
+        off_thread(move || {
+            let mut scratch = Catalog::new();
+            scratch.set_partials(this.catalog().partials().sources.clone());
+            scratch
+                .activate(template.as_str(), 0, doc)
+                .map_err(MailError::Template)?;
+            let merged = this.with_sample(&template, &configured, &data)?;
+            let mut rendered = scratch
+                .render(template.as_str(), &merged)
+                .ok_or_else(|| MailError::UnknownTemplate(template.to_string()))?
+                .map_err(|p| MailError::Template(vec![p]))?;
+            rendered
+                .warnings
+                .extend(scratch.unused_keys(template.as_str(), &data));
+            Ok(rendered)
+        })
+        .await
+    }
+
     /// `data` laid over the template's sample data, itself shown with the `configured` values
     /// ([`Mailer::configured_values`]) of the variables it has, and with its links under
     /// `HIRELAY_PUBLIC_URL` (issue 19: a marketer sees what a candidate would).
@@ -437,12 +468,14 @@ impl Mailer {
         }
     }
 
-    /// Checks, saves as the next version (by `author`) and activates it.
+    /// Checks, saves as the next version (by `author`) and activates it; with `if_latest`,
+    /// only while that is still the newest version (`If-Match`).
     pub async fn save(
         &self,
         template: &TemplateName,
         doc: TemplateDoc,
         author: &str,
+        if_latest: Option<i32>,
     ) -> Result<document_version::Model, MailError> {
         self.check(template, &doc)?;
         let saved = self
@@ -454,6 +487,7 @@ impl Mailer {
                 &doc.to_json(),
                 Origin::Api,
                 author,
+                if_latest,
             )
             .await?;
         self.catalog_mut()
@@ -479,7 +513,7 @@ impl Mailer {
             .await?;
         let doc = TemplateDoc::from_json(&old.body)
             .map_err(|e| StoreError::Corrupt(format!("template {template} v{version}: {e}")))?;
-        self.save(template, doc, author).await
+        self.save(template, doc, author, None).await
     }
 
     /// Every stored version of a template, oldest first.

@@ -306,12 +306,14 @@ impl Scripts {
         &self.inner.store
     }
 
-    /// Validates `source`, saves it as the next version by `author` (audited) and activates it.
+    /// Validates `source`, saves it as the next version by `author` (audited) and activates it;
+    /// with `if_latest`, only while that is still the newest version (`If-Match`).
     pub async fn save(
         &self,
         name: &ScriptName,
         source: &str,
         author: &str,
+        if_latest: Option<i32>,
     ) -> Result<Arc<ActiveScript>, RulesError> {
         let ast = self.compile_off_thread(name.as_str(), source).await?;
         let model = self
@@ -323,6 +325,7 @@ impl Scripts {
                 source,
                 Origin::Api,
                 author,
+                if_latest,
             )
             .await?;
         Ok(self.activate(model, ast))
@@ -344,7 +347,7 @@ impl Scripts {
             Err(StoreError::NotFound(what)) => return Err(RulesError::NotFound(what)),
             other => other?,
         };
-        let active = self.save(name, &old.body, author).await?;
+        let active = self.save(name, &old.body, author, None).await?;
         crate::store::Store::audit(
             &self.inner.store.db,
             author,
@@ -354,6 +357,13 @@ impl Scripts {
         )
         .await?;
         Ok(active)
+    }
+
+    /// Checks a draft of `name` as a save would (syntax, every call), saving nothing.
+    pub async fn check_draft(&self, name: &ScriptName, source: &str) -> Result<(), ScriptError> {
+        self.compile_off_thread(name.as_str(), source)
+            .await
+            .map(|_| ())
     }
 
     pub(super) async fn compile_off_thread(

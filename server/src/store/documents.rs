@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::entities::document_version::{self, Column, Entity as Versions};
-use super::{Store, StoreError, StoreResult};
+use super::{StaleVersion, Store, StoreError, StoreResult};
 use crate::domain::rules_source::{FileVerdict, Held, RulesSource};
 
 /// What a document is.
@@ -131,7 +131,7 @@ impl Store {
         if source.judge(&hash, held) == FileVerdict::Ignore {
             return Ok(None);
         }
-        self.save_document(kind, name, body, Origin::File, "file")
+        self.save_document(kind, name, body, Origin::File, "file", None)
             .await
             .map(Some)
     }
@@ -164,6 +164,8 @@ impl Store {
 
     /// Saves `body` as the next version and audits it, in one transaction. Two concurrent saves
     /// cannot take the same number: the primary key refuses the second, which is retried.
+    /// With `if_latest`, the save is refused ([`StoreError::Stale`]) unless that is still the
+    /// newest version: an editor that opened version 4 never overwrites someone else's 5.
     pub async fn save_document(
         &self,
         kind: DocumentKind,
@@ -171,6 +173,7 @@ impl Store {
         body: &str,
         origin: Origin,
         author: &str,
+        if_latest: Option<i32>,
     ) -> StoreResult<document_version::Model> {
         // On SQLite a transaction that reads and then writes fails at once if another
         // connection committed in between; taking this process's write turn prevents that.
@@ -182,6 +185,18 @@ impl Store {
                     .order_by(Column::Version, Order::Desc)
                     .one(&txn)
                     .await?;
+                if let Some(expected) = if_latest {
+                    let current = latest.as_ref().map_or(0, |l| l.version);
+                    if current != expected {
+                        return Err(StoreError::Stale(Box::new(StaleVersion {
+                            what: format!("{} `{name}`", kind.as_str()),
+                            expected,
+                            current,
+                            author: latest.as_ref().map(|l| l.author.clone()),
+                            created_at: latest.as_ref().map(|l| l.created_at),
+                        })));
+                    }
+                }
                 let model = document_version::Model {
                     kind: kind.as_str().to_owned(),
                     name: name.to_owned(),

@@ -55,6 +55,38 @@ pub enum StoreError {
     Db(DbErr),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// A save that expected another newest version (`If-Match`): someone saved since.
+    #[error("{0}")]
+    Stale(Box<StaleVersion>),
+}
+
+/// What a refused save expected, and the newest version it found instead.
+#[derive(Debug)]
+pub struct StaleVersion {
+    /// `rule `status`` or `template `career_relay_invitation``.
+    pub what: String,
+    pub expected: i32,
+    pub current: i32,
+    pub author: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: Option<i64>,
+}
+
+impl std::fmt::Display for StaleVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is now at version {}{}, not {}: someone saved it after you opened it. \
+             Nothing was saved; reload it, apply your change again, and save",
+            self.what,
+            self.current,
+            self.author
+                .as_deref()
+                .map(|a| format!(" (saved by {a})"))
+                .unwrap_or_default(),
+            self.expected
+        )
+    }
 }
 
 impl From<DbErr> for StoreError {

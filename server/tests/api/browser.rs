@@ -172,6 +172,47 @@ impl Browser {
         .await;
     }
 
+    /// Types `keys` (WebDriver key codes allowed, e.g. `\u{E003}` Backspace) into the element
+    /// the CSS `selector` finds, as a person would: for a code editor (`.cm-content`), at the
+    /// end of its text.
+    pub async fn type_keys(&self, selector: &str, keys: &str) {
+        let id = self.find("css selector", selector).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": keys})),
+        )
+        .await;
+    }
+
+    /// Replaces the whole text of the code editor the CSS `selector` finds (its `.cm-content`)
+    /// with `text`, as a paste over everything selected (Ctrl+A) would.
+    pub async fn paste_over(&self, selector: &str, text: &str) {
+        self.type_keys(selector, "\u{E009}a\u{E000}").await;
+        let script = json!({
+            "script": "const data = new DataTransfer(); data.setData('text/plain', arguments[1]); \
+                       document.querySelector(arguments[0]).dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));",
+            "args": [selector, text],
+        });
+        self.command(reqwest::Method::POST, "/execute/sync", Some(script))
+            .await;
+    }
+
+    /// What `script` returns in the document of the `<iframe>` the CSS `selector` finds.
+    pub async fn in_frame(&self, selector: &str, script: &str) -> Value {
+        let id = self.find("css selector", selector).await;
+        self.command(
+            reqwest::Method::POST,
+            "/frame",
+            Some(json!({"id": {ELEMENT: id}})),
+        )
+        .await;
+        let answer = self.eval(script).await;
+        self.command(reqwest::Method::POST, "/frame/parent", Some(json!({})))
+            .await;
+        answer
+    }
+
     /// Clicks the button labelled `label` on a page that stays (a script answers it).
     pub async fn press(&self, label: &str) {
         let id = self.button(label).await;

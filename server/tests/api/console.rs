@@ -92,8 +92,10 @@ async fn every_console_file_is_served_from_the_embedded_table() {
     assert_eq!(res.status(), 404);
 }
 
-/// Signs in on the console's sign-in page and waits for the shell.
+/// Signs in on the console's sign-in page (once its form is shown: the shell's script draws it,
+/// which on a busy machine takes a moment after the page loaded) and waits for the shell.
 pub(crate) async fn sign_in(browser: &Browser, email: &str, expect: &str) {
+    wait_until(browser, "return !!document.getElementById('signin-email')").await;
     browser.fill("#signin-email", email).await;
     browser.fill("#signin-password", USER_PASSWORD).await;
     browser.press("サインイン").await;

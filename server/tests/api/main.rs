@@ -20,6 +20,7 @@ mod cli;
 mod console;
 mod console_admin;
 mod console_pages;
+mod console_editors;
 mod crash;
 mod events;
 mod first_week;

@@ -617,3 +617,101 @@ async fn a_template_added_through_the_api_can_be_sent_by_scripts_at_once() {
         .await;
     assert_eq!(status, 422, "{body}");
 }
+
+/// Issue 14: an editor sends `If-Match` with the version it opened (the `ETag` of its read). A
+/// save over a version someone else saved meanwhile is refused with `412 version_conflict`,
+/// naming both versions and who saved the newer one, and saves nothing; with the current
+/// version, or without the header, it saves.
+#[tokio::test]
+async fn issue14_a_save_over_someone_elses_newer_version_is_refused_with_412() {
+    let app = TestApp::spawn().await;
+    let read = app
+        .admin(Method::GET, "/v1/rules/status")
+        .send()
+        .await
+        .unwrap();
+    let opened = read.headers()["etag"].to_str().unwrap().to_owned();
+    let opened_version: i32 = opened.trim_matches('"').parse().unwrap();
+    let put = |if_match: Option<&str>, text: &str| {
+        let mut req = app
+            .admin(Method::PUT, "/v1/rules/status")
+            .header("content-type", "text/plain")
+            .body(text.to_owned());
+        if let Some(v) = if_match {
+            req = req.header("if-match", v);
+        }
+        req.send()
+    };
+    // Someone else saves first, from the same version.
+    let theirs = put(Some(&opened), GOOD).await.unwrap();
+    assert_eq!(theirs.status(), 200);
+    assert_eq!(
+        theirs.headers()["etag"].to_str().unwrap(),
+        format!("\"{}\"", opened_version + 1)
+    );
+    // Mine, from the version I opened, is refused and saves nothing.
+    let mine = put(Some(&opened), "// mine\nlabel(\"mine\");\n")
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 412);
+    let body: Value = mine.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "version_conflict", "{body}");
+    assert_eq!(body["error"]["details"]["expected_version"], opened_version);
+    assert_eq!(
+        body["error"]["details"]["current_version"],
+        opened_version + 1
+    );
+    assert_eq!(
+        body["error"]["details"]["author"], "bootstrap admin (tok_bootstrap)",
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Nothing was saved"), "{message}");
+    let active = app.get_json("/v1/rules/status?format=json").await;
+    assert_eq!(active["source"], GOOD);
+    assert_eq!(active["version"], opened_version + 1);
+    // A weak or bare tag of the current version saves; a tag that is not a version is a 400.
+    let now = format!("W/\"{}\"", opened_version + 1);
+    let saved = put(Some(&now), "// v3\nlabel(\"v3\");\n").await.unwrap();
+    assert_eq!(saved.status(), 200);
+    let bad = put(Some("\"abc\""), GOOD).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "If-Match", "{body}");
+    assert_eq!(put(None, GOOD).await.unwrap().status(), 200);
+}
+
+/// Issue 14: `POST /v1/rules/{name}/check` checks a draft as a save would, with the line and
+/// column of the problem, and saves nothing.
+#[tokio::test]
+async fn issue14_a_draft_is_checked_with_its_line_and_column_without_saving() {
+    let app = TestApp::spawn().await;
+    let before = app.get_json("/v1/rules/status?format=json").await;
+    let check = |text: &'static str| {
+        app.admin(Method::POST, "/v1/rules/status/check")
+            .header("content-type", "text/plain")
+            .body(text)
+            .send()
+    };
+    let res = check(BROKEN).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "script_invalid", "{body}");
+    assert_eq!(body["error"]["details"]["line"], 2, "{body}");
+    assert!(
+        body["error"]["details"]["column"].as_u64().unwrap() > 1,
+        "{body}"
+    );
+    let res = check("label(\"typo\", 1, 2, 3);").await.unwrap();
+    assert_eq!(
+        res.status(),
+        422,
+        "a call that does not exist is refused too"
+    );
+    let res = check(GOOD).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["ok"], true);
+    let after = app.get_json("/v1/rules/status?format=json").await;
+    assert_eq!(after["version"], before["version"], "nothing saved");
+}

@@ -67,6 +67,7 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("PUT", "/v1/rules/{name}", Allowed::Admin),
     ("GET", "/v1/rules/{name}/versions", Allowed::Admin),
     ("GET", "/v1/rules/{name}/versions/{version}", Allowed::Admin),
+    ("POST", "/v1/rules/{name}/check", Allowed::Admin),
     ("POST", "/v1/rules/{name}/rollback", Allowed::Admin),
     ("POST", "/v1/rules/{name}/dry-run", Allowed::Admin),
     ("GET", "/v1/templates", Allowed::Marketer),

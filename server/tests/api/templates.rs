@@ -522,3 +522,80 @@ async fn a_changed_file_is_hot_reloaded_and_a_broken_one_is_never_activated() {
     assert_eq!(status, 200);
     assert_eq!(preview["subject"], "承認のお願い - 株式会社テスト 採用担当");
 }
+
+/// Issue 14 (C8): the console previews a draft as the marketer types. `preview` with
+/// `template` renders the draft (not saved), and checks it as `PUT` would: an invitation draft
+/// without the sender's postal address is refused with the part that lacks it.
+#[tokio::test]
+async fn issue14_c8_a_draft_is_previewed_and_its_legal_display_checked_as_typed() {
+    let app = TestApp::spawn().await;
+    let active = app.get_json("/v1/templates/career_relay_invitation").await;
+    let html = active["html"].as_str().unwrap();
+    let draft = |subject: &str, html: &str| json!({"template": {"subject": subject, "html": html, "text": active["text"]}});
+    let (status, body) = app
+        .post_json(
+            "/v1/templates/career_relay_invitation/preview",
+            &draft(
+                "下書き {{company_name}}",
+                &format!("{html}<p>下書きの一文</p>"),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["subject"].as_str().unwrap().starts_with("下書き "),
+        "{body}"
+    );
+    assert!(
+        body["html"].as_str().unwrap().contains("下書きの一文"),
+        "{body}"
+    );
+
+    let without_address = html.replace("{{sender_address}}", "");
+    let (status, body) = app
+        .post_json(
+            "/v1/templates/career_relay_invitation/preview",
+            &draft("件名", &without_address),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "template_invalid");
+    let problems = body["error"]["details"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["part"] == "html"
+                && p["message"].as_str().unwrap().contains("sender_address")),
+        "{body}"
+    );
+    let now = app.get_json("/v1/templates/career_relay_invitation").await;
+    assert_eq!(now["version"], active["version"], "a preview saves nothing");
+    assert_eq!(now["html"], active["html"]);
+}
+
+/// Issue 14: a template save with `If-Match` of a version someone else replaced is refused
+/// (`412 version_conflict`) and saves nothing.
+#[tokio::test]
+async fn issue14_a_template_save_over_a_newer_version_is_refused_with_412() {
+    let app = TestApp::spawn().await;
+    let read = app
+        .admin(Method::GET, "/v1/templates/group_link_approval")
+        .send()
+        .await
+        .unwrap();
+    let opened = read.headers()["etag"].to_str().unwrap().to_owned();
+    let doc: Value = read.json().await.unwrap();
+    let put = |subject: &str| {
+        app.admin(Method::PUT, "/v1/templates/group_link_approval")
+            .header("if-match", &opened)
+            .json(&json!({"subject": subject, "html": doc["html"], "text": doc["text"]}))
+            .send()
+    };
+    assert_eq!(put("先に保存した件名").await.unwrap().status(), 200);
+    let res = put("後から保存した件名").await.unwrap();
+    assert_eq!(res.status(), 412);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "version_conflict", "{body}");
+    let now = app.get_json("/v1/templates/group_link_approval").await;
+    assert_eq!(now["subject"], "先に保存した件名");
+}
