@@ -19,12 +19,27 @@ enum Candidates {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+enum KpiRecords {
+    Table,
+    EventId,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum MailOutbox {
+    Table,
+    Recipient,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
 enum AuditLog {
     Table,
     CandidateId,
 }
 
 const AUDIT_BY_CANDIDATE: &str = "audit_log_candidate";
+/// An erasure finds the KPI points of a person's events, and the mails to their address.
+const KPIS_BY_EVENT: &str = "kpi_records_event";
+const MAILS_BY_RECIPIENT: &str = "mail_outbox_recipient";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -44,10 +59,40 @@ impl MigrationTrait for Migration {
                 .col(AuditLog::CandidateId)
                 .to_owned(),
         )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name(KPIS_BY_EVENT)
+                .table(KpiRecords::Table)
+                .col(KpiRecords::EventId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name(MAILS_BY_RECIPIENT)
+                .table(MailOutbox::Table)
+                .col(MailOutbox::Recipient)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name(MAILS_BY_RECIPIENT)
+                .table(MailOutbox::Table)
+                .to_owned(),
+        )
+        .await?;
+        m.drop_index(
+            Index::drop()
+                .name(KPIS_BY_EVENT)
+                .table(KpiRecords::Table)
+                .to_owned(),
+        )
+        .await?;
         m.drop_index(
             Index::drop()
                 .name(AUDIT_BY_CANDIDATE)

@@ -484,8 +484,8 @@ pub(super) async fn person_mails<C: ConnectionTrait>(
         .collect();
     let to: Vec<Id> = rows(
         db,
-        "SELECT id FROM mail_outbox WHERE LOWER(recipient) = ?",
-        vec![person.email.to_lowercase().into()],
+        "SELECT id FROM mail_outbox WHERE recipient = ?",
+        vec![person.email.as_str().into()],
     )
     .await?;
     mails.extend(to.into_iter().map(|r| r.id));
@@ -499,10 +499,11 @@ pub(super) async fn person_mails<C: ConnectionTrait>(
         .await?,
     );
     for event in events {
+        // `{event}:…` as a range of the unique index (`;` follows `:`).
         let queued: Vec<Id> = rows(
             db,
-            "SELECT id FROM mail_outbox WHERE dedupe_key LIKE ? ESCAPE '!'",
-            vec![format!("{}:%", escaped(event)).into()],
+            "SELECT id FROM mail_outbox WHERE dedupe_key > ? AND dedupe_key < ?",
+            vec![format!("{event}:").into(), format!("{event};").into()],
         )
         .await?;
         mails.extend(queued.into_iter().map(|r| r.id));

@@ -592,3 +592,40 @@ async fn issue16_retention_dry_run_and_run_over_aged_data() {
         assert_eq!(again[what], 0, "{what}: nothing left: {again}");
     }
 }
+
+/// Issue 16: m0017 adds `candidates.erased_at`, `audit_log.candidate_id` and the indexes an
+/// erasure looks rows up by, on both databases; it goes down (a candidate kept) and up again.
+#[tokio::test]
+async fn issue16_m0017_goes_down_and_up_keeping_candidates() {
+    use migrations::{Migrator, MigratorTrait};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(dir.path()).await;
+    let store = hirelay::store::Store::connect(&url, 2, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let db = &store.db;
+    db.execute_unprepared(
+        "INSERT INTO candidates (id, email, name, attributes, created_at, updated_at, erased_at) \
+         VALUES ('cand_m17', 'erased:cand_m17', '', '{}', 0, 0, 1)",
+    )
+    .await
+    .unwrap();
+    crate::helpers::migrate_down_through(db, "m0017_candidate_erasure").await;
+    assert!(db
+        .execute_unprepared("SELECT erased_at FROM candidates")
+        .await
+        .is_err());
+    assert!(db
+        .execute_unprepared("SELECT candidate_id FROM audit_log")
+        .await
+        .is_err());
+    Migrator::up(db, None).await.unwrap();
+    let kept = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM candidates WHERE id = 'cand_m17' AND erased_at IS NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.try_get::<i64>("", "n").unwrap(), 1);
+}
