@@ -95,7 +95,7 @@ async fn erase_candidate(
             }
         }
     }
-    tracing::info!(candidate = id, actor, "candidate erased");
+    tracing::info!(candidate = id, "candidate erased");
     Ok(HttpResponse::Ok().json(erasure))
 }
 

@@ -10,20 +10,19 @@
 //! and context, their actions and error are redacted; outbound deliveries, audit details are
 //! redacted. Consents under the address go; opt-outs stay (a keyed hash, so a person who
 //! refused is never invited again).
-use std::collections::BTreeSet;
-
 use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, Value};
 use serde::Serialize;
 
-use super::{statement, Store, StoreError, StoreResult};
+use super::person_lookup::{
+    any_like, application_ids, contains, each_chunk, exec, foreign_ids, invitation_ids, marks,
+    person_events, person_mails, rows, NumberedText, TextRow, CHUNK,
+};
+use super::{Store, StoreError, StoreResult};
 use crate::crypto::AddressKey;
 use crate::domain::email::Email;
 use crate::domain::personal::{purged_payload, PersonalValues, PurgedBy, ERASED};
 use crate::domain::time::rfc3339;
 use crate::store::entities::candidate;
-
-/// Rows per statement when a list of ids goes into `IN (…)`.
-const CHUNK: usize = 500;
 
 /// What an erasure changed, by place (counts only: never the values).
 #[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
@@ -51,108 +50,10 @@ pub struct Erasure {
 }
 
 #[derive(FromQueryResult)]
-struct Id {
-    id: String,
-}
-
-#[derive(FromQueryResult)]
-struct TextRow {
-    id: String,
-    text: Option<String>,
-}
-
-#[derive(FromQueryResult)]
-struct NumberedText {
-    id: i64,
-    text: Option<String>,
-}
-
-#[derive(FromQueryResult)]
-pub(super) struct ApplicationIds {
-    pub(super) id: String,
-    source_application_id: Option<String>,
-    ats_application_id: Option<String>,
-}
-
-#[derive(FromQueryResult)]
-pub(super) struct InvitationIds {
-    outbox_id: Option<String>,
-    event_id: Option<String>,
-    registration_attributes: Option<String>,
-}
-
-#[derive(FromQueryResult)]
 struct DecisionText {
     id: i64,
     actions: String,
     error: Option<String>,
-}
-
-/// `?, ?, …` for `n` values.
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
-/// `text` for a `LIKE` pattern with `ESCAPE '!'` (its `%`, `_` and `!` escaped).
-fn escaped(text: &str) -> String {
-    text.replace('!', "!!")
-        .replace('%', "!%")
-        .replace('_', "!_")
-}
-
-/// A `LIKE` pattern finding `text` anywhere.
-fn contains(text: &str) -> String {
-    format!("%{}%", escaped(text))
-}
-
-async fn exec<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> StoreResult<u64> {
-    Ok(db
-        .execute(statement(db.get_database_backend(), sql, values))
-        .await?
-        .rows_affected())
-}
-
-async fn rows<T: FromQueryResult, C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> StoreResult<Vec<T>> {
-    Ok(
-        T::find_by_statement(statement(db.get_database_backend(), sql, values))
-            .all(db)
-            .await?,
-    )
-}
-
-/// Runs `sql` (with `{in}` where the list goes, after `before` values) over `ids` in chunks.
-async fn each_chunk<C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    before: &[Value],
-    ids: &[String],
-) -> StoreResult<u64> {
-    let mut changed = 0;
-    for chunk in ids.chunks(CHUNK) {
-        let mut values = before.to_vec();
-        values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
-        changed += exec(db, &sql.replace("{in}", &marks(chunk.len())), values).await?;
-    }
-    Ok(changed)
-}
-
-/// Ids answered by `sql` (selecting `id`, `{in}` for the list) over `ids` in chunks.
-async fn ids_by_chunk<C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    ids: &[String],
-) -> StoreResult<Vec<String>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let values = chunk.iter().map(|id| Value::from(id.as_str())).collect();
-        let got: Vec<Id> = rows(db, &sql.replace("{in}", &marks(chunk.len())), values).await?;
-        found.extend(got.into_iter().map(|r| r.id));
-    }
-    Ok(found)
 }
 
 impl Store {
@@ -312,87 +213,6 @@ pub(super) async fn erase_in(
     Ok(erasure)
 }
 
-/// The BizReach and ATS ids of applications.
-pub(super) fn foreign_ids(applications: &[ApplicationIds]) -> Vec<String> {
-    applications
-        .iter()
-        .flat_map(|a| [&a.source_application_id, &a.ats_application_id])
-        .flatten()
-        .cloned()
-        .collect()
-}
-
-/// The person's applications' ids.
-pub(super) async fn application_ids<C: ConnectionTrait>(
-    db: &C,
-    candidate: &str,
-) -> StoreResult<Vec<ApplicationIds>> {
-    rows(
-        db,
-        "SELECT id, source_application_id, ats_application_id FROM applications WHERE candidate_id = ?",
-        vec![candidate.into()],
-    )
-    .await
-}
-
-/// What the person's invitations point at.
-pub(super) async fn invitation_ids<C: ConnectionTrait>(
-    db: &C,
-    candidate: &str,
-) -> StoreResult<Vec<InvitationIds>> {
-    rows(
-        db,
-        "SELECT outbox_id, event_id, registration_attributes FROM invitations WHERE candidate_id = ?",
-        vec![candidate.into()],
-    )
-    .await
-}
-
-/// Every stored event about the person: those their applications' history, invitations and
-/// decisions name, and those whose payload holds their address or their applications' ids.
-pub(super) async fn person_events<C: ConnectionTrait>(
-    db: &C,
-    person: &candidate::Model,
-    app_ids: &[String],
-    foreign_ids: &[String],
-    invitations: &[InvitationIds],
-) -> StoreResult<Vec<String>> {
-    let mut events: BTreeSet<String> = invitations
-        .iter()
-        .filter_map(|i| i.event_id.clone())
-        .collect();
-    events.extend(
-        ids_by_chunk(
-            db,
-            "SELECT DISTINCT event_id AS id FROM application_history \
-             WHERE application_id IN ({in}) AND event_id IS NOT NULL",
-            app_ids,
-        )
-        .await?,
-    );
-    for app in app_ids {
-        let named: Vec<Id> = rows(
-            db,
-            "SELECT event_id AS id FROM decisions WHERE context LIKE ? ESCAPE '!'",
-            vec![contains(app).into()],
-        )
-        .await?;
-        events.extend(named.into_iter().map(|r| r.id));
-    }
-    let mut patterns = vec![contains(&person.email.to_lowercase())];
-    patterns.extend(foreign_ids.iter().map(|id| contains(&format!("\"{id}\""))));
-    for pattern in patterns {
-        let found: Vec<Id> = rows(
-            db,
-            "SELECT id FROM events WHERE LOWER(payload) LIKE ? ESCAPE '!'",
-            vec![pattern.to_lowercase().into()],
-        )
-        .await?;
-        events.extend(found.into_iter().map(|r| r.id));
-    }
-    Ok(events.into_iter().collect())
-}
-
 async fn purge_events<C: ConnectionTrait>(db: &C, events: &[String], now: i64) -> StoreResult<u64> {
     let marker = purged_payload(PurgedBy::Erasure, &rfc3339(now));
     each_chunk(
@@ -469,48 +289,6 @@ async fn redact_kpis<C: ConnectionTrait>(
     Ok(changed)
 }
 
-/// The outbox rows about the person: their invitations' mails, mails to their address, and
-/// mails their events queued (notifications of their application, a script's `email`).
-pub(super) async fn person_mails<C: ConnectionTrait>(
-    db: &C,
-    person: &candidate::Model,
-    app_ids: &[String],
-    events: &[String],
-    invitations: &[InvitationIds],
-) -> StoreResult<Vec<String>> {
-    let mut mails: BTreeSet<String> = invitations
-        .iter()
-        .filter_map(|i| i.outbox_id.clone())
-        .collect();
-    let to: Vec<Id> = rows(
-        db,
-        "SELECT id FROM mail_outbox WHERE recipient = ?",
-        vec![person.email.as_str().into()],
-    )
-    .await?;
-    mails.extend(to.into_iter().map(|r| r.id));
-    let keys: Vec<String> = app_ids.iter().map(|a| format!("invite:{a}")).collect();
-    mails.extend(
-        ids_by_chunk(
-            db,
-            "SELECT id FROM mail_outbox WHERE dedupe_key IN ({in})",
-            &keys,
-        )
-        .await?,
-    );
-    for event in events {
-        // `{event}:…` as a range of the unique index (`;` follows `:`).
-        let queued: Vec<Id> = rows(
-            db,
-            "SELECT id FROM mail_outbox WHERE dedupe_key > ? AND dedupe_key < ?",
-            vec![format!("{event}:").into(), format!("{event};").into()],
-        )
-        .await?;
-        mails.extend(queued.into_iter().map(|r| r.id));
-    }
-    Ok(mails.into_iter().collect())
-}
-
 /// Mails keep their status and times (the funnel counts sent invitations); scheduled ones
 /// are cancelled.
 async fn erase_mails<C: ConnectionTrait>(db: &C, mails: &[String]) -> StoreResult<u64> {
@@ -534,18 +312,17 @@ async fn redact_deliveries<C: ConnectionTrait>(
     person: &candidate::Model,
     values: &PersonalValues,
 ) -> StoreResult<u64> {
-    let mut patterns: Vec<String> = app_ids.iter().map(|a| contains(a)).collect();
+    let mut patterns: Vec<String> = app_ids.iter().map(|a| contains(a).to_lowercase()).collect();
     patterns.push(contains(&person.email.to_lowercase()));
-    patterns.push(contains(&person.id));
+    patterns.push(contains(&person.id).to_lowercase());
     let mut found: Vec<TextRow> = Vec::new();
-    for pattern in patterns {
+    for chunk in patterns.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT id, payload AS text FROM webhook_deliveries WHERE {}",
+            any_like("LOWER(payload)", chunk.len())
+        );
         found.extend(
-            rows::<TextRow, _>(
-                db,
-                "SELECT id, payload AS text FROM webhook_deliveries WHERE LOWER(payload) LIKE ? ESCAPE '!'",
-                vec![pattern.to_lowercase().into()],
-            )
-            .await?,
+            rows::<TextRow, _>(db, &sql, chunk.iter().map(|p| p.as_str().into()).collect()).await?,
         );
     }
     found.sort_by(|a, b| a.id.cmp(&b.id));
@@ -576,6 +353,8 @@ async fn redact_audit<C: ConnectionTrait>(
     app_ids: &[String],
     values: &PersonalValues,
 ) -> StoreResult<u64> {
+    // An empty name would match every entry: it is looked for only when it is a value.
+    let name = Some(person.name.trim()).filter(|n| values.found_in(n) && !n.is_empty());
     let mut found: Vec<NumberedText> = rows(
         db,
         "SELECT id, detail AS text FROM audit_log WHERE candidate_id = ? OR LOWER(detail) LIKE ? ESCAPE '!' \
@@ -583,7 +362,7 @@ async fn redact_audit<C: ConnectionTrait>(
         vec![
             person.id.as_str().into(),
             contains(&person.email.to_lowercase()).into(),
-            contains(&person.name).into(),
+            name.map_or_else(|| person.id.clone(), contains).into(),
         ],
     )
     .await?;

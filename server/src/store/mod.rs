@@ -18,6 +18,7 @@ pub mod kpis;
 pub mod notifications;
 pub mod opt_outs;
 pub mod outbox;
+mod person_lookup;
 pub mod personal_data;
 pub mod progress_sync;
 pub mod recruiting;

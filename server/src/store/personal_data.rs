@@ -2,7 +2,9 @@
 //! ([`super::erasure`]), for `GET /v1/candidates/{id}/export`.
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::erasure::{application_ids, foreign_ids, invitation_ids, person_events, person_mails};
+use super::person_lookup::{
+    application_ids, foreign_ids, invitation_ids, person_events, person_mails,
+};
 use super::{Store, StoreError, StoreResult};
 use crate::crypto::AddressKey;
 use crate::domain::email::Email;

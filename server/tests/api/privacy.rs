@@ -263,6 +263,12 @@ async fn issue16_c8_erasure_leaves_no_value_anywhere_and_every_total_unchanged()
     );
     assert_eq!(totals(app).await, before, "every total is unchanged");
 
+    // BizReach is told nothing new: progress sync has no erased application to push (the
+    // imported application was rejected in the ATS, so it would push `rejected` otherwise).
+    crate::progress_sync::switch_sync(&b, true).await;
+    let synced = crate::progress_sync::run_sync(app).await;
+    assert_eq!(synced["pushed"], 0, "{synced}");
+
     // The tombstone: the application is still counted, its candidate has no values.
     let tomb = app
         .get_json(&format!("/v1/applications/{application_id}"))
