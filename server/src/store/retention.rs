@@ -56,23 +56,68 @@ fn cutoff(now: i64, days: u32) -> Option<i64> {
     (days > 0).then(|| now - i64::from(days) * DAY_MS)
 }
 
-/// One kind of data under retention: how to count it, how to purge a batch of it.
+/// One kind of data under retention: which rows are due, and what purges them.
 struct Purge<'a> {
-    /// `FROM … WHERE …` with `?` for the cut-off (the same for counting and purging).
+    table: &'a str,
+    /// The condition of a due row, with `?` for the cut-off.
     due: &'a str,
-    /// The `UPDATE … WHERE id IN (SELECT id {due} LIMIT n)` or `DELETE` statement, `{due}`
-    /// and `{batch}` replaced; its values come before the cut-off.
+    /// `UPDATE … SET …` or `DELETE FROM …`, to which `WHERE id IN (…)` is added; `values`
+    /// are its own.
     apply: &'a str,
     values: Vec<Value>,
+    /// Whether the table's `id` is a number (else time-ordered text: `evt_…`, `mail_…`).
+    numbered: bool,
 }
 
-async fn count<C: ConnectionTrait>(db: &C, due: &str, at: i64) -> StoreResult<u64> {
-    let sql = format!("SELECT COUNT(*) AS n {due}");
+#[derive(FromQueryResult)]
+struct NumberedId {
+    id: i64,
+}
+
+async fn count<C: ConnectionTrait>(db: &C, purge: &Purge<'_>, at: i64) -> StoreResult<u64> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM {} WHERE {}",
+        purge.table, purge.due
+    );
     let found =
         Count::find_by_statement(statement(db.get_database_backend(), &sql, vec![at.into()]))
             .one(db)
             .await?;
     Ok(found.map_or(0, |c| u64::try_from(c.n).unwrap_or(0)))
+}
+
+/// The next due ids after `after`, in id order: the walk goes over the table once, however
+/// many rows an earlier run left purged in place.
+async fn next_due<C: ConnectionTrait>(
+    db: &C,
+    purge: &Purge<'_>,
+    at: i64,
+    after: &Value,
+) -> StoreResult<Vec<Value>> {
+    let sql = format!(
+        "SELECT id FROM {} WHERE id > ? AND {} ORDER BY id LIMIT {BATCH}",
+        purge.table, purge.due
+    );
+    let stmt = statement(
+        db.get_database_backend(),
+        &sql,
+        vec![after.clone(), at.into()],
+    );
+    Ok(if purge.numbered {
+        NumberedId::find_by_statement(stmt)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.id.into())
+            .collect()
+    } else {
+        Id::find_by_statement(stmt)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.id.into())
+            .collect()
+    })
 }
 
 impl Store {
@@ -93,39 +138,43 @@ impl Store {
             (
                 cutoff(now, windows.payload_days),
                 Purge {
-                    due: "FROM events WHERE received_at < ? AND status IN ('done', 'dead') \
+                    table: "events",
+                    due: "received_at < ? AND status IN ('done', 'dead') \
                           AND payload NOT LIKE '{\"purged\"%'",
-                    apply: "UPDATE events SET payload = ?, last_error = NULL WHERE id IN \
-                            (SELECT id {due} LIMIT {batch})",
+                    apply: "UPDATE events SET payload = ?, last_error = NULL",
                     values: vec![marker.as_str().into()],
+                    numbered: false,
                 },
             ),
             (
                 cutoff(now, windows.mail_body_days),
                 Purge {
-                    due: "FROM mail_outbox WHERE created_at < ? \
-                          AND status IN ('sent', 'cancelled', 'dead', 'failed') \
+                    table: "mail_outbox",
+                    due: "created_at < ? AND status IN ('sent', 'cancelled', 'dead', 'failed') \
                           AND (html <> '' OR text_body <> '' OR data IS NOT NULL)",
-                    apply: "UPDATE mail_outbox SET html = '', text_body = '', data = NULL \
-                            WHERE id IN (SELECT id {due} LIMIT {batch})",
+                    apply: "UPDATE mail_outbox SET html = '', text_body = '', data = NULL",
                     values: Vec::new(),
+                    numbered: false,
                 },
             ),
             (
                 cutoff(now, windows.script_log_days),
                 Purge {
-                    due: "FROM decisions WHERE decided_at < ? AND (log <> '[]' OR context IS NOT NULL)",
-                    apply: "UPDATE decisions SET log = '[]', context = NULL \
-                            WHERE id IN (SELECT id {due} LIMIT {batch})",
+                    table: "decisions",
+                    due: "decided_at < ? AND (log <> '[]' OR context IS NOT NULL)",
+                    apply: "UPDATE decisions SET log = '[]', context = NULL",
                     values: Vec::new(),
+                    numbered: true,
                 },
             ),
             (
                 cutoff(now, windows.audit_days),
                 Purge {
-                    due: "FROM audit_log WHERE at < ?",
-                    apply: "DELETE FROM audit_log WHERE id IN (SELECT id {due} LIMIT {batch})",
+                    table: "audit_log",
+                    due: "at < ?",
+                    apply: "DELETE FROM audit_log",
                     values: Vec::new(),
+                    numbered: true,
                 },
             ),
         ];
@@ -133,27 +182,37 @@ impl Store {
         for (slot, (at, purge)) in purges.iter().enumerate() {
             let Some(at) = *at else { continue };
             if dry_run {
-                counts[slot] = count(&self.db, purge.due, at).await?;
+                counts[slot] = count(&self.db, purge, at).await?;
                 continue;
             }
-            let sql = purge
-                .apply
-                .replace("{due}", purge.due)
-                .replace("{batch}", &BATCH.to_string());
+            let mut after: Value = if purge.numbered {
+                i64::MIN.into()
+            } else {
+                "".into()
+            };
             loop {
-                let _turn = self.write_turn().await;
+                let due = next_due(&self.db, purge, at, &after).await?;
+                let Some(last) = due.last().cloned() else {
+                    break;
+                };
+                let sql = format!(
+                    "{} WHERE id IN ({})",
+                    purge.apply,
+                    vec!["?"; due.len()].join(", ")
+                );
                 let mut values = purge.values.clone();
-                values.push(at.into());
-                let changed = self
+                values.extend(due.iter().cloned());
+                let _turn = self.write_turn().await;
+                counts[slot] += self
                     .db
                     .execute(statement(self.backend(), &sql, values))
                     .await?
                     .rows_affected();
                 report.batches += 1;
-                counts[slot] += changed;
-                if changed < BATCH {
+                if (due.len() as u64) < BATCH {
                     break;
                 }
+                after = last;
             }
         }
         [

@@ -478,6 +478,14 @@ async fn issue16_retention_dry_run_and_run_over_aged_data() {
     app.smtp.wait_for(1).await;
     let old_id = old["id"].as_str().unwrap().to_owned();
     let db = &app.state.store.db;
+    // The sender marks the mail sent (blanking its body) after the SMTP server took it.
+    for _ in 0..200 {
+        let sent = app.get_json("/v1/outbox?status=sent").await;
+        if sent["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     // Two years and more ago: the event, its decision, its mail, the candidate, the audit log.
     const DAYS_800: i64 = 800 * 86_400_000;
     const DAYS_2000: i64 = 2000 * 86_400_000;
