@@ -143,6 +143,22 @@ fn replace_case_insensitive(text: &str, lowered: &str) -> String {
     }
 }
 
+/// Whether `text` holds `address` as a whole address (any case): not as the tail of a longer
+/// one (`b863@example.jp` is not in `b1863@example.jp`), nor followed by more of a domain.
+pub fn holds_address(text: &str, address: &str) -> bool {
+    let (text, address) = (text.to_lowercase(), address.trim().to_lowercase());
+    if address.is_empty() {
+        return false;
+    }
+    let part_of_address = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    text.match_indices(&address).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + address.len()..].chars().next();
+        !before.is_some_and(part_of_address)
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
 /// Why a stored payload is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PurgedBy {
@@ -224,6 +240,21 @@ mod tests {
         );
         assert_eq!(v.redact_stored("plain 090-1234-5678"), "plain [erased]");
         assert_eq!(v.redact_stored("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn issue16_an_address_is_found_whole_never_as_the_tail_of_another() {
+        assert!(holds_address(
+            "To: <B863@example.jp>\r\n",
+            "b863@example.jp"
+        ));
+        assert!(holds_address(
+            "\"email\": \" b863@example.jp \"",
+            "b863@example.jp"
+        ));
+        assert!(!holds_address("To: b1863@example.jp", "b863@example.jp"));
+        assert!(!holds_address("To: b863@example.jpn", "b863@example.jp"));
+        assert!(holds_address("end b863@example.jp.", "b863@example.jp"));
     }
 
     #[test]

@@ -80,9 +80,9 @@ async fn erase_candidate(
     if !erasure.already_erased {
         // Files after the commit: a rollback must not have removed them.
         let dir = state.config.data_dir.join("outbox");
-        let (ids, values) = (erasure.mail_ids.clone(), erasure.values.clone());
+        let (ids, address) = (erasure.mail_ids.clone(), erasure.address.clone());
         let removed = tokio::task::spawn_blocking(move || {
-            crate::mail::transport::erase_files(&dir, &ids, &values)
+            crate::mail::transport::erase_files(&dir, &ids, &address)
         })
         .await;
         match removed {

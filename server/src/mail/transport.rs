@@ -87,13 +87,9 @@ impl Transport {
 }
 
 /// Issue 16: removes the `.eml` files of erased outbox rows (`ids`) from `dir`, and any other
-/// `.eml` file there that holds one of the person's values (files written before they were
-/// named after their row). Answers how many were removed.
-pub fn erase_files(
-    dir: &std::path::Path,
-    ids: &[String],
-    values: &crate::domain::personal::PersonalValues,
-) -> std::io::Result<u64> {
+/// `.eml` file there addressed to the person (files written before they were named after their
+/// row; a name is not enough: two people may share one). Answers how many were removed.
+pub fn erase_files(dir: &std::path::Path, ids: &[String], address: &str) -> std::io::Result<u64> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -111,7 +107,12 @@ pub fn erase_files(
             .is_some_and(|stem| ids.iter().any(|id| id == stem));
         let holds = || {
             std::fs::read(&path)
-                .map(|bytes| values.found_in(&String::from_utf8_lossy(&bytes)))
+                .map(|bytes| {
+                    crate::domain::personal::holds_address(
+                        &String::from_utf8_lossy(&bytes),
+                        address,
+                    )
+                })
                 .unwrap_or(false)
         };
         if named || holds() {

@@ -14,8 +14,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::person_lookup::{
-    any_like, application_ids, contains, each_chunk, exec, foreign_ids, invitation_ids, marks,
-    person_events, person_mails, rows, NumberedText, TextRow, CHUNK,
+    address_patterns, any_like, application_ids, contains, each_chunk, exec, foreign_ids,
+    invitation_ids, marks, person_events, person_mails, rows, NumberedText, TextRow, CHUNK,
 };
 use super::{Store, StoreError, StoreResult};
 use crate::crypto::AddressKey;
@@ -44,9 +44,9 @@ pub struct Erasure {
     /// The outbox rows whose files are removed after the commit.
     #[serde(skip)]
     pub mail_ids: Vec<String>,
-    /// The person's values, to find files of mails written before they were named by row.
+    /// The person's address, to find files of mails written before they were named by row.
     #[serde(skip)]
-    pub values: PersonalValues,
+    pub address: String,
 }
 
 #[derive(FromQueryResult)]
@@ -209,7 +209,7 @@ pub(super) async fn erase_in(
         serde_json::to_value(&erasure).unwrap_or_default(),
     )
     .await?;
-    erasure.values = values;
+    erasure.address = person.email.clone();
     Ok(erasure)
 }
 
@@ -313,7 +313,7 @@ async fn redact_deliveries<C: ConnectionTrait>(
     values: &PersonalValues,
 ) -> StoreResult<u64> {
     let mut patterns: Vec<String> = app_ids.iter().map(|a| contains(a).to_lowercase()).collect();
-    patterns.push(contains(&person.email.to_lowercase()));
+    patterns.extend(address_patterns(&person.email));
     patterns.push(contains(&person.id).to_lowercase());
     let mut found: Vec<TextRow> = Vec::new();
     for chunk in patterns.chunks(CHUNK) {
@@ -355,17 +355,18 @@ async fn redact_audit<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     // An empty name would match every entry: it is looked for only when it is a value.
     let name = Some(person.name.trim()).filter(|n| values.found_in(n) && !n.is_empty());
-    let mut found: Vec<NumberedText> = rows(
-        db,
-        "SELECT id, detail AS text FROM audit_log WHERE candidate_id = ? OR LOWER(detail) LIKE ? ESCAPE '!' \
-         OR detail LIKE ? ESCAPE '!'",
-        vec![
-            person.id.as_str().into(),
-            contains(&person.email.to_lowercase()).into(),
-            name.map_or_else(|| person.id.clone(), contains).into(),
-        ],
-    )
-    .await?;
+    let mut patterns: Vec<Value> = address_patterns(&person.email)
+        .into_iter()
+        .map(Value::from)
+        .collect();
+    patterns.extend(name.map(|n| Value::from(contains(n))));
+    let sql = format!(
+        "SELECT id, detail AS text FROM audit_log WHERE candidate_id = ? OR {}",
+        any_like("LOWER(detail)", patterns.len())
+    );
+    let mut values_in = vec![Value::from(person.id.as_str())];
+    values_in.extend(patterns);
+    let mut found: Vec<NumberedText> = rows(db, &sql, values_in).await?;
     for chunk in app_ids.chunks(CHUNK) {
         found.extend(
             rows::<NumberedText, _>(

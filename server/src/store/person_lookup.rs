@@ -61,6 +61,19 @@ pub(super) fn any_like(column: &str, n: usize) -> String {
     format!("({})", vec![each; n].join(" OR "))
 }
 
+/// `LIKE` patterns (lowercase) finding a whole address in text: between quotes, spaces, angle
+/// brackets or after a colon, so `b863@example.jp` never finds `b1863@example.jp`.
+pub(super) fn address_patterns(address: &str) -> Vec<String> {
+    let address = escaped(&address.to_lowercase());
+    let mut patterns = Vec::new();
+    for before in ["\"", " ", "<", ":"] {
+        for after in ["\"", " ", ">", ","] {
+            patterns.push(format!("%{before}{address}{after}%"));
+        }
+    }
+    patterns
+}
+
 /// A `LIKE` pattern finding `text` anywhere.
 pub(super) fn contains(text: &str) -> String {
     format!("%{}%", escaped(text))
@@ -189,7 +202,7 @@ pub(super) async fn person_events<C: ConnectionTrait>(
             rows(db, &sql, chunk.iter().map(|p| p.as_str().into()).collect()).await?;
         events.extend(named.into_iter().map(|r| r.id));
     }
-    let mut patterns = vec![contains(&person.email.to_lowercase())];
+    let mut patterns = address_patterns(&person.email);
     patterns.extend(
         foreign_ids
             .iter()

@@ -643,3 +643,76 @@ async fn issue16_m0017_goes_down_and_up_keeping_candidates() {
         .unwrap();
     assert_eq!(kept.try_get::<i64>("", "n").unwrap(), 1);
 }
+
+/// `.eml` files under the data directory's outbox.
+fn mail_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 16: without an SMTP server mail is written as `.eml` files under the data directory;
+/// an erasure removes the person's, and not those of someone whose address ends like theirs.
+#[tokio::test]
+async fn issue16_erasure_removes_the_persons_mail_files_and_no_one_elses() {
+    let app = TestApp::spawn_with(&[("HIRELAY_SMTP_URL", "")]).await;
+    crate::ats::invite_at_once(&app).await;
+    let mut events = Vec::new();
+    for (hook, ats, email) in [
+        ("files-1", "ats-files-1", "b863@example.jp"),
+        ("files-2", "ats-files-2", "b1863@example.jp"),
+    ] {
+        let body = crate::ats::change(ats, email, "rejected", "2026-11-21T18:00:00+09:00");
+        let event = app.deliver("ats", hook, &body).await;
+        assert_eq!(event["status"], "done", "{event}");
+        events.push(event["id"].as_str().unwrap().to_owned());
+    }
+    let outbox = app.dir.path().join("data").join("outbox");
+    for _ in 0..400 {
+        if mail_files(&outbox).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(mail_files(&outbox).len(), 2, "both invitations written");
+    let found = app
+        .get_json("/v1/applications?ats_application_id=ats-files-1")
+        .await;
+    let candidate = found["items"][0]["candidate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let erased: Value = app
+        .admin(Method::DELETE, &format!("/v1/candidates/{candidate}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(erased["files"], 1, "{erased}");
+    let left = mail_files(&outbox);
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0].contains("b1863@example.jp"),
+        "the other person's mail stays"
+    );
+    let other = app
+        .get_json("/v1/applications?ats_application_id=ats-files-2")
+        .await;
+    assert_eq!(
+        other["items"][0]["candidate"]["email"], "b1863@example.jp",
+        "an address ending like the erased one is another person"
+    );
+    let kept = app.get_json(&format!("/v1/events/{}", events[1])).await;
+    assert_eq!(
+        kept["payload"]["candidate"]["email"], "b1863@example.jp",
+        "{kept}"
+    );
+    let purged = app.get_json(&format!("/v1/events/{}", events[0])).await;
+    assert_eq!(purged["payload"]["purged"]["by"], "erasure", "{purged}");
+}
