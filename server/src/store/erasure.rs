@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::person_lookup::{
     address_patterns, any_like, application_ids, contains, each_chunk, exec, foreign_ids,
-    invitation_ids, marks, person_events, person_mails, rows, NumberedText, TextRow, CHUNK,
+    invitation_ids, marks, person_events, person_mails, quoted, rows, NumberedText, TextRow, CHUNK,
 };
 use super::{Store, StoreError, StoreResult};
 use crate::crypto::AddressKey;
@@ -312,9 +312,9 @@ async fn redact_deliveries<C: ConnectionTrait>(
     person: &candidate::Model,
     values: &PersonalValues,
 ) -> StoreResult<u64> {
-    let mut patterns: Vec<String> = app_ids.iter().map(|a| contains(a).to_lowercase()).collect();
+    let mut patterns: Vec<String> = app_ids.iter().map(|a| quoted(a).to_lowercase()).collect();
     patterns.extend(address_patterns(&person.email));
-    patterns.push(contains(&person.id).to_lowercase());
+    patterns.push(quoted(&person.id).to_lowercase());
     let mut found: Vec<TextRow> = Vec::new();
     for chunk in patterns.chunks(CHUNK) {
         let sql = format!(

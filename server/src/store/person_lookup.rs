@@ -74,6 +74,11 @@ pub(super) fn address_patterns(address: &str) -> Vec<String> {
     patterns
 }
 
+/// A `LIKE` pattern finding `text` as a whole JSON string (`"text"`).
+pub(super) fn quoted(text: &str) -> String {
+    contains(&format!("\"{text}\""))
+}
+
 /// A `LIKE` pattern finding `text` anywhere.
 pub(super) fn contains(text: &str) -> String {
     format!("%{}%", escaped(text))
@@ -192,7 +197,8 @@ pub(super) async fn person_events<C: ConnectionTrait>(
         .await?,
     );
     // One scan of each table, whatever the number of patterns.
-    let contexts: Vec<String> = app_ids.iter().map(|a| contains(a)).collect();
+    // Ids as JSON strings, quotes included: `app_b1` is not `app_b12`.
+    let contexts: Vec<String> = app_ids.iter().map(|a| quoted(a)).collect();
     for chunk in contexts.chunks(CHUNK) {
         let sql = format!(
             "SELECT event_id AS id FROM decisions WHERE {}",
@@ -203,11 +209,7 @@ pub(super) async fn person_events<C: ConnectionTrait>(
         events.extend(named.into_iter().map(|r| r.id));
     }
     let mut patterns = address_patterns(&person.email);
-    patterns.extend(
-        foreign_ids
-            .iter()
-            .map(|id| contains(&format!("\"{id}\"")).to_lowercase()),
-    );
+    patterns.extend(foreign_ids.iter().map(|id| quoted(id).to_lowercase()));
     let sql = format!(
         "SELECT id FROM events WHERE {}",
         any_like("LOWER(payload)", patterns.len())
