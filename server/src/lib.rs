@@ -19,6 +19,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod readiness;
 pub mod relay;
+pub mod retention;
 pub mod scheduler;
 pub mod scripting;
 pub mod startup;

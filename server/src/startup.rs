@@ -163,6 +163,15 @@ impl Application {
             config.sync_schedule.clone(),
             progress_sync.clone(),
         ));
+        let retention = crate::retention::Retention {
+            store: store.clone(),
+            windows: config.retention,
+            key: address_key.clone(),
+        };
+        scheduler.register(crate::retention::job(
+            config.retention_schedule.clone(),
+            retention.clone(),
+        ));
 
         let pipeline = Pipeline::new(
             scripts.clone(),
@@ -221,6 +230,7 @@ impl Application {
             poller,
             scheduler,
             progress_sync,
+            retention,
             test_sends: crate::rate_limit::RateLimit::new(
                 crate::http::templates::TEST_SENDS_PER_HOUR,
                 Duration::from_secs(3600),

@@ -14,6 +14,7 @@ pub mod names;
 pub mod outbound_events;
 pub mod payload;
 pub mod period;
+pub mod personal;
 pub mod recipients;
 pub mod role;
 pub mod rules_source;

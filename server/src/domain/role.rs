@@ -3,7 +3,7 @@
 //! | role | may see and do |
 //! |---|---|
 //! | `admin` | everything |
-//! | `viewer` | read applications (candidates' names, addresses, phones) and the KPIs |
+//! | `viewer` | read applications (candidates as pseudonymous ids only, issue 16) and the KPIs |
 //! | `marketer` | email templates (and, per the contract, the outbox); no application or candidate |
 //! | `integrator` | outbound webhook subscriptions and their deliveries; no application or candidate |
 //! | any role | its own notification subscription |
@@ -49,7 +49,7 @@ pub mod grants {
 
     /// Linking, imports, routing, rules, events, jobs, invitations, candidates, audit log.
     pub const ADMINISTRATION: &[Role] = &[Role::Admin];
-    /// Applications (personal data) and the KPIs, read only.
+    /// Applications and the KPIs, read only (a viewer sees candidates as pseudonymous ids).
     pub const APPLICATIONS_AND_KPIS: &[Role] = &[Role::Admin, Role::Viewer];
     /// Email templates (and, per the contract, the outbox: addresses by domain only).
     pub const TEMPLATES: &[Role] = &[Role::Admin, Role::Marketer];

@@ -8,6 +8,7 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::email::Email;
 use crate::domain::message_kind::MessageKind;
+use crate::domain::role::Role;
 use crate::store::applications::{application_json, history_json, BIZREACH};
 use crate::store::entities::application;
 use crate::store::Store;
@@ -26,8 +27,30 @@ pub struct FindQuery {
 
 /// The application with its candidate, and the candidate's opt-outs (C8: `opted_out` of
 /// Career Relay invitations, and `opt_outs` of any kind, with time and channel).
-async fn with_candidate(state: &AppState, app: &application::Model) -> Result<Value, ApiError> {
+///
+/// Issue 16, least exposure: a viewer sees the candidate as a pseudonymous id only (no name,
+/// address, phone or attributes); an admin's read of the personal data is audited
+/// (`candidate.read`, with the token or user).
+async fn with_candidate(
+    state: &AppState,
+    caller: &Auth<Viewer>,
+    app: &application::Model,
+) -> Result<Value, ApiError> {
     let candidate = Store::get_candidate(&state.store.db, &app.candidate_id).await?;
+    if caller.caller.role != Role::Admin {
+        let mut body = application_json(app, None);
+        body["candidate"] = json!({"id": candidate.id, "erased": candidate.erased_at.is_some()});
+        return Ok(body);
+    }
+    Store::audit_candidate(
+        &state.store.db,
+        &caller.actor(),
+        "candidate.read",
+        &app.id,
+        Some(&candidate.id),
+        json!({"via": "GET /v1/applications"}),
+    )
+    .await?;
     let mut body = application_json(app, Some(&candidate));
     let opt_outs = match Email::parse(&candidate.email) {
         Ok(address) => {
@@ -50,7 +73,7 @@ async fn with_candidate(state: &AppState, app: &application::Model) -> Result<Va
 #[utoipa::path(get, path = "/v1/applications", tag = "applications", params(FindQuery),
     responses((status = 200, description = "`{\"items\": [application], \"next_cursor\": null}`")), security(("bearer" = [])))]
 async fn find(
-    _: Auth<Viewer>,
+    auth: Auth<Viewer>,
     state: web::Data<AppState>,
     query: web::Query<FindQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,7 +90,7 @@ async fn find(
     };
     let mut items = Vec::new();
     if let Some(app) = found {
-        items.push(with_candidate(&state, &app).await?);
+        items.push(with_candidate(&state, &auth, &app).await?);
     }
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
@@ -78,12 +101,12 @@ async fn find(
 #[utoipa::path(get, path = "/v1/applications/{id}", tag = "applications",
     responses((status = 200, description = "the application with `history`"), (status = 404)), security(("bearer" = [])))]
 async fn get(
-    _: Auth<Viewer>,
+    auth: Auth<Viewer>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let app = Store::get_application(&state.store.db, &id).await?;
-    let mut body = with_candidate(&state, &app).await?;
+    let mut body = with_candidate(&state, &auth, &app).await?;
     let history: Vec<Value> = Store::application_history(&state.store.db, &app.id)
         .await?
         .iter()

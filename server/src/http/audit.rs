@@ -1,4 +1,5 @@
-//! `GET /v1/audit-log`: who changed which script, template or setting, newest first.
+//! `GET /v1/audit-log`: who changed which script, template or setting, newest first; and who
+//! read, exported or erased which candidate's data (`?candidate=`, issue 16).
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct ListQuery {
     /// How many entries, newest first (1–500, default 50).
     pub limit: Option<u64>,
+    /// Only entries about this candidate id: who read, exported, changed or erased their data.
+    pub candidate: Option<String>,
 }
 
 /// One change: who (`name (token id)`), what (`rule.save`, `template.save`, …), on what, when.
@@ -34,6 +37,8 @@ pub struct AuditEntryOut {
     /// What changed, e.g. `{"version": 3, "origin": "api"}`.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
+    /// The candidate whose data the entry read or changed, if any.
+    pub candidate_id: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,6 +57,7 @@ impl From<audit_entry::Model> for AuditEntryOut {
             action: e.action,
             target: e.target,
             detail,
+            candidate_id: e.candidate_id,
         }
     }
 }
@@ -67,7 +73,10 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let entries = state.store.audit_entries(limit).await?;
+    let entries = state
+        .store
+        .audit_entries_about(limit, query.candidate.as_deref())
+        .await?;
     Ok(HttpResponse::Ok().json(AuditLog {
         items: entries.into_iter().map(AuditEntryOut::from).collect(),
     }))

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod candidate_page;
+pub mod candidates;
 pub mod career_relay;
 pub mod client_ip;
 pub mod console;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     /// Progress sync to BizReach (also the `progress-sync` job); the preview reads it.
     pub progress_sync: ProgressSync,
+    /// Issue 16: the `retention` job, which the run endpoint also runs dry.
+    pub retention: crate::retention::Retention,
     /// Template test-sends per token ([`templates::TEST_SENDS_PER_HOUR`]).
     pub test_sends: crate::rate_limit::RateLimit,
     /// Failed authentications per client address.
@@ -203,6 +206,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(webhooks::configure)
     .configure(events::configure)
     .configure(applications::configure)
+    .configure(candidates::configure)
     .configure(group_accounts::configure)
     .configure(progress_sync::configure)
     .configure(link_approvals::configure)

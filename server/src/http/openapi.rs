@@ -72,6 +72,9 @@ use utoipa::{Modify, OpenApi};
         super::opt_outs::withdraw,
         super::opt_outs::list_consents,
         super::opt_outs::record_consent,
+        super::candidates::erase,
+        super::candidates::erase_by_address,
+        super::candidates::export,
         super::notifications::get,
         super::notifications::put,
         super::audit::list,
@@ -97,8 +100,8 @@ struct BearerAuth;
 const ROLES: &str = "An API token (`hirelay token create --role ROLE`), or a console \
     session: the `hirelay_session` cookie set by `POST /v1/session`, with which every POST, PUT, \
     PATCH and DELETE also needs the header `X-CSRF-Token` (403 `csrf_token_invalid` otherwise). Roles are not ranked: \
-    `admin` may use everything; `viewer` reads applications (with candidates' personal data) and \
-    the KPIs; `marketer` the email templates and the outbox (addresses by domain); `integrator` the outbound webhook subscriptions and \
+    `admin` may use everything; `viewer` reads applications and \
+    the KPIs with candidates as pseudonymous ids only (no names, addresses or phones); `marketer` the email templates and the outbox (addresses by domain); `integrator` the outbound webhook subscriptions and \
     deliveries; any role its own notification subscription. No token or a wrong, revoked or \
     expired one: 401 with `WWW-Authenticate: Bearer`; a role the operation does not admit: 403; \
     10 failed authentications within a minute from one address: 429 with `Retry-After`.";

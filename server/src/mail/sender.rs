@@ -211,7 +211,7 @@ impl Sender {
 
     async fn try_send(&self, row: &mail_outbox::Model) -> MailOutcome {
         let sent = match build_message(&self.from, row) {
-            Ok(message) => self.transport.send(message).await,
+            Ok(message) => self.transport.send(&row.id, message).await,
             Err(e) => Err(e),
         };
         match sent {

@@ -65,17 +65,18 @@ impl Transport {
         }
     }
 
-    /// Hands one message over; the error says why it was not taken.
-    pub async fn send(&self, message: Message) -> Result<(), String> {
+    /// Hands one message (of outbox row `id`) over; the error says why it was not taken.
+    pub async fn send(&self, id: &str, message: Message) -> Result<(), String> {
         let sent = match self {
             Transport::Smtp(t) => tokio::time::timeout(SMTP_TIMEOUT * 2, t.send(message))
                 .await
                 .map_err(|_| "the SMTP server did not answer in time".to_owned())?
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            // Named as lettre's file transport names them.
+            // Named after the outbox row, so that erasing its candidate finds it
+            // ([`erase_files`]).
             Transport::File(dir) => {
-                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let path = dir.join(format!("{id}.eml"));
                 crate::private_files::write_private(&path, &message.formatted())
                     .await
                     .map_err(|e| format!("writing {}: {e}", path.display()))
@@ -83,6 +84,43 @@ impl Transport {
         };
         sent
     }
+}
+
+/// Issue 16: removes the `.eml` files of erased outbox rows (`ids`) from `dir`, and any other
+/// `.eml` file there addressed to the person (files written before they were named after their
+/// row; a name is not enough: two people may share one). Answers how many were removed.
+pub fn erase_files(dir: &std::path::Path, ids: &[String], address: &str) -> std::io::Result<u64> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+            continue;
+        }
+        let named = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|stem| ids.iter().any(|id| id == stem));
+        let holds = || {
+            std::fs::read(&path)
+                .map(|bytes| {
+                    crate::domain::personal::holds_address(
+                        &String::from_utf8_lossy(&bytes),
+                        address,
+                    )
+                })
+                .unwrap_or(false)
+        };
+        if named || holds() {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// The message of an outbox row: From, To, Subject (UTF-8, encoded as the RFC asks), its

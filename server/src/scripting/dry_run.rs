@@ -210,7 +210,8 @@ impl Scripts {
                 actions: d.actions,
                 error: d.error,
             });
-            prepared.push((event.id.clone(), recorded, input, context));
+            let purged = crate::domain::personal::purge_note(&event.payload);
+            prepared.push((event.id.clone(), recorded, input, context, purged));
         }
         let this = self.clone();
         let (name, draft) = (name.clone(), draft.to_owned());
@@ -218,8 +219,12 @@ impl Scripts {
             let deadline = Instant::now() + HISTORY_TIME_BUDGET;
             prepared
                 .into_iter()
-                .map(|(event_id, recorded, input, context)| {
+                .map(|(event_id, recorded, input, context, purged)| {
                     let draft = match input {
+                        // Issue 16: nothing to run the draft on.
+                        _ if purged.is_some() => DraftOutcome::NotRun {
+                            not_run: purged.unwrap_or_default(),
+                        },
                         _ if Instant::now() >= deadline => DraftOutcome::NotRun {
                             not_run: format!(
                                 "the dry run's {} s budget ran out before this event: take fewer events (`limit`, `since`)",

@@ -102,6 +102,7 @@ impl Store {
                 opted_out_at: None,
                 created_at: now,
                 updated_at: now,
+                erased_at: None,
             })
             .collect();
         if rows.len() == 1 {

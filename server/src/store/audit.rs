@@ -1,5 +1,8 @@
 //! The audit log: who changed which script, template or setting.
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Order, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::entities::audit_entry;
 use super::{Store, StoreResult};
@@ -13,6 +16,19 @@ impl Store {
         target: &str,
         detail: serde_json::Value,
     ) -> StoreResult<()> {
+        Self::audit_candidate(db, actor, action, target, None, detail).await
+    }
+
+    /// [`Store::audit`] of a read or change of one candidate's data (issue 16), found again by
+    /// [`Store::audit_entries`] with `candidate`.
+    pub async fn audit_candidate<C: ConnectionTrait>(
+        db: &C,
+        actor: &str,
+        action: &str,
+        target: &str,
+        candidate: Option<&str>,
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
         audit_entry::Entity::insert(audit_entry::ActiveModel {
             id: Default::default(),
             at: Set(crate::domain::time::now_millis()),
@@ -20,6 +36,7 @@ impl Store {
             action: Set(action.to_owned()),
             target: Set(target.to_owned()),
             detail: Set(detail.to_string()),
+            candidate_id: Set(candidate.map(str::to_owned)),
         })
         .exec(db)
         .await?;
@@ -28,7 +45,20 @@ impl Store {
 
     /// The newest entries first.
     pub async fn audit_entries(&self, limit: u64) -> StoreResult<Vec<audit_entry::Model>> {
-        Ok(audit_entry::Entity::find()
+        self.audit_entries_about(limit, None).await
+    }
+
+    /// The newest entries first; only those about one candidate when `candidate` is given.
+    pub async fn audit_entries_about(
+        &self,
+        limit: u64,
+        candidate: Option<&str>,
+    ) -> StoreResult<Vec<audit_entry::Model>> {
+        let mut query = audit_entry::Entity::find();
+        if let Some(candidate) = candidate {
+            query = query.filter(audit_entry::Column::CandidateId.eq(candidate));
+        }
+        Ok(query
             .order_by(audit_entry::Column::Id, Order::Desc)
             .limit(limit)
             .all(&self.db)

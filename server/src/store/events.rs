@@ -101,6 +101,10 @@ pub struct OwnEvent {
 /// Most rows one multi-row INSERT carries (SQLite allows 32,766 bound values; 7 a row).
 const INSERT_CHUNK: usize = 2_000;
 
+/// `LIKE` pattern of payloads purged by erasure or retention
+/// ([`crate::domain::personal::purged_payload`]).
+const PURGED_PAYLOADS: &str = "{\"purged\"%";
+
 impl Store {
     /// Stores a batch in one transaction (group commit) and says, for each event in order,
     /// whether it was accepted, a duplicate, or an idempotency conflict. Answers only once the
@@ -324,17 +328,23 @@ impl Store {
                 "event {id} records what hirelay did itself; it is not processed, so it cannot be replayed"
             )));
         }
+        if let Some(note) = crate::domain::personal::purge_note(&event.payload) {
+            return Err(StoreError::Conflict(format!("event {id}: {note}")));
+        }
         requeue(&self.db, Column::Id.eq(id), now).await?;
         self.get_event(id).await
     }
 
-    /// Puts every finished event that matches `filter` back in the queue; answers how many.
+    /// Puts every finished event that matches `filter` back in the queue (not those whose
+    /// payload was purged); answers how many.
     pub async fn replay_events(&self, filter: &ReplayFilter, now: i64) -> StoreResult<u64> {
         let mut condition = filter
             .events
             .condition()
             .add(Column::Status.ne(EventStatus::Processing.as_str()))
-            .add(Column::Source.ne(EventSource::Hirelay.as_str()));
+            .add(Column::Source.ne(EventSource::Hirelay.as_str()))
+            // Issue 16: an event whose payload was purged has nothing left to process.
+            .add(Column::Payload.not_like(PURGED_PAYLOADS));
         if let Some((script, version)) = &filter.script_version {
             use super::entities::decision;
             let mut decided = Query::select()

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod decisions;
 pub mod documents;
 pub mod entities;
+pub mod erasure;
 pub mod events;
 pub mod funnel;
 pub mod group_accounts;
@@ -17,9 +18,12 @@ pub mod kpis;
 pub mod notifications;
 pub mod opt_outs;
 pub mod outbox;
+mod person_lookup;
+pub mod personal_data;
 pub mod progress_sync;
 pub mod recruiting;
 pub mod referrals;
+pub mod retention;
 pub mod routing;
 pub mod scheduler;
 pub mod schema;
@@ -197,6 +201,9 @@ impl Store {
                             .synchronous(synchronous)
                             .busy_timeout(Duration::from_secs(30))
                             .foreign_keys(false)
+                            // Issue 16: freed space is zeroed, so an erased person's values
+                            // do not linger in the file's free pages.
+                            .pragma("secure_delete", "ON")
                     });
                 options
             };

@@ -180,6 +180,7 @@ impl TestApp {
             // `POST /v1/scheduler/{job}/run` or give a schedule of their own.
             ("HIRELAY_POLL_SCHEDULE", NEVER.to_owned()),
             ("HIRELAY_SYNC_SCHEDULE", NEVER.to_owned()),
+            ("HIRELAY_RETENTION_SCHEDULE", NEVER.to_owned()),
             ("HIRELAY_REPORT_SCHEDULE", NEVER.to_owned()),
             (
                 "HIRELAY_CAREER_RELAY_URL",

@@ -32,6 +32,7 @@ mod hostile;
 mod ops;
 mod opt_outs;
 mod outbound;
+mod privacy;
 mod private_files;
 mod progress_sync;
 mod properties;

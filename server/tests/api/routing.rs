@@ -31,6 +31,7 @@ async fn imported(app: &TestApp, n: u32, position: &str) -> String {
         opted_out_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
     })
     .exec(&app.state.store.db)
     .await

@@ -11,6 +11,9 @@ pub struct Model {
     pub action: String,
     pub target: String,
     pub detail: String,
+    /// The candidate whose data the entry read or changed (m0017), for
+    /// `GET /v1/audit-log?candidate=…`.
+    pub candidate_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

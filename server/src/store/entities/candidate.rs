@@ -14,6 +14,8 @@ pub struct Model {
     pub opted_out_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the person was erased (m0017): the row is a tombstone, its values gone.
+    pub erased_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
