@@ -109,24 +109,41 @@ impl Sender {
             .collect();
         // Marked as they come back, every mail sent meanwhile with one statement: a mail is
         // marked sent a moment after its server took it, and the database is not asked once
-        // per mail. Every delivery runs to its end even when marking fails.
-        let mut finished = futures_util::stream::iter(deliveries)
-            .buffer_unordered(SMTP_CONNECTIONS as usize)
-            .ready_chunks(SMTP_CONNECTIONS as usize);
-        let mut failed = None;
-        while let Some(chunk) = finished.next().await {
-            if failed.is_some() {
-                continue;
+        // per mail. The deliveries keep running while a mark is written (they are polled
+        // together): a delivery paused halfway through a query would hold its pooled
+        // connection, and the mark could wait for one. Every delivery runs to its end even
+        // when marking fails.
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let deliver_all = async move {
+            let mut deliveries =
+                futures_util::stream::iter(deliveries).buffer_unordered(SMTP_CONNECTIONS as usize);
+            while let Some(delivered) = deliveries.next().await {
+                // The receiver outlives this loop (both run to their end together).
+                let _ = done.send(delivered);
             }
-            match self.store.finish_mails(chunk, lease, now_millis()).await {
-                Ok(lost) => {
-                    for mail in lost {
-                        tracing::warn!(%mail, "the mail's lease ran out while it was being sent");
-                    }
+        };
+        let mark_all = async {
+            let mut failed = None;
+            while let Some(first) = finished.recv().await {
+                let mut chunk = vec![first];
+                while let Ok(more) = finished.try_recv() {
+                    chunk.push(more);
                 }
-                Err(e) => failed = Some(e),
+                if failed.is_some() {
+                    continue;
+                }
+                match self.store.finish_mails(chunk, lease, now_millis()).await {
+                    Ok(lost) => {
+                        for mail in lost {
+                            tracing::warn!(%mail, "the mail's lease ran out while it was being sent");
+                        }
+                    }
+                    Err(e) => failed = Some(e),
+                }
             }
-        }
+            failed
+        };
+        let ((), failed) = tokio::join!(deliver_all, mark_all);
         match failed {
             Some(e) => Err(e),
             None => Ok(batch.len()),

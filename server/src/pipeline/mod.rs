@@ -418,7 +418,7 @@ impl Pipeline {
                 }
             };
             let record = self
-                .act(txn, scope, event, &subject, decision, context, preplanned)
+                .act(txn, scope, event, &subject, (decision, preplanned), context)
                 .instrument(event_span(event))
                 .await
                 .map_err(failed(Some(event)))?;
@@ -434,9 +434,8 @@ impl Pipeline {
         scope: &mut BatchScope,
         event: &event::Model,
         subject: &Subject,
-        decision: Decision,
+        (decision, preplanned): (Decision, apply::Preplanned),
         context: serde_json::Value,
-        preplanned: apply::Preplanned,
     ) -> Result<DecisionRecord, HandleError> {
         // Only invitations show the company name: looked up when one is decided, once a batch.
         let company_name = if decision
