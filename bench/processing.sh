@@ -11,12 +11,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/reference.sh"
-cargo build --release --quiet -p hirelay --example bench_processing --manifest-path "$root/Cargo.toml"
+bin=$(bench_example bench_processing)
 rounds=()
 for _ in $(seq "${BENCH_ROUNDS:-3}"); do
   read -r ref ref_p99 < <(reference_run "${BENCH_SECONDS:-10}")
   echo "reference: ${ref} webhooks/s (p99 ${ref_p99} ms)"
-  rate=$(RUST_LOG=warn "$root/target/release/examples/bench_processing" "${BENCH_EVENTS:-10000}" ${1:+"$1"} \
+  rate=$(RUST_LOG=warn "$bin" "${BENCH_EVENTS:-10000}" ${1:+"$1"} \
     | sed -nE 's/^processing: ([0-9]+) events\/s/\1/p')
   echo "processing: ${rate} events/s"
   rounds+=("$rate:$ref")

@@ -65,9 +65,18 @@ pub async fn start(database_url: Option<&str>, extra: &[(&str, String)]) -> anyh
     })
 }
 
-/// The legal sender every invitation must show (特定電子メール法), so invitations are made.
+/// The legal sender every invitation must show (特定電子メール法) and the URLs its links use,
+/// so invitations are made and sent rather than held (issue 19).
 pub fn sender_settings() -> Vec<(&'static str, String)> {
     vec![
+        (
+            "HIRELAY_PUBLIC_URL",
+            "https://hirelay.bench.example.jp".to_owned(),
+        ),
+        (
+            "HIRELAY_CAREER_RELAY_URL",
+            "https://career-relay.bench.example.jp/register".to_owned(),
+        ),
         ("HIRELAY_SENDER_NAME", "株式会社ベンチ".to_owned()),
         ("HIRELAY_SENDER_ADDRESS", "東京都千代田区1-1".to_owned()),
         (

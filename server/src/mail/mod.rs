@@ -3,6 +3,7 @@
 //! task and the transports (SMTP or `.eml` files).
 pub mod budget;
 pub mod catalog;
+mod direct_smtp;
 pub mod helpers;
 mod reload;
 pub mod sender;
@@ -349,6 +350,12 @@ impl Mailer {
     pub async fn compose(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
         let this = self.clone();
         off_thread(move || this.compose_now(id, mail)).await
+    }
+
+    /// [`Mailer::compose`] on the calling thread, which must be one that may block (a render
+    /// may take up to the render budget): event processing's scripts thread.
+    pub fn compose_blocking(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {
+        self.compose_now(id, mail)
     }
 
     fn compose_now(&self, id: String, mail: OutgoingMail) -> Result<NewMail, MailError> {

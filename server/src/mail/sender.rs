@@ -101,29 +101,61 @@ impl Sender {
             .store
             .claim_mails(now, lease, self.settings.batch, held)
             .await?;
-        type Delivery<'a> = std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<(), crate::store::StoreError>> + Send + 'a>,
-        >;
+        type Delivery<'a> =
+            std::pin::Pin<Box<dyn std::future::Future<Output = (String, MailOutcome)> + Send + 'a>>;
         let deliveries: Vec<Delivery<'_>> = batch
             .iter()
-            .map(|row| Box::pin(self.deliver(row, lease, shutdown)) as Delivery<'_>)
+            .map(|row| Box::pin(self.deliver(row, shutdown)) as Delivery<'_>)
             .collect();
-        let finished: Vec<Result<(), crate::store::StoreError>> =
-            futures_util::stream::iter(deliveries)
-                .buffer_unordered(SMTP_CONNECTIONS as usize)
-                .collect()
-                .await;
-        finished.into_iter().collect::<Result<(), _>>()?;
-        Ok(batch.len())
+        // Marked as they come back, every mail sent meanwhile with one statement: a mail is
+        // marked sent a moment after its server took it, and the database is not asked once
+        // per mail. The deliveries keep running while a mark is written (they are polled
+        // together): a delivery paused halfway through a query would hold its pooled
+        // connection, and the mark could wait for one. Every delivery runs to its end even
+        // when marking fails.
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let deliver_all = async move {
+            let mut deliveries =
+                futures_util::stream::iter(deliveries).buffer_unordered(SMTP_CONNECTIONS as usize);
+            while let Some(delivered) = deliveries.next().await {
+                // The receiver outlives this loop (both run to their end together).
+                let _ = done.send(delivered);
+            }
+        };
+        let mark_all = async {
+            let mut failed = None;
+            while let Some(first) = finished.recv().await {
+                let mut chunk = vec![first];
+                while let Ok(more) = finished.try_recv() {
+                    chunk.push(more);
+                }
+                if failed.is_some() {
+                    continue;
+                }
+                match self.store.finish_mails(chunk, lease, now_millis()).await {
+                    Ok(lost) => {
+                        for mail in lost {
+                            tracing::warn!(%mail, "the mail's lease ran out while it was being sent");
+                        }
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            failed
+        };
+        let ((), failed) = tokio::join!(deliver_all, mark_all);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(batch.len()),
+        }
     }
 
-    /// Sends one claimed mail (unless `shutdown` came) and records how that went.
+    /// Sends one claimed mail (unless `shutdown` came); answers how that went.
     async fn deliver(
         &self,
         row: &mail_outbox::Model,
-        lease: i64,
         shutdown: &CancellationToken,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> (String, MailOutcome) {
         let outcome = if shutdown.is_cancelled() {
             MailOutcome::Released
         } else {
@@ -132,14 +164,7 @@ impl Sender {
                 Err(outcome) => outcome,
             }
         };
-        let held = self
-            .store
-            .finish_mail(&row.id, lease, outcome, now_millis())
-            .await?;
-        if !held {
-            tracing::warn!(mail = %row.id, "the mail's lease ran out while it was being sent");
-        }
-        Ok(())
+        (row.id.clone(), outcome)
     }
 
     /// The mail as it goes now (issue 13: checked again when sent, not only when planned): an

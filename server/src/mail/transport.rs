@@ -16,16 +16,22 @@ use crate::store::entities::mail_outbox;
 /// How long one SMTP command may take before the try counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// SMTP connections kept open to the server (lettre's pool), and mails the sender hands over
-/// at once. Each mail waits about 40 ms on its connection whatever the server: lettre writes
-/// the body and its final `.` in two writes without `TCP_NODELAY`, so the `.` waits for the
-/// server's delayed acknowledgement of the body. Throughput is connections over that wait
-/// (4 gave 67 mails/s; see docs/performance.md).
+/// SMTP connections kept open to the server, and mails the sender hands over at once.
+/// `smtp://` connections are hirelay's own, with `TCP_NODELAY` ([`super::direct_smtp`]);
+/// over lettre's pool (`smtps://`) each mail waits about 40 ms on its connection whatever
+/// the server, since lettre writes the body and its final `.` in two writes without it, so
+/// throughput there is connections over that wait (see docs/performance.md).
 pub const SMTP_CONNECTIONS: u32 = 16;
+
+/// How long an SMTP connection stays open between mails.
+const SMTP_IDLE: Duration = Duration::from_secs(60);
 
 /// The configured way out.
 #[derive(Clone)]
 pub enum Transport {
+    /// `smtp://`: plain or STARTTLS, on connections opened with `TCP_NODELAY`.
+    Direct(std::sync::Arc<super::direct_smtp::DirectSmtp>),
+    /// `smtps://`: lettre's pool.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// `.eml` files in this directory.
     File(PathBuf),
@@ -38,13 +44,21 @@ impl Transport {
         match &config.smtp_url {
             Some(url) => {
                 let url = url.expose_secret();
+                if let Some(direct) =
+                    super::direct_smtp::parse(url, SMTP_CONNECTIONS, SMTP_TIMEOUT, SMTP_IDLE)
+                {
+                    let direct = direct.map_err(|e| {
+                        anyhow::anyhow!("HIRELAY_SMTP_URL `{}`: {e}", redact_url(url))
+                    })?;
+                    return Ok(Transport::Direct(std::sync::Arc::new(direct)));
+                }
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("HIRELAY_SMTP_URL `{}`: {e}", redact_url(url)))?
                     .timeout(Some(SMTP_TIMEOUT))
                     .pool_config(
                         PoolConfig::new()
                             .max_size(SMTP_CONNECTIONS)
-                            .idle_timeout(Duration::from_secs(60)),
+                            .idle_timeout(SMTP_IDLE),
                     )
                     .build();
                 Ok(Transport::Smtp(transport))
@@ -60,7 +74,7 @@ impl Transport {
     /// What logs may say about it.
     pub fn describe(&self) -> String {
         match self {
-            Transport::Smtp(_) => "smtp".to_owned(),
+            Transport::Direct(_) | Transport::Smtp(_) => "smtp".to_owned(),
             Transport::File(dir) => format!("files in {}", dir.display()),
         }
     }
@@ -68,6 +82,12 @@ impl Transport {
     /// Hands one message (of outbox row `id`) over; the error says why it was not taken.
     pub async fn send(&self, id: &str, message: Message) -> Result<(), String> {
         let sent = match self {
+            Transport::Direct(direct) => {
+                let body = message.formatted();
+                tokio::time::timeout(SMTP_TIMEOUT * 2, direct.send(message.envelope(), &body))
+                    .await
+                    .map_err(|_| "the SMTP server did not answer in time".to_owned())?
+            }
             Transport::Smtp(t) => tokio::time::timeout(SMTP_TIMEOUT * 2, t.send(message))
                 .await
                 .map_err(|_| "the SMTP server did not answer in time".to_owned())?

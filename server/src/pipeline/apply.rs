@@ -20,6 +20,7 @@ use crate::scripting::Action;
 use crate::store::applications::labels;
 use crate::store::entities::{application, event};
 use crate::store::kpis::NewKpi;
+use crate::store::opt_outs::Standing;
 use crate::store::Store;
 
 /// The outbound event sent when a script changes an application's labels.
@@ -37,6 +38,11 @@ pub struct Effects<'a> {
     /// C8: opt-outs and consent are kept under this key's hash of the address.
     pub address_key: &'a crate::crypto::AddressKey,
 }
+
+/// An invitation planned on the scripts' thread right after its script decided it (see
+/// `Pipeline::spawn_scripts`): the send time and the address's standing it was planned for,
+/// and the plan. The `invite` action uses it when it plans for the same.
+pub type Preplanned = Option<(i64, Standing, Result<Plan, RelayError>)>;
 
 /// An action the event cannot carry out: reported like a script error (not retried).
 fn refused(action: &Action, why: impl std::fmt::Display) -> HandleError {
@@ -80,6 +86,7 @@ pub async fn apply<C: ConnectionTrait>(
     event: &event::Model,
     subject: &Subject,
     actions: &[Action],
+    mut preplanned: Preplanned,
 ) -> Result<(), HandleError> {
     let mut labels_now = match &subject.application {
         Some(app) => Some(labels(app)?),
@@ -189,10 +196,17 @@ pub async fn apply<C: ConnectionTrait>(
                     continue;
                 }
                 let standing = scope.standing(db, fx.address_key, candidate).await?;
-                let planned = relay::plan(
-                    fx.mailer, &settings, app, candidate, &standing, send_at, &event.id,
-                )
-                .await;
+                let planned = match preplanned.take() {
+                    Some((at, planned_for, plan)) if at == send_at && planned_for == standing => {
+                        plan
+                    }
+                    _ => {
+                        relay::plan(
+                            fx.mailer, &settings, app, candidate, &standing, send_at, &event.id,
+                        )
+                        .await
+                    }
+                };
                 match planned {
                     Ok(Plan::Invite(planned)) => scope.invite(*planned),
                     Ok(Plan::OptedOut) => {

@@ -42,10 +42,23 @@ const CHUNK: usize = 64;
 /// context it reads (kept with the decision, for dry runs over history).
 type Step = (ScriptName, Subject, serde_json::Value);
 
+/// A script's decision, with the invitation it decided planned next to it.
+type Decided = (Result<Decision, ScriptError>, apply::Preplanned);
+
 /// Events whose domain step is done and whose scripts are running.
 struct Chunk<'e> {
     steps: Vec<(&'e event::Model, Option<Step>)>,
-    scripts: tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>>,
+    scripts: tokio::task::JoinHandle<Vec<Decided>>,
+}
+
+/// What an event's invitation, if its script decides one, is planned from on the scripts'
+/// thread: what the `invite` action would plan it from (`apply`), read before the script runs.
+struct InviteBasis {
+    application: crate::store::entities::application::Model,
+    candidate: crate::store::entities::candidate::Model,
+    standing: crate::store::opt_outs::Standing,
+    company_name: String,
+    event_id: String,
 }
 
 /// The queue's handler for every inbound event.
@@ -219,11 +232,15 @@ impl Handler for Pipeline {
                         }
                     }
                 }
+                let basis = match &step {
+                    Some(p) => self.invite_basis(txn, &mut scope, event, &p.subject).await,
+                    None => None,
+                };
                 steps.push((
                     event,
                     step.map(|p| {
                         let context = p.input.recorded_context();
-                        runs.push((p.script.clone(), p.input));
+                        runs.push((p.script.clone(), p.input, basis));
                         (p.script, p.subject, context)
                     }),
                 ));
@@ -282,25 +299,84 @@ fn event_span(event: &event::Model) -> tracing::Span {
     tracing::info_span!("event", id = %event.id, kind = %event.kind)
 }
 
+/// The invitation `decision` makes (its first `invite` with a time), planned from `basis` on
+/// the calling (blocking) thread; `None` when it makes none.
+fn preplan(
+    mailer: &Mailer,
+    config: &Config,
+    decision: &Decision,
+    basis: &InviteBasis,
+) -> apply::Preplanned {
+    let send_at = decision.actions.iter().find_map(|action| match action {
+        crate::scripting::Action::Invite { send_at } => Some(send_at.as_deref()),
+        _ => None,
+    })??;
+    let send_at = crate::domain::time::parse_rfc3339(send_at).ok()?;
+    let settings = crate::relay::InviteSettings {
+        public_url: &config.public_url,
+        company_name: &basis.company_name,
+        sender: &config.sender,
+    };
+    let plan = crate::relay::plan_blocking(
+        mailer,
+        &settings,
+        &basis.application,
+        &basis.candidate,
+        &basis.standing,
+        send_at,
+        &basis.event_id,
+    );
+    Some((send_at, basis.standing.clone(), plan))
+}
+
 impl Pipeline {
+    /// What the event's invitation would be planned from, when its application, candidate
+    /// and the standing of the candidate's address are at hand (the standing looked up for
+    /// the batch: never a query of its own).
+    async fn invite_basis(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: &mut BatchScope,
+        event: &event::Model,
+        subject: &Subject,
+    ) -> Option<InviteBasis> {
+        let (application, candidate) = (subject.application.as_ref()?, subject.candidate.as_ref()?);
+        let standing = scope.known_standing(&candidate.id)?;
+        let company_name = scope.company_name(self.company_name(txn)).await.to_owned();
+        Some(InviteBasis {
+            application: application.clone(),
+            candidate: candidate.clone(),
+            standing,
+            company_name,
+            event_id: event.id.clone(),
+        })
+    }
+
     /// Runs the scripts of a chunk, in order, on a blocking thread; stops after the first
     /// that fails (the batch is handled again one event at a time) or at the scripts' time
-    /// limit, so the answer may be shorter than `runs`.
+    /// limit, so the answer may be shorter than `runs`. An invitation a script decides for a
+    /// given time is planned (its mail rendered) there too, from its `basis`: one hand-over
+    /// to a blocking thread per chunk rather than one per invitation.
     fn spawn_scripts(
         &self,
-        runs: Vec<(ScriptName, ScriptInput)>,
-    ) -> tokio::task::JoinHandle<Vec<Result<Decision, ScriptError>>> {
+        runs: Vec<(ScriptName, ScriptInput, Option<InviteBasis>)>,
+    ) -> tokio::task::JoinHandle<Vec<Decided>> {
         let scripts = self.scripts.clone();
+        let (mailer, config) = (self.mailer.clone(), self.config.clone());
         let limit = std::time::Instant::now() + SCRIPTS_OF_A_CHUNK;
         tokio::task::spawn_blocking(move || {
             let mut decisions = Vec::with_capacity(runs.len());
-            for (name, input) in &runs {
+            for (name, input, basis) in &runs {
                 if std::time::Instant::now() > limit {
                     break;
                 }
                 let decision = scripts.run(name, input);
                 let failed = decision.is_err();
-                decisions.push(decision);
+                let planned = match (&decision, basis) {
+                    (Ok(decision), Some(basis)) => preplan(&mailer, &config, decision, basis),
+                    _ => None,
+                };
+                decisions.push((decision, planned));
                 if failed {
                     break;
                 }
@@ -328,9 +404,9 @@ impl Pipeline {
                 records.push(None);
                 continue;
             };
-            let decision = match decisions.next() {
-                Some(Ok(decision)) => decision,
-                Some(Err(err)) => {
+            let (decision, preplanned) = match decisions.next() {
+                Some((Ok(decision), preplanned)) => (decision, preplanned),
+                Some((Err(err), _)) => {
                     return Err(failed(Some(event))(
                         self.script_failure(event, &script, &err, context),
                     ))
@@ -342,7 +418,7 @@ impl Pipeline {
                 }
             };
             let record = self
-                .act(txn, scope, event, &subject, decision, context)
+                .act(txn, scope, event, &subject, (decision, preplanned), context)
                 .instrument(event_span(event))
                 .await
                 .map_err(failed(Some(event)))?;
@@ -358,7 +434,7 @@ impl Pipeline {
         scope: &mut BatchScope,
         event: &event::Model,
         subject: &Subject,
-        decision: Decision,
+        (decision, preplanned): (Decision, apply::Preplanned),
         context: serde_json::Value,
     ) -> Result<DecisionRecord, HandleError> {
         // Only invitations show the company name: looked up when one is decided, once a batch.
@@ -379,7 +455,16 @@ impl Pipeline {
             invitation_cooldown_days: self.config.invitation_cooldown_days,
             address_key: &self.address_key,
         };
-        let applied = apply::apply(txn, scope, &effects, event, subject, &decision.actions).await;
+        let applied = apply::apply(
+            txn,
+            scope,
+            &effects,
+            event,
+            subject,
+            &decision.actions,
+            preplanned,
+        )
+        .await;
         let record = |error: Option<String>| DecisionRecord {
             event_id: event.id.clone(),
             actions: serde_json::to_value(&decision.actions).unwrap_or_default(),

@@ -247,7 +247,20 @@ pub async fn batch_step<C: ConnectionTrait>(
         let ids: Vec<&str> = found.iter().map(|a| a.id.as_str()).collect();
         let invited = Store::invited_applications(db, &ids).await?;
         scope.keep_invited(&ids, &invited);
-        let candidates: Vec<&str> = found.iter().map(|a| a.candidate_id.as_str()).collect();
+        // C8: the invitations of every candidate a status change concerns, whether its
+        // application is known (its candidate) or created by the batch (the candidate the
+        // event describes, upserted above): one query, not one per event and action.
+        let mut candidates: Vec<String> = found.iter().map(|a| a.candidate_id.clone()).collect();
+        candidates.extend(
+            changes
+                .iter()
+                .filter_map(|c| c.candidate.as_ref())
+                .filter_map(|given| scope.candidate(given.email.as_str()))
+                .map(|c| c.id.clone()),
+        );
+        candidates.sort_unstable();
+        candidates.dedup();
+        let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
         let past = Store::past_invitations(db, &candidates).await?;
         scope.keep_past_invitations(&candidates, past);
         scope.keep_named_applications(found);

@@ -341,6 +341,11 @@ impl BatchScope {
         Ok(())
     }
 
+    /// C8: the standing of the candidate's address, if it was looked up already.
+    pub fn known_standing(&self, candidate_id: &str) -> Option<Standing> {
+        self.standings.get(candidate_id).cloned()
+    }
+
     /// C8: what the candidate's address said about Career Relay invitations, looked up once a
     /// batch (nothing in the batch opts out or records consent after its event's domain step).
     pub async fn standing<C: ConnectionTrait>(

@@ -226,8 +226,54 @@ pub async fn plan(
     send_at: i64,
     event_id: &str,
 ) -> Result<Plan, RelayError> {
-    if standing.opted_out.is_some() {
+    let Some((invitation, outbox_id, mail)) =
+        draft(settings, app, candidate, standing, send_at, event_id)?
+    else {
         return Ok(Plan::OptedOut);
+    };
+    let mail = mailer.compose(outbox_id, mail).await?;
+    Ok(Plan::Invite(Box::new(PlannedInvitation {
+        invitation,
+        mail,
+    })))
+}
+
+/// [`plan`] on a thread that may block (event processing's scripts thread, which plans a
+/// decided invitation next to the script that decided it): the email is rendered here rather
+/// than handed to the blocking pool.
+pub fn plan_blocking(
+    mailer: &Mailer,
+    settings: &InviteSettings<'_>,
+    app: &application::Model,
+    candidate: &candidate::Model,
+    standing: &Standing,
+    send_at: i64,
+    event_id: &str,
+) -> Result<Plan, RelayError> {
+    let Some((invitation, outbox_id, mail)) =
+        draft(settings, app, candidate, standing, send_at, event_id)?
+    else {
+        return Ok(Plan::OptedOut);
+    };
+    let mail = mailer.compose_blocking(outbox_id, mail)?;
+    Ok(Plan::Invite(Box::new(PlannedInvitation {
+        invitation,
+        mail,
+    })))
+}
+
+/// What [`plan`] renders: the invitation, its mail's outbox id and the mail; `None` after an
+/// opt-out.
+fn draft(
+    settings: &InviteSettings<'_>,
+    app: &application::Model,
+    candidate: &candidate::Model,
+    standing: &Standing,
+    send_at: i64,
+    event_id: &str,
+) -> Result<Option<(invitation::Model, String, OutgoingMail)>, RelayError> {
+    if standing.opted_out.is_some() {
+        return Ok(None);
     }
     // Issue 19: without the legal display the invitation is still made and queued, but held
     // (the sender takes no invitation while a setting is missing); the mail is rendered again
@@ -259,33 +305,25 @@ pub async fn plan(
     );
     let template =
         TemplateName::parse(INVITATION_TEMPLATE).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mail = mailer
-        .compose(
-            outbox_id,
-            OutgoingMail {
-                template,
-                to,
-                data: serde_json::json!({
-                    "candidate_name": candidate.name,
-                    "company_name": settings.company_name,
-                    "position_name": app.position_name,
-                    "tracking_url": format!("{}/r/{}", settings.public_url, tokens.tracking),
-                    "unsubscribe_url": unsubscribe_url,
-                    "opt_out_notice": OPT_OUT_NOTICE,
-                    "sender_name": sender_name,
-                    "sender_address": sender_address,
-                    "sender_contact": sender_contact,
-                }),
-                send_at: Some(send_at),
-                dedupe_key: format!("{INVITATION_DEDUPE_PREFIX}{}", app.id),
-                list_unsubscribe: Some(unsubscribe_url),
-            },
-        )
-        .await?;
-    Ok(Plan::Invite(Box::new(PlannedInvitation {
-        invitation,
-        mail,
-    })))
+    let mail = OutgoingMail {
+        template,
+        to,
+        data: serde_json::json!({
+            "candidate_name": candidate.name,
+            "company_name": settings.company_name,
+            "position_name": app.position_name,
+            "tracking_url": format!("{}/r/{}", settings.public_url, tokens.tracking),
+            "unsubscribe_url": unsubscribe_url,
+            "opt_out_notice": OPT_OUT_NOTICE,
+            "sender_name": sender_name,
+            "sender_address": sender_address,
+            "sender_contact": sender_contact,
+        }),
+        send_at: Some(send_at),
+        dedupe_key: format!("{INVITATION_DEDUPE_PREFIX}{}", app.id),
+        list_unsubscribe: Some(unsubscribe_url),
+    };
+    Ok(Some((invitation, outbox_id, mail)))
 }
 
 /// Stores planned invitations and queues their emails in `db` (the event's transaction), a

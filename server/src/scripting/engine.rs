@@ -47,12 +47,16 @@ impl ScriptInput {
     /// and the application as the script saw it. The candidate is left out (personal data is
     /// kept once, on the candidate); [`ScriptInput::with_recorded_context`] takes today's.
     pub fn recorded_context(&self) -> serde_json::Value {
-        let application = self.application.as_ref().map(|app| {
-            let mut app = app.clone();
-            if let Some(fields) = app.as_object_mut() {
-                fields.remove("candidate");
-            }
-            app
+        // Copied without the candidate, rather than copied whole and the candidate dropped.
+        let application = self.application.as_ref().map(|app| match app.as_object() {
+            Some(fields) => serde_json::Value::Object(
+                fields
+                    .iter()
+                    .filter(|(name, _)| name.as_str() != "candidate")
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+            ),
+            None => app.clone(),
         });
         serde_json::json!({
             "ctx": self.context,

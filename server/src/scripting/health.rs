@@ -39,8 +39,19 @@ impl RunHealth {
     /// [`RunHealth::failing`] says may have changed. A decision of an older version than one
     /// already seen is left out.
     pub fn record(&mut self, script: &str, version: i32, failed: bool, at: i64) -> bool {
-        let runs = self.scripts.entry(script.to_owned()).or_default();
+        // Looked up by `&str` first: a decision of a known script allocates nothing.
+        if !self.scripts.contains_key(script) {
+            self.scripts
+                .insert(script.to_owned(), ScriptRuns::default());
+        }
+        let Some(runs) = self.scripts.get_mut(script) else {
+            return false;
+        };
         if version < runs.version {
+            return false;
+        }
+        // A success with no failure kept changes nothing: the common case costs a look-up.
+        if !failed && runs.failures.is_empty() && version == runs.version {
             return false;
         }
         let was_failing = runs.failing();

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-use super::referrals::{first_of_each, Rejection, REJECTIONS, REJECTIONS_ORDER};
+use super::referrals::{first_of_each, Rejection, REJECTIONS_OF_APPLICATIONS, REJECTIONS_ORDER};
 use super::{Store, StoreResult};
 use crate::domain::period::day_of;
 
@@ -136,7 +136,9 @@ impl Store {
         let backend = db.get_database_backend();
         let list = placeholders(ids.len());
         let id_values = || ids.iter().map(|id| Value::from(*id));
-        let sql = format!("{REJECTIONS} AND h.application_id IN ({list}) {REJECTIONS_ORDER}");
+        let sql = format!(
+            "{REJECTIONS_OF_APPLICATIONS} AND h.application_id IN ({list}) {REJECTIONS_ORDER}"
+        );
         let values = std::iter::once(true.into()).chain(id_values()).collect();
         let now: HashMap<String, Rejection> = first_of_each(
             Rejection::find_by_statement(super::statement(backend, &sql, values))
@@ -374,5 +376,42 @@ impl Store {
     pub async fn rebuild_funnel<C: ConnectionTrait>(db: &C) -> StoreResult<()> {
         migrations::rebuild_funnel_aggregates(db).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+
+    /// C5, C7: refreshing the counters of a batch's applications reads their history by the
+    /// applications' index, not every rejection by the status index (which SQLite, without
+    /// statistics, preferred for the order: each batch then read the whole history, and
+    /// processing slowed as rejections piled up).
+    #[tokio::test]
+    async fn c5_c7_the_refresh_reads_only_the_batchs_applications_history() {
+        use sea_orm::Statement;
+        let (_dir, store) = store().await;
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {REJECTIONS_OF_APPLICATIONS} AND h.application_id IN (?, ?) \
+             {REJECTIONS_ORDER}"
+        );
+        let plan: Vec<String> = store
+            .db
+            .query_all(Statement::from_sql_and_values(
+                store.backend(),
+                sql,
+                [true.into(), "app_1".into(), "app_2".into()],
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(3).unwrap())
+            .collect();
+        assert_eq!(
+            plan.first().map(String::as_str),
+            Some("SEARCH h USING INDEX application_history_app (application_id=?)"),
+            "{plan:#?}"
+        );
     }
 }

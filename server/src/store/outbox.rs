@@ -157,59 +157,60 @@ impl Store {
         outcome: MailOutcome,
         now: i64,
     ) -> StoreResult<bool> {
-        let _turn = self.write_turn().await;
-        let mut update = Outbox::update_many()
-            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .filter(Column::Id.eq(id))
-            .filter(Column::Status.eq(MailStatus::Sending.as_str()))
-            .filter(Column::LockedUntil.eq(lease));
-        let sent = matches!(outcome, MailOutcome::Sent);
-        update = match outcome {
-            // A sent mail's body holds live tokens (tracking, unsubscribe, approval links) and
-            // is not needed again: only its subject and headers stay (M9).
-            MailOutcome::Sent => update
-                .col_expr(Column::Status, Expr::value(MailStatus::Sent.as_str()))
-                .col_expr(Column::SentAt, Expr::value(now))
-                .col_expr(Column::Html, Expr::value(""))
-                .col_expr(Column::TextBody, Expr::value(""))
-                .col_expr(Column::Data, Expr::value(Option::<String>::None))
-                .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
-            MailOutcome::Cancelled { reason } => update
-                .col_expr(Column::Status, Expr::value(MailStatus::Cancelled.as_str()))
-                .col_expr(Column::Html, Expr::value(""))
-                .col_expr(Column::TextBody, Expr::value(""))
-                .col_expr(Column::Data, Expr::value(Option::<String>::None))
-                .col_expr(Column::CancelReason, Expr::value(reason)),
-
-            MailOutcome::Retry { at, error } => update
-                .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
-                .col_expr(Column::NextAttemptAt, Expr::value(at))
-                .col_expr(Column::LastError, Expr::value(error)),
-            MailOutcome::Dead { error } => update
-                .col_expr(Column::Status, Expr::value(MailStatus::Dead.as_str()))
-                .col_expr(Column::LastError, Expr::value(error)),
-            MailOutcome::Released => update
-                .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
-                .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1)),
-        };
-        if !sent {
-            return Ok(update.exec(&self.db).await?.rows_affected == 1);
-        }
-        // A sent invitation moves the funnel on: its counters change in the same transaction.
-        let txn = self.db.begin().await?;
-        let held = update.exec(&txn).await?.rows_affected == 1;
-        let invited: Option<String> = invitation::Entity::find()
-            .select_only()
-            .column(invitation::Column::ApplicationId)
-            .filter(invitation::Column::OutboxId.eq(id))
-            .into_tuple()
-            .one(&txn)
+        let lost = self
+            .finish_mails(vec![(id.to_owned(), outcome)], lease, now)
             .await?;
-        if let (true, Some(application)) = (held, invited) {
-            Store::refresh_funnel(&txn, &[application.as_str()]).await?;
+        Ok(lost.is_empty())
+    }
+
+    /// Finishes mails claimed with `lease`, as [`Store::finish_mail`] does each; those sent
+    /// together, with one statement, and the funnel follows in the same transaction (a sent
+    /// invitation moves it on). Answers the ids the claim no longer held.
+    pub async fn finish_mails(
+        &self,
+        finished: Vec<(String, MailOutcome)>,
+        lease: i64,
+        now: i64,
+    ) -> StoreResult<Vec<String>> {
+        let mut lost = Vec::new();
+        let mut sent = Vec::new();
+        for (id, outcome) in finished {
+            if matches!(outcome, MailOutcome::Sent) {
+                sent.push(id);
+                continue;
+            }
+            let _turn = self.write_turn().await;
+            let update = finishing(outcome, lease, now).filter(Column::Id.eq(id.as_str()));
+            if update.exec(&self.db).await?.rows_affected != 1 {
+                lost.push(id);
+            }
+        }
+        if sent.is_empty() {
+            return Ok(lost);
+        }
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        let marked: std::collections::HashSet<String> = finishing(MailOutcome::Sent, lease, now)
+            .filter(Column::Id.is_in(sent.iter().map(String::as_str)))
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|mail| mail.id)
+            .collect();
+        if !marked.is_empty() {
+            let invited: Vec<String> = invitation::Entity::find()
+                .select_only()
+                .column(invitation::Column::ApplicationId)
+                .filter(invitation::Column::OutboxId.is_in(marked.iter().map(String::as_str)))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let invited: Vec<&str> = invited.iter().map(String::as_str).collect();
+            Store::refresh_funnel(&txn, &invited).await?;
         }
         txn.commit().await?;
-        Ok(held)
+        lost.extend(sent.into_iter().filter(|id| !marked.contains(id)));
+        Ok(lost)
     }
 
     /// Mails newest first, at most `limit`: of a template (`kind`) and in a state as the outbox
@@ -324,6 +325,42 @@ pub enum MailOutcome {
     Cancelled {
         reason: String,
     },
+}
+
+/// The update that finishes mails claimed with `lease` as `outcome` says (to be filtered to
+/// their ids): a mail no longer held by that claim is left alone.
+fn finishing(outcome: MailOutcome, lease: i64, now: i64) -> sea_orm::UpdateMany<Outbox> {
+    let update = Outbox::update_many()
+        .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .filter(Column::Status.eq(MailStatus::Sending.as_str()))
+        .filter(Column::LockedUntil.eq(lease));
+    match outcome {
+        // A sent mail's body holds live tokens (tracking, unsubscribe, approval links) and
+        // is not needed again: only its subject and headers stay (M9).
+        MailOutcome::Sent => update
+            .col_expr(Column::Status, Expr::value(MailStatus::Sent.as_str()))
+            .col_expr(Column::SentAt, Expr::value(now))
+            .col_expr(Column::Html, Expr::value(""))
+            .col_expr(Column::TextBody, Expr::value(""))
+            .col_expr(Column::Data, Expr::value(Option::<String>::None))
+            .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
+        MailOutcome::Cancelled { reason } => update
+            .col_expr(Column::Status, Expr::value(MailStatus::Cancelled.as_str()))
+            .col_expr(Column::Html, Expr::value(""))
+            .col_expr(Column::TextBody, Expr::value(""))
+            .col_expr(Column::Data, Expr::value(Option::<String>::None))
+            .col_expr(Column::CancelReason, Expr::value(reason)),
+        MailOutcome::Retry { at, error } => update
+            .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
+            .col_expr(Column::NextAttemptAt, Expr::value(at))
+            .col_expr(Column::LastError, Expr::value(error)),
+        MailOutcome::Dead { error } => update
+            .col_expr(Column::Status, Expr::value(MailStatus::Dead.as_str()))
+            .col_expr(Column::LastError, Expr::value(error)),
+        MailOutcome::Released => update
+            .col_expr(Column::Status, Expr::value(MailStatus::Pending.as_str()))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1)),
+    }
 }
 
 async fn existing<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> StoreResult<MailInsert> {
