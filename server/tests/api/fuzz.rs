@@ -439,6 +439,8 @@ fn env_number(name: &str, default: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn issue15_ten_thousand_mutated_requests_get_no_5xx_and_the_server_stays_healthy() {
     let cases = env_number("HIRELAY_FUZZ_CASES", 10_000) as usize;
+    // One failing case again: HIRELAY_FUZZ_FIRST=N HIRELAY_FUZZ_CASES=1.
+    let first = env_number("HIRELAY_FUZZ_FIRST", 0) as usize;
     let seed = env_number("HIRELAY_FUZZ_SEED", 0x15_f022);
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(dir.path()).await;
@@ -457,7 +459,7 @@ async fn issue15_ten_thousand_mutated_requests_get_no_5xx_and_the_server_stays_h
     let accepted = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(first));
     let mut workers = Vec::new();
     for _ in 0..8 {
         let (client, served, secrets) = (client.clone(), served.clone(), secrets.clone());
@@ -470,7 +472,7 @@ async fn issue15_ten_thousand_mutated_requests_get_no_5xx_and_the_server_stays_h
         workers.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= cases {
+                if n >= first + cases {
                     break;
                 }
                 // Each case has its own generator, so a failing case is named by seed and number.
@@ -494,10 +496,14 @@ async fn issue15_ten_thousand_mutated_requests_get_no_5xx_and_the_server_stays_h
                         let status = res.status();
                         let text = res.text().await.unwrap_or_default();
                         failures.lock().unwrap().push(format!(
-                            "case {n} (seed {seed}): {} {} → {status} {}",
+                            "case {n} (seed {seed}): {} {} → {status} {}\n  body: {:?}",
                             case.method,
                             case.path.chars().take(120).collect::<String>(),
-                            text.chars().take(300).collect::<String>()
+                            text.chars().take(300).collect::<String>(),
+                            String::from_utf8_lossy(&case.body)
+                                .chars()
+                                .take(300)
+                                .collect::<String>()
                         ));
                     }
                     Ok(res) if res.status().is_success() => {
@@ -521,12 +527,19 @@ async fn issue15_ten_thousand_mutated_requests_get_no_5xx_and_the_server_stays_h
     let failures = failures.lock().unwrap().clone();
     assert!(
         failures.is_empty(),
-        "{} of {cases} cases failed; the first:\n{}",
+        "{} of {cases} cases failed; the first:\n{}\nthe server's errors:\n{}",
         failures.len(),
         failures
             .iter()
             .take(10)
             .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        served
+            .output()
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .take(10)
             .collect::<Vec<_>>()
             .join("\n")
     );
