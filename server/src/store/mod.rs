@@ -59,11 +59,48 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
-        match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(e.to_string()),
-            e => StoreError::Db(e),
+        if is_transient(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Db(e)
         }
     }
+}
+
+/// Whether a retry may succeed where `e` failed, by the error's kind and code (never its text):
+/// no connection to be had, a connection lost mid-statement (PostgreSQL restarted, the network
+/// dropped), the write lock held by another process past the busy timeout, or the disk full.
+/// What failed was rolled back, so nothing was stored.
+fn is_transient(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => {
+            match err {
+                Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+                Sqlx::WorkerCrashed => true,
+                Sqlx::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLite's result codes (primary code in the low byte of an extended one) and PostgreSQL's
+/// SQLSTATEs that say "not now" rather than "not ever".
+fn transient_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i32>() {
+        // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL.
+        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13);
+    }
+    // 08: connection exception; 53: insufficient resources (disk full, too many connections);
+    // 57P01-57P03: the server is shutting down or starting; 40001/40P01: serialization
+    // failure and deadlock, which the next try does not meet.
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
 impl StoreError {
@@ -520,6 +557,18 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::store;
     use super::*;
+
+    #[test]
+    fn busy_locked_full_and_lost_connections_are_transient_constraint_failures_not() {
+        for code in [
+            "5", "517", "6", "13", "778", "08006", "08001", "57P01", "53100", "40P01",
+        ] {
+            assert!(transient_code(code), "{code} is worth a retry");
+        }
+        for code in ["19", "2067", "1", "23505", "42P01", "22P02"] {
+            assert!(!transient_code(code), "{code} fails again");
+        }
+    }
 
     #[test]
     fn postgres_placeholders_are_numbered_in_order() {
