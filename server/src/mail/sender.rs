@@ -94,6 +94,10 @@ impl Sender {
         use futures_util::StreamExt;
         let now = now_millis();
         let lease = now + self.settings.lease.as_millis() as i64;
+        // Mails are started only in the first half of the lease, the rest put back: a mail
+        // started late could still be on its way when the lease runs out and another instance
+        // claims and sends it again (as the event workers stop taking events half-way).
+        let start_until = now + self.settings.lease.as_millis() as i64 / 2;
         // Issue 19: invitations wait, unclaimed, until every setting they need is configured.
         let held = (!self.mailer.config().invitations_missing.is_empty())
             .then_some(crate::relay::INVITATION_DEDUPE_PREFIX);
@@ -106,7 +110,7 @@ impl Sender {
         >;
         let deliveries: Vec<Delivery<'_>> = batch
             .iter()
-            .map(|row| Box::pin(self.deliver(row, lease, shutdown)) as Delivery<'_>)
+            .map(|row| Box::pin(self.deliver(row, lease, start_until, shutdown)) as Delivery<'_>)
             .collect();
         let finished: Vec<Result<(), crate::store::StoreError>> =
             futures_util::stream::iter(deliveries)
@@ -117,14 +121,16 @@ impl Sender {
         Ok(batch.len())
     }
 
-    /// Sends one claimed mail (unless `shutdown` came) and records how that went.
+    /// Sends one claimed mail (unless `shutdown` came or it is past `start_until`) and records
+    /// how that went.
     async fn deliver(
         &self,
         row: &mail_outbox::Model,
         lease: i64,
+        start_until: i64,
         shutdown: &CancellationToken,
     ) -> Result<(), crate::store::StoreError> {
-        let outcome = if shutdown.is_cancelled() {
+        let outcome = if shutdown.is_cancelled() || now_millis() > start_until {
             MailOutcome::Released
         } else {
             match self.ready(row).await {
