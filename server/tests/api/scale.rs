@@ -163,7 +163,7 @@ fn bizreach_import(i: usize) -> String {
         "group_account_id": "grp-001",
         "application": {
             "id": format!("br-scale-{i}"),
-            "channel": if i % 2 == 0 { "direct" } else { "scout" },
+            "channel": if i.is_multiple_of(2) { "direct" } else { "scout" },
             "position_name": "バックエンドエンジニア（Rust）",
             "applied_at": "2026-11-20T10:15:00+09:00",
             "status": "new",
@@ -361,7 +361,7 @@ async fn issue15_three_instances_one_killed_nothing_lost_nothing_twice() {
                     let to = mail.to.join(",");
                     // Every tenth invitation's candidate registers (a mail sent twice would be
                     // seen once here, and counted as twice below).
-                    if !seen.insert(to.clone()) || seen.len() % 10 != 0 {
+                    if !seen.insert(to.clone()) || !seen.len().is_multiple_of(10) {
                         continue;
                     }
                     new += 1;
