@@ -91,7 +91,10 @@ fn is_transient(e: &DbErr) -> bool {
 /// SQLite's result codes (primary code in the low byte of an extended one) and PostgreSQL's
 /// SQLSTATEs that say "not now" rather than "not ever".
 fn transient_code(code: &str) -> bool {
-    if let Ok(sqlite) = code.parse::<i32>() {
+    // A SQLSTATE is always five characters, and may be all digits ("08006"); SQLite's
+    // extended result codes have at most four digits.
+    let sqlite = (code.len() < 5).then(|| code.parse::<i32>().ok()).flatten();
+    if let Some(sqlite) = sqlite {
         // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL.
         return matches!(sqlite & 0xff, 5 | 6 | 10 | 13);
     }
