@@ -151,6 +151,9 @@ pub const INGEST_QUIET: Duration = Duration::from_millis(20);
 /// An ingest batch this large means webhooks arrive faster than one commit takes.
 pub const SATURATED_BATCH: usize = 8;
 
+/// How long an SQLite pool connection is used before it is closed and opened afresh.
+pub const SQLITE_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
 pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
@@ -199,6 +202,11 @@ impl Store {
             let sqlite = |mut options: ConnectOptions, connections: u32, synchronous| {
                 options
                     .max_connections(connections)
+                    // After a failed write (a full disk), SQLite may have rolled a transaction
+                    // back that sqlx still counts as open; that connection's next rollback then
+                    // leaves a real transaction holding the write lock. Recycling connections
+                    // bounds how long such a lock can last (docs/performance.md).
+                    .max_lifetime(SQLITE_CONNECTION_LIFETIME)
                     .map_sqlx_sqlite_opts(move |o| {
                         o.create_if_missing(true)
                             .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
