@@ -330,7 +330,8 @@ async fn issue15_disk_full_answers_503_stores_every_acknowledged_event_and_recov
         "trap '' XFSZ; ulimit -S -f 6144; exec \"$0\" serve",
         env!("CARGO_BIN_EXE_hirelay"),
     ]);
-    let (mut child, base) = start_command(&mut command, dir.path(), &database_url, &[]);
+    let (child, base) = start_command(&mut command, dir.path(), &database_url, &[]);
+    let child = Stopped(child);
     let client = reqwest::Client::new();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     // 200 KB each: the 6 MB limit is reached within a few dozen.
@@ -365,7 +366,7 @@ async fn issue15_disk_full_answers_503_stores_every_acknowledged_event_and_recov
     let raised = std::process::Command::new("prlimit")
         .args([
             "--pid",
-            &child.id().to_string(),
+            &child.0.id().to_string(),
             "--fsize=unlimited:unlimited",
         ])
         .status()
@@ -399,21 +400,29 @@ async fn issue15_disk_full_answers_503_stores_every_acknowledged_event_and_recov
     // Known defect (docs/performance.md, "Reliability"): a pooled SQLite connection whose
     // transaction failed on the full disk can keep the write lock after space returns, until
     // the pool recycles it. The count is taken after a restart, as an operator would.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let (mut child, base) = start_command(
+    drop(child);
+    let (child, base) = start_command(
         std::process::Command::new(env!("CARGO_BIN_EXE_hirelay")).arg("serve"),
         dir.path(),
         &database_url,
         &[],
     );
+    let _restarted = Stopped(child);
     let (stored, pending) = stored_once_processed(&base).await;
     let seen = seen.lock().unwrap();
     assert!(!seen.others.contains_key(&500), "{:?}", seen.others);
     assert_none_lost(&seen.acked, &stored);
     assert!(pending.is_empty(), "{pending:?}\n{}", problems(dir.path()));
-    child.kill().unwrap();
-    child.wait().unwrap();
+}
+
+/// A server process killed when dropped, also when an assertion fails before the end.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The warnings and errors the server in `dir` logged.
