@@ -60,6 +60,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "body_limit", default: "1048576", doc: "largest accepted webhook body, in bytes" },
     Setting { key: "workers", default: "", doc: "event-processing workers; default 2 on SQLite (one writer: more would only wait for it), 4 on PostgreSQL (more overlap each other's round trips)" },
     Setting { key: "max_attempts", default: "8", doc: "tries before a failing event is parked as `dead`" },
+    Setting { key: "mail_lease_secs", default: "300", doc: "how long a mail sender holds the mails it claimed; mails a crashed instance had claimed are sent by another after this (once each: the sent mark is fenced by the lease)" },
     Setting { key: "event_lease_secs", default: "60", doc: "how long a worker holds claimed events (a batch stops taking more after half of it); a crashed worker's batch is pending again at once, an event it was retrying alone after this" },
     Setting { key: "company_name", default: "", doc: "the company name candidate emails and pages show; default the BizReach account name, else `HIRELAY_SENDER_NAME`, else 採用担当" },
     Setting { key: "retention_schedule", default: "0 30 18 * * *", doc: "cron expression (UTC) of the `retention` job, which purges what the `retention_*` windows let go (once across instances); default 03:30 in Japan" },
@@ -191,6 +192,7 @@ pub struct Config {
     pub workers: usize,
     pub max_attempts: u32,
     pub event_lease_secs: u64,
+    pub mail_lease_secs: u64,
     pub career_relay_ratio: u32,
     pub career_relay_targets: crate::relay::funnel::Targets,
     /// Yen a referral slot saves (an agency's fee per hire): prices slots used as ROI (C6).
@@ -552,6 +554,7 @@ impl Config {
             workers,
             max_attempts: positive("max_attempts")? as u32,
             event_lease_secs: positive("event_lease_secs")?,
+            mail_lease_secs: positive("mail_lease_secs")?,
             career_relay_ratio: positive("career_relay_ratio")? as u32,
             career_relay_targets: raw.parse("career_relay_targets")?.unwrap_or_default(),
             career_relay_fee_per_hire: raw.parse("career_relay_fee_per_hire")?,

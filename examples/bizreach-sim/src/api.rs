@@ -67,10 +67,46 @@ async fn count_and_inject_faults(
             let response = SimError::SimulatedFault(status).error_response();
             return Ok(req.into_response(response).map_into_right_body());
         }
+        if action.cut {
+            let response = HttpResponse::Ok()
+                .content_type("application/json")
+                .body(CutBody { sent: false });
+            return Ok(req.into_response(response).map_into_right_body());
+        }
     }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// A body that sends the start of a JSON answer and then fails, so the connection is closed
+/// part-way through (the `cut` fault).
+struct CutBody {
+    sent: bool,
+}
+
+impl MessageBody for CutBody {
+    type Error = std::io::Error;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        actix_web::body::BodySize::Stream
+    }
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        if self.sent {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "simulated cut",
+            ))));
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(actix_web::web::Bytes::from_static(
+            br#"{"applications":[{"id":"#,
+        ))))
+    }
 }
 
 /// Proof that the request carried the bearer token of an open session.

@@ -199,6 +199,8 @@ struct FaultsIn {
     status: Option<u16>,
     /// How long each affected request sleeps first.
     delay_ms: Option<u64>,
+    /// Answer `200`, then close the connection part-way through the body.
+    cut: Option<bool>,
 }
 
 impl FaultsIn {
@@ -213,7 +215,15 @@ impl FaultsIn {
                 format!("at most {MAX_DELAY_MS}"),
             ));
         }
+        let cut = self.cut.unwrap_or(false);
         let status = match (self.status, self.delay_ms) {
+            (Some(_), _) if cut => {
+                return Err(SimError::parameter(
+                    "cut",
+                    "give `cut` or `status`, not both",
+                ))
+            }
+            (None, _) if cut => None,
             (Some(code), _) => Some(
                 StatusCode::from_u16(code)
                     .ok()
@@ -227,6 +237,7 @@ impl FaultsIn {
             remaining: self.fail_next,
             status,
             delay: Duration::from_millis(delay_ms),
+            cut,
         })
     }
 }
@@ -286,9 +297,17 @@ mod tests {
             r#"{"fail_next": -1}"#,
             r#"{"delay_ms": 600001}"#,
             r#"{"stauts": 503}"#,
+            r#"{"cut": true, "status": 503}"#,
         ] {
             assert!(plan(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_cut_answers_no_status_of_its_own() {
+        let p = plan(r#"{"fail_next": 1, "cut": true}"#).unwrap();
+        assert!(p.cut);
+        assert_eq!(p.status, None);
     }
 
     #[test]

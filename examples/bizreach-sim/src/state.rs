@@ -58,6 +58,8 @@ pub struct FaultPlan {
     pub status: Option<StatusCode>,
     /// How long they wait before answering.
     pub delay: Duration,
+    /// Answer `200` and close the connection part-way through the body.
+    pub cut: bool,
 }
 
 /// What to do to one request under a [`FaultPlan`].
@@ -67,6 +69,8 @@ pub struct FaultAction {
     pub status: Option<StatusCode>,
     /// Sleep this long first.
     pub delay: Duration,
+    /// Close the connection part-way through the answer.
+    pub cut: bool,
 }
 
 /// Request counts for `GET /_sim/stats`.
@@ -273,6 +277,7 @@ impl Store {
         let action = FaultAction {
             status: plan.status,
             delay: plan.delay,
+            cut: plan.cut,
         };
         match &mut plan.remaining {
             Some(0) => {
@@ -287,7 +292,7 @@ impl Store {
             }
             None => {}
         }
-        if action.status.is_some() {
+        if action.status.is_some() || action.cut {
             self.stats.faulted += 1;
         }
         Some(action)
@@ -437,6 +442,7 @@ mod tests {
             remaining: Some(2),
             status: Some(StatusCode::SERVICE_UNAVAILABLE),
             delay: Duration::ZERO,
+            cut: false,
         });
         assert!(store.arrive("GET /x".into()).is_some());
         assert!(store.arrive("GET /x".into()).is_some());

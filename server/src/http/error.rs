@@ -200,9 +200,12 @@ impl ResponseError for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::internal(err)
+        crate::store::StoreError::from(err).into()
     }
 }
+
+/// Seconds a sender is asked to wait before retrying when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 impl From<crate::domain::period::QueryError> for ApiError {
     fn from(e: crate::domain::period::QueryError) -> Self {
@@ -232,6 +235,7 @@ impl From<crate::store::StoreError> for ApiError {
                     ErrorCode::Unavailable,
                     "the database is unavailable; nothing was stored, retry shortly",
                 )
+                .with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
             }
             StoreError::Db(e) => ApiError::internal(e),
             StoreError::Corrupt(e) => ApiError::internal(anyhow::anyhow!(e)),
@@ -261,7 +265,8 @@ impl From<crate::ingest::IngestError> for ApiError {
             E::IdempotencyConflict { .. } => {
                 ApiError::field(ErrorCode::IdempotencyConflict, "webhook-id", message)
             }
-            E::Unavailable => ApiError::new(ErrorCode::Unavailable, message),
+            E::Unavailable => ApiError::new(ErrorCode::Unavailable, message)
+                .with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS),
             E::Store(e) => e.into(),
         }
     }
@@ -490,6 +495,33 @@ mod tests {
         );
         let unavailable = ApiError::from(StoreError::Unavailable("pool timed out".into()));
         assert_eq!(unavailable.code.spec().0, "unavailable");
+        assert_eq!(
+            unavailable.retry_after,
+            Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            "a 503 says when to retry"
+        );
+        // A connection lost mid-statement (PostgreSQL restarted) is as retryable as one that
+        // could not be had, whether it came straight from the driver or through sea-orm.
+        let lost = || {
+            sea_orm::RuntimeErr::SqlxError(sea_orm::sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset by peer",
+            )))
+        };
+        assert_eq!(
+            status(DbErr::Query(lost())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(DbErr::Exec(lost())).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(DbErr::Query(sea_orm::RuntimeErr::SqlxError(
+                sea_orm::sqlx::Error::PoolTimedOut
+            ))),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert!(
             !unavailable.message.contains("pool"),
             "the cause is logged, not answered"

@@ -180,7 +180,10 @@ impl Mailer {
             transport,
             from: config.mail_from.clone(),
             metrics,
-            settings: sender::SenderSettings::default(),
+            settings: sender::SenderSettings {
+                lease: std::time::Duration::from_secs(config.mail_lease_secs),
+                ..sender::SenderSettings::default()
+            },
             address_key,
         };
         let wake = mailer.inner.wake.clone();

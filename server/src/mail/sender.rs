@@ -94,6 +94,10 @@ impl Sender {
         use futures_util::StreamExt;
         let now = now_millis();
         let lease = now + self.settings.lease.as_millis() as i64;
+        // Mails are started only in the first half of the lease, the rest put back: a mail
+        // started late could still be on its way when the lease runs out and another instance
+        // claims and sends it again (as the event workers stop taking events half-way).
+        let start_until = now + self.settings.lease.as_millis() as i64 / 2;
         // Issue 19: invitations wait, unclaimed, until every setting they need is configured.
         let held = (!self.mailer.config().invitations_missing.is_empty())
             .then_some(crate::relay::INVITATION_DEDUPE_PREFIX);
@@ -105,7 +109,7 @@ impl Sender {
             std::pin::Pin<Box<dyn std::future::Future<Output = (String, MailOutcome)> + Send + 'a>>;
         let deliveries: Vec<Delivery<'_>> = batch
             .iter()
-            .map(|row| Box::pin(self.deliver(row, shutdown)) as Delivery<'_>)
+            .map(|row| Box::pin(self.deliver(row, start_until, shutdown)) as Delivery<'_>)
             .collect();
         // Marked as they come back, every mail sent meanwhile with one statement: a mail is
         // marked sent a moment after its server took it, and the database is not asked once
@@ -150,13 +154,16 @@ impl Sender {
         }
     }
 
-    /// Sends one claimed mail (unless `shutdown` came); answers how that went.
+    /// Sends one claimed mail (unless `shutdown` came, or it is past `start_until`: a mail is
+    /// started only in the first half of the lease, so it ends before another sender may claim
+    /// it); answers how that went.
     async fn deliver(
         &self,
         row: &mail_outbox::Model,
+        start_until: i64,
         shutdown: &CancellationToken,
     ) -> (String, MailOutcome) {
-        let outcome = if shutdown.is_cancelled() {
+        let outcome = if shutdown.is_cancelled() || now_millis() > start_until {
             MailOutcome::Released
         } else {
             match self.ready(row).await {

@@ -95,11 +95,51 @@ impl std::fmt::Display for StaleVersion {
 
 impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
-        match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(e.to_string()),
-            e => StoreError::Db(e),
+        if is_transient(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Db(e)
         }
     }
+}
+
+/// Whether a retry may succeed where `e` failed, by the error's kind and code (never its text):
+/// no connection to be had, a connection lost mid-statement (PostgreSQL restarted, the network
+/// dropped), the write lock held by another process past the busy timeout, or the disk full.
+/// What failed was rolled back, so nothing was stored.
+fn is_transient(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => {
+            match err {
+                Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+                Sqlx::WorkerCrashed => true,
+                Sqlx::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLite's result codes (primary code in the low byte of an extended one) and PostgreSQL's
+/// SQLSTATEs that say "not now" rather than "not ever".
+fn transient_code(code: &str) -> bool {
+    // A SQLSTATE is always five characters, and may be all digits ("08006"); SQLite's
+    // extended result codes have at most four digits.
+    let sqlite = (code.len() < 5).then(|| code.parse::<i32>().ok()).flatten();
+    if let Some(sqlite) = sqlite {
+        // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL.
+        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13);
+    }
+    // 08: connection exception; 53: insufficient resources (disk full, too many connections);
+    // 57P01-57P03: the server is shutting down or starting; 40001/40P01: serialization
+    // failure and deadlock, which the next try does not meet.
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
 impl StoreError {
@@ -146,6 +186,9 @@ pub const INGEST_QUIET: Duration = Duration::from_millis(20);
 
 /// An ingest batch this large means webhooks arrive faster than one commit takes.
 pub const SATURATED_BATCH: usize = 8;
+
+/// How long an SQLite pool connection is used before it is closed and opened afresh.
+pub const SQLITE_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// A turn at writing (see [`Store::write_turn`]); released when dropped.
 pub type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -195,6 +238,11 @@ impl Store {
             let sqlite = |mut options: ConnectOptions, connections: u32, synchronous| {
                 options
                     .max_connections(connections)
+                    // After a failed write (a full disk), SQLite may have rolled a transaction
+                    // back that sqlx still counts as open; that connection's next rollback then
+                    // leaves a real transaction holding the write lock. Recycling connections
+                    // bounds how long such a lock can last (docs/performance.md).
+                    .max_lifetime(SQLITE_CONNECTION_LIFETIME)
                     .map_sqlx_sqlite_opts(move |o| {
                         o.create_if_missing(true)
                             .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -559,6 +607,18 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::store;
     use super::*;
+
+    #[test]
+    fn busy_locked_full_and_lost_connections_are_transient_constraint_failures_not() {
+        for code in [
+            "5", "517", "6", "13", "778", "08006", "08001", "57P01", "53100", "40P01",
+        ] {
+            assert!(transient_code(code), "{code} is worth a retry");
+        }
+        for code in ["19", "2067", "1", "23505", "42P01", "22P02"] {
+            assert!(!transient_code(code), "{code} fails again");
+        }
+    }
 
     #[test]
     fn postgres_placeholders_are_numbered_in_order() {

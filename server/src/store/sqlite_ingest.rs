@@ -56,13 +56,16 @@ impl SqliteBatchWriter {
 }
 
 /// As the pool's errors are classified (see [`StoreError`]): the write lock held by another
-/// process past the busy timeout is `Unavailable`.
+/// process past the busy timeout, a full disk or a failed write is `Unavailable`.
 fn db_error(e: rusqlite::Error) -> StoreError {
     let message = format!("SQLite: {e}");
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(message)
-        }
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+            | rusqlite::ErrorCode::DatabaseLocked
+            | rusqlite::ErrorCode::DiskFull
+            | rusqlite::ErrorCode::SystemIoFailure,
+        ) => StoreError::Unavailable(message),
         _ => StoreError::Db(sea_orm::DbErr::Custom(message)),
     }
 }

@@ -372,6 +372,18 @@ async fn i2_poll_imports_only_applications_made_after_linking() {
 
 #[tokio::test]
 async fn i3_poll_resumes_after_a_crash_without_gaps_or_duplicates() {
+    poll_fails_half_way_then_resumes(json!({"status": 503})).await;
+}
+
+/// Issue 15 item 2: the source closing connections part-way through its answers during a poll
+/// is a failure like a 5xx: the next poll resumes from the saved cursor, no gap, no double.
+#[tokio::test]
+async fn issue15_connections_cut_during_a_poll_resume_from_the_cursor() {
+    poll_fails_half_way_then_resumes(json!({"cut": true})).await;
+}
+
+/// A poll whose second page meets `fault` at every try, then a poll without faults.
+async fn poll_fails_half_way_then_resumes(fault: Value) {
     let b = Bizreach::spawn(0).await;
     b.sign_in().await;
     b.link("grp-001").await;
@@ -402,8 +414,7 @@ async fn i3_poll_resumes_after_a_crash_without_gaps_or_duplicates() {
         })
     };
     wait_for_requests(&b, "GET /api/group-accounts/{id}/applications", 1).await;
-    b.control(Method::POST, "/_sim/faults", Some(json!({"status": 503})))
-        .await;
+    b.control(Method::POST, "/_sim/faults", Some(fault)).await;
     let (status, report) = poll.await.unwrap();
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["new_events"], 100, "{report}");

@@ -11,8 +11,32 @@ use std::time::{Duration, Instant};
 /// Starts `hirelay serve` on a free port; answers the child and its base URL. The server's log
 /// goes to `dir/serve.log` (appended across restarts), shown when a test fails.
 fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hirelay"))
-        .arg("serve")
+    start_with(dir, database_url, &[])
+}
+
+/// [`start`] with extra `HIRELAY_*` variables (which win over the defaults set here).
+pub(crate) fn start_with(
+    dir: &std::path::Path,
+    database_url: &str,
+    extra: &[(String, String)],
+) -> (Child, String) {
+    start_command(
+        Command::new(env!("CARGO_BIN_EXE_hirelay")).arg("serve"),
+        dir,
+        database_url,
+        extra,
+    )
+}
+
+/// [`start_with`] for a `command` that runs `hirelay serve` in some way of its own (under
+/// `ulimit`, say).
+pub(crate) fn start_command(
+    command: &mut Command,
+    dir: &std::path::Path,
+    database_url: &str,
+    extra: &[(String, String)],
+) -> (Child, String) {
+    let mut child = command
         .env("HIRELAY_BIND", "127.0.0.1:0")
         .env("HIRELAY_DATA_DIR", dir.join("data"))
         .env("HIRELAY_DATABASE_URL", database_url)
@@ -28,6 +52,7 @@ fn start(dir: &std::path::Path, database_url: &str) -> (Child, String) {
         .env("HIRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HIRELAY_EVENT_LEASE_SECS", "10")
         .env("RUST_LOG", "info,hirelay::queue=debug")
+        .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -76,13 +101,13 @@ fn body(i: usize) -> String {
 }
 
 /// Acknowledged event ids and the tasks that keep sending until the server stops answering.
-type Load = (
+pub(crate) type Load = (
     Arc<Mutex<HashSet<String>>>,
     Vec<tokio::task::JoinHandle<()>>,
 );
 
 /// 16 lanes of signed ATS webhooks (ids `{prefix}-{i}`), each stopping at its first failure.
-fn start_load(base: &str, prefix: &'static str) -> Load {
+pub(crate) fn start_load(base: &str, prefix: &'static str) -> Load {
     let client = reqwest::Client::new();
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
     let secrets = WebhookSecrets::parse(SECRET).unwrap();
@@ -132,7 +157,7 @@ fn start_load(base: &str, prefix: &'static str) -> Load {
 }
 
 /// Waits until `acked` holds `n` ids (or 20 s pass: other tests may share the cores).
-async fn wait_for_acks(acked: &Mutex<HashSet<String>>, n: usize) {
+pub(crate) async fn wait_for_acks(acked: &Mutex<HashSet<String>>, n: usize) {
     for _ in 0..2_000 {
         if acked.lock().unwrap().len() >= n {
             break;
@@ -144,7 +169,9 @@ async fn wait_for_acks(acked: &Mutex<HashSet<String>>, n: usize) {
 /// Every stored event id once none is left pending, and how many events were still pending by
 /// state when waiting stopped: at once when none is, or after 60 s in which the number of
 /// pending events did not go down (a slow machine is not a stuck queue), or after 5 minutes.
-async fn stored_once_processed(base: &str) -> (HashSet<String>, BTreeMap<String, usize>) {
+pub(crate) async fn stored_once_processed(
+    base: &str,
+) -> (HashSet<String>, BTreeMap<String, usize>) {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut progress = (usize::MAX, Instant::now());
@@ -193,13 +220,13 @@ async fn stored_once_processed(base: &str) -> (HashSet<String>, BTreeMap<String,
 }
 
 /// The last `n` lines the server logged in `dir`.
-fn log_tail(dir: &std::path::Path, n: usize) -> String {
+pub(crate) fn log_tail(dir: &std::path::Path, n: usize) -> String {
     let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn assert_none_lost(acked: &HashSet<String>, stored: &HashSet<String>) {
+pub(crate) fn assert_none_lost(acked: &HashSet<String>, stored: &HashSet<String>) {
     let lost: Vec<_> = acked.difference(stored).collect();
     assert!(
         lost.is_empty(),
