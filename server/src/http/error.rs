@@ -237,6 +237,10 @@ impl From<crate::store::StoreError> for ApiError {
                 )
                 .with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
             }
+            StoreError::Unstorable(why) => ApiError::new(
+                ErrorCode::BadRequest,
+                format!("a value in the request cannot be stored: {why}"),
+            ),
             StoreError::Db(e) => ApiError::internal(e),
             StoreError::Corrupt(e) => ApiError::internal(anyhow::anyhow!(e)),
         }

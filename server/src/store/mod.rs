@@ -62,6 +62,10 @@ pub enum StoreError {
     /// A save that expected another newest version (`If-Match`): someone saved since.
     #[error("{0}")]
     Stale(Box<StaleVersion>),
+    /// A value the database cannot hold (PostgreSQL's data exceptions, SQLSTATE class 22: a
+    /// NUL character in text, a number out of range): the input's fault, never a retry's.
+    #[error("a value cannot be stored: {0}")]
+    Unstorable(String),
 }
 
 /// What a refused save expected, and the newest version it found instead.
@@ -97,6 +101,8 @@ impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
         if is_transient(&e) {
             StoreError::Unavailable(e.to_string())
+        } else if let Some(message) = data_exception(&e) {
+            StoreError::Unstorable(message)
         } else {
             StoreError::Db(e)
         }
@@ -121,6 +127,22 @@ fn is_transient(e: &DbErr) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// PostgreSQL's message for a data exception (SQLSTATE class 22), found by the code; the
+/// message names the kind of value (`invalid byte sequence for encoding "UTF8": 0x00`), not
+/// the value.
+fn data_exception(e: &DbErr) -> Option<String> {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(Sqlx::Database(db)))
+        | DbErr::Query(RuntimeErr::SqlxError(Sqlx::Database(db))) => db
+            .code()
+            .filter(|code| code.len() == 5 && code.starts_with("22"))
+            .map(|_| db.message().to_owned()),
+        _ => None,
     }
 }
 

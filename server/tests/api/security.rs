@@ -592,6 +592,37 @@ async fn issue15_public_links_are_rate_limited_per_address() {
     assert_eq!(res.status(), 200, "the API is not limited by it");
 }
 
+/// Issue 15 (found by the fuzzer on PostgreSQL, which refuses a NUL character in text): an id
+/// or a field holding one is the request's fault, a 4xx naming it, never a 500.
+#[tokio::test]
+async fn issue15_a_nul_character_in_an_id_or_a_field_is_a_4xx() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::GET, "/v1/events/%00"),
+        (Method::GET, "/v1/applications/evt_%00x"),
+        (Method::DELETE, "/v1/routing-rules/%00"),
+        (Method::POST, "/v1/events/%00/replay"),
+    ] {
+        let res = app.admin(method.clone(), path).send().await.unwrap();
+        assert!(
+            res.status().is_client_error(),
+            "{method} {path}: {}",
+            res.status()
+        );
+    }
+    let res = app
+        .admin(Method::POST, "/v1/jobs")
+        .json(&serde_json::json!({"title": "営業\u{0}部"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_client_error() || res.status() == 201,
+        "{}",
+        res.status()
+    );
+}
+
 /// M3 (m0010): a token stored before tokens could expire still works after the migration,
 /// never expiring; the migration also goes down.
 #[tokio::test]
