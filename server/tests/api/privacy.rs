@@ -17,14 +17,18 @@ use crate::helpers::{sample, TestApp};
 /// that one, and the log check reads every test's log lines).
 const PERSON_EMAIL: &str = "Urushihara.Miraiko@Example.jp";
 
+const PERSON_PHONE: &str = "080-9876-5432";
+const PERSON_CANDIDATE_ID: &str = "br-cand-issue16-person";
+const PERSON_APPLICATION_ID: &str = "br-app-issue16-person";
+
 const VALUES: [&str; 9] = [
     "urushihara.miraiko@example.jp",
     "漆原 未来子",
     "漆原未来子",
-    "090-1234-5678",
-    "br-cand-0456",
+    PERSON_PHONE,
+    PERSON_CANDIDATE_ID,
     "漆原ロボティクス合同会社",
-    "br-app-000123",
+    PERSON_APPLICATION_ID,
     "札幌市テスト区",
     "ロボット研究者",
 ];
@@ -183,12 +187,19 @@ async fn seed(b: &Bizreach) -> (String, String) {
         &sample("bizreach-direct-application.json")
             .replace("山田 太郎", "漆原 未来子")
             .replace("Taro.Yamada@Example.jp", PERSON_EMAIL)
+            .replace("090-1234-5678", PERSON_PHONE)
+            .replace("br-cand-0456", PERSON_CANDIDATE_ID)
+            .replace("br-app-000123", PERSON_APPLICATION_ID)
             .replace("\"株式会社サンプル\"", "\"漆原ロボティクス合同会社\""),
     )
     .await;
     assert_eq!(imported["status"], "done", "{imported}");
     let rejected = app
-        .deliver("ats", "issue16-reject", &sample("ats-status-rejected.json"))
+        .deliver(
+            "ats",
+            "issue16-reject",
+            &sample("ats-status-rejected.json").replace("br-app-000123", PERSON_APPLICATION_ID),
+        )
         .await;
     assert_eq!(rejected["status"], "done", "{rejected}");
     let mails = app.smtp.wait_for(mails_before + 2).await;
@@ -221,7 +232,7 @@ async fn seed(b: &Bizreach) -> (String, String) {
     let unsubscribe = invitation.header("List-Unsubscribe").unwrap();
     assert_eq!(one_click_opt_out(app, &unsubscribe).await, 200);
     let found = app
-        .get_json("/v1/applications?source_application_id=br-app-000123")
+        .get_json("/v1/applications?source_application_id=br-app-issue16-person")
         .await;
     let application = &found["items"][0];
     (
@@ -429,7 +440,7 @@ async fn issue16_a_viewer_sees_pseudonymous_ids_never_names_or_addresses() {
     let viewer = app.token(Role::Viewer).await;
     for path in [
         format!("/v1/applications/{application_id}"),
-        "/v1/applications?source_application_id=br-app-000123".to_owned(),
+        "/v1/applications?source_application_id=br-app-issue16-person".to_owned(),
     ] {
         let res = app
             .as_token(&viewer, Method::GET, &path)
@@ -443,7 +454,7 @@ async fn issue16_a_viewer_sees_pseudonymous_ids_never_names_or_addresses() {
             "漆原",
             "urushihara.miraiko",
             "Urushihara.Miraiko",
-            "090-1234-5678",
+            PERSON_PHONE,
             "ロボティクス",
         ] {
             assert!(!text.contains(value), "{value} shown to a viewer: {text}");
