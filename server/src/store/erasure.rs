@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::person_lookup::{
     address_patterns, any_like, application_ids, contains, each_chunk, exec, foreign_ids,
-    invitation_ids, marks, person_events, person_mails, quoted, rows, NumberedText, TextRow, CHUNK,
+    invitation_ids, marks, person_events, person_mails, quoted, rows, rows_of_events, NumberedText,
+    TextRow, CHUNK,
 };
 use super::{Store, StoreError, StoreResult};
 use crate::crypto::AddressKey;
@@ -233,13 +234,10 @@ async fn redact_decisions<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     let mut changed = 0;
     for chunk in events.chunks(CHUNK) {
-        let found: Vec<DecisionText> = rows(
+        let found: Vec<DecisionText> = rows_of_events(
             db,
-            &format!(
-                "SELECT id, actions, error FROM decisions WHERE event_id IN ({})",
-                marks(chunk.len())
-            ),
-            chunk.iter().map(|e| Value::from(e.as_str())).collect(),
+            "SELECT id, actions, error FROM decisions WHERE event_id IN (",
+            chunk,
         )
         .await?;
         for d in found {
@@ -267,13 +265,10 @@ async fn redact_kpis<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     let mut changed = 0;
     for chunk in events.chunks(CHUNK) {
-        let found: Vec<NumberedText> = rows(
+        let found: Vec<NumberedText> = rows_of_events(
             db,
-            &format!(
-                "SELECT id, tags AS text FROM kpi_records WHERE event_id IN ({})",
-                marks(chunk.len())
-            ),
-            chunk.iter().map(|e| Value::from(e.as_str())).collect(),
+            "SELECT id, tags AS text FROM kpi_records WHERE event_id IN (",
+            chunk,
         )
         .await?;
         for k in found {

@@ -107,6 +107,18 @@ pub(super) async fn rows<T: FromQueryResult, C: ConnectionTrait>(
     )
 }
 
+/// The rows of `select` (a query ending in `IN (`, which the marks and `)` complete) for one
+/// chunk of event ids.
+pub(super) async fn rows_of_events<T: FromQueryResult, C: ConnectionTrait>(
+    db: &C,
+    select: &str,
+    events: &[String],
+) -> StoreResult<Vec<T>> {
+    let sql = format!("{select}{})", marks(events.len()));
+    let ids = events.iter().map(|e| Value::from(e.as_str())).collect();
+    rows(db, &sql, ids).await
+}
+
 /// Runs `sql` (with `{in}` where the list goes, after `before` values) over `ids` in chunks.
 pub(super) async fn each_chunk<C: ConnectionTrait>(
     db: &C,
