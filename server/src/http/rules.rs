@@ -10,8 +10,8 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::names::ScriptName;
 use crate::domain::time::{parse_rfc3339, rfc3339};
-use crate::scripting::registry::{ActiveScript, HOOKS};
-use crate::scripting::{Action, HistoryQuery, ScriptInput};
+use crate::scripting::registry::ActiveScript;
+use crate::scripting::{Action, HistoryQuery, Hook, ScriptInput};
 use crate::store::documents::DocumentKind;
 
 /// The largest script text accepted.
@@ -51,7 +51,7 @@ impl From<&ActiveScript> for RuleOut {
             version: s.version,
             author: s.author.clone(),
             created_at: rfc3339(s.created_at),
-            hook: HOOKS.contains(&s.name.as_str()),
+            hook: Hook::named(s.name.as_str()).is_some(),
         }
     }
 }
@@ -370,9 +370,14 @@ async fn dry_run(
             .unwrap_or_default(),
         application: body.application,
         candidate: body.candidate,
-        context: body
-            .context
-            .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+        context: match Hook::named(name.as_str()) {
+            Some(hook) => hook
+                .context_with(body.context)
+                .map_err(|e| ApiError::field(ErrorCode::InvalidField, "context", e))?,
+            None => body
+                .context
+                .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+        },
         now: match body.now.as_deref() {
             Some(s) => crate::scripting::calendar::parse(s)
                 .map_err(|e| ApiError::field(ErrorCode::InvalidField, "now", e))?,

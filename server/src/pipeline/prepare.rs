@@ -4,10 +4,11 @@
 //!
 //! [`lookup`] builds the same input without writing, for dry runs over stored history.
 use sea_orm::ConnectionTrait;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::crypto::AddressKey;
 use crate::domain::email::Email;
+use crate::domain::invitation_tokens::TokenUse;
 use crate::domain::message_kind::MessageKind;
 use crate::domain::names::ScriptName;
 use crate::domain::payload::{
@@ -15,6 +16,7 @@ use crate::domain::payload::{
 };
 use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
+use crate::scripting::hooks::{CareerRelayContext, Context, Hook, ImportContext, StatusContext};
 use crate::scripting::ScriptInput;
 use crate::store::applications::{
     application_json, candidate_json, CandidateIn, ImportIn, StatusChangeIn, BIZREACH,
@@ -37,22 +39,18 @@ pub struct Subject {
     pub candidate: Option<candidate::Model>,
 }
 
-fn script(name: &str) -> ScriptName {
-    ScriptName::parse(name).unwrap_or_else(|_| unreachable!("`{name}` is a valid script name"))
-}
-
 fn input(
     event: &event::Model,
     application: Option<&application::Model>,
     candidate: Option<&candidate::Model>,
-    context: Value,
+    context: impl Into<Context>,
 ) -> ScriptInput {
     ScriptInput {
         event_type: event.kind.clone(),
         event: serde_json::from_str(&event.payload).unwrap_or(Value::Null),
         application: application.map(|a| application_json(a, candidate)),
         candidate: candidate.map(candidate_json),
-        context,
+        context: context.into().into_value(),
         now: chrono::Utc::now(),
     }
 }
@@ -294,7 +292,7 @@ async fn import<C: ConnectionTrait>(
     };
     let context = import_context(db, scope, &app, created).await?;
     Ok(Prepared {
-        script: script("import"),
+        script: Hook::Import.script(),
         input: input(event, Some(&app), Some(&candidate), context),
         subject: Subject {
             application: Some(app),
@@ -310,7 +308,7 @@ async fn import_context<C: ConnectionTrait>(
     scope: &mut BatchScope,
     app: &application::Model,
     created: bool,
-) -> Result<Value, HandleError> {
+) -> Result<ImportContext, HandleError> {
     let routing_job_id = match (&app.job_id, &app.position_name) {
         (None, Some(position)) => scope.routing_job(db, position).await?,
         _ => None,
@@ -323,12 +321,12 @@ async fn import_context<C: ConnectionTrait>(
     } else {
         0
     };
-    Ok(json!({
-        "routing_job_id": routing_job_id,
-        "notify_subscribers": notify_subscribers,
-        "created": created,
-        "imported_via": app.imported_via,
-    }))
+    Ok(ImportContext {
+        routing_job_id,
+        notify_subscribers,
+        created,
+        imported_via: app.imported_via.clone(),
+    })
 }
 
 async fn status_change<C: ConnectionTrait>(
@@ -422,7 +420,7 @@ async fn status_change<C: ConnectionTrait>(
     )
     .await?;
     Ok(Some(Prepared {
-        script: script("status"),
+        script: Hook::Status.script(),
         input: input(event, Some(&outcome.application), Some(&candidate), context),
         subject: Subject {
             application: Some(outcome.application),
@@ -469,18 +467,18 @@ async fn status_context<C: ConnectionTrait>(
     candidate: &candidate::Model,
     previous_status: Option<&str>,
     created: bool,
-) -> Result<Value, HandleError> {
+) -> Result<StatusContext, HandleError> {
     let already_invited = !created && scope.already_invited(db, &app.id).await?;
     let past = scope.past_invitations(db, &candidate.id).await?;
     let standing = scope.standing(db, key, candidate).await?;
-    Ok(json!({
-        "status_applied": true,
-        "previous_status": previous_status,
-        "opted_out": standing.opted_out.is_some(),
-        "already_invited": already_invited,
-        "candidate_invited_at": past.latest_send_at.map(crate::domain::time::rfc3339),
-        "candidate_registered": past.registered,
-    }))
+    Ok(StatusContext {
+        status_applied: true,
+        previous_status: previous_status.map(str::to_owned),
+        opted_out: standing.opted_out.is_some(),
+        already_invited,
+        candidate_invited_at: past.latest_send_at.map(crate::domain::time::rfc3339),
+        candidate_registered: past.registered,
+    })
 }
 
 async fn career_relay<C: ConnectionTrait>(
@@ -514,7 +512,9 @@ async fn career_relay<C: ConnectionTrait>(
             (
                 Some(app),
                 Some(candidate),
-                json!({"invitation_id": invitation.id}),
+                CareerRelayContext {
+                    invitation_id: Some(invitation.id),
+                },
             )
         }
         CareerRelayEvent::ReferralUpdated {
@@ -530,11 +530,11 @@ async fn career_relay<C: ConnectionTrait>(
                 crate::domain::time::now_millis(),
             )
             .await?;
-            (None, None, json!({}))
+            (None, None, CareerRelayContext::default())
         }
     };
     Ok(Prepared {
-        script: script("career_relay"),
+        script: Hook::CareerRelay.script(),
         input: input(event, application.as_ref(), candidate.as_ref(), context),
         subject: Subject {
             application,
@@ -561,9 +561,16 @@ pub async fn lookup<C: ConnectionTrait>(
             };
             let context = match &app {
                 Some(a) => import_context(db, &mut BatchScope::default(), a, false).await?,
-                None => {
-                    json!({"routing_job_id": Store::routing_job_for(db, e.application.position_name.as_str()).await?, "notify_subscribers": 0, "created": true})
-                }
+                None => ImportContext {
+                    routing_job_id: Store::routing_job_for(
+                        db,
+                        e.application.position_name.as_str(),
+                    )
+                    .await?,
+                    created: true,
+                    imported_via: Some(imported_via(&event.webhook_id).to_owned()),
+                    ..ImportContext::default()
+                },
             };
             Ok(input(event, app.as_ref(), candidate.as_ref(), context))
         }
@@ -586,11 +593,32 @@ pub async fn lookup<C: ConnectionTrait>(
                     )
                     .await?
                 }
-                _ => json!({"status_applied": true, "opted_out": false, "already_invited": false,
-                    "candidate_invited_at": null, "candidate_registered": false}),
+                _ => StatusContext {
+                    previous_status: c.from_status.map(|s| s.as_str().to_owned()),
+                    ..StatusContext::default()
+                },
             };
             Ok(input(event, app.as_ref(), candidate.as_ref(), context))
         }
-        InboundEvent::CareerRelay(_) => Ok(input(event, None, None, json!({}))),
+        InboundEvent::CareerRelay(CareerRelayEvent::RegistrationCompleted {
+            invitation_token,
+            ..
+        }) => {
+            let invitation =
+                Store::invitation_by_token(db, TokenUse::CareerRelay, invitation_token.as_str())
+                    .await?;
+            let Some(invitation) = invitation else {
+                return Ok(input(event, None, None, CareerRelayContext::default()));
+            };
+            let app = Store::get_application(db, &invitation.application_id).await?;
+            let candidate = Store::get_candidate(db, &invitation.candidate_id).await?;
+            let context = CareerRelayContext {
+                invitation_id: Some(invitation.id),
+            };
+            Ok(input(event, Some(&app), Some(&candidate), context))
+        }
+        InboundEvent::CareerRelay(CareerRelayEvent::ReferralUpdated { .. }) => {
+            Ok(input(event, None, None, CareerRelayContext::default()))
+        }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::action::Action;
 use super::engine::ScriptInput;
+use super::hooks::Hook;
 use super::registry::{file_name, RulesError, Scripts};
 use crate::domain::names::ScriptName;
 use crate::domain::status::EventSource;
@@ -41,12 +42,7 @@ impl InputBuilder for PayloadOnly {
 
 /// The event source whose events a hook script decides.
 pub fn source_of(script: &str) -> Option<EventSource> {
-    match script {
-        "import" => Some(EventSource::Bizreach),
-        "status" => Some(EventSource::Ats),
-        "career_relay" => Some(EventSource::CareerRelay),
-        _ => None,
-    }
+    Hook::named(script).map(Hook::source)
 }
 
 /// Default and largest number of events a history dry run takes.

@@ -15,6 +15,7 @@ use super::dry_run::{InputBuilder, PayloadOnly};
 use super::engine::{Decision, ScriptEngine, ScriptInput};
 use super::error::ScriptError;
 use super::health::RunHealth;
+use super::hooks::Hook;
 use crate::domain::business_calendar::BusinessCalendar;
 use crate::domain::names::ScriptName;
 use crate::metrics::Metrics;
@@ -23,9 +24,6 @@ use crate::store::decisions::DecisionRecord;
 use crate::store::documents::{DocumentKind, Origin};
 use crate::store::entities::document_version;
 use crate::store::{Store, StoreError};
-
-/// The scripts hirelay runs on its own: one per event source.
-pub const HOOKS: &[&str] = &["import", "status", "career_relay"];
 
 /// Templates `send_email` accepts until [`Scripts::set_templates`] says otherwise (the mailer
 /// tells it every active template but promotional ones at start-up and on every change). The
@@ -456,9 +454,9 @@ impl Scripts {
     /// Readiness "scripts": ok when every hook has an active version and nothing was refused.
     pub(super) fn publish_readiness(&self) {
         let mut issues: Vec<String> = self.problems().into_values().collect();
-        for hook in HOOKS {
-            if self.active(hook).is_none() {
-                issues.push(format!("{}: no version is loaded", file_name(hook)));
+        for hook in Hook::ALL {
+            if self.active(hook.name()).is_none() {
+                issues.push(format!("{}: no version is loaded", file_name(hook.name())));
             }
         }
         let state = if issues.is_empty() {

@@ -715,3 +715,40 @@ async fn issue14_a_draft_is_checked_with_its_line_and_column_without_saving() {
     let after = app.get_json("/v1/rules/status?format=json").await;
     assert_eq!(after["version"], before["version"], "nothing saved");
 }
+
+#[tokio::test]
+async fn a_dry_run_of_one_event_gets_every_ctx_key_of_its_hook_and_refuses_an_unknown_one() {
+    let app = TestApp::spawn().await;
+    let event: Value = serde_json::from_str(&sample("ats-status-rejected.json")).unwrap();
+    let draft = r#"let keys = ctx.keys(); keys.sort(); log(keys); log(ctx.status_applied); log(ctx.opted_out);"#;
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"event": event, "script": draft, "context": {"opted_out": true}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["log"],
+        json!([
+            r#"["already_invited", "candidate_invited_at", "candidate_registered", "opted_out", "previous_status", "status_applied"]"#,
+            "true",
+            "true"
+        ]),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .post_json(
+            "/v1/rules/status/dry-run",
+            &json!({"event": event, "context": {"optedout": true}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "context", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`optedout`") && message.contains("opted_out"),
+        "{body}"
+    );
+}
