@@ -211,16 +211,19 @@ async fn progress_sync(
     }
     state
         .store
-        .set_progress_sync(&id, body.enabled, now_millis())
+        .in_transaction(async |txn| {
+            Store::set_progress_sync(txn, &id, body.enabled, now_millis()).await?;
+            let detail = serde_json::json!({"enabled": body.enabled});
+            Store::audit(
+                txn,
+                &auth.actor(),
+                "group_account.progress_sync",
+                &id,
+                detail,
+            )
+            .await
+        })
         .await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "group_account.progress_sync",
-        &id,
-        serde_json::json!({"enabled": body.enabled}),
-    )
-    .await?;
     let group = Store::group_account(&state.store.db, &id).await?;
     Ok(HttpResponse::Ok().json(GroupAccountOut::from(&group)))
 }

@@ -7,7 +7,7 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::time::{now_millis, rfc3339};
 use crate::store::entities::job;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/jobs", web::get().to(list))
@@ -113,16 +113,13 @@ async fn create(
         .filter(|s| !s.is_empty());
     let job = state
         .store
-        .create_job(title, ats_job_id, now_millis())
+        .in_transaction(async |txn| {
+            let job = Store::create_job(txn, title, ats_job_id, now_millis()).await?;
+            let detail = serde_json::json!({"title": job.title});
+            Store::audit(txn, &auth.actor(), "job.create", &job.id, detail).await?;
+            Ok::<_, StoreError>(job)
+        })
         .await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "job.create",
-        &job.id,
-        serde_json::json!({"title": job.title}),
-    )
-    .await?;
     Ok(HttpResponse::Created().json(JobOut::from(&job)))
 }
 
@@ -136,14 +133,15 @@ async fn rename(
     id: web::Path<String>,
     body: web::Json<JobPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let job = state.store.rename_job(&id, title(&body.title)?).await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "job.rename",
-        &job.id,
-        serde_json::json!({"title": job.title}),
-    )
-    .await?;
+    let title = title(&body.title)?;
+    let job = state
+        .store
+        .in_transaction(async |txn| {
+            let job = Store::rename_job(txn, &id, title).await?;
+            let detail = serde_json::json!({"title": job.title});
+            Store::audit(txn, &auth.actor(), "job.rename", &job.id, detail).await?;
+            Ok::<_, StoreError>(job)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(JobOut::from(&job)))
 }

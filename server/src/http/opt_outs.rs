@@ -177,29 +177,36 @@ async fn record(
     let kind = kind(Some(&body.kind))?;
     let address = hash(&state, &email);
     let actor = auth.actor();
-    let db = &state.store.db;
-    let (kept, recorded) = Store::record_opt_out(
-        db,
-        NewOptOut {
-            address: &address,
-            kind,
-            at: now_millis(),
-            channel: OptOutChannel::Admin,
-            recorded_by: Some(&actor),
-        },
-    )
-    .await?;
+    let (kept, recorded) = state
+        .store
+        .in_transaction(async |txn| {
+            let (kept, recorded) = Store::record_opt_out(
+                txn,
+                NewOptOut {
+                    address: &address,
+                    kind,
+                    at: now_millis(),
+                    channel: OptOutChannel::Admin,
+                    recorded_by: Some(&actor),
+                },
+            )
+            .await?;
+            if recorded {
+                Store::audit(
+                    txn,
+                    &actor,
+                    "opt_out.record",
+                    address.as_str(),
+                    serde_json::json!({"kind": kind.as_str(), "channel": OptOutChannel::Admin.as_str(), "to_domain": email.domain()}),
+                )
+                .await?;
+            }
+            Ok::<_, ApiError>((kept, recorded))
+        })
+        .await?;
     if !recorded {
         return Ok(HttpResponse::Ok().json(OptOutOut::from(kept)));
     }
-    Store::audit(
-        db,
-        &actor,
-        "opt_out.record",
-        address.as_str(),
-        serde_json::json!({"kind": kind.as_str(), "channel": OptOutChannel::Admin.as_str(), "to_domain": email.domain()}),
-    )
-    .await?;
     Ok(HttpResponse::Created().json(OptOutOut::from(kept)))
 }
 
@@ -216,21 +223,26 @@ async fn withdraw(
     let email = address(query.email.as_deref())?;
     let kind = kind(query.kind.as_deref())?;
     let address = hash(&state, &email);
-    let db = &state.store.db;
-    let Some(withdrawn) = Store::withdraw_opt_out(db, &address, kind).await? else {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("the address has no opt-out of `{kind}`"),
-        ));
-    };
-    Store::audit(
-        db,
-        &auth.actor(),
-        "opt_out.withdraw",
-        address.as_str(),
-        serde_json::json!({"kind": kind.as_str(), "opted_out_at": rfc3339(withdrawn.opted_out_at), "channel": withdrawn.channel}),
-    )
-    .await?;
+    let withdrawn = state
+        .store
+        .in_transaction(async |txn| {
+            let Some(withdrawn) = Store::withdraw_opt_out(txn, &address, kind).await? else {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("the address has no opt-out of `{kind}`"),
+                ));
+            };
+            Store::audit(
+                txn,
+                &auth.actor(),
+                "opt_out.withdraw",
+                address.as_str(),
+                serde_json::json!({"kind": kind.as_str(), "opted_out_at": rfc3339(withdrawn.opted_out_at), "channel": withdrawn.channel}),
+            )
+            .await?;
+            Ok(withdrawn)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(OptOutOut::from(withdrawn)))
 }
 
@@ -285,16 +297,20 @@ async fn record_consent(
     let consent = Consent { given_at, method };
     let address = hash(&state, &email);
     let actor = auth.actor();
-    let db = &state.store.db;
-    Store::record_consent(db, &address, kind, &consent, &actor, now).await?;
-    Store::audit(
-        db,
-        &actor,
-        "consent.record",
-        address.as_str(),
-        serde_json::json!({"kind": kind.as_str(), "given_at": rfc3339(given_at), "method": consent.method.as_str(), "to_domain": email.domain()}),
-    )
-    .await?;
+    state
+        .store
+        .in_transaction(async |txn| {
+            Store::record_consent(txn, &address, kind, &consent, &actor, now).await?;
+            Store::audit(
+                txn,
+                &actor,
+                "consent.record",
+                address.as_str(),
+                serde_json::json!({"kind": kind.as_str(), "given_at": rfc3339(given_at), "method": consent.method.as_str(), "to_domain": email.domain()}),
+            )
+            .await
+        })
+        .await?;
     Ok(HttpResponse::Created().json(ConsentOut {
         kind: kind.as_str().to_owned(),
         given_at: rfc3339(given_at),

@@ -118,24 +118,24 @@ async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let row = state.store.get_mail(&id).await?;
     let reason = format!("cancelled by {}", auth.actor());
-    if !state.store.cancel_mail(&row.id, &reason).await? {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "mail `{}` is {} and can no longer be cancelled",
-                row.id,
-                OutboxState::of(&row)
-            ),
-        ));
-    }
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "mail.cancel",
-        &row.id,
-        serde_json::json!({"template": row.template}),
-    )
-    .await?;
+    state
+        .store
+        .in_transaction(async |txn| {
+            if !Store::cancel_mail(txn, &row.id, &reason).await? {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "mail `{}` is {} and can no longer be cancelled",
+                        row.id,
+                        OutboxState::of(&row)
+                    ),
+                ));
+            }
+            let detail = serde_json::json!({"template": row.template});
+            Store::audit(txn, &auth.actor(), "mail.cancel", &row.id, detail).await?;
+            Ok(())
+        })
+        .await?;
     let row = state.store.get_mail(&row.id).await?;
     Ok(HttpResponse::Ok().json(mail_out(&row, auth.caller.role)))
 }

@@ -156,27 +156,34 @@ async fn unsubscribe(
         crate::store::StoreError::Corrupt(format!("invitation {} has no address", invitation.id))
     })?;
     let kind = MessageKind::CareerRelayInvitation;
-    let (_, recorded) = Store::record_opt_out(
-        db,
-        NewOptOut {
-            address: &state.secret_box.address_key().hash(&address),
-            kind,
-            at: now_millis(),
-            channel,
-            recorded_by: None,
-        },
-    )
-    .await?;
-    if recorded {
-        Store::audit(
-            db,
-            "candidate",
-            LINK_OPT_OUT,
-            &invitation.candidate_id,
-            serde_json::json!({"kind": kind.as_str(), "channel": channel.as_str()}),
-        )
+    let hashed = state.secret_box.address_key().hash(&address);
+    state
+        .store
+        .in_transaction(async |txn| {
+            let (_, recorded) = Store::record_opt_out(
+                txn,
+                NewOptOut {
+                    address: &hashed,
+                    kind,
+                    at: now_millis(),
+                    channel,
+                    recorded_by: None,
+                },
+            )
+            .await?;
+            if recorded {
+                Store::audit(
+                    txn,
+                    "candidate",
+                    LINK_OPT_OUT,
+                    &invitation.candidate_id,
+                    serde_json::json!({"kind": kind.as_str(), "channel": channel.as_str()}),
+                )
+                .await?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
         .await?;
-    }
     Ok(page(
         &state,
         actix_web::http::StatusCode::OK,

@@ -7,7 +7,7 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::time::{now_millis, rfc3339};
 use crate::store::routing::RuleWithJob;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/routing-rules", web::get().to(list))
@@ -100,26 +100,21 @@ async fn create(
                 format!("job `{}` does not exist", body.job_id),
             )
         })?;
-    let rule = Store::create_routing_rule(
-        &state.store.db,
-        position,
-        &job.id,
-        &auth.actor(),
-        now_millis(),
-    )
-    .await?;
-    let out = RuleWithJob {
-        rule,
-        job_title: Some(job.title),
-    };
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "routing_rule.create",
-        &out.rule.id,
-        serde_json::json!({"name": out.name()}),
-    )
-    .await?;
+    let actor = auth.actor();
+    let out = state
+        .store
+        .in_transaction(async |txn| {
+            let rule =
+                Store::create_routing_rule(txn, position, &job.id, &actor, now_millis()).await?;
+            let out = RuleWithJob {
+                rule,
+                job_title: Some(job.title.clone()),
+            };
+            let detail = serde_json::json!({"name": out.name()});
+            Store::audit(txn, &actor, "routing_rule.create", &out.rule.id, detail).await?;
+            Ok::<_, StoreError>(out)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(RoutingRuleOut::from(&out)))
 }
 
@@ -131,14 +126,13 @@ async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.store.delete_routing_rule(&id).await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "routing_rule.delete",
-        &id,
-        serde_json::json!({}),
-    )
-    .await?;
+    state
+        .store
+        .in_transaction(async |txn| {
+            Store::delete_routing_rule(txn, &id).await?;
+            let detail = serde_json::json!({});
+            Store::audit(txn, &auth.actor(), "routing_rule.delete", &id, detail).await
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -215,13 +215,17 @@ impl Store {
     }
 
     /// Switches progress sync of a group account (P1).
-    pub async fn set_progress_sync(&self, id: &str, enabled: bool, now: i64) -> StoreResult<()> {
-        let _turn = self.write_turn().await;
+    pub async fn set_progress_sync<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        enabled: bool,
+        now: i64,
+    ) -> StoreResult<()> {
         group_account::Entity::update_many()
             .col_expr(group_account::Column::ProgressSync, Expr::value(enabled))
             .col_expr(group_account::Column::UpdatedAt, Expr::value(now))
             .filter(group_account::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(db)
             .await?;
         Ok(())
     }

@@ -10,8 +10,8 @@ use crate::domain::ids::new_id;
 
 impl Store {
     /// Creates a job; `409` when another job has this ATS job id.
-    pub async fn create_job(
-        &self,
+    pub async fn create_job<C: ConnectionTrait>(
+        db: &C,
         title: &str,
         ats_job_id: Option<&str>,
         now: i64,
@@ -28,7 +28,7 @@ impl Store {
             ats_job_id: Set(model.ats_job_id.clone()),
             created_at: Set(now),
         })
-        .exec(&self.db)
+        .exec(db)
         .await;
         match insert {
             Ok(_) => Ok(model),
@@ -50,16 +50,20 @@ impl Store {
     }
 
     /// Renames a job (its id, ATS id and routing rules stay); not found for an unknown id.
-    pub async fn rename_job(&self, id: &str, title: &str) -> StoreResult<job::Model> {
+    pub async fn rename_job<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        title: &str,
+    ) -> StoreResult<job::Model> {
         let result = job::Entity::update_many()
             .col_expr(job::Column::Title, sea_orm::sea_query::Expr::value(title))
             .filter(job::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(db)
             .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound(format!("job `{id}`")));
         }
-        Self::find_job(&self.db, id)
+        Self::find_job(db, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("job `{id}`")))
     }

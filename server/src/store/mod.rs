@@ -493,6 +493,21 @@ pub async fn end_transaction<T, E: From<DbErr>>(
     }
 }
 
+impl Store {
+    /// Runs one use case's writes (a change and its audit entry, say) in one writing
+    /// transaction: all of them are committed when `change` answers `Ok`, none otherwise.
+    pub async fn in_transaction<T, E, F>(&self, change: F) -> Result<T, E>
+    where
+        E: From<DbErr>,
+        F: AsyncFnOnce(&DatabaseTransaction) -> Result<T, E>,
+    {
+        let _turn = self.write_turn().await;
+        let txn = self.begin_writing().await?;
+        let result = change(&txn).await;
+        end_transaction(txn, result).await
+    }
+}
+
 /// The file path of a `sqlite://path?…` URL.
 /// Where the database of `url` is, for people: an SQLite file's absolute path, another
 /// database's URL without its password.

@@ -250,8 +250,11 @@ impl Store {
 
     /// Cancels a mail not sent yet (and not being sent), with `reason`; false when it is not
     /// waiting any more.
-    pub async fn cancel_mail(&self, id: &str, reason: &str) -> StoreResult<bool> {
-        let _turn = self.write_turn().await;
+    pub async fn cancel_mail<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        reason: &str,
+    ) -> StoreResult<bool> {
         let done = Outbox::update_many()
             .col_expr(Column::Status, Expr::value(MailStatus::Cancelled.as_str()))
             .col_expr(Column::CancelReason, Expr::value(reason))
@@ -260,7 +263,7 @@ impl Store {
             .col_expr(Column::Data, Expr::value(Option::<String>::None))
             .filter(Column::Id.eq(id))
             .filter(Column::Status.eq(MailStatus::Pending.as_str()))
-            .exec(&self.db)
+            .exec(db)
             .await?;
         Ok(done.rows_affected == 1)
     }

@@ -90,10 +90,8 @@ impl Store {
     }
 
     /// Deletes a rule; `404` when there is none.
-    pub async fn delete_routing_rule(&self, id: &str) -> StoreResult<()> {
-        let result = routing_rule::Entity::delete_by_id(id)
-            .exec(&self.db)
-            .await?;
+    pub async fn delete_routing_rule<C: ConnectionTrait>(db: &C, id: &str) -> StoreResult<()> {
+        let result = routing_rule::Entity::delete_by_id(id).exec(db).await?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound(format!("routing rule `{id}`")));
         }

@@ -462,3 +462,80 @@ async fn a_job_is_renamed_and_its_routing_rule_shows_the_new_title() {
     let res = rename("job_nope".into(), "x").await.unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// Makes the database refuse every new audit entry, as a full or failing disk would refuse
+/// the second write of a use case.
+async fn refuse_audit_entries(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.store.db;
+    let statements: &[&str] = if app.state.store.is_postgres() {
+        &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ]
+    } else {
+        &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END"]
+    };
+    for sql in statements {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn issue17_an_admin_change_is_committed_with_its_audit_entry_or_not_at_all() {
+    let app = TestApp::spawn().await;
+    let job = create_job(&app, "経理").await;
+    refuse_audit_entries(&app).await;
+
+    let created = app
+        .admin(Method::POST, "/v1/jobs")
+        .json(&json!({"title": "法務"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!created.status().is_success(), "{}", created.status());
+    let renamed = app
+        .admin(Method::PATCH, &format!("/v1/jobs/{job}"))
+        .json(&json!({"title": "財務"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!renamed.status().is_success(), "{}", renamed.status());
+    let (status, _) = app
+        .post_json(
+            "/v1/routing-rules",
+            &json!({"position_name": "経理スタッフ", "job_id": job}),
+        )
+        .await;
+    assert!(status >= 400, "{status}");
+    let (status, _) = app
+        .post_json(
+            "/v1/opt-outs",
+            &json!({"email": "someone@example.jp", "kind": "career_relay_invitation"}),
+        )
+        .await;
+    assert!(status >= 400, "{status}");
+
+    let jobs = app.get_json("/v1/jobs").await;
+    let titles: Vec<&str> = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["経理"], "{jobs}");
+    let rules = app.get_json("/v1/routing-rules").await;
+    assert_eq!(rules["items"], json!([]), "{rules}");
+    let opt_out = app
+        .admin(Method::GET, "/v1/opt-outs?email=someone@example.jp")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = opt_out.json().await.unwrap();
+    assert!(
+        body["items"]
+            .as_array()
+            .is_none_or(|items| items.is_empty()),
+        "{body}"
+    );
+}
