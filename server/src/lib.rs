@@ -26,4 +26,5 @@ pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod versions;
 pub mod watch;

@@ -504,7 +504,7 @@ impl Mailer {
             .activate(template.as_str(), saved.version, doc)
             .map_err(MailError::Template)?;
         self.templates_changed();
-        self.inner.reload.seen(template.as_str(), saved.version);
+        self.inner.reload.seen.saw(template.as_str(), saved.version);
         Ok(saved)
     }
 

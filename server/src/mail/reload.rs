@@ -3,7 +3,7 @@
 //! polled every 2 s (`watch::spawn_tree_watch`), and so is the store, for versions saved by
 //! other instances. A version that fails to compile is never activated; readiness
 //! `templates` reports it until it is fixed.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::templates::{read_tree, TemplateDoc};
 use super::Mailer;
 use crate::store::documents::DocumentKind;
+use crate::store::entities::document_version;
+use crate::versions::{self, Seen, Versioned};
 
 const POLL: Duration = Duration::from_secs(2);
 
@@ -18,23 +20,12 @@ const POLL: Duration = Duration::from_secs(2);
 #[derive(Default)]
 pub(super) struct ReloadState {
     /// The newest version of each template already looked at.
-    seen: Mutex<HashMap<String, i32>>,
+    pub(super) seen: Seen,
     /// Open problems by source (a template's name, or `partials`), for readiness.
     problems: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl ReloadState {
-    pub(super) fn seen(&self, name: &str, version: i32) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = seen.entry(name.to_owned()).or_insert(version);
-        *entry = (*entry).max(version);
-    }
-
-    fn newer_than_seen(&self, name: &str, version: i32) -> bool {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(name).is_none_or(|v| *v < version)
-    }
-
     fn set_problems(&self, source: &str, problems: Vec<String>) {
         let mut all = self.problems.lock().unwrap_or_else(|p| p.into_inner());
         if problems.is_empty() {
@@ -56,6 +47,32 @@ impl ReloadState {
                 .collect::<Vec<_>>()
                 .join("; "))
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Versioned for Mailer {
+    const KIND: DocumentKind = DocumentKind::Template;
+
+    fn active_version(&self, name: &str) -> Option<i32> {
+        self.catalog().get(name).map(|a| a.version)
+    }
+
+    async fn try_activate(&self, version: document_version::Model) -> Result<(), Vec<String>> {
+        let doc = TemplateDoc::from_json(&version.body)
+            .map_err(|e| vec![format!("stored template is not readable: {e}")])?;
+        let activated = self
+            .catalog_mut()
+            .activate(&version.name, version.version, doc);
+        activated
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        self.templates_changed();
+        tracing::info!(template = %version.name, version = version.version, "template activated");
+        Ok(())
+    }
+
+    fn report(&self, name: &str, problems: Vec<String>) {
+        self.inner.reload.set_problems(name, problems);
     }
 }
 
@@ -141,70 +158,12 @@ impl Mailer {
     /// Activates, for every template with a version newer than the ones looked at, the newest
     /// version that compiles.
     pub(super) async fn reload_from_store(&self) {
-        let heads = match self
-            .inner
-            .store
-            .document_heads(DocumentKind::Template)
-            .await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(error = %e, "polling template versions failed");
-                return;
-            }
-        };
-        for (name, head) in heads {
-            if self.inner.reload.newer_than_seen(&name, head) {
-                self.activate_newest(&name).await;
-                self.inner.reload.seen(&name, head);
-            }
+        let polled =
+            versions::activate_from_store(&self.inner.store, self, &self.inner.reload.seen).await;
+        if let Err(e) = polled {
+            tracing::error!(error = %e, "polling template versions failed");
         }
         self.update_readiness();
-    }
-
-    async fn activate_newest(&self, name: &str) {
-        let versions = match self
-            .inner
-            .store
-            .document_versions(DocumentKind::Template, name)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(template = name, error = %e, "reading template versions failed");
-                return;
-            }
-        };
-        let active = self.catalog().get(name).map(|a| a.version);
-        for version in versions.iter().rev() {
-            if active.is_some_and(|a| version.version <= a) {
-                return;
-            }
-            let doc = match TemplateDoc::from_json(&version.body) {
-                Ok(doc) => doc,
-                Err(e) => {
-                    tracing::error!(template = name, version = version.version, error = %e, "stored template is not readable");
-                    continue;
-                }
-            };
-            let activated = self.catalog_mut().activate(name, version.version, doc);
-            match activated {
-                Ok(()) => {
-                    self.templates_changed();
-                    tracing::info!(
-                        template = name,
-                        version = version.version,
-                        "template activated"
-                    );
-                    return;
-                }
-                Err(problems) => {
-                    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    tracing::error!(template = name, version = version.version, problems = ?shown, "template version does not compile; not activated");
-                    self.inner.reload.set_problems(name, shown);
-                }
-            }
-        }
     }
 
     fn update_readiness(&self) {

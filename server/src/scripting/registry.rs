@@ -91,8 +91,8 @@ pub(super) struct Inner {
     pub(super) active: RwLock<HashMap<String, Arc<ActiveScript>>>,
     /// Per file or script name, the problem that keeps it from being activated.
     pub(super) problems: Mutex<BTreeMap<String, String>>,
-    /// Stored versions that failed to compile, so the poll does not retry them.
-    pub(super) refused: Mutex<HashMap<String, i32>>,
+    /// The newest stored version of each script already looked at.
+    pub(super) seen: crate::versions::Seen,
     pub(super) templates: RwLock<Arc<[String]>>,
     pub(super) input_builder: RwLock<Arc<dyn InputBuilder>>,
     /// Turns for dry runs over history ([`super::dry_run::HISTORY_RUNS_AT_ONCE`]).
@@ -126,7 +126,7 @@ impl Scripts {
         readiness.expect(READINESS_PART);
         let scripts = Scripts::new(store, calendar, readiness, metrics, rules_source);
         scripts.publish_run_health();
-        scripts.load_from_store(true).await?;
+        scripts.load_from_store().await?;
         let mut seen = scripts.read_dir(&rules_dir).await;
         if let Some(files) = &seen {
             // The files are what the operator asked for: events must not be decided by an older
@@ -164,7 +164,7 @@ impl Scripts {
                 if saved {
                     seen = now.or(seen);
                 }
-                if let Err(e) = reloader.load_from_store(false).await {
+                if let Err(e) = reloader.load_from_store().await {
                     tracing::warn!(error = %e, "polling rule versions failed");
                 }
             }
@@ -188,7 +188,7 @@ impl Scripts {
                 metrics,
                 active: RwLock::new(HashMap::new()),
                 problems: Mutex::new(BTreeMap::new()),
-                refused: Mutex::new(HashMap::new()),
+                seen: Default::default(),
                 templates: RwLock::new(templates.into()),
                 input_builder: RwLock::new(Arc::new(PayloadOnly)),
                 history_runs: tokio::sync::Semaphore::new(super::dry_run::HISTORY_RUNS_AT_ONCE),

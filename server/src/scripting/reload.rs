@@ -3,60 +3,41 @@
 use std::path::{Path, PathBuf};
 
 use super::engine::ScriptEngine;
-use super::registry::{file_name, lock, Scripts};
+use super::registry::{file_name, Scripts};
 use crate::domain::names::ScriptName;
 use crate::store::documents::DocumentKind;
+use crate::store::entities::document_version;
 use crate::store::StoreError;
+use crate::versions::{self, Versioned};
 
-impl Scripts {
-    /// Activates the newest stored version of every script when it is newer than the active
-    /// one and compiles. At start-up (`walk_back`), a newest version that does not compile
-    /// gives way to the newest older one that does.
-    pub(super) async fn load_from_store(&self, walk_back: bool) -> Result<(), StoreError> {
-        let latest = self
-            .inner
-            .store
-            .latest_documents(DocumentKind::Rule)
-            .await?;
-        for model in latest {
-            let current = self.active(&model.name).map_or(0, |a| a.version);
-            let refused = lock(&self.inner.refused).get(&model.name).copied();
-            if model.version <= current || refused == Some(model.version) {
-                continue;
-            }
-            match self.compile_off_thread(&model.name, &model.body).await {
-                Ok(ast) => {
-                    self.activate(model, ast);
-                }
-                Err(e) => {
-                    tracing::warn!(script = %model.name, version = model.version, error = %e, "stored rule version does not compile; not activated");
-                    lock(&self.inner.refused).insert(model.name.clone(), model.version);
-                    self.set_problem(&file_name(&model.name), Some(e.to_string()));
-                    if walk_back && current == 0 {
-                        self.activate_newest_good(&model.name).await?;
-                    }
-                }
-            }
-        }
-        self.publish_readiness();
+#[async_trait::async_trait]
+impl Versioned for Scripts {
+    const KIND: DocumentKind = DocumentKind::Rule;
+
+    fn active_version(&self, name: &str) -> Option<i32> {
+        self.active(name).map(|a| a.version)
+    }
+
+    async fn try_activate(&self, version: document_version::Model) -> Result<(), Vec<String>> {
+        let ast = self
+            .compile_off_thread(&version.name, &version.body)
+            .await
+            .map_err(|e| vec![e.to_string()])?;
+        self.activate(version, ast);
         Ok(())
     }
 
-    async fn activate_newest_good(&self, name: &str) -> Result<(), StoreError> {
-        let versions = self
-            .inner
-            .store
-            .document_versions(DocumentKind::Rule, name)
-            .await?;
-        for model in versions.into_iter().rev().skip(1) {
-            if let Ok(ast) = self.compile_off_thread(name, &model.body).await {
-                let problem = self.problems().get(&file_name(name)).cloned();
-                self.activate(model, ast);
-                // The newer, broken version is still worth reporting.
-                self.set_problem(&file_name(name), problem);
-                break;
-            }
-        }
+    fn report(&self, name: &str, problems: Vec<String>) {
+        self.set_problem(&file_name(name), Some(problems.join("; ")));
+    }
+}
+
+impl Scripts {
+    /// Activates the newest stored version of every script that compiles, when it is newer
+    /// than the active one (versions saved by this instance, by others, or imported from files).
+    pub(super) async fn load_from_store(&self) -> Result<(), StoreError> {
+        versions::activate_from_store(&self.inner.store, self, &self.inner.seen).await?;
+        self.publish_readiness();
         Ok(())
     }
 
