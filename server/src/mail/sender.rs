@@ -105,18 +105,37 @@ impl Sender {
             .store
             .claim_mails(now, lease, self.settings.batch, held)
             .await?;
-        type Delivery<'a> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = (String, MailOutcome)> + Send + 'a>>;
+        // A mail is started only while fewer than SMTP_CONNECTIONS are on their way or sent
+        // and not yet marked: a crash can then leave at most that many mails sent but unmarked
+        // (sent again after the lease, with the same Message-ID), however slow the marks are.
+        let unmarked = tokio::sync::Semaphore::new(SMTP_CONNECTIONS as usize);
+        type Delivery<'a> = std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = (
+                            (String, MailOutcome),
+                            Option<tokio::sync::SemaphorePermit<'a>>,
+                        ),
+                    > + Send
+                    + 'a,
+            >,
+        >;
         let deliveries: Vec<Delivery<'_>> = batch
             .iter()
-            .map(|row| Box::pin(self.deliver(row, start_until, shutdown)) as Delivery<'_>)
+            .map(|row| {
+                let unmarked = &unmarked;
+                Box::pin(async move {
+                    let permit = unmarked.acquire().await.ok();
+                    (self.deliver(row, start_until, shutdown).await, permit)
+                }) as Delivery<'_>
+            })
             .collect();
         // Marked as they come back, every mail sent meanwhile with one statement: a mail is
         // marked sent a moment after its server took it, and the database is not asked once
-        // per mail. The deliveries keep running while a mark is written (they are polled
-        // together): a delivery paused halfway through a query would hold its pooled
-        // connection, and the mark could wait for one. Every delivery runs to its end even
-        // when marking fails.
+        // per mail; its place among the unmarked is given back once the mark is written. The
+        // deliveries keep running while a mark is written (they are polled together): a
+        // delivery paused halfway through a query would hold its pooled connection, and the
+        // mark could wait for one. Every delivery runs to its end even when marking fails.
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
         let deliver_all = async move {
             let mut deliveries =
@@ -128,15 +147,19 @@ impl Sender {
         };
         let mark_all = async {
             let mut failed = None;
-            while let Some(first) = finished.recv().await {
+            while let Some((first, permit)) = finished.recv().await {
                 let mut chunk = vec![first];
-                while let Ok(more) = finished.try_recv() {
+                let mut permits = vec![permit];
+                while let Ok((more, permit)) = finished.try_recv() {
                     chunk.push(more);
+                    permits.push(permit);
                 }
                 if failed.is_some() {
                     continue;
                 }
-                match self.store.finish_mails(chunk, lease, now_millis()).await {
+                let marked = self.store.finish_mails(chunk, lease, now_millis()).await;
+                drop(permits);
+                match marked {
                     Ok(lost) => {
                         for mail in lost {
                             tracing::warn!(%mail, "the mail's lease ran out while it was being sent");
