@@ -62,6 +62,8 @@ async fn issue14_an_admin_replays_a_failed_event_after_fixing_its_script_in_chro
     browser.wait_for_text("メールアドレス").await;
     sign_in(&browser, &admin, "イベントとメール").await;
     assert_eq!(browser.title().await, "イベントとメール - hirelay");
+    // The title is set before the page's data has come: the filter is drawn with it.
+    wait_until(&browser, "return !!document.getElementById('event-filter')").await;
     browser
         .eval("const f = document.getElementById('event-filter'); f.elements.status.value = 'failed'; return null")
         .await;
