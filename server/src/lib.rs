@@ -27,4 +27,5 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod versions;
+pub mod views;
 pub mod watch;

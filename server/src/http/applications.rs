@@ -9,9 +9,10 @@ use super::AppState;
 use crate::domain::email::Email;
 use crate::domain::message_kind::MessageKind;
 use crate::domain::role::Role;
-use crate::store::applications::{application_json, history_json, BIZREACH};
+use crate::store::applications::BIZREACH;
 use crate::store::entities::application;
 use crate::store::Store;
+use crate::views::{application_json, history_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/applications", web::get().to(find))

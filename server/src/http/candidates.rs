@@ -10,10 +10,10 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::email::Email;
 use crate::domain::time::{now_millis, rfc3339};
-use crate::store::applications::{application_json, candidate_json, history_json};
 use crate::store::erasure::Erasure;
 use crate::store::personal_data::PersonRecords;
 use crate::store::Store;
+use crate::views::{application_json, candidate_json, history_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/candidates", web::delete().to(erase_by_address))

@@ -18,11 +18,10 @@ use crate::domain::status::NotificationKind;
 use crate::queue::HandleError;
 use crate::scripting::hooks::{CareerRelayContext, Context, Hook, ImportContext, StatusContext};
 use crate::scripting::ScriptInput;
-use crate::store::applications::{
-    application_json, candidate_json, CandidateIn, ImportIn, StatusChangeIn, BIZREACH,
-};
+use crate::store::applications::{CandidateIn, ImportIn, StatusChangeIn, BIZREACH};
 use crate::store::entities::{application, candidate, event};
 use crate::store::Store;
+use crate::views::{application_json, candidate_json};
 
 use super::scope::BatchScope;
 
