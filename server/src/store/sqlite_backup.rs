@@ -6,7 +6,7 @@
 //! database open, keeps the replaced file beside it, and moves the copy into place atomically.
 //!
 //! PostgreSQL has its own tools for both (`pg_dump`, `pg_restore`); the secret key is never in a
-//! backup of the database, and must be kept apart (see the README's "Backup and restore").
+//! backup of the database, and must be kept apart (see "Backup and restore" in docs/deploying.md).
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
