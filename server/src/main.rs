@@ -584,10 +584,15 @@ async fn users(config: Config, command: UserCommand) -> anyhow::Result<ExitCode>
                 disabled: Some(true),
                 ..Default::default()
             };
-            let user = store.update_user(&user.id, change, now_millis()).await?;
-            let ended = store.end_sessions_of(&user.id).await?;
-            let detail = serde_json::json!({"disabled": true});
-            Store::audit(&store.db, CLI_ACTOR, "user.update", &user.id, detail).await?;
+            let (user, ended) = store
+                .in_transaction(async |txn| {
+                    let user = Store::update_user(txn, &user.id, change, now_millis()).await?;
+                    let ended = Store::end_sessions_of(txn, &user.id).await?;
+                    let detail = serde_json::json!({"disabled": true});
+                    Store::audit(txn, CLI_ACTOR, "user.update", &user.id, detail).await?;
+                    Ok::<_, hirelay::store::StoreError>((user, ended))
+                })
+                .await?;
             println!(
                 "disabled {} <{}>; {ended} session(s) ended",
                 user.name, user.email
@@ -599,9 +604,14 @@ async fn users(config: Config, command: UserCommand) -> anyhow::Result<ExitCode>
                 role: Some(role),
                 ..Default::default()
             };
-            let user = store.update_user(&user.id, change, now_millis()).await?;
-            let detail = serde_json::json!({"role": role.as_str()});
-            Store::audit(&store.db, CLI_ACTOR, "user.update", &user.id, detail).await?;
+            let user = store
+                .in_transaction(async |txn| {
+                    let user = Store::update_user(txn, &user.id, change, now_millis()).await?;
+                    let detail = serde_json::json!({"role": role.as_str()});
+                    Store::audit(txn, CLI_ACTOR, "user.update", &user.id, detail).await?;
+                    Ok::<_, hirelay::store::StoreError>(user)
+                })
+                .await?;
             println!("{} <{}> is now {}", user.name, user.email, user.role);
         }
     }

@@ -168,7 +168,7 @@ impl Accounts {
             password: Some((password::hash(password.secret()).await?, false)),
             ..Default::default()
         };
-        let user = self.store.update_user(&user.id, change, now).await?;
+        let user = Store::update_user(&self.store.db, &user.id, change, now).await?;
         let session = self.open_session(&user.id, now).await?;
         Ok(SignedIn { user, session })
     }
@@ -258,12 +258,19 @@ impl Accounts {
         }
         let new = NewPassword::parse(new).map_err(|e| AccountError::invalid("new_password", e))?;
         let hash = password::hash(new.secret()).await?;
-        self.store.end_sessions_of(&user.id).await?;
         let change = UserChange {
             password: Some((hash, false)),
             ..Default::default()
         };
-        Ok(self.store.update_user(&user.id, change, now).await?)
+        // The new password and the end of every session signed in with the old one together.
+        let changed = self
+            .store
+            .in_transaction(async |txn| {
+                Store::end_sessions_of(txn, &user.id).await?;
+                Store::update_user(txn, &user.id, change, now).await
+            })
+            .await?;
+        Ok(changed)
     }
 
     /// An admin's reset: a new password the user must change at the next sign-in; the user's

@@ -14,7 +14,7 @@ use crate::domain::role::Role;
 use crate::domain::time::{now_millis, rfc3339};
 use crate::store::entities::user;
 use crate::store::users::UserChange;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/users", web::get().to(list))
@@ -244,17 +244,18 @@ async fn update(
         "disabled": change.disabled,
         "password_reset": change.password.is_some(),
     });
-    let user = state.store.update_user(&id, change, now_millis()).await?;
-    if ends_sessions {
-        state.store.end_sessions_of(&user.id).await?;
-    }
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "user.update",
-        &user.id,
-        detail,
-    )
-    .await?;
+    // The change, the end of the user's sessions (a disabled user is signed out at once) and
+    // the audit entry: all of them or none.
+    let user = state
+        .store
+        .in_transaction(async |txn| {
+            let user = Store::update_user(txn, &id, change, now_millis()).await?;
+            if ends_sessions {
+                Store::end_sessions_of(txn, &user.id).await?;
+            }
+            Store::audit(txn, &auth.actor(), "user.update", &user.id, detail).await?;
+            Ok::<_, StoreError>(user)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }

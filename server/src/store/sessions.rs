@@ -1,6 +1,6 @@
 //! Console sign-in sessions (issue 14): the cookie's value is stored only as its hash; a session
 //! ends at its absolute expiry, after an idle time, at sign-out, or when its user is disabled.
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entities::{session, user};
 use super::{Store, StoreResult};
@@ -95,10 +95,10 @@ impl Store {
     }
 
     /// Ends every session of `user_id` (disabled, or its password changed).
-    pub async fn end_sessions_of(&self, user_id: &str) -> StoreResult<u64> {
+    pub async fn end_sessions_of<C: ConnectionTrait>(db: &C, user_id: &str) -> StoreResult<u64> {
         Ok(session::Entity::delete_many()
             .filter(session::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(db)
             .await?
             .rows_affected)
     }

@@ -1,6 +1,7 @@
 //! Personal user accounts (issue 14): created, listed, changed; failed sign-ins counted.
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 use super::entities::user;
@@ -90,14 +91,14 @@ impl Store {
     }
 
     /// Applies `change` to user `id`; `NotFound` for an unknown id.
-    pub async fn update_user(
-        &self,
+    pub async fn update_user<C: ConnectionTrait>(
+        db: &C,
         id: &str,
         change: UserChange,
         now: i64,
     ) -> StoreResult<user::Model> {
-        let found = self
-            .find_user(id)
+        let found = user::Entity::find_by_id(id)
+            .one(db)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user `{id}`")))?;
         let mut active: user::ActiveModel = found.into();
@@ -118,7 +119,7 @@ impl Store {
             active.invite_expires_at = Set(None);
         }
         active.updated_at = Set(now);
-        Ok(active.update(&self.db).await?)
+        Ok(active.update(db).await?)
     }
 
     /// Stores an account's failed sign-ins (after one more, or cleared after a success).
