@@ -1,6 +1,7 @@
 //! Workers: take a batch of due events and handle it in one transaction (claim its events and
 //! handle them one per transaction when one of it does not succeed), commit, repeat.
 use sea_orm::DatabaseTransaction;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,10 @@ pub struct Worker {
     handler: Arc<dyn Handler>,
     settings: QueueSettings,
     metrics: Metrics,
+    /// The most events a batch takes now: halved when a batch ran out of time (half its lease)
+    /// before it was handled, doubled back towards `settings.batch` when one is handled well
+    /// within it. A machine or database too slow for a full batch then still makes progress.
+    cap: AtomicU64,
 }
 
 /// Starts `settings.workers` workers; they stop when `shutdown` is cancelled, after finishing
@@ -55,6 +60,7 @@ pub fn spawn_workers(
                 handler: handler.clone(),
                 settings: settings.clone(),
                 metrics: metrics.clone(),
+                cap: AtomicU64::new(settings.batch),
             };
             let (shutdown, wake) = (shutdown.clone(), wake.clone());
             tokio::spawn(async move { worker.run(wake, shutdown).await })
@@ -104,12 +110,31 @@ impl Worker {
     /// CPU are back with them within a few milliseconds; while they arrive at all, one that
     /// holds the writer for a few milliseconds; otherwise the configured one.
     fn batch_size(&self) -> u64 {
+        let cap = self.cap.load(Ordering::Relaxed).max(1);
         if self.store.ingest_busy() {
-            self.settings.batch.min(4)
+            cap.min(4)
         } else if self.store.ingest_recent(INGEST_RECENT) {
-            self.settings.batch.min(32)
+            cap.min(32)
         } else {
-            self.settings.batch
+            cap
+        }
+    }
+
+    /// Adjusts [`Worker::cap`] after a batch of `taken` events tried in one transaction took
+    /// `took`, and `finished` (committed) or not.
+    fn adapt_cap(&self, taken: usize, took: Duration, finished: bool) {
+        let half_lease = self.settings.lease / 2;
+        let cap = self.cap.load(Ordering::Relaxed);
+        let next = if took >= half_lease {
+            (taken as u64 / 2).clamp(1, cap.max(1))
+        } else if finished && took < half_lease / 4 && taken as u64 >= cap {
+            cap.saturating_mul(2).min(self.settings.batch)
+        } else {
+            cap
+        };
+        if next != cap {
+            tracing::info!(worker = %self.name, from = cap, to = next, took_ms = took.as_millis() as u64, "batch size adjusted to the time a batch takes");
+            self.cap.store(next, Ordering::Relaxed);
         }
     }
 
@@ -127,7 +152,6 @@ impl Worker {
         let turn = self.store.write_turn().await;
         let started = std::time::Instant::now();
         let now = now_millis();
-        let lease_until = now + self.settings.lease.as_millis() as i64;
         let txn = self.store.begin_processing().await?;
         let batch = match Store::take_due_events(&txn, now, self.batch_size()).await {
             Ok(batch) if !batch.is_empty() => batch,
@@ -140,10 +164,18 @@ impl Worker {
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left stays pending, due at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
-        let handled = match self.batch_in_one_transaction(txn, &batch, yield_at).await {
+        let attempt = std::time::Instant::now();
+        let fast = self.batch_in_one_transaction(txn, &batch, yield_at).await;
+        self.adapt_cap(batch.len(), attempt.elapsed(), fast.is_ok());
+        let handled = match fast {
             Ok(handled) => handled,
             Err(why) => {
                 tracing::debug!(worker = %self.name, reason = %why, "handling the batch one event at a time");
+                // A lease of its own from now: the time the attempt took (perhaps all of half
+                // the lease) is not taken from the careful path.
+                let now = now_millis();
+                let lease_until = now + self.settings.lease.as_millis() as i64;
+                let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
                 let ids: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
                 let txn = self.store.begin_processing().await?;
                 let batch = Store::claim_listed_events(&txn, &ids, &self.name, lease_until).await?;
