@@ -12,6 +12,7 @@ mod ats;
 mod backfill;
 mod backup;
 mod bizreach;
+mod integrator;
 #[allow(dead_code)]
 mod bizreach_support;
 mod bizreach_transport;
