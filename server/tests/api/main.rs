@@ -13,6 +13,7 @@ mod backfill;
 mod backup;
 mod bizreach;
 mod integrator;
+mod pg_restart;
 #[allow(dead_code)]
 mod bizreach_support;
 mod bizreach_transport;
