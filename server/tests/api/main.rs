@@ -14,6 +14,8 @@ mod backup;
 mod bizreach;
 mod integrator;
 mod pg_restart;
+mod pg_restart;
+mod secrets;
 #[allow(dead_code)]
 mod bizreach_support;
 mod bizreach_transport;
