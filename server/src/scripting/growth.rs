@@ -10,7 +10,9 @@ use rhai::packages::{
     BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, LogicPackage,
     MoreStringPackage, Package,
 };
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext, Position, INT,
+};
 
 use super::sandbox::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
 
@@ -75,7 +77,67 @@ fn strings(parts: impl Iterator<Item = impl Into<ImmutableString>>) -> Array {
     parts.map(|p| Dynamic::from(p.into())).collect()
 }
 
+/// The string bytes and the array items `value` holds, nested ones included, as rhai's own
+/// size check counts them.
+fn held(value: &Dynamic) -> (usize, usize) {
+    if let Some(s) = value.read_lock::<ImmutableString>() {
+        return (s.len(), 0);
+    }
+    if let Some(array) = value.read_lock::<Array>() {
+        return array.iter().fold((0, array.len()), |(s, a), item| {
+            let (s2, a2) = held(item);
+            (s.saturating_add(s2), a.saturating_add(a2))
+        });
+    }
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        return map.values().fold((0, 0), |(s, a), item| {
+            let (s2, a2) = held(item);
+            (s.saturating_add(s2), a.saturating_add(a2))
+        });
+    }
+    (0, 0)
+}
+
+/// Calls `f` for `item` at `index` the ways rhai's `map` does: with the item as `this` and no
+/// argument, else with the item, else with the item and its index.
+fn call_for(ctx: &NativeCallContext, f: &FnPtr, item: &Dynamic, index: usize) -> Checked<Dynamic> {
+    // Only the closure itself not taking that many arguments, not a call inside it.
+    let not_found = |e: &EvalAltResult| matches!(e, EvalAltResult::ErrorFunctionNotFound(sig, _) if sig.starts_with(f.fn_name()));
+    let mut this = item.clone();
+    match f.call_raw(ctx, Some(&mut this), []) {
+        Err(e) if not_found(&e) => {}
+        done => return done,
+    }
+    match f.call_raw(ctx, None, [item.clone()]) {
+        Err(e) if not_found(&e) => {}
+        done => return done,
+    }
+    let index = INT::try_from(index).unwrap_or(INT::MAX);
+    f.call_raw(ctx, None, [item.clone(), index.into()])
+}
+
+/// `array.map(f)`, refused as soon as what it builds passes the string or array limit (security
+/// review X1: rhai's own `map` is checked only when it returns, after building up to 10,000
+/// strings of 256 KiB, 2.5 GB, from an array of small ones).
+fn map(ctx: NativeCallContext, array: &mut Array, f: FnPtr) -> Checked<Array> {
+    let mut built = Array::with_capacity(array.len());
+    let (mut strings, mut items) = (0usize, array.len());
+    for (index, item) in array.iter().enumerate() {
+        let value = call_for(&ctx, &f, item, index)?;
+        let (s, a) = held(&value);
+        strings = strings.saturating_add(s);
+        items = items.saturating_add(a);
+        if strings > MAX_STRING_SIZE {
+            return Err(too_large("Length of string"));
+        }
+        parts(items)?;
+        built.push(value);
+    }
+    Ok(built)
+}
+
 fn register_checked(engine: &mut Engine) {
+    engine.register_fn("map", map);
     engine
         .register_fn(
             "replace",
@@ -223,6 +285,42 @@ mod tests {
         ] {
             assert_eq!(limit_of(source), Some(limit), "{source}");
         }
+    }
+
+    /// Security review X1: `map` stops when what it builds passes a limit, not after building
+    /// it all: the closure runs a few times, not once per item.
+    #[test]
+    fn review_x1_map_is_refused_as_it_grows_not_after() {
+        let source = r#"
+            let big = "x"; big.pad(100000, "x");
+            let a = []; a.pad(2000, 0);
+            let b = a.map(|v| big + v);
+        "#;
+        assert_eq!(limit_of(source), Some(Limit::StringSize));
+        // Within the limits, `map` answers as rhai's own: each way of writing the closure.
+        let counted = r#"
+            let a = []; a.pad(2000, 0);
+            let b = a.map(|v| { v + 1 });
+            print(b.len());
+            let c = a.map(|v, i| i);
+            print(c[1999]);
+            let d = [1, 2].map(|| this * 10);
+            print(d);
+        "#;
+        let (_, log) = run(counted).unwrap();
+        assert_eq!(log, vec!["2000", "1999", "[10, 20]"]);
+        let started = Instant::now();
+        let bomb = r#"
+            let big = "x"; big.pad(250000, "x");
+            let a = []; a.pad(3000, 0);
+            a.map(|v| big + v);
+        "#;
+        assert_eq!(limit_of(bomb), Some(Limit::StringSize));
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
