@@ -114,9 +114,15 @@ impl Cluster {
     }
 
     /// `pg_ctl restart -m fast`: every connection is cut, the server stops and starts again.
+    /// The log file again: without it the new server would write to (and hold open) the pipe
+    /// this test reads `pg_ctl`'s output from.
     fn restart(&self) {
         let data = self.data.display().to_string();
-        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "restart"]);
+        let log = format!("{data}/log");
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-m", "fast", "-w", "restart"],
+        );
     }
 }
 
