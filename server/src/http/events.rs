@@ -167,9 +167,12 @@ async fn event_in(store: &Store, scope: Scope, id: &str) -> Result<event::Model,
     }
 }
 
-/// Events newest first, filtered by status, source and the time they were received.
+/// Events newest first, filtered by status, source and the time they were received. An
+/// integrator token bound to a source lists that source's events only.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(ListQuery),
-    responses((status = 200, body = EventList)), security(("bearer" = [])))]
+    responses((status = 200, body = EventList),
+        (status = 403, description = "a role other than admin or integrator; an integrator token bound to no source, or `source` naming another source than the token's", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
 async fn list(
     auth: Auth<EventReader>,
     state: web::Data<AppState>,
@@ -193,9 +196,12 @@ async fn list(
     }))
 }
 
-/// One event with its payload and decision record.
+/// One event with its payload and decision record (for an integrator, without the decision's
+/// context).
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
-    responses((status = 200, body = EventDetailOut), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = EventDetailOut),
+        (status = 404, description = "unknown, or another source's than the integrator token's")),
+    security(("bearer" = [])))]
 async fn get(
     auth: Auth<EventReader>,
     state: web::Data<AppState>,
@@ -223,7 +229,10 @@ async fn detail(store: &Store, scope: Scope, id: &str) -> Result<EventDetailOut,
 
 /// Puts one event back in the queue (after fixing the script that failed it, say).
 #[utoipa::path(post, path = "/v1/events/{id}/replay", tag = "events",
-    responses((status = 202, body = EventOut), (status = 404), (status = 409)), security(("bearer" = [])))]
+    responses((status = 202, body = EventOut),
+        (status = 404, description = "unknown, or another source's than the integrator token's"),
+        (status = 409)),
+    security(("bearer" = [])))]
 async fn replay_one(
     auth: Auth<EventReader>,
     state: web::Data<AppState>,
@@ -263,9 +272,12 @@ pub struct ReplayOut {
     pub replayed: u64,
 }
 
-/// Re-runs every event that matches the filter (e.g. all that a bad script version decided).
+/// Re-runs every event that matches the filter (e.g. all that a bad script version decided);
+/// for an integrator token, of its own source only.
 #[utoipa::path(post, path = "/v1/events/replay", tag = "events", request_body = ReplayIn,
-    responses((status = 202, body = ReplayOut), (status = 400)), security(("bearer" = [])))]
+    responses((status = 202, body = ReplayOut), (status = 400),
+        (status = 403, description = "an integrator token bound to no source, or `source` naming another source")),
+    security(("bearer" = [])))]
 async fn replay_many(
     auth: Auth<EventReader>,
     state: web::Data<AppState>,
