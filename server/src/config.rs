@@ -41,6 +41,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "webhook_secret_career_relay", default: "", doc: "`whsec_…` secret(s) for `/v1/webhooks/career-relay`" },
     Setting { key: "bizreach_url", default: "", doc: "base URL of the BizReach-compatible source API; `https://` (`http://` only for a loopback host)" },
     Setting { key: "bizreach_retry_base_ms", default: "500", doc: "first retry delay of calls to the BizReach source API, doubled per try, with jitter (3 tries)" },
+    Setting { key: "bizreach_timeout_secs", default: "30", doc: "how long one call to the BizReach source API may take before it is given up (and retried); a poll that times out resumes from its cursor at the next run" },
     Setting { key: "career_relay_url", default: "", doc: "the Career Relay registration site the tracking link redirects to; invitations are held until it is set" },
     Setting { key: "mail_from", default: "", doc: "sender address, optionally with a display name (`株式会社サンプル 採用担当 <noreply@example.jp>`); default `noreply@` + the public URL's host; invitations are held while both are unset" },
     Setting { key: "sender_name", default: "", doc: "the sender's name every Career Relay invitation shows (特定電子メール法); invitations are held (recorded and queued, not sent) until it, `sender_address` and `sender_contact` are set" },
@@ -167,6 +168,8 @@ pub struct Config {
     pub webhook_secrets: SourceSecrets,
     pub bizreach_url: Option<String>,
     pub bizreach_retry_base: std::time::Duration,
+    /// One call to the BizReach source API is given up after this.
+    pub bizreach_timeout: std::time::Duration,
     pub career_relay_url: Option<String>,
     pub mail_from: String,
     /// C8: the least days between two invitations to one person.
@@ -530,6 +533,7 @@ impl Config {
             bizreach_retry_base: std::time::Duration::from_millis(
                 raw.required("bizreach_retry_base_ms")?,
             ),
+            bizreach_timeout: std::time::Duration::from_secs(positive("bizreach_timeout_secs")?),
             career_relay_url: raw.string("career_relay_url"),
             mail_from,
             invitation_cooldown_days: raw.required("invitation_cooldown_days")?,

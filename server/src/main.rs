@@ -140,8 +140,14 @@ enum TokenCommand {
         /// Refuse the token this many days from now (default: it never expires).
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
         expires_in_days: Option<u32>,
+        /// For an integrator token: ats, bizreach or career_relay, the webhook source it is
+        /// bound to. It then reads and replays only that source's events and sees only the
+        /// webhook subscriptions that source's tokens made.
+        #[arg(long)]
+        source: Option<String>,
     },
-    /// List every token: id, name, role, created, last used, expiry, revoked (never the secret).
+    /// List every token: id, name, role, created, last used, expiry, revoked, source (never the
+    /// secret).
     List,
     /// Revoke a token by its id (see `token list`): the next request with it is refused.
     Revoke {
@@ -222,8 +228,9 @@ fn main() -> ExitCode {
                         role,
                         name,
                         expires_in_days,
+                        source,
                     },
-            } => create_token(config, role, &name, expires_in_days).await,
+            } => create_token(config, role, &name, source.as_deref(), expires_in_days).await,
             Command::Token {
                 command: TokenCommand::List,
             } => list_tokens(config).await,
@@ -403,21 +410,40 @@ async fn create_token(
     config: Config,
     role: Role,
     name: &str,
+    source: Option<&str>,
     expires_in_days: Option<u32>,
 ) -> anyhow::Result<ExitCode> {
     const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let source = match hirelay::domain::role::token_source(role, source) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("hirelay: --source: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let store = connect(&config).await?;
     let expires_at =
         expires_in_days.map(|d| hirelay::domain::time::now_millis() + i64::from(d) * DAY_MS);
-    let (identity, token) = store.create_token_expiring(name, role, expires_at).await?;
-    let detail = serde_json::json!({"name": name, "role": role.as_str(), "expires_at": expires_at});
+    let (identity, token) = store
+        .create_token_with(&hirelay::store::tokens::NewToken {
+            name,
+            role,
+            source,
+            expires_at,
+        })
+        .await?;
+    let detail = serde_json::json!({"name": name, "role": role.as_str(), "source": source,
+        "expires_at": expires_at});
     hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.create", &identity.id, detail)
         .await?;
     let until = expires_at
         .map(|at| format!(", valid until {}", hirelay::domain::time::rfc3339(at)))
         .unwrap_or_default();
+    let bound = source
+        .map(|s| format!(", bound to the source {s}"))
+        .unwrap_or_default();
     eprintln!(
-        "created {} token `{}` ({}{until}); it is shown once:",
+        "created {} token `{}` ({}{until}{bound}); it is shown once:",
         role.as_str(),
         identity.name,
         identity.id
@@ -434,18 +460,19 @@ async fn list_tokens(config: Config) -> anyhow::Result<ExitCode> {
     use hirelay::domain::time::rfc3339;
     let store = connect(&config).await?;
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), rfc3339);
-    println!("ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tREVOKED");
+    println!("ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tREVOKED\tSOURCE");
     let tokens = store.list_tokens().await?;
     for t in &tokens {
         println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             t.id,
             t.name,
             t.role,
             rfc3339(t.created_at),
             time(t.last_used_at),
             time(t.expires_at),
-            time(t.revoked_at)
+            time(t.revoked_at),
+            t.source.as_deref().unwrap_or("-")
         );
     }
     if config.admin_token.is_some() {

@@ -327,6 +327,7 @@ impl Application {
         for task in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
         }
+        self.state.store.close().await;
         result
     }
 }

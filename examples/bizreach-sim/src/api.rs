@@ -63,6 +63,14 @@ async fn count_and_inject_faults(
         if !action.delay.is_zero() {
             tokio::time::sleep(action.delay).await;
         }
+        if action.hang {
+            // Far past any client's timeout; a client that gives up closes the connection,
+            // which drops this request. One that waits this long gets a 504.
+            tokio::time::sleep(HANG).await;
+            let response = SimError::SimulatedFault(actix_web::http::StatusCode::GATEWAY_TIMEOUT)
+                .error_response();
+            return Ok(req.into_response(response).map_into_right_body());
+        }
         if let Some(status) = action.status {
             let response = SimError::SimulatedFault(status).error_response();
             return Ok(req.into_response(response).map_into_right_body());
@@ -78,6 +86,9 @@ async fn count_and_inject_faults(
         .await
         .map(ServiceResponse::map_into_left_body)
 }
+
+/// How long a hung request is held (the `hang` fault).
+const HANG: std::time::Duration = std::time::Duration::from_millis(crate::control::MAX_DELAY_MS);
 
 /// A body that sends the start of a JSON answer and then fails, so the connection is closed
 /// part-way through (the `cut` fault).

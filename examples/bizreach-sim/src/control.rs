@@ -201,6 +201,8 @@ struct FaultsIn {
     delay_ms: Option<u64>,
     /// Answer `200`, then close the connection part-way through the body.
     cut: Option<bool>,
+    /// Answer nothing: hold the request until the client gives up (a source that hangs).
+    hang: Option<bool>,
 }
 
 impl FaultsIn {
@@ -216,7 +218,15 @@ impl FaultsIn {
             ));
         }
         let cut = self.cut.unwrap_or(false);
+        let hang = self.hang.unwrap_or(false);
+        if hang && (cut || self.status.is_some() || self.delay_ms.is_some()) {
+            return Err(SimError::parameter(
+                "hang",
+                "give `hang` alone (with `fail_next` if you like): a hung request answers nothing",
+            ));
+        }
         let status = match (self.status, self.delay_ms) {
+            _ if hang => None,
             (Some(_), _) if cut => {
                 return Err(SimError::parameter(
                     "cut",
@@ -238,6 +248,7 @@ impl FaultsIn {
             status,
             delay: Duration::from_millis(delay_ms),
             cut,
+            hang,
         })
     }
 }
@@ -298,9 +309,19 @@ mod tests {
             r#"{"delay_ms": 600001}"#,
             r#"{"stauts": 503}"#,
             r#"{"cut": true, "status": 503}"#,
+            r#"{"hang": true, "status": 503}"#,
+            r#"{"hang": true, "cut": true}"#,
+            r#"{"hang": true, "delay_ms": 10}"#,
         ] {
             assert!(plan(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_hang_answers_nothing() {
+        let p = plan(r#"{"fail_next": 2, "hang": true}"#).unwrap();
+        assert!(p.hang && !p.cut);
+        assert_eq!((p.status, p.remaining), (None, Some(2)));
     }
 
     #[test]

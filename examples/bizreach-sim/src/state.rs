@@ -60,6 +60,8 @@ pub struct FaultPlan {
     pub delay: Duration,
     /// Answer `200` and close the connection part-way through the body.
     pub cut: bool,
+    /// Answer nothing until the client gives up.
+    pub hang: bool,
 }
 
 /// What to do to one request under a [`FaultPlan`].
@@ -71,6 +73,8 @@ pub struct FaultAction {
     pub delay: Duration,
     /// Close the connection part-way through the answer.
     pub cut: bool,
+    /// Answer nothing until the client gives up.
+    pub hang: bool,
 }
 
 /// Request counts for `GET /_sim/stats`.
@@ -278,6 +282,7 @@ impl Store {
             status: plan.status,
             delay: plan.delay,
             cut: plan.cut,
+            hang: plan.hang,
         };
         match &mut plan.remaining {
             Some(0) => {
@@ -292,7 +297,7 @@ impl Store {
             }
             None => {}
         }
-        if action.status.is_some() || action.cut {
+        if action.status.is_some() || action.cut || action.hang {
             self.stats.faulted += 1;
         }
         Some(action)
@@ -443,6 +448,7 @@ mod tests {
             status: Some(StatusCode::SERVICE_UNAVAILABLE),
             delay: Duration::ZERO,
             cut: false,
+            hang: false,
         });
         assert!(store.arrive("GET /x".into()).is_some());
         assert!(store.arrive("GET /x".into()).is_some());

@@ -4,6 +4,8 @@ import { t } from "../i18n.js";
 import { clearErrors, el, field, form, showError, values, when } from "../ui.js";
 
 const ROLES = ["viewer", "integrator", "marketer", "admin"];
+// The webhook source an integrator token is bound to (its events and its subscriptions).
+const SOURCES = ["ats", "bizreach", "career_relay"];
 
 export async function render(main) {
   const message = el("p", { role: "status", id: "tokens-message" });
@@ -22,6 +24,7 @@ export async function render(main) {
           el("td", {}, when(token.last_used_at)),
           el("td", {}, when(token.expires_at)),
           el("td", {}, when(token.revoked_at)),
+          el("td", {}, token.source ?? ""),
           el(
             "td",
             {},
@@ -53,6 +56,7 @@ export async function render(main) {
         name: v.name,
         role: v.role,
         expires_in_days: days === "" ? null : Number(days),
+        source: v.role === "integrator" && v.source !== "" ? v.source : null,
       });
       node.reset();
       shown.replaceChildren(el("p", {}, t("tokens.shown_once")), el("output", { id: "token-secret" }, created.token));
@@ -72,7 +76,7 @@ export async function render(main) {
       el(
         "thead",
         {},
-        el("tr", {}, ["tokens.name", "tokens.role", "tokens.created_at", "tokens.last_used", "tokens.expires_at", "tokens.revoked_at", "users.actions"].map((k) => el("th", { scope: "col" }, t(k))))
+        el("tr", {}, ["tokens.name", "tokens.role", "tokens.created_at", "tokens.last_used", "tokens.expires_at", "tokens.revoked_at", "tokens.source", "users.actions"].map((k) => el("th", { scope: "col" }, t(k))))
       ),
       body
     ),
@@ -82,6 +86,7 @@ export async function render(main) {
       create,
       field("new-token-form", { name: "name", label: t("tokens.name"), required: true }),
       field("new-token-form", { name: "role", label: t("tokens.role"), options: ROLES.map((r) => [r, t(`role.${r}`)]) }),
+      field("new-token-form", { name: "source", label: t("tokens.source_hint"), options: [["", t("tokens.no_source")], ...SOURCES.map((s) => [s, s])] }),
       field("new-token-form", { name: "expires_in_days", label: t("tokens.expires"), type: "number", min: 1, inputmode: "numeric" }),
       el("button", { type: "submit" }, t("tokens.submit"))
     )

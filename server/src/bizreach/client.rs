@@ -1,6 +1,7 @@
 //! The client of the contract's BizReach-compatible source API (`HIRELAY_BIZREACH_URL`).
 //!
-//! Every call has a connect timeout (5 s) and a request timeout (30 s). Server errors (5xx) and
+//! Every call has a connect timeout (5 s) and a request timeout (`HIRELAY_BIZREACH_TIMEOUT_SECS`,
+//! default 30 s). Server errors (5xx), time-outs and
 //! network failures are retried with exponential backoff and jitter (3 tries). A `401` on a
 //! signed-in call signs in again once with the stored credentials, then gives
 //! [`BizreachError::Unauthorized`].
@@ -47,7 +48,7 @@ impl ClientSettings {
         config.bizreach_url.as_ref().map(|url| ClientSettings {
             base_url: url.trim_end_matches('/').to_owned(),
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: config.bizreach_timeout,
             tries: 3,
             retry_base: config.bizreach_retry_base,
             body_limit: BODY_LIMIT,

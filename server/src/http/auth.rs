@@ -50,8 +50,12 @@ needs!(
     Viewer => grants::APPLICATIONS_AND_KPIS,
     /// Email templates and the outbox: admin and marketer.
     Marketer => grants::TEMPLATES,
-    /// Outbound webhook subscriptions and deliveries: admin and integrator.
+    /// Outbound webhook subscriptions and deliveries: admin and integrator (an integrator
+    /// those of its [`Scope`](crate::domain::role::Scope)).
     Integrator => grants::OUTBOUND_WEBHOOKS,
+    /// Received events, read and replayed: admin and integrator (an integrator only its own
+    /// source's, through its [`Scope`](crate::domain::role::Scope)).
+    EventReader => grants::EVENTS,
     /// The caller's own settings: any role.
     AnyRole => grants::OWN_NOTIFICATIONS,
 );
@@ -69,6 +73,11 @@ impl<R: Needs> Auth<R> {
             Some(email) => format!("{} <{email}>", self.caller.name),
             None => format!("{} ({})", self.caller.name, self.caller.id),
         }
+    }
+
+    /// What of the events and outbound webhooks the caller reaches.
+    pub fn scope(&self) -> crate::domain::role::Scope {
+        self.caller.scope()
     }
 }
 
@@ -175,6 +184,7 @@ async fn identify_session(req: &HttpRequest, cookie: &str) -> Result<TokenIdenti
         name: user.name,
         role,
         email: Some(user.email),
+        source: None,
     })
 }
 
@@ -222,6 +232,7 @@ async fn identify(req: &HttpRequest) -> Result<TokenIdentity, ApiError> {
                 name: "bootstrap admin".into(),
                 role: Role::Admin,
                 email: None,
+                source: None,
             });
         }
     }

@@ -1,10 +1,17 @@
 //! `/v1/events`: the queue as admins see it, with each event's decision record, and replay.
+//!
+//! Issue 15: an integrator token bound to a source reads and replays that source's events
+//! only; another source's event is `404`, as an unknown id, so that ids do not leak, and a
+//! filter naming another source is `403`. It sees an event's decisions without the context the
+//! script ran with (the application as hirelay holds it). A token bound to no source reads no
+//! event (`403`).
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Auth};
+use super::auth::{Auth, EventReader};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
+use crate::domain::role::Scope;
 use crate::domain::status::{EventSource, EventStatus};
 use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
 use crate::store::decisions::DecisionRecord;
@@ -128,20 +135,56 @@ fn event_filter(
     })
 }
 
-/// Events newest first, filtered by status, source and the time they were received.
+/// The source filter within `scope`: an integrator's own source whatever it asked, `403` when
+/// it asked for another or has none.
+fn scoped_source(
+    scope: Scope,
+    asked: Option<EventSource>,
+) -> Result<Option<EventSource>, ApiError> {
+    match (scope, asked) {
+        (Scope::All, asked) => Ok(asked),
+        (Scope::Source(own), Some(asked)) if asked != own => Err(ApiError::field(
+            ErrorCode::Forbidden,
+            "source",
+            format!("this token reads only the events of the source `{own}`"),
+        )),
+        (Scope::Source(own), _) => Ok(Some(own)),
+        (Scope::Unbound, _) => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this integrator token is bound to no source, so it reads no event; an admin makes \
+             one that is with `hirelay token create --role integrator --source …`",
+        )),
+    }
+}
+
+/// An event `scope` reaches; `404` for one it does not, as for an unknown id.
+async fn event_in(store: &Store, scope: Scope, id: &str) -> Result<event::Model, ApiError> {
+    let event = store.get_event(id).await?;
+    if scope.sees_event(&event.source) {
+        Ok(event)
+    } else {
+        Err(ApiError::not_found(format!("event {id}")))
+    }
+}
+
+/// Events newest first, filtered by status, source and the time they were received. An
+/// integrator token bound to a source lists that source's events only.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(ListQuery),
-    responses((status = 200, body = EventList)), security(("bearer" = [])))]
+    responses((status = 200, body = EventList),
+        (status = 403, description = "a role other than admin or integrator; an integrator token bound to no source, or `source` naming another source than the token's", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
 async fn list(
-    _: Auth<Admin>,
+    auth: Auth<EventReader>,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = event_filter(
+    let mut filter = event_filter(
         query.status.as_deref(),
         query.source.as_deref(),
         query.since.as_deref(),
         query.until.as_deref(),
     )?;
+    filter.source = scoped_source(auth.scope(), filter.source)?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let page = state
         .store
@@ -153,20 +196,29 @@ async fn list(
     }))
 }
 
-/// One event with its payload and decision record.
+/// One event with its payload and decision record (for an integrator, without the decision's
+/// context).
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
-    responses((status = 200, body = EventDetailOut), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = EventDetailOut),
+        (status = 404, description = "unknown, or another source's than the integrator token's")),
+    security(("bearer" = [])))]
 async fn get(
-    _: Auth<Admin>,
+    auth: Auth<EventReader>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(detail(&state.store, &id).await?))
+    Ok(HttpResponse::Ok().json(detail(&state.store, auth.scope(), &id).await?))
 }
 
-async fn detail(store: &Store, id: &str) -> Result<EventDetailOut, ApiError> {
-    let event = store.get_event(id).await?;
-    let decisions = Store::decisions_for(&store.db, id).await?;
+async fn detail(store: &Store, scope: Scope, id: &str) -> Result<EventDetailOut, ApiError> {
+    let event = event_in(store, scope, id).await?;
+    let mut decisions = Store::decisions_for(&store.db, id).await?;
+    if scope != Scope::All {
+        // What the script read of hirelay's own records is not the integrator's to see.
+        for decision in &mut decisions {
+            decision.context = None;
+        }
+    }
     Ok(EventDetailOut {
         payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
         event: EventOut::from(&event),
@@ -177,12 +229,16 @@ async fn detail(store: &Store, id: &str) -> Result<EventDetailOut, ApiError> {
 
 /// Puts one event back in the queue (after fixing the script that failed it, say).
 #[utoipa::path(post, path = "/v1/events/{id}/replay", tag = "events",
-    responses((status = 202, body = EventOut), (status = 404), (status = 409)), security(("bearer" = [])))]
+    responses((status = 202, body = EventOut),
+        (status = 404, description = "unknown, or another source's than the integrator token's"),
+        (status = 409)),
+    security(("bearer" = [])))]
 async fn replay_one(
-    auth: Auth<Admin>,
+    auth: Auth<EventReader>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    event_in(&state.store, auth.scope(), &id).await?;
     let event = state.store.replay_event(&id, now_millis()).await?;
     Store::audit(
         &state.store.db,
@@ -216,30 +272,35 @@ pub struct ReplayOut {
     pub replayed: u64,
 }
 
-/// Re-runs every event that matches the filter (e.g. all that a bad script version decided).
+/// Re-runs every event that matches the filter (e.g. all that a bad script version decided);
+/// for an integrator token, of its own source only.
 #[utoipa::path(post, path = "/v1/events/replay", tag = "events", request_body = ReplayIn,
-    responses((status = 202, body = ReplayOut), (status = 400)), security(("bearer" = [])))]
+    responses((status = 202, body = ReplayOut), (status = 400),
+        (status = 403, description = "an integrator token bound to no source, or `source` naming another source")),
+    security(("bearer" = [])))]
 async fn replay_many(
-    auth: Auth<Admin>,
+    auth: Auth<EventReader>,
     state: web::Data<AppState>,
     body: web::Json<ReplayIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let mut events = event_filter(
+        body.status.as_deref(),
+        body.source.as_deref(),
+        body.since.as_deref(),
+        body.until.as_deref(),
+    )?;
+    if events.is_empty() && body.script_version.is_none() {
+        return Err(ApiError::new(ErrorCode::BadRequest, "give at least one of status, source, since, until, script_version: replaying everything is not done by accident"));
+    }
+    events.source = scoped_source(auth.scope(), events.source)?;
     let filter = ReplayFilter {
-        events: event_filter(
-            body.status.as_deref(),
-            body.source.as_deref(),
-            body.since.as_deref(),
-            body.until.as_deref(),
-        )?,
+        events,
         script_version: match (body.script_version, &body.script) {
             (Some(v), Some(s)) => Some((s.clone(), v)),
             (Some(v), None) => Some((String::new(), v)),
             (None, _) => None,
         },
     };
-    if filter.events.is_empty() && filter.script_version.is_none() {
-        return Err(ApiError::new(ErrorCode::BadRequest, "give at least one of status, source, since, until, script_version: replaying everything is not done by accident"));
-    }
     let replayed = state.store.replay_events(&filter, now_millis()).await?;
     Store::audit(
         &state.store.db,

@@ -102,7 +102,8 @@ const ROLES: &str = "An API token (`hirelay token create --role ROLE`), or a con
     PATCH and DELETE also needs the header `X-CSRF-Token` (403 `csrf_token_invalid` otherwise). Roles are not ranked: \
     `admin` may use everything; `viewer` reads applications and \
     the KPIs with candidates as pseudonymous ids only (no names, addresses or phones); `marketer` the email templates and the outbox (addresses by domain); `integrator` the outbound webhook subscriptions and \
-    deliveries; any role its own notification subscription. No token or a wrong, revoked or \
+    deliveries, and, when its token is bound to a source (`--source ats|bizreach|career_relay`), that source's events (read, replay: \
+    another source's event is 404) and the subscriptions that source's tokens made; any role its own notification subscription. No token or a wrong, revoked or \
     expired one: 401 with `WWW-Authenticate: Bearer`; a role the operation does not admit: 403; \
     10 failed authentications within a minute from one address: 429 with `Retry-After`.";
 

@@ -82,11 +82,26 @@ async fn track(
         Some(_) => InvitationTokens::from_tracking(token.into_inner()).career_relay,
         None => token.into_inner(),
     };
-    let separator = if target.contains('?') { '&' } else { '?' };
-    let location = format!("{target}{separator}token={}", urlencode(&relay_token));
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, registration_url(target, &relay_token)))
         .finish())
+}
+
+/// The registration site's URL with `token=` added to its query: after any query it has, and
+/// before any fragment (security review R1: appended after a `#…`, the token stayed in the
+/// browser and the registration could not be tied to the invitation).
+fn registration_url(target: &str, token: &str) -> String {
+    match reqwest::Url::parse(target) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("token", token);
+            url.into()
+        }
+        // Configuration accepts only http:// and https:// URLs; this is what it always did.
+        Err(_) => {
+            let separator = if target.contains('?') { '&' } else { '?' };
+            format!("{target}{separator}token={}", urlencode(token))
+        }
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -191,4 +206,38 @@ async fn unsubscribe(
         "<p>今後、キャリアリレーのご案内はお送りしません。</p>",
     )
     .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registration_url;
+
+    /// Security review R1: the token goes into the query, whatever the configured URL holds.
+    #[test]
+    fn review_r1_the_token_goes_into_the_query_before_any_fragment() {
+        for (target, expected) in [
+            (
+                "https://relay.test/join",
+                "https://relay.test/join?token=t-1",
+            ),
+            (
+                "https://relay.test/join?ref=hr",
+                "https://relay.test/join?ref=hr&token=t-1",
+            ),
+            (
+                "https://relay.test/join#form",
+                "https://relay.test/join?token=t-1#form",
+            ),
+            (
+                "https://relay.test/?a=1#x?y",
+                "https://relay.test/?a=1&token=t-1#x?y",
+            ),
+        ] {
+            assert_eq!(registration_url(target, "t-1"), expected, "{target}");
+        }
+        assert_eq!(
+            registration_url("https://relay.test/j", "a b&c"),
+            "https://relay.test/j?token=a+b%26c"
+        );
+    }
 }

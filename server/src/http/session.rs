@@ -218,13 +218,38 @@ async fn change_password(
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, _, user) = session_of(&req, &state).await?;
+    // Security review A3: a wrong current password is a guess like a wrong sign-in, so it
+    // counts against the address's throttle (else a stolen session could guess the password
+    // here without limit).
+    let ip = super::client_ip::client_ip(&req, &state.config.trusted_proxies);
+    if let Some(wait) = ip.and_then(|ip| state.auth_throttle.locked(ip, Instant::now())) {
+        return Err(ApiError::too_many_requests(
+            "too many failed authentications from this address",
+            wait,
+        ));
+    }
     let now = now_millis();
     let current = SecretString::from(body.current_password.clone());
     let new = SecretString::from(body.new_password.clone());
-    let user = state
+    let user = match state
         .accounts
         .change_password(&user, &current, new, now)
-        .await?;
+        .await
+    {
+        Ok(user) => user,
+        Err(
+            e @ AccountError::Invalid {
+                field: "current_password",
+                ..
+            },
+        ) => {
+            if let Some(ip) = ip {
+                state.auth_throttle.failed(ip, Instant::now());
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let session = state.accounts.open_session(&user.id, now).await?;
     Store::audit(
         &state.store.db,

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Admin, Auth};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::domain::role::Role;
+use crate::domain::role::{token_source, Role};
 use crate::domain::time::{now_millis, rfc3339};
-use crate::store::tokens::TokenInfo;
+use crate::store::tokens::{NewToken, TokenInfo};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,6 +31,9 @@ pub struct TokenOut {
     pub last_used_at: Option<String>,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// The webhook source an integrator token is bound to: it reads and replays only that
+    /// source's events, and sees only the subscriptions that source's tokens made.
+    pub source: Option<String>,
 }
 
 impl From<&TokenInfo> for TokenOut {
@@ -43,6 +46,7 @@ impl From<&TokenInfo> for TokenOut {
             last_used_at: t.last_used_at.map(rfc3339),
             expires_at: t.expires_at.map(rfc3339),
             revoked_at: t.revoked_at.map(rfc3339),
+            source: t.source.clone(),
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct TokenIn {
     pub role: String,
     /// Refuse the token this many days from now (1–36500); default never.
     pub expires_in_days: Option<u32>,
+    /// For an integrator token: `ats`, `bizreach` or `career_relay`, the webhook source it
+    /// is bound to (its events, its subscriptions). Refused for other roles.
+    pub source: Option<String>,
 }
 
 /// A new token: `token` is shown this once.
@@ -106,6 +113,8 @@ async fn create(
         .role
         .parse()
         .map_err(|e: String| ApiError::field(ErrorCode::InvalidField, "role", e))?;
+    let source = token_source(role, body.source.as_deref().filter(|s| !s.is_empty()))
+        .map_err(|e| ApiError::field(ErrorCode::InvalidField, "source", e))?;
     let now = now_millis();
     let expires_at = match body.expires_in_days {
         None => None,
@@ -120,9 +129,15 @@ async fn create(
     };
     let (identity, token) = state
         .store
-        .create_token_expiring(name, role, expires_at)
+        .create_token_with(&NewToken {
+            name,
+            role,
+            source,
+            expires_at,
+        })
         .await?;
-    let detail = serde_json::json!({"name": name, "role": role.as_str(), "expires_at": expires_at});
+    let detail = serde_json::json!({"name": name, "role": role.as_str(), "source": source,
+        "expires_at": expires_at});
     Store::audit(
         &state.store.db,
         &auth.actor(),
@@ -139,6 +154,7 @@ async fn create(
         last_used_at: None,
         expires_at,
         revoked_at: None,
+        source: source.map(|s| s.as_str().to_owned()),
     };
     Ok(HttpResponse::Created().json(NewTokenOut {
         token,

@@ -1,4 +1,6 @@
-//! `GET /v1/webhook-deliveries`: outbound webhooks queued for subscribers and how each went.
+//! `GET /v1/webhook-deliveries`: outbound webhooks queued for subscribers and how each went;
+//! an integrator sees those of the subscriptions its token's scope reaches
+//! (`webhook_subscriptions`).
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +68,7 @@ impl From<&webhook_delivery::Model> for DeliveryOut {
     responses((status = 200, body = DeliveryList), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn list(
-    _: Auth<Integrator>,
+    auth: Auth<Integrator>,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -81,7 +83,7 @@ async fn list(
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let page = state
         .store
-        .list_webhook_deliveries(status, query.cursor.as_deref(), limit)
+        .list_webhook_deliveries(auth.scope(), status, query.cursor.as_deref(), limit)
         .await?;
     Ok(HttpResponse::Ok().json(DeliveryList {
         items: page.items.iter().map(DeliveryOut::from).collect(),

@@ -2,6 +2,12 @@
 //! (`whsec_…`) is shown once, when created, and stored encrypted. A URL whose host is (or
 //! resolves to) an internal address is refused with `422` unless the configuration allows it
 //! (`crate::outbound::target`).
+//!
+//! Issue 15: a subscription belongs to the source of the integrator token that made it; an
+//! integrator token sees, and may end, only those of its own source (another's is `404`, as an
+//! unknown id), so that a replacement token for the same source keeps its predecessor's
+//! subscriptions. Admins see and end all of them; an integrator token bound to no source, the
+//! ones no source owns (as before tokens had sources).
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +41,9 @@ pub struct SubscriptionOut {
     pub url: String,
     pub event_types: Vec<String>,
     pub created_at: String,
+    /// The source whose integrator tokens see it (`null`: made by an admin or by a token bound
+    /// to no source).
+    pub owner_source: Option<String>,
     /// Only in the answer to the creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -55,6 +64,7 @@ fn out(
         url: sub.url.clone(),
         event_types: Store::subscription_event_types(sub)?,
         created_at: rfc3339(sub.created_at),
+        owner_source: sub.owner_source.clone(),
         secret,
     })
 }
@@ -62,8 +72,11 @@ fn out(
 /// The active subscriptions.
 #[utoipa::path(get, path = "/v1/webhook-subscriptions", tag = "webhooks",
     responses((status = 200, body = SubscriptionList)), security(("bearer" = [])))]
-async fn list(_: Auth<Integrator>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let subs = Store::webhook_subscriptions(&state.store.db).await?;
+async fn list(
+    auth: Auth<Integrator>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let subs = state.store.webhook_subscriptions_in(auth.scope()).await?;
     let items = subs
         .iter()
         .map(|s| out(s, None))
@@ -128,6 +141,7 @@ async fn create(
                 url: url.as_str(),
                 event_types: &event_types,
                 secret_sealed: &sealed,
+                owner: auth.scope().owner(),
             },
             now_millis(),
         )
@@ -153,7 +167,7 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     state
         .store
-        .disable_webhook_subscription(&id, now_millis())
+        .disable_webhook_subscription(&id, auth.scope(), now_millis())
         .await?;
     Store::audit(
         &state.store.db,

@@ -124,6 +124,7 @@ impl Ingest {
             .signature
             .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
         secrets.verify(webhook_id, timestamp, signature, &delivery.body, now_secs)?;
+        check_webhook_id(webhook_id)?;
         let event = InboundEvent::parse(source, &delivery.body)?;
         self.check_references(&event).await?;
         let body_hash = body_hash(&delivery.body);
@@ -218,4 +219,24 @@ impl Ingest {
 /// SHA-256 of a body, hex: how a redelivery is told apart from a different body.
 pub fn body_hash(body: &[u8]) -> String {
     crate::domain::ids::token_hash_bytes(body)
+}
+
+/// The longest `webhook-id` kept, in bytes (Standard Webhooks ids are short, e.g. `msg_…`).
+pub const MAX_WEBHOOK_ID: usize = 256;
+
+/// Security review S1: the idempotency key must be one. An empty `webhook-id` made every
+/// empty-id delivery a duplicate of the first (or a 409), and an id of any length was stored
+/// and indexed as sent.
+fn check_webhook_id(webhook_id: &str) -> Result<(), IngestError> {
+    let problem = if webhook_id.trim().is_empty() {
+        "must not be empty"
+    } else if webhook_id.len() > MAX_WEBHOOK_ID {
+        "must be at most 256 bytes"
+    } else {
+        return Ok(());
+    };
+    Err(IngestError::Malformed {
+        field: Some("webhook-id".to_owned()),
+        message: format!("header `webhook-id` {problem}"),
+    })
 }

@@ -130,7 +130,19 @@ fn link_parts(h: &Helper) -> Result<(String, String), RenderErrorReason> {
     Ok((url, text))
 }
 
-/// `{{link url text}}` in HTML: an anchor whose URL and text are escaped here.
+/// Whether `url` may be a mail's link target: `https:`, `http:` or `mailto:` only. Escaping
+/// keeps a value inside the attribute, not a `javascript:` or `data:` URL out of it.
+fn is_linkable(url: &str) -> bool {
+    let scheme = url
+        .trim_start()
+        .split_once(':')
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("https" | "http" | "mailto"))
+}
+
+/// `{{link url text}}` in HTML: an anchor whose URL and text are escaped here. A URL of any
+/// other scheme than `https`, `http` or `mailto` (a `javascript:` URL from a webhook's data,
+/// say) gives the text alone, with no anchor (security review E1).
 fn link_html(
     h: &Helper,
     _: &Handlebars,
@@ -139,11 +151,15 @@ fn link_html(
     out: &mut dyn Output,
 ) -> HelperResult {
     let (url, text) = link_parts(h)?;
-    out.write(&format!(
-        "<a href=\"{}\">{}</a>",
-        html_escape(&url),
-        html_escape(&text)
-    ))?;
+    if is_linkable(&url) {
+        out.write(&format!(
+            "<a href=\"{}\">{}</a>",
+            html_escape(url.trim()),
+            html_escape(&text)
+        ))?;
+    } else {
+        out.write(&html_escape(&text))?;
+    }
     Ok(())
 }
 
@@ -218,6 +234,37 @@ mod tests {
                 .unwrap(),
             "2026年11月26日(木)"
         );
+    }
+
+    /// Security review E1: escaping keeps a URL inside `href`, but only the scheme check keeps
+    /// a `javascript:` or `data:` URL (from a webhook's data, say) from being a link at all.
+    #[test]
+    fn review_e1_link_makes_anchors_only_for_web_and_mail_urls() {
+        let r = registry(true);
+        for url in [
+            "javascript:alert(document.cookie)",
+            " JavaScript:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "vbscript:msgbox",
+            "//evil.test/path",
+            "no-scheme-at-all",
+        ] {
+            let html = r
+                .render_template("{{link u \"押す\"}}", &json!({ "u": url }))
+                .unwrap();
+            assert_eq!(html, "押す", "{url:?}");
+        }
+        for url in [
+            "https://x.test/a",
+            "http://x.test/",
+            "mailto:a@example.jp",
+            "HTTPS://X.TEST/",
+        ] {
+            let html = r
+                .render_template("{{link u \"押す\"}}", &json!({ "u": url }))
+                .unwrap();
+            assert!(html.starts_with("<a href=\""), "{url:?}: {html}");
+        }
     }
 
     #[test]

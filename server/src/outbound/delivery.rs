@@ -296,6 +296,7 @@ mod tests {
                     event_types: &["application.routed".to_owned()],
                     secret_sealed: &secret_box
                         .seal("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+                    owner: None,
                 },
                 1,
             )

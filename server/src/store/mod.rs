@@ -341,6 +341,36 @@ impl Store {
         self.begin_on(&self.processing, first).await
     }
 
+    /// Closes both pools at shutdown. On SQLite the log is first checkpointed into the database
+    /// and truncated (issue 15: the log's stale frames kept what the database had since
+    /// overwritten, e.g. a sent mail's body with its approval link), and the last connection's
+    /// close removes it. Bounded: a connection still held after 10 s is left to the process's
+    /// exit, which loses nothing committed.
+    pub async fn close(&self) {
+        let closing = async {
+            if !self.is_postgres() {
+                if let Err(e) = self
+                    .db
+                    .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await
+                {
+                    tracing::warn!(error = %e, "the SQLite log could not be checkpointed at shutdown");
+                }
+            }
+            for pool in [self.processing.clone(), self.db.clone()] {
+                if let Err(e) = pool.close().await {
+                    tracing::warn!(error = %e, "a database pool did not close cleanly");
+                }
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), closing)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pools did not close within 10 s; exiting anyway");
+        }
+    }
+
     /// Makes everything committed so far durable, including processing's commits (see
     /// [`Store::begin_processing`]): on SQLite a checkpoint, which syncs the log first; on
     /// PostgreSQL a transaction that waits for its commit record to reach the disk, and with

@@ -5,7 +5,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use super::entities::api_token;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{new_id, new_token, token_hash};
-use crate::domain::role::Role;
+use crate::domain::role::{Role, Scope};
+use crate::domain::status::EventSource;
 
 /// A caller's identity, as requests carry it: an API token's, or a signed-in user's (then
 /// `id` is the user's and `email` is set).
@@ -16,6 +17,26 @@ pub struct TokenIdentity {
     pub role: Role,
     /// The person's address, for a console user.
     pub email: Option<String>,
+    /// The webhook source an integrator token is bound to (issue 15).
+    pub source: Option<EventSource>,
+}
+
+impl TokenIdentity {
+    /// What of the events and outbound webhooks this caller reaches.
+    pub fn scope(&self) -> Scope {
+        Scope::of(self.role, self.source)
+    }
+}
+
+/// A token to create.
+#[derive(Clone, Debug)]
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    /// Only for an integrator: the webhook source it is bound to.
+    pub source: Option<EventSource>,
+    /// Refused after this (unix milliseconds); `None`: never.
+    pub expires_at: Option<i64>,
 }
 
 /// What a presented token turns out to be.
@@ -38,6 +59,8 @@ pub struct TokenInfo {
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The webhook source of an integrator token bound to one.
+    pub source: Option<String>,
 }
 
 /// How stale `last_used_at` may get before a request writes it again: a write a minute per
@@ -62,6 +85,28 @@ impl Store {
         role: Role,
         expires_at: Option<i64>,
     ) -> StoreResult<(TokenIdentity, String)> {
+        self.create_token_with(&NewToken {
+            name,
+            role,
+            source: None,
+            expires_at,
+        })
+        .await
+    }
+
+    /// Creates `new`; answers its identity and the token itself, which is not stored. A
+    /// source is kept for an integrator token only (the callers refuse it for other roles).
+    pub async fn create_token_with(
+        &self,
+        new: &NewToken<'_>,
+    ) -> StoreResult<(TokenIdentity, String)> {
+        let NewToken {
+            name,
+            role,
+            expires_at,
+            ..
+        } = *new;
+        let source = new.source.filter(|_| role == Role::Integrator);
         let token = format!("hr_{}", new_token());
         let id = new_id("tok");
         api_token::Entity::insert(api_token::ActiveModel {
@@ -73,6 +118,7 @@ impl Store {
             revoked_at: Set(None),
             expires_at: Set(expires_at),
             last_used_at: Set(None),
+            source: Set(source.map(|s| s.as_str().to_owned())),
         })
         .exec(&self.db)
         .await?;
@@ -82,6 +128,7 @@ impl Store {
                 name: name.to_owned(),
                 role,
                 email: None,
+                source,
             },
             token,
         ))
@@ -167,14 +214,22 @@ fn info(t: api_token::Model) -> TokenInfo {
         last_used_at: t.last_used_at,
         expires_at: t.expires_at,
         revoked_at: t.revoked_at,
+        source: t.source,
     }
 }
 
+/// The identity of a stored token; `None` (refused as unknown) when its role or source is not
+/// one this binary knows.
 fn identity(t: &api_token::Model) -> Option<TokenIdentity> {
+    let source = match &t.source {
+        Some(s) => Some(EventSource::parse(s).ok()?),
+        None => None,
+    };
     Some(TokenIdentity {
         role: t.role.parse().ok()?,
         id: t.id.clone(),
         name: t.name.clone(),
         email: None,
+        source,
     })
 }

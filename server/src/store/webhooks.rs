@@ -9,7 +9,8 @@ use sea_orm::{
 use super::entities::{webhook_delivery, webhook_subscription};
 use super::{json_column, Store, StoreError, StoreResult};
 use crate::domain::ids::new_id;
-use crate::domain::status::DeliveryStatus;
+use crate::domain::role::Scope;
+use crate::domain::status::{DeliveryStatus, EventSource};
 
 /// How one try of a claimed delivery ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +34,19 @@ pub struct NewSubscription<'a> {
     pub url: &'a str,
     pub event_types: &'a [String],
     pub secret_sealed: &'a str,
+    /// The source of the integrator token that makes it (`None`: an admin or a token bound to
+    /// no source): integrator tokens of that source see it, those of others do not.
+    pub owner: Option<EventSource>,
+}
+
+/// The subscriptions `scope` reaches, as a condition on `webhook_subscriptions`.
+fn subscriptions_of(scope: Scope) -> sea_orm::Condition {
+    let owner = webhook_subscription::Column::OwnerSource;
+    match scope {
+        Scope::All => sea_orm::Condition::all(),
+        Scope::Source(source) => sea_orm::Condition::all().add(owner.eq(source.as_str())),
+        Scope::Unbound => sea_orm::Condition::all().add(owner.is_null()),
+    }
 }
 
 impl Store {
@@ -49,6 +63,7 @@ impl Store {
             secret_enc: new.secret_sealed.to_owned(),
             created_at: now,
             disabled_at: None,
+            owner_source: new.owner.map(|s| s.as_str().to_owned()),
         };
         webhook_subscription::Entity::insert(webhook_subscription::ActiveModel {
             id: Set(model.id.clone()),
@@ -57,6 +72,7 @@ impl Store {
             secret_enc: Set(model.secret_enc.clone()),
             created_at: Set(now),
             disabled_at: Set(None),
+            owner_source: Set(model.owner_source.clone()),
         })
         .exec(&self.db)
         .await?;
@@ -74,11 +90,31 @@ impl Store {
             .await?)
     }
 
-    /// Ends a subscription: nothing more is queued for it.
-    pub async fn disable_webhook_subscription(&self, id: &str, now: i64) -> StoreResult<()> {
+    /// The active subscriptions `scope` reaches, oldest first.
+    pub async fn webhook_subscriptions_in(
+        &self,
+        scope: Scope,
+    ) -> StoreResult<Vec<webhook_subscription::Model>> {
+        Ok(webhook_subscription::Entity::find()
+            .filter(webhook_subscription::Column::DisabledAt.is_null())
+            .filter(subscriptions_of(scope))
+            .order_by(webhook_subscription::Column::Id, Order::Asc)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Ends a subscription `scope` reaches: nothing more is queued for it. One outside the
+    /// scope is `NotFound`, like an unknown one, so that ids do not leak.
+    pub async fn disable_webhook_subscription(
+        &self,
+        id: &str,
+        scope: Scope,
+        now: i64,
+    ) -> StoreResult<()> {
         let result = webhook_subscription::Entity::update_many()
             .col_expr(webhook_subscription::Column::DisabledAt, Expr::value(now))
             .filter(webhook_subscription::Column::Id.eq(id))
+            .filter(subscriptions_of(scope))
             .filter(webhook_subscription::Column::DisabledAt.is_null())
             .exec(&self.db)
             .await?;
@@ -237,10 +273,11 @@ impl Store {
             .await?)
     }
 
-    /// Deliveries newest first, optionally of one status; `cursor` is the last id of the
-    /// previous page.
+    /// Deliveries to the subscriptions `scope` reaches (disabled ones too), newest first,
+    /// optionally of one status; `cursor` is the last id of the previous page.
     pub async fn list_webhook_deliveries(
         &self,
+        scope: Scope,
         status: Option<DeliveryStatus>,
         cursor: Option<&str>,
         limit: u64,
@@ -249,6 +286,14 @@ impl Store {
         let mut query = webhook_delivery::Entity::find()
             .order_by(C::Id, Order::Desc)
             .limit(limit + 1);
+        if scope != Scope::All {
+            let reached = sea_orm::sea_query::Query::select()
+                .column(webhook_subscription::Column::Id)
+                .from(webhook_subscription::Entity)
+                .cond_where(subscriptions_of(scope))
+                .to_owned();
+            query = query.filter(C::SubscriptionId.in_subquery(reached));
+        }
         if let Some(status) = status {
             query = query.filter(C::Status.eq(status.as_str()));
         }

@@ -382,9 +382,36 @@ async fn issue15_connections_cut_during_a_poll_resume_from_the_cursor() {
     poll_fails_half_way_then_resumes(json!({"cut": true})).await;
 }
 
+/// Issue 15 item 2: the source stops answering during a poll. Each call is given up after
+/// `HIRELAY_BIZREACH_TIMEOUT_SECS` (1 s here, not the default 30 s) and retried; when every try
+/// times out the poll stops, and the next poll resumes from the saved cursor, no gap, no double.
+#[tokio::test]
+async fn issue15_a_source_timing_out_during_a_poll_resumes_from_the_cursor() {
+    let started = std::time::Instant::now();
+    let report = poll_fails_half_way_then_resumes_with(
+        &[("HIRELAY_BIZREACH_TIMEOUT_SECS", "1")],
+        json!({"hang": true}),
+    )
+    .await;
+    assert!(
+        report["errors"][0].to_string().contains("timed out"),
+        "the failed poll says it timed out: {report}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "the configured timeout, not the default 30 s, ended the hung calls"
+    );
+}
+
 /// A poll whose second page meets `fault` at every try, then a poll without faults.
 async fn poll_fails_half_way_then_resumes(fault: Value) {
-    let b = Bizreach::spawn(0).await;
+    poll_fails_half_way_then_resumes_with(&[], fault).await;
+}
+
+/// [`poll_fails_half_way_then_resumes`] on a hirelay with extra settings; answers the report of
+/// the poll that failed half-way.
+async fn poll_fails_half_way_then_resumes_with(settings: &[(&str, &str)], fault: Value) -> Value {
+    let b = Bizreach::spawn_with(0, settings).await;
     b.sign_in().await;
     b.link("grp-001").await;
     // 250 new applications: three pages of 100 (the simulator's default page).
@@ -415,7 +442,8 @@ async fn poll_fails_half_way_then_resumes(fault: Value) {
     };
     wait_for_requests(&b, "GET /api/group-accounts/{id}/applications", 1).await;
     b.control(Method::POST, "/_sim/faults", Some(fault)).await;
-    let (status, report) = poll.await.unwrap();
+    let (status, failed) = poll.await.unwrap();
+    let report = failed.clone();
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["new_events"], 100, "{report}");
     assert_eq!(report["errors"].as_array().unwrap().len(), 1, "{report}");
@@ -462,6 +490,7 @@ async fn poll_fails_half_way_then_resumes(fault: Value) {
     let (_, report) = b.poll().await;
     assert_eq!(report["new_events"], 0, "{report}");
     assert_eq!(report["duplicates"], 250, "{report}");
+    failed
 }
 
 /// Waits until the simulator counted `n` requests of `route`.

@@ -128,7 +128,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status (within 30 s).
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         terminate(&mut self.child)
     }
 

@@ -298,6 +298,32 @@ async fn issue14_an_admin_manages_users_and_api_tokens_in_chromium() {
     browser.press("失効させる").await;
     wait_until(&browser, "return !document.querySelector('#tokens button')").await;
     assert_eq!(ledger().await.unwrap().status(), 401);
+
+    // Issue 15: an integrator token bound to a source, made in the form.
+    browser
+        .eval(
+            "document.getElementById('new-token-form-role').value = 'integrator'; \
+             document.getElementById('new-token-form-source').value = 'ats'; return null",
+        )
+        .await;
+    browser.fill("#new-token-form-name", "ATS 連携").await;
+    browser.press("作成").await;
+    wait_until(
+        &browser,
+        "return [...document.querySelectorAll('#tokens td')].some((td) => td.textContent === 'ats')",
+    )
+    .await;
+    let tokens = app.get_json("/v1/tokens").await;
+    let made = tokens["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ATS 連携")
+        .unwrap_or_else(|| panic!("{tokens}"));
+    assert_eq!(
+        (made["role"].as_str(), made["source"].as_str()),
+        (Some("integrator"), Some("ats"))
+    );
     browser.quit().await;
 }
 

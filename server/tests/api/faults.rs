@@ -2,7 +2,8 @@
 //! unreachable under load, the SQLite file locked by another process, and the data directory's
 //! disk full. Each counts what was acknowledged against what was stored and done, and checks
 //! that a sender only ever saw a `202` or a retryable `503` (with `Retry-After`), never a `500`.
-//! (The BizReach source failing during a poll is `bizreach::i3_poll_resumes_after_a_crash_*`.)
+//! (The BizReach source failing during a poll is `bizreach::i3_poll_resumes_after_a_crash_*`
+//! and `bizreach::issue15_*`; a real PostgreSQL restart is `pg_restart`.)
 use crate::crash::{assert_none_lost, log_tail, start_command, stored_once_processed};
 use crate::helpers::{fresh_database, TestApp, SECRET};
 use crate::scale::on_postgres;
@@ -15,11 +16,11 @@ use std::time::{Duration, Instant};
 
 /// What the senders saw: acknowledged event ids, and every other answer by status.
 #[derive(Default)]
-struct Seen {
-    acked: HashSet<String>,
-    others: BTreeMap<u16, usize>,
+pub(crate) struct Seen {
+    pub(crate) acked: HashSet<String>,
+    pub(crate) others: BTreeMap<u16, usize>,
     /// `503`s that did not say when to retry.
-    without_retry_after: usize,
+    pub(crate) without_retry_after: usize,
 }
 
 /// A signed ATS status change (`screening`: no invitation) for `ats-{prefix}-{i}`.
@@ -79,7 +80,7 @@ async fn post(
 }
 
 /// `lanes` senders posting new status changes to `base` until `stop` is set.
-fn load(
+pub(crate) fn load(
     base: &str,
     prefix: &'static str,
     lanes: usize,

@@ -344,6 +344,7 @@ async fn m7_an_internal_address_is_refused_at_connect_time() {
                     url: &url,
                     event_types: &types,
                     secret_sealed: &sealed,
+                    owner: None,
                 },
                 hirelay::domain::time::now_millis(),
             )

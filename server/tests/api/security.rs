@@ -16,7 +16,7 @@ enum Allowed {
     Viewer,
     /// Templates.
     Marketer,
-    /// Outbound webhook subscriptions and deliveries.
+    /// Outbound webhook subscriptions and deliveries; its own source's events (issue 15).
     Integrator,
     Any,
 }
@@ -93,10 +93,10 @@ const ROUTES: &[(&str, &str, Allowed)] = &[
     ("DELETE", "/v1/candidates/{id}", Allowed::Admin),
     ("GET", "/v1/candidates/{id}/export", Allowed::Admin),
     ("POST", "/v1/outbox/{id}/cancel", Allowed::Marketer),
-    ("GET", "/v1/events", Allowed::Admin),
-    ("GET", "/v1/events/{id}", Allowed::Admin),
-    ("POST", "/v1/events/{id}/replay", Allowed::Admin),
-    ("POST", "/v1/events/replay", Allowed::Admin),
+    ("GET", "/v1/events", Allowed::Integrator),
+    ("GET", "/v1/events/{id}", Allowed::Integrator),
+    ("POST", "/v1/events/{id}/replay", Allowed::Integrator),
+    ("POST", "/v1/events/replay", Allowed::Integrator),
     ("GET", "/v1/kpis/funnel", Allowed::Viewer),
     ("GET", "/v1/kpis/funnel/attributes", Allowed::Viewer),
     ("GET", "/v1/kpis/export.csv", Allowed::Viewer),
@@ -173,9 +173,22 @@ async fn m2_each_role_reaches_exactly_the_routes_the_contract_gives_it() {
     );
 
     let mut tokens = vec![(Role::Admin, ADMIN_TOKEN.to_owned())];
-    for role in [Role::Viewer, Role::Marketer, Role::Integrator] {
+    for role in [Role::Viewer, Role::Marketer] {
         tokens.push((role, app.token(role).await));
     }
+    // Issue 15: an integrator bound to a source, as integrators are made now.
+    let (_, integrator) = app
+        .state
+        .store
+        .create_token_with(&hirelay::store::tokens::NewToken {
+            name: "ats-vendor",
+            role: Role::Integrator,
+            source: Some(hirelay::domain::status::EventSource::Ats),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    tokens.push((Role::Integrator, integrator));
     let mut wrong = Vec::new();
     for (method, path, allowed) in ROUTES {
         let method = Method::from_bytes(method.as_bytes()).unwrap();

@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback for the tests: it speaks the protocol (EHLO, MAIL, RCPT,
-//! DATA, RSET, NOOP, QUIT), keeps every message it receives, and can be told to refuse mail for
-//! a while, so tests read back what arrived over the wire.
+//! DATA, RSET, NOOP, QUIT, and AUTH PLAIN), keeps every message it receives and every password
+//! a client authenticated with, and can be told to refuse mail for a while, so tests read back
+//! what arrived over the wire.
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -31,6 +32,8 @@ struct Inbox {
     refuse: bool,
     /// Connections accepted so far.
     connections: usize,
+    /// The `(user, password)` of every `AUTH PLAIN`.
+    logins: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -63,6 +66,11 @@ impl SmtpServer {
 
     pub fn mails(&self) -> Vec<ReceivedMail> {
         self.inbox.lock().unwrap().mails.clone()
+    }
+
+    /// The `(user, password)` every client authenticated with (`AUTH PLAIN`), in order.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        self.inbox.lock().unwrap().logins.clone()
     }
 
     /// How many connections clients opened so far.
@@ -104,7 +112,7 @@ async fn session(socket: tokio::net::TcpStream, inbox: Arc<Mutex<Inbox>>) -> std
         if upper.starts_with("EHLO") {
             write
                 .write_all(
-                    b"250-hirelay-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n",
+                    b"250-hirelay-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-AUTH PLAIN\r\n250 PIPELINING\r\n",
                 )
                 .await?;
         } else if upper.starts_with("HELO") {
@@ -140,6 +148,21 @@ async fn session(socket: tokio::net::TcpStream, inbox: Arc<Mutex<Inbox>>) -> std
                 data,
             });
             write.write_all(b"250 OK queued\r\n").await?;
+        } else if let Some(encoded) = cmd
+            .get(..11)
+            .filter(|c| c.eq_ignore_ascii_case("AUTH PLAIN "))
+            .map(|_| &cmd[11..])
+        {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .unwrap_or_default();
+            let mut fields = decoded.split(|b| *b == 0).skip(1);
+            let mut next =
+                || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+            let login = (next(), next());
+            inbox.lock().unwrap().logins.push(login);
+            write.write_all(b"235 2.7.0 authenticated\r\n").await?;
         } else if upper == "RSET" || upper == "NOOP" {
             write.write_all(b"250 OK\r\n").await?;
         } else if upper == "QUIT" {

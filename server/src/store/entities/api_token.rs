@@ -15,6 +15,9 @@ pub struct Model {
     pub expires_at: Option<i64>,
     /// Updated at most once a minute (m0010).
     pub last_used_at: Option<i64>,
+    /// The webhook source an integrator token is bound to (m0018); null for other roles and
+    /// for integrator tokens bound to none.
+    pub source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

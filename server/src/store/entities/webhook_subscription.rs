@@ -11,6 +11,9 @@ pub struct Model {
     pub secret_enc: String,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// The source of the integrator token that made it (m0018); null when an admin or an
+    /// integrator token bound to no source made it.
+    pub owner_source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
