@@ -424,18 +424,13 @@ async fn create_token(
     let store = connect(&config).await?;
     let expires_at =
         expires_in_days.map(|d| hirelay::domain::time::now_millis() + i64::from(d) * DAY_MS);
-    let (identity, token) = store
-        .create_token_with(&hirelay::store::tokens::NewToken {
-            name,
-            role,
-            source,
-            expires_at,
-        })
-        .await?;
-    let detail = serde_json::json!({"name": name, "role": role.as_str(), "source": source,
-        "expires_at": expires_at});
-    hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.create", &identity.id, detail)
-        .await?;
+    let new = hirelay::store::tokens::NewToken {
+        name,
+        role,
+        source,
+        expires_at,
+    };
+    let (identity, token) = store.create_token_audited(&new, CLI_ACTOR).await?;
     let until = expires_at
         .map(|at| format!(", valid until {}", hirelay::domain::time::rfc3339(at)))
         .unwrap_or_default();

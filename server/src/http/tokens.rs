@@ -127,25 +127,16 @@ async fn create(
             ))
         }
     };
+    let new = NewToken {
+        name,
+        role,
+        source,
+        expires_at,
+    };
     let (identity, token) = state
         .store
-        .create_token_with(&NewToken {
-            name,
-            role,
-            source,
-            expires_at,
-        })
+        .create_token_audited(&new, &auth.actor())
         .await?;
-    let detail = serde_json::json!({"name": name, "role": role.as_str(), "source": source,
-        "expires_at": expires_at});
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "token.create",
-        &identity.id,
-        detail,
-    )
-    .await?;
     let info = TokenInfo {
         id: identity.id,
         name: identity.name,

@@ -1,6 +1,8 @@
 //! API tokens: created once (the token is shown once), stored as a hash, looked up by hash;
 //! listed without their secret, revoked by id, refused after their expiry.
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::entities::api_token;
 use super::{Store, StoreError, StoreResult};
@@ -100,6 +102,31 @@ impl Store {
         &self,
         new: &NewToken<'_>,
     ) -> StoreResult<(TokenIdentity, String)> {
+        Self::insert_token(&self.db, new).await
+    }
+
+    /// Creates a token as `actor` asked, with its audit entry (`token.create`: name, role,
+    /// source, expiry; never the token), both or neither.
+    pub async fn create_token_audited(
+        &self,
+        new: &NewToken<'_>,
+        actor: &str,
+    ) -> StoreResult<(TokenIdentity, String)> {
+        self.in_transaction(async |txn| {
+            let (identity, token) = Self::insert_token(txn, new).await?;
+            let detail = serde_json::json!({"name": identity.name, "role": identity.role.as_str(),
+                "source": identity.source, "expires_at": new.expires_at});
+            Store::audit(txn, actor, "token.create", &identity.id, detail).await?;
+            Ok((identity, token))
+        })
+        .await
+    }
+
+    /// Stores a new token; answers its identity and the token itself (shown once).
+    async fn insert_token<C: ConnectionTrait>(
+        db: &C,
+        new: &NewToken<'_>,
+    ) -> StoreResult<(TokenIdentity, String)> {
         let NewToken {
             name,
             role,
@@ -120,7 +147,7 @@ impl Store {
             last_used_at: Set(None),
             source: Set(source.map(|s| s.as_str().to_owned())),
         })
-        .exec(&self.db)
+        .exec(db)
         .await?;
         Ok((
             TokenIdentity {
