@@ -482,7 +482,7 @@ async fn list_tokens(config: Config) -> anyhow::Result<ExitCode> {
 async fn revoke_token(config: Config, id: &str) -> anyhow::Result<ExitCode> {
     let store = connect(&config).await?;
     match store
-        .revoke_token(id, hirelay::domain::time::now_millis())
+        .revoke_token_audited(id, CLI_ACTOR, hirelay::domain::time::now_millis())
         .await
     {
         Ok(t) if t.revoked_at.is_some() => {
@@ -490,8 +490,6 @@ async fn revoke_token(config: Config, id: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Ok(t) => {
-            let detail = serde_json::json!({"name": t.name, "role": t.role});
-            hirelay::store::Store::audit(&store.db, CLI_ACTOR, "token.revoke", id, detail).await?;
             println!("revoked {} token {id} (`{}`)", t.role, t.name);
             Ok(ExitCode::SUCCESS)
         }

@@ -17,7 +17,7 @@ use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::events::{EventFilter, ReplayFilter};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/events", web::get().to(list))
@@ -239,15 +239,15 @@ async fn replay_one(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     event_in(&state.store, auth.scope(), &id).await?;
-    let event = state.store.replay_event(&id, now_millis()).await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "event.replay",
-        &id,
-        serde_json::json!({}),
-    )
-    .await?;
+    let event = state
+        .store
+        .in_transaction(async |txn| {
+            let event = Store::replay_event(txn, &id, now_millis()).await?;
+            let detail = serde_json::json!({});
+            Store::audit(txn, &auth.actor(), "event.replay", &id, detail).await?;
+            Ok::<_, StoreError>(event)
+        })
+        .await?;
     state.queue_wake.notify_waiters();
     Ok(HttpResponse::Accepted().json(EventOut::from(&event)))
 }
@@ -301,15 +301,15 @@ async fn replay_many(
             (None, _) => None,
         },
     };
-    let replayed = state.store.replay_events(&filter, now_millis()).await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "event.replay_many",
-        "events",
-        serde_json::json!({"replayed": replayed}),
-    )
-    .await?;
+    let replayed = state
+        .store
+        .in_transaction(async |txn| {
+            let replayed = Store::replay_events(txn, &filter, now_millis()).await?;
+            let detail = serde_json::json!({"replayed": replayed});
+            Store::audit(txn, &auth.actor(), "event.replay_many", "events", detail).await?;
+            Ok::<_, StoreError>(replayed)
+        })
+        .await?;
     state.queue_wake.notify_waiters();
     Ok(HttpResponse::Accepted().json(ReplayOut { replayed }))
 }

@@ -9,7 +9,6 @@ use super::AppState;
 use crate::domain::role::{token_source, Role};
 use crate::domain::time::{now_millis, rfc3339};
 use crate::store::tokens::{NewToken, TokenInfo};
-use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/tokens", web::get().to(list))
@@ -166,11 +165,10 @@ async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = now_millis();
-    let before = state.store.revoke_token(&id, now).await?;
-    if before.revoked_at.is_none() {
-        let detail = serde_json::json!({"name": before.name, "role": before.role});
-        Store::audit(&state.store.db, &auth.actor(), "token.revoke", &id, detail).await?;
-    }
+    let before = state
+        .store
+        .revoke_token_audited(&id, &auth.actor(), now)
+        .await?;
     let after = TokenInfo {
         revoked_at: before.revoked_at.or(Some(now)),
         ..before

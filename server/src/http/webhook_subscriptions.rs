@@ -18,7 +18,7 @@ use crate::domain::time::{now_millis, rfc3339};
 use crate::outbound::TargetPolicy;
 use crate::store::entities::webhook_subscription;
 use crate::store::webhooks::NewSubscription;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub use crate::domain::outbound_events::OUTBOUND_EVENT_TYPES;
 
@@ -134,26 +134,22 @@ async fn create(
         .await?;
     let secret = new_signing_secret();
     let sealed = state.secret_box.seal(&secret);
+    let new = NewSubscription {
+        url: url.as_str(),
+        event_types: &event_types,
+        secret_sealed: &sealed,
+        owner: auth.scope().owner(),
+    };
     let sub = state
         .store
-        .create_webhook_subscription(
-            NewSubscription {
-                url: url.as_str(),
-                event_types: &event_types,
-                secret_sealed: &sealed,
-                owner: auth.scope().owner(),
-            },
-            now_millis(),
-        )
+        .in_transaction(async |txn| {
+            let sub = Store::create_webhook_subscription(txn, new, now_millis()).await?;
+            let detail = serde_json::json!({"url": sub.url, "event_types": event_types});
+            let actor = auth.actor();
+            Store::audit(txn, &actor, "webhook_subscription.create", &sub.id, detail).await?;
+            Ok::<_, StoreError>(sub)
+        })
         .await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "webhook_subscription.create",
-        &sub.id,
-        serde_json::json!({"url": sub.url, "event_types": event_types}),
-    )
-    .await?;
     Ok(HttpResponse::Created().json(out(&sub, Some(secret))?))
 }
 
@@ -167,16 +163,19 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     state
         .store
-        .disable_webhook_subscription(&id, auth.scope(), now_millis())
+        .in_transaction(async |txn| {
+            Store::disable_webhook_subscription(txn, &id, auth.scope(), now_millis()).await?;
+            let detail = serde_json::json!({});
+            Store::audit(
+                txn,
+                &auth.actor(),
+                "webhook_subscription.delete",
+                &id,
+                detail,
+            )
+            .await
+        })
         .await?;
-    Store::audit(
-        &state.store.db,
-        &auth.actor(),
-        "webhook_subscription.delete",
-        &id,
-        serde_json::json!({}),
-    )
-    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

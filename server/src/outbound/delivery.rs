@@ -289,19 +289,19 @@ mod tests {
         let (_dir, store) = store().await;
         let secret_box =
             SecretBox::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "test").unwrap();
-        store
-            .create_webhook_subscription(
-                NewSubscription {
-                    url: "http://127.0.0.1:9/hook",
-                    event_types: &["application.routed".to_owned()],
-                    secret_sealed: &secret_box
-                        .seal("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
-                    owner: None,
-                },
-                1,
-            )
-            .await
-            .unwrap();
+        Store::create_webhook_subscription(
+            &store.db,
+            NewSubscription {
+                url: "http://127.0.0.1:9/hook",
+                event_types: &["application.routed".to_owned()],
+                secret_sealed: &secret_box
+                    .seal("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+                owner: None,
+            },
+            1,
+        )
+        .await
+        .unwrap();
         let queued = Store::enqueue_webhook(
             &store.db,
             "application.routed",

@@ -284,10 +284,7 @@ impl Store {
     }
 
     pub async fn get_event(&self, id: &str) -> StoreResult<event::Model> {
-        Events::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
+        event_by_id(&self.db, id).await
     }
 
     /// Events newest first, optionally of one status; `cursor` is the last id of the previous page.
@@ -316,8 +313,12 @@ impl Store {
 
     /// Puts one finished event back in the queue, due now. A `processing` event is left alone,
     /// and so is a record of hirelay's own (it is not processed).
-    pub async fn replay_event(&self, id: &str, now: i64) -> StoreResult<event::Model> {
-        let event = self.get_event(id).await?;
+    pub async fn replay_event<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<event::Model> {
+        let event = event_by_id(db, id).await?;
         if event.status == EventStatus::Processing.as_str() {
             return Err(StoreError::Conflict(format!(
                 "event {id} is being processed right now"
@@ -331,13 +332,17 @@ impl Store {
         if let Some(note) = crate::domain::personal::purge_note(&event.payload) {
             return Err(StoreError::Conflict(format!("event {id}: {note}")));
         }
-        requeue(&self.db, Column::Id.eq(id), now).await?;
-        self.get_event(id).await
+        requeue(db, Column::Id.eq(id), now).await?;
+        event_by_id(db, id).await
     }
 
     /// Puts every finished event that matches `filter` back in the queue (not those whose
     /// payload was purged); answers how many.
-    pub async fn replay_events(&self, filter: &ReplayFilter, now: i64) -> StoreResult<u64> {
+    pub async fn replay_events<C: ConnectionTrait>(
+        db: &C,
+        filter: &ReplayFilter,
+        now: i64,
+    ) -> StoreResult<u64> {
         let mut condition = filter
             .events
             .condition()
@@ -357,7 +362,7 @@ impl Store {
             }
             condition = condition.add(Column::Id.in_subquery(decided));
         }
-        requeue(&self.db, condition, now).await
+        requeue(db, condition, now).await
     }
 
     /// Whether any event waits for a worker or is in one's hands (`pending`, `processing`):
@@ -632,6 +637,14 @@ async fn stored_keys<C: ConnectionTrait>(db: &C, batch: &[NewEvent]) -> StoreRes
         }
     }
     Ok(found)
+}
+
+/// One event; `NotFound` for an unknown id.
+async fn event_by_id<C: ConnectionTrait>(db: &C, id: &str) -> StoreResult<event::Model> {
+    Events::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
 }
 
 #[cfg(test)]

@@ -206,9 +206,13 @@ impl Store {
 
     /// Revokes token `id` at `now`: the next request with it is refused. Answers the token as
     /// it was (already revoked if `revoked_at` is set); `NotFound` for an unknown id.
-    pub async fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenInfo> {
+    pub async fn revoke_token<C: ConnectionTrait>(
+        db: &C,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<TokenInfo> {
         let found = api_token::Entity::find_by_id(id)
-            .one(&self.db)
+            .one(db)
             .await?
             .map(info)
             .ok_or_else(|| StoreError::NotFound(format!("token `{id}`")))?;
@@ -217,10 +221,29 @@ impl Store {
                 .col_expr(api_token::Column::RevokedAt, now.into())
                 .filter(api_token::Column::Id.eq(id))
                 .filter(api_token::Column::RevokedAt.is_null())
-                .exec(&self.db)
+                .exec(db)
                 .await?;
         }
         Ok(found)
+    }
+
+    /// Revokes token `id` as `actor` asked, with its audit entry (`token.revoke`) when it was
+    /// not revoked already, both or neither; answers the token as it was.
+    pub async fn revoke_token_audited(
+        &self,
+        id: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<TokenInfo> {
+        self.in_transaction(async |txn| {
+            let before = Self::revoke_token(txn, id, now).await?;
+            if before.revoked_at.is_none() {
+                let detail = serde_json::json!({"name": before.name, "role": before.role});
+                Store::audit(txn, actor, "token.revoke", id, detail).await?;
+            }
+            Ok(before)
+        })
+        .await
     }
 
     async fn stored_token(&self, token: &str) -> StoreResult<Option<api_token::Model>> {

@@ -51,8 +51,8 @@ fn subscriptions_of(scope: Scope) -> sea_orm::Condition {
 
 impl Store {
     /// Creates a subscription.
-    pub async fn create_webhook_subscription(
-        &self,
+    pub async fn create_webhook_subscription<C: ConnectionTrait>(
+        db: &C,
         new: NewSubscription<'_>,
         now: i64,
     ) -> StoreResult<webhook_subscription::Model> {
@@ -74,7 +74,7 @@ impl Store {
             disabled_at: Set(None),
             owner_source: Set(model.owner_source.clone()),
         })
-        .exec(&self.db)
+        .exec(db)
         .await?;
         Ok(model)
     }
@@ -105,8 +105,8 @@ impl Store {
 
     /// Ends a subscription `scope` reaches: nothing more is queued for it. One outside the
     /// scope is `NotFound`, like an unknown one, so that ids do not leak.
-    pub async fn disable_webhook_subscription(
-        &self,
+    pub async fn disable_webhook_subscription<C: ConnectionTrait>(
+        db: &C,
         id: &str,
         scope: Scope,
         now: i64,
@@ -116,7 +116,7 @@ impl Store {
             .filter(webhook_subscription::Column::Id.eq(id))
             .filter(subscriptions_of(scope))
             .filter(webhook_subscription::Column::DisabledAt.is_null())
-            .exec(&self.db)
+            .exec(db)
             .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound(format!("webhook subscription `{id}`")));

@@ -337,19 +337,18 @@ async fn m7_an_internal_address_is_refused_at_connect_time() {
         format!("https://localhost:{port}"),
         subscriber.url.clone(),
     ] {
-        app.state
-            .store
-            .create_webhook_subscription(
-                hirelay::store::webhooks::NewSubscription {
-                    url: &url,
-                    event_types: &types,
-                    secret_sealed: &sealed,
-                    owner: None,
-                },
-                hirelay::domain::time::now_millis(),
-            )
-            .await
-            .unwrap();
+        hirelay::store::Store::create_webhook_subscription(
+            &app.state.store.db,
+            hirelay::store::webhooks::NewSubscription {
+                url: &url,
+                event_types: &types,
+                secret_sealed: &sealed,
+                owner: None,
+            },
+            hirelay::domain::time::now_millis(),
+        )
+        .await
+        .unwrap();
     }
     let queued = hirelay::store::Store::enqueue_webhook(
         &app.state.store.db,
