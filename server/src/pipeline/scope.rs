@@ -405,14 +405,9 @@ impl BatchScope {
         let created: Vec<application::Model> = self.created.drain().map(|(_, a)| a).collect();
         Store::insert_applications(db, &created).await?;
         let applications_us = lap.next();
-        Store::record_kpis(db, &self.kpis).await?;
-        self.kpis.clear();
-        let kpis_us = lap.next();
         Store::set_labels(db, &self.labels).await?;
         self.labels.clear();
         let labels_us = lap.next();
-        Store::insert_history(db, std::mem::take(&mut self.history)).await?;
-        let history_us = lap.next();
         let planned = std::mem::take(&mut self.invitations);
         let applications: Vec<String> = planned
             .iter()
@@ -442,6 +437,18 @@ impl BatchScope {
         for (mail, outcome) in mails.iter().zip(outcomes) {
             queued_as(mail, outcome);
         }
+        let mails_us = lap.next();
+        // Last, the writes that add to shared daily counters (`funnel_days` with the history,
+        // `kpi_days` with the KPI points): every batch of a day adds to the same rows, and on
+        // PostgreSQL a worker holds their row locks from its upsert until it commits, so
+        // concurrent workers wait for each other there. Written here, the locks are held for
+        // the batch's closing writes only. (The funnel's facts read the batch's invitations
+        // and mails, so they are refreshed after those.)
+        Store::insert_history(db, std::mem::take(&mut self.history)).await?;
+        let history_us = lap.next();
+        Store::record_kpis(db, &self.kpis).await?;
+        self.kpis.clear();
+        let kpis_us = lap.next();
         tracing::debug!(
             applications = created.len(),
             applications_us,
@@ -450,7 +457,7 @@ impl BatchScope {
             history_us,
             invitations = applications.len(),
             invitations_us,
-            mails_us = lap.next(),
+            mails_us,
             "batch writes"
         );
         Ok(())
