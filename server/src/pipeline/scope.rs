@@ -398,14 +398,16 @@ impl BatchScope {
     }
 
     /// Writes what was kept for the end of the batch.
+    ///
+    /// `RUST_LOG=hirelay::pipeline=debug` logs how long each kind of write took.
     pub async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), HandleError> {
+        let mut lap = Lap::start();
         let created: Vec<application::Model> = self.created.drain().map(|(_, a)| a).collect();
         Store::insert_applications(db, &created).await?;
-        Store::record_kpis(db, &self.kpis).await?;
-        self.kpis.clear();
+        let applications_us = lap.next();
         Store::set_labels(db, &self.labels).await?;
         self.labels.clear();
-        Store::insert_history(db, std::mem::take(&mut self.history)).await?;
+        let labels_us = lap.next();
         let planned = std::mem::take(&mut self.invitations);
         let applications: Vec<String> = planned
             .iter()
@@ -418,6 +420,7 @@ impl BatchScope {
         for (application, outcome) in applications.iter().zip(&invited) {
             tracing::info!(%application, %outcome, "career relay invitation");
         }
+        let invitations_us = lap.next();
         let stored: Vec<&invitation::Model> = invited
             .iter()
             .filter_map(|outcome| match outcome {
@@ -434,6 +437,46 @@ impl BatchScope {
         for (mail, outcome) in mails.iter().zip(outcomes) {
             queued_as(mail, outcome);
         }
+        let mails_us = lap.next();
+        // Last, the writes that add to shared daily counters (`funnel_days` with the history,
+        // `kpi_days` with the KPI points): every batch of a day adds to the same rows, and on
+        // PostgreSQL a worker holds their row locks from its upsert until it commits, so
+        // concurrent workers wait for each other there. Written here, the locks are held for
+        // the batch's closing writes only. (The funnel's facts read the batch's invitations
+        // and mails, so they are refreshed after those.)
+        Store::insert_history(db, std::mem::take(&mut self.history)).await?;
+        let history_us = lap.next();
+        Store::record_kpis(db, &self.kpis).await?;
+        self.kpis.clear();
+        let kpis_us = lap.next();
+        tracing::debug!(
+            applications = created.len(),
+            applications_us,
+            kpis_us,
+            labels_us,
+            history_us,
+            invitations = applications.len(),
+            invitations_us,
+            mails_us,
+            "batch writes"
+        );
         Ok(())
+    }
+}
+
+/// Microseconds between successive calls, for the debug log of a batch's writes.
+struct Lap(std::time::Instant);
+
+impl Lap {
+    fn start() -> Lap {
+        Lap(std::time::Instant::now())
+    }
+
+    /// Microseconds since the last call (or the start).
+    fn next(&mut self) -> u64 {
+        let now = std::time::Instant::now();
+        let us = (now - self.0).as_micros() as u64;
+        self.0 = now;
+        us
     }
 }

@@ -240,9 +240,16 @@ impl Worker {
         let handled = records.len();
         let records: Vec<_> = records.into_iter().flatten().collect();
         let ids: Vec<&str> = batch[..handled].iter().map(|e| e.id.as_str()).collect();
+        let writing = std::time::Instant::now();
         Store::insert_decisions(txn, &records).await?;
+        let decisions_us = writing.elapsed().as_micros() as u64;
         // The rest of the batch stays pending, due now.
         let finished = Store::finish_taken_events(txn, &ids, now_millis()).await?;
+        tracing::debug!(
+            decisions_us,
+            finish_us = writing.elapsed().as_micros() as u64 - decisions_us,
+            "decisions and event states written"
+        );
         if finished != ids.len() as u64 {
             return Err(BatchFallback::Taken);
         }
