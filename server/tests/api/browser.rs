@@ -320,9 +320,7 @@ impl Browser {
 impl Drop for Browser {
     /// Stops chromedriver and whatever it started, also when a test failed half-way.
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
+        crate::helpers::signal_group(&self.driver, nix::sys::signal::Signal::SIGKILL);
         let _ = self.driver.wait();
     }
 }

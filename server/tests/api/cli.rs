@@ -146,12 +146,7 @@ impl Drop for Served {
 
 /// Sends SIGTERM to `child` and waits up to 30 s for it to exit.
 pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let sent = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("run kill");
-    assert!(sent.success(), "kill -TERM failed");
+    crate::helpers::signal_process(child, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -506,3 +506,19 @@ impl TestApp {
             .header("x-csrf-token", &session.csrf)
     }
 }
+
+/// Sends `signal` to the process group `child` leads (it was started with `process_group(0)`),
+/// so whatever it started in the background goes too. Never through an external `kill`: procps'
+/// `kill -KILL -PID`, without `--`, signals every process on the machine.
+pub fn signal_group(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::killpg(group, signal);
+}
+
+/// Sends `signal` to `child` alone.
+pub fn signal_process(
+    child: &std::process::Child,
+    signal: nix::sys::signal::Signal,
+) -> nix::Result<()> {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal)
+}

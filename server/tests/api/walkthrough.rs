@@ -92,10 +92,7 @@ struct Group(std::process::Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.0.id()))
-            .status();
+        crate::helpers::signal_group(&self.0, nix::sys::signal::Signal::SIGKILL);
         let _ = self.0.wait();
     }
 }
