@@ -23,6 +23,7 @@ mod m0014_decision_context;
 mod m0015_funnel_aggregates;
 mod m0016_user_accounts;
 mod m0017_candidate_erasure;
+mod m0018_event_person;
 
 /// Refills the funnel's and the KPIs' counters from the stored facts (after a bulk load).
 pub use m0015_funnel_aggregates::rebuild as rebuild_funnel_aggregates;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_funnel_aggregates::Migration),
             Box::new(m0016_user_accounts::Migration),
             Box::new(m0017_candidate_erasure::Migration),
+            Box::new(m0018_event_person::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::domain::status::{EventSource, EventStatus};
 use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
+use crate::store::audit::CandidateRead;
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::events::{EventFilter, ReplayFilter};
@@ -157,16 +158,32 @@ async fn list(
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
     responses((status = 200, body = EventDetailOut), (status = 404)), security(("bearer" = [])))]
 async fn get(
-    _: Auth<Admin>,
+    auth: Auth<Admin>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(detail(&state.store, &id).await?))
+    let event = state.store.get_event(&id).await?;
+    // Issue 16: the payload and the decision's context show the candidates the event is about.
+    let candidates = Store::event_candidates(&state.store.db, &event).await?;
+    let reads: Vec<CandidateRead> = candidates
+        .iter()
+        .map(|candidate| CandidateRead {
+            target: &id,
+            candidate,
+        })
+        .collect();
+    Store::audit_candidate_reads(
+        &state.store.db,
+        &auth.actor(),
+        "GET /v1/events/{id}",
+        &reads,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(detail(&state.store, event).await?))
 }
 
-async fn detail(store: &Store, id: &str) -> Result<EventDetailOut, ApiError> {
-    let event = store.get_event(id).await?;
-    let decisions = Store::decisions_for(&store.db, id).await?;
+async fn detail(store: &Store, event: event::Model) -> Result<EventDetailOut, ApiError> {
+    let decisions = Store::decisions_for(&store.db, &event.id).await?;
     Ok(EventDetailOut {
         payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
         event: EventOut::from(&event),
