@@ -108,7 +108,8 @@ async fn load_events(db: &sea_orm::DatabaseConnection, rejections: i64) -> anyho
                 "SELECT 'evt_b' || n, 'ats', 'application.status_changed', 'wh-b' || n, 'hash-b' || n, \
                  '{{\"type\":\"application.status_changed\",\"ats_application_id\":\"ats-b' || n || \
                  '\",\"candidate\":{{\"name\":\"ベンチ 候補者\",\"email\":\"b' || n || '@example.jp\"}},\
-                 \"to_status\":\"rejected\",\"stage\":\"一次面接\",\"reason\":\"経験年数不足\"}}', \
+                 \"to_status\":\"rejected\",\"stage\":\"一次面接\",\"reason\":\"経験年数不足\",\
+                 \"changed_at\":\"2026-11-21T18:00:00+09:00\"}}', \
                  'done', 1, {at}, {at}, {at}"
             ),
             "TRUE",
