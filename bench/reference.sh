@@ -1,8 +1,9 @@
 # Sourced by the benchmarks: runs ../shared/bench's reference server (mode `durable`: signature
 # check, SQLite WAL + synchronous=FULL, group commit before 202) under the same signed load as
-# side-by-side.sh, alone, and prints "rps p99_ms". Targets in the issues are ratios to it,
-# measured in one run: the issues quote it at 49,000 webhooks/s on the machine they were written
-# on (../shared/bench/README.md), so "10,000 events/s" means 10,000/49,000 = 0.204× its rate.
+# side-by-side.sh, alone, and prints "rps p99_ms" (on REFERENCE_PORT, 18099 by default: set
+# another to run two benchmarks at once). Targets in the issues are ratios to it, measured in
+# one run: the issues quote it at 49,000 webhooks/s on the machine they were written on
+# (../shared/bench/README.md), so "10,000 events/s" means 10,000/49,000 = 0.204× its rate.
 #
 #   source bench/reference.sh; read -r ref_rps ref_p99 < <(reference_run 10)
 REFERENCE_QUOTED_RPS=49000
@@ -10,7 +11,7 @@ bench_shared=${SHARED_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/s
 bench_secret=${BENCH_SECRET:-whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}
 
 reference_run() { # reference_run SECONDS -> "rps p99_ms"
-  local secs=${1:-10} port=18099 work pid out
+  local secs=${1:-10} port=${REFERENCE_PORT:-18099} work pid out
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
   CARGO_TARGET_DIR=${REFERENCE_TARGET:-/tmp/hirelay-reference-target} \
     cargo build --release --quiet --manifest-path "$bench_shared/bench/reference/Cargo.toml"

@@ -24,6 +24,7 @@ mod m0015_funnel_aggregates;
 mod m0016_user_accounts;
 mod m0017_candidate_erasure;
 mod m0018_integrator_sources;
+mod m0019_event_person;
 
 /// Refills the funnel's and the KPIs' counters from the stored facts (after a bulk load).
 pub use m0015_funnel_aggregates::rebuild as rebuild_funnel_aggregates;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_user_accounts::Migration),
             Box::new(m0017_candidate_erasure::Migration),
             Box::new(m0018_integrator_sources::Migration),
+            Box::new(m0019_event_person::Migration),
         ]
     }
 }

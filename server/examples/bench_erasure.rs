@@ -40,6 +40,18 @@ async fn main() -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    // Loaded rows are as an older hirelay stored them: the server records each event's person
+    // (m0018) as it does after an upgrade, before the erasures are timed.
+    let started = Instant::now();
+    let recorded = server
+        .state
+        .ingest
+        .record_people(&tokio_util::sync::CancellationToken::new())
+        .await?;
+    println!(
+        "recorded the person of {recorded} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let (_, token) = server
         .state
         .store
@@ -96,7 +108,8 @@ async fn load_events(db: &sea_orm::DatabaseConnection, rejections: i64) -> anyho
                 "SELECT 'evt_b' || n, 'ats', 'application.status_changed', 'wh-b' || n, 'hash-b' || n, \
                  '{{\"type\":\"application.status_changed\",\"ats_application_id\":\"ats-b' || n || \
                  '\",\"candidate\":{{\"name\":\"ベンチ 候補者\",\"email\":\"b' || n || '@example.jp\"}},\
-                 \"to_status\":\"rejected\",\"stage\":\"一次面接\",\"reason\":\"経験年数不足\"}}', \
+                 \"to_status\":\"rejected\",\"stage\":\"一次面接\",\"reason\":\"経験年数不足\",\
+                 \"changed_at\":\"2026-11-21T18:00:00+09:00\"}}', \
                  'done', 1, {at}, {at}, {at}"
             ),
             "TRUE",

@@ -67,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
             body_hash: hirelay::ingest::body_hash(payload.as_bytes()),
             payload,
             received_at: hirelay::domain::time::now_millis(),
+            person: Default::default(),
         });
     }
     // Stored as a poll or a backfill stores what it pulls: a thousand to a transaction, each

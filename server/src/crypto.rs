@@ -75,6 +75,12 @@ impl AddressHash {
 }
 
 impl AddressKey {
+    /// A fixed key for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> AddressKey {
+        AddressKey::derive(&[7; 32])
+    }
+
     /// Derives the key from the instance's 32-byte secret key.
     fn derive(secret: &[u8; 32]) -> AddressKey {
         AddressKey(Arc::new(hmac_sha256(secret, ADDRESS_KEY_LABEL)))

@@ -91,7 +91,11 @@ impl Application {
             readiness.notice("invitations", Some(notice));
         }
         let queue_wake = Arc::new(tokio::sync::Notify::new());
-        let ingest = Ingest::start(store.clone(), config.webhook_secrets.clone())?;
+        let ingest = Ingest::start(
+            store.clone(),
+            config.webhook_secrets.clone(),
+            address_key.clone(),
+        )?;
         let instance = crate::domain::ids::new_id("inst");
         let scripts = Scripts::start(
             store.clone(),
@@ -137,6 +141,7 @@ impl Application {
             store: store.clone(),
             client: bizreach.clone(),
             queue_wake: queue_wake.clone(),
+            key: address_key.clone(),
         };
         let scheduler = Scheduler::new(store.clone(), instance.clone());
         if bizreach.is_some() {
@@ -204,6 +209,7 @@ impl Application {
 
         tasks.push(scheduler.start(shutdown.clone()));
         tasks.push(sender);
+        tasks.push(ingest.record_people_in_background(shutdown.clone()));
         tasks.push(
             DeliveryWorker::new(
                 store.clone(),

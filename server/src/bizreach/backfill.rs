@@ -47,6 +47,8 @@ pub struct Backfill<'a> {
     pub store: &'a Store,
     pub client: Option<&'a BizreachClient>,
     pub queue_wake: &'a Arc<tokio::sync::Notify>,
+    /// Records each event's person (issue 16).
+    pub key: &'a crate::crypto::AddressKey,
 }
 
 impl Backfill<'_> {
@@ -71,7 +73,7 @@ impl Backfill<'_> {
         loop {
             let page = client.applications(id, None, cursor.as_deref()).await?;
             for raw in &page.applications {
-                match pulled_event(id, raw, PullKind::Backfill) {
+                match pulled_event(id, raw, PullKind::Backfill, self.key) {
                     Ok(p) => {
                         pulled.insert(p.event.application.id.as_str().to_owned(), p);
                     }

@@ -1,11 +1,12 @@
 //! A pulled application as the event hirelay stores: the contract's BizReach application event,
 //! with `type` derived from the channel (I1: `direct` → `application.received`, `scout` →
 //! `scout.replied`), stored through the same path as pushed webhooks.
+use crate::crypto::AddressKey;
 use crate::domain::ids::new_id;
 use crate::domain::payload::{parse_json, BizreachApplicationEvent, PayloadError};
 use crate::domain::status::EventSource;
 use crate::domain::time::now_millis;
-use crate::ingest::body_hash;
+use crate::ingest::{body_hash, event_person};
 use crate::store::events::NewEvent;
 
 /// How the event of a pulled application is keyed for idempotency.
@@ -24,11 +25,13 @@ pub struct PulledEvent {
     pub new: NewEvent,
 }
 
-/// The event for `application` (as the source API sent it) of `group_account_id`.
+/// The event for `application` (as the source API sent it) of `group_account_id`, recorded as
+/// about the candidate's address under `key`.
 pub fn pulled_event(
     group_account_id: &str,
     application: &serde_json::Value,
     kind: PullKind,
+    key: &AddressKey,
 ) -> Result<PulledEvent, PayloadError> {
     let event_type = match application.get("channel").and_then(|c| c.as_str()) {
         Some("scout") => "scout.replied",
@@ -56,6 +59,7 @@ pub fn pulled_event(
             body_hash: hash,
             payload,
             received_at: now_millis(),
+            person: event_person(key, Some(&event.application.candidate.email), None),
         },
         event,
     })
@@ -73,15 +77,39 @@ mod tests {
 
     #[test]
     fn i1_scout_applications_become_scout_replied_and_changes_are_new_events() {
-        let a = pulled_event("grp-001", &app("new"), PullKind::Poll).unwrap();
+        let a = pulled_event(
+            "grp-001",
+            &app("new"),
+            PullKind::Poll,
+            &AddressKey::for_tests(),
+        )
+        .unwrap();
         assert_eq!(a.new.kind, "scout.replied");
         assert!(a.new.webhook_id.starts_with("pull:br-app-1:"));
         assert_eq!(a.new.webhook_id.len(), "pull:br-app-1:".len() + 16);
-        let same = pulled_event("grp-001", &app("new"), PullKind::Poll).unwrap();
+        let same = pulled_event(
+            "grp-001",
+            &app("new"),
+            PullKind::Poll,
+            &AddressKey::for_tests(),
+        )
+        .unwrap();
         assert_eq!(a.new.webhook_id, same.new.webhook_id);
-        let changed = pulled_event("grp-001", &app("rejected"), PullKind::Poll).unwrap();
+        let changed = pulled_event(
+            "grp-001",
+            &app("rejected"),
+            PullKind::Poll,
+            &AddressKey::for_tests(),
+        )
+        .unwrap();
         assert_ne!(a.new.webhook_id, changed.new.webhook_id);
-        let b = pulled_event("grp-001", &app("new"), PullKind::Backfill).unwrap();
+        let b = pulled_event(
+            "grp-001",
+            &app("new"),
+            PullKind::Backfill,
+            &AddressKey::for_tests(),
+        )
+        .unwrap();
         assert_eq!(b.new.webhook_id, "backfill:br-app-1");
         // Stored as sent: the email is normalised by the pipeline, not here.
         assert!(a.new.payload.contains("Taro@Example.jp"));
@@ -91,7 +119,9 @@ mod tests {
     fn a_malformed_application_names_the_field() {
         let mut bad = app("new");
         bad["status"] = "lost".into();
-        let err = pulled_event("grp-001", &bad, PullKind::Poll).err().unwrap();
+        let err = pulled_event("grp-001", &bad, PullKind::Poll, &AddressKey::for_tests())
+            .err()
+            .unwrap();
         assert_eq!(err.field.as_deref(), Some("application.status"));
     }
 }

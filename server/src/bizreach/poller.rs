@@ -62,6 +62,8 @@ pub struct Poller {
     pub client: Option<BizreachClient>,
     /// Woken when new events were stored.
     pub queue_wake: Arc<tokio::sync::Notify>,
+    /// Records each event's person (issue 16).
+    pub key: crate::crypto::AddressKey,
 }
 
 impl Poller {
@@ -135,7 +137,7 @@ impl Poller {
             let mut events: Vec<NewEvent> = Vec::with_capacity(page.applications.len());
             for raw in &page.applications {
                 report.fetched += 1;
-                match pulled_event(&group.id, raw, PullKind::Poll) {
+                match pulled_event(&group.id, raw, PullKind::Poll, &self.key) {
                     Ok(pulled) => {
                         let applied_at = pulled.event.application.applied_at.timestamp_millis();
                         newest = newest.max(applied_at);

@@ -239,6 +239,16 @@ impl InboundEvent {
         Ok(event)
     }
 
+    /// The address of the candidate the event names, if it names one (issue 16: recorded with
+    /// the event as a keyed hash, so an erasure finds the event by index).
+    pub fn candidate_email(&self) -> Option<&Email> {
+        match self {
+            InboundEvent::Bizreach(e) => Some(&e.application.candidate.email),
+            InboundEvent::Ats(change) => change.candidate.as_ref().map(|c| &c.email),
+            InboundEvent::CareerRelay(_) => None,
+        }
+    }
+
     /// The event's `type`, as stored.
     pub fn kind(&self) -> &'static str {
         match self {

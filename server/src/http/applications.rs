@@ -10,9 +10,10 @@ use crate::domain::email::Email;
 use crate::domain::message_kind::MessageKind;
 use crate::domain::role::Role;
 use crate::store::applications::BIZREACH;
+use crate::store::audit::CandidateRead;
+use crate::views::{application_json, history_json};
 use crate::store::entities::application;
 use crate::store::Store;
-use crate::views::{application_json, history_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/applications", web::get().to(find))
@@ -43,13 +44,14 @@ async fn with_candidate(
         body["candidate"] = json!({"id": candidate.id, "erased": candidate.erased_at.is_some()});
         return Ok(body);
     }
-    Store::audit_candidate(
+    Store::audit_candidate_reads(
         &state.store.db,
         &caller.actor(),
-        "candidate.read",
-        &app.id,
-        Some(&candidate.id),
-        json!({"via": "GET /v1/applications"}),
+        "GET /v1/applications",
+        &[CandidateRead {
+            target: &app.id,
+            candidate: &candidate.id,
+        }],
     )
     .await?;
     let mut body = application_json(app, Some(&candidate));

@@ -14,6 +14,7 @@ use super::AppState;
 use crate::domain::role::Scope;
 use crate::domain::status::{EventSource, EventStatus};
 use crate::domain::time::{now_millis, parse_rfc3339, rfc3339};
+use crate::store::audit::CandidateRead;
 use crate::store::decisions::DecisionRecord;
 use crate::store::entities::event;
 use crate::store::events::{EventFilter, ReplayFilter};
@@ -207,12 +208,32 @@ async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(detail(&state.store, auth.scope(), &id).await?))
+    let event = event_in(&state.store, auth.scope(), &id).await?;
+    // Issue 16: the payload and the decision's context show the candidates the event is about.
+    let candidates = Store::event_candidates(&state.store.db, &event).await?;
+    let reads: Vec<CandidateRead> = candidates
+        .iter()
+        .map(|candidate| CandidateRead {
+            target: &id,
+            candidate,
+        })
+        .collect();
+    Store::audit_candidate_reads(
+        &state.store.db,
+        &auth.actor(),
+        "GET /v1/events/{id}",
+        &reads,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(detail(&state.store, auth.scope(), event).await?))
 }
 
-async fn detail(store: &Store, scope: Scope, id: &str) -> Result<EventDetailOut, ApiError> {
-    let event = event_in(store, scope, id).await?;
-    let mut decisions = Store::decisions_for(&store.db, id).await?;
+async fn detail(
+    store: &Store,
+    scope: Scope,
+    event: event::Model,
+) -> Result<EventDetailOut, ApiError> {
+    let mut decisions = Store::decisions_for(&store.db, &event.id).await?;
     if scope != Scope::All {
         // What the script read of hirelay's own records is not the integrator's to see.
         for decision in &mut decisions {

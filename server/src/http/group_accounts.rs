@@ -239,10 +239,12 @@ async fn backfill(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = state.secret_box.address_key();
     let report = Backfill {
         store: &state.store,
         client: state.bizreach.as_ref(),
         queue_wake: &state.queue_wake,
+        key: &key,
     }
     .run(&id, &auth.actor())
     .await?;

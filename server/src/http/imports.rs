@@ -8,7 +8,9 @@ use super::AppState;
 use crate::bizreach::inbox::{route_from_inbox, RouteRequest};
 use crate::domain::period::Period;
 use crate::domain::time::{now_millis, rfc3339};
+use crate::store::audit::CandidateRead;
 use crate::store::inbox::{InboxFilter, InboxItem};
+use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/imports", web::get().to(list))
@@ -112,7 +114,7 @@ impl InboxQuery {
     responses((status = 200, body = InboxPage), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn list(
-    _: Auth<Admin>,
+    auth: Auth<Admin>,
     state: web::Data<AppState>,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -123,6 +125,17 @@ async fn list(
         .inbox_page(&filter, query.cursor.as_deref(), limit)
         .await?;
     let count = state.store.inbox_count(&filter).await?;
+    // Issue 16: the page shows each candidate's name and address.
+    let reads: Vec<CandidateRead> = items
+        .iter()
+        .filter_map(|i| {
+            i.candidate.as_ref().map(|c| CandidateRead {
+                target: &i.application.id,
+                candidate: &c.id,
+            })
+        })
+        .collect();
+    Store::audit_candidate_reads(&state.store.db, &auth.actor(), "GET /v1/imports", &reads).await?;
     let next_cursor = if items.len() as u64 == limit {
         items.last().map(|i| i.application.id.clone())
     } else {

@@ -8,12 +8,15 @@ pub mod signature;
 mod writer;
 
 use crate::config::SourceSecrets;
+use crate::crypto::AddressKey;
+use crate::domain::email::Email;
 use crate::domain::ids::new_id;
 use crate::domain::payload::{InboundEvent, PayloadError};
 use crate::domain::status::EventSource;
-use crate::store::events::{InsertOutcome, NewEvent};
+use crate::store::events::{EventPerson, InsertOutcome, NewEvent};
 use crate::store::{Store, StoreError};
 use signature::{SignatureError, WebhookSecrets};
+use tokio_util::sync::CancellationToken;
 
 /// Why a delivery was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -78,18 +81,21 @@ pub struct Ingest {
     secrets: SourceSecrets,
     store: Store,
     writer: writer::Writer,
+    /// The keyed hash each event's candidate address is recorded under (issue 16).
+    key: AddressKey,
 }
 
 impl Ingest {
     /// Starts the group-commit writer(s) on `store` (on an SQLite file, a thread with a
     /// connection of its own, which fails to start if the file cannot be opened).
-    pub fn start(store: Store, secrets: SourceSecrets) -> anyhow::Result<Ingest> {
+    pub fn start(store: Store, secrets: SourceSecrets, key: AddressKey) -> anyhow::Result<Ingest> {
         let writers = if store.is_postgres() { 4 } else { 1 };
         let writer = writer::Writer::start(store.clone(), writers)?;
         Ok(Ingest {
             secrets,
             store,
             writer,
+            key,
         })
     }
 
@@ -126,7 +132,9 @@ impl Ingest {
         secrets.verify(webhook_id, timestamp, signature, &delivery.body, now_secs)?;
         check_webhook_id(webhook_id)?;
         let event = InboundEvent::parse(source, &delivery.body)?;
-        self.check_references(&event).await?;
+        let candidate_id = self.check_references(&event).await?;
+        // In the request path, so the writer's transaction only stores it.
+        let person = event_person(&self.key, event.candidate_email(), candidate_id);
         let body_hash = body_hash(&delivery.body);
         // The body parsed as JSON, so it is UTF-8: this takes it over without copying.
         let payload = String::from_utf8(delivery.body).map_err(|e| IngestError::Malformed {
@@ -141,6 +149,7 @@ impl Ingest {
             body_hash,
             payload,
             received_at: crate::domain::time::now_millis(),
+            person,
         };
         let (id, webhook_id) = (new.id.clone(), new.webhook_id.clone());
         match self.writer.submit(new).await? {
@@ -154,13 +163,15 @@ impl Ingest {
     }
 
     /// 422s: a BizReach event for a group account that is not linked (L5); an ATS change for an
-    /// application hirelay does not know, without the candidate to create it from.
-    async fn check_references(&self, event: &InboundEvent) -> Result<(), IngestError> {
+    /// application hirelay does not know, without the candidate to create it from; a
+    /// registration with no invitation's token. Answers the candidate the look-up found (an
+    /// ATS change without `candidate`, a registration), recorded with the event (issue 16).
+    async fn check_references(&self, event: &InboundEvent) -> Result<Option<String>, IngestError> {
         match event {
             InboundEvent::Bizreach(e) => {
                 let id = e.group_account_id.as_str();
                 match self.store.group_account_status(id).await? {
-                    Some(status) if status == "linked" => Ok(()),
+                    Some(status) if status == "linked" => Ok(None),
                     Some(status) => Err(IngestError::Refused {
                         field: Some("group_account_id".into()),
                         message: format!("group account `{id}` is {status}, not linked: its candidates are not imported (L5)"),
@@ -174,7 +185,7 @@ impl Ingest {
             InboundEvent::Ats(change) if change.candidate.is_none() => {
                 let known = self
                     .store
-                    .application_known(
+                    .application_candidate(
                         change
                             .source
                             .as_ref()
@@ -182,13 +193,12 @@ impl Ingest {
                         change.ats_application_id.as_ref().map(|t| t.as_str()),
                     )
                     .await?;
-                if known {
-                    Ok(())
-                } else {
-                    Err(IngestError::Refused {
+                match known {
+                    Some(candidate) => Ok(Some(candidate)),
+                    None => Err(IngestError::Refused {
                         field: Some("candidate".into()),
                         message: "hirelay does not know this application; send `candidate` so it can be created".into(),
-                    })
+                    }),
                 }
             }
             InboundEvent::CareerRelay(
@@ -204,15 +214,86 @@ impl Ingest {
                 )
                 .await?
                 {
-                    Some(_) => Ok(()),
+                    Some(invitation) => Ok(Some(invitation.candidate_id)),
                     None => Err(IngestError::Refused {
                         field: Some("invitation_token".into()),
                         message: "no invitation has this token: use the token hirelay's tracking link gave Career Relay".into(),
                     }),
                 }
             }
-            _ => Ok(()),
+            _ => Ok(None),
         }
+    }
+
+    /// Records the person of events stored before m0018 (their `person_hash` is NULL): parsed
+    /// as they were received, with the candidate the reference checks find. In batches, each
+    /// its own short transaction, until none is left or `stop` is cancelled; answers how many
+    /// were recorded. Until then an erasure finds them by their text.
+    pub async fn record_people(&self, stop: &CancellationToken) -> Result<u64, IngestError> {
+        let mut recorded = 0;
+        while !stop.is_cancelled() {
+            let batch = self.store.events_without_person(RECORD_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut people = Vec::with_capacity(batch.len());
+            for (id, source, payload) in batch {
+                let parsed = EventSource::parse(&source)
+                    .ok()
+                    .and_then(|s| InboundEvent::parse(s, payload.as_bytes()).ok());
+                let person = match parsed {
+                    Some(event) => {
+                        let candidate = self.check_references(&event).await.ok().flatten();
+                        event_person(&self.key, event.candidate_email(), candidate)
+                    }
+                    None => EventPerson::default(),
+                };
+                people.push((id, person));
+            }
+            recorded += self.store.record_event_people(&people).await?;
+        }
+        Ok(recorded)
+    }
+
+    /// [`Ingest::record_people`] on a task of its own, logging what it did.
+    pub fn record_people_in_background(
+        &self,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let ingest = self.clone();
+        tokio::spawn(async move {
+            match ingest.record_people(&stop).await {
+                Ok(0) => {}
+                Ok(recorded) => {
+                    tracing::info!(
+                        recorded,
+                        "recorded the person of events stored before m0018"
+                    )
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "recording the person of older events stopped; an erasure finds them by their text meanwhile"
+                ),
+            }
+        })
+    }
+}
+
+/// Events [`Ingest::record_people`] reads and updates at a time.
+const RECORD_BATCH: u64 = 500;
+
+/// Issue 16: the person an event is recorded as about: the keyed hash of the candidate's
+/// address it names (`""` if none) and the candidate, when known.
+pub fn event_person(
+    key: &AddressKey,
+    address: Option<&Email>,
+    candidate_id: Option<String>,
+) -> EventPerson {
+    EventPerson {
+        address_hash: address
+            .map(|a| key.hash(a).as_str().to_owned())
+            .unwrap_or_default(),
+        candidate_id,
     }
 }
 

@@ -192,6 +192,7 @@ mod tests {
             body_hash: format!("h-{n}"),
             payload: "{}".into(),
             received_at: 0,
+            person: Default::default(),
         }
     }
 

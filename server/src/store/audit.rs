@@ -7,6 +7,15 @@ use sea_orm::{
 use super::entities::audit_entry;
 use super::{Store, StoreResult};
 
+/// The audit action of a read of a candidate's personal data.
+pub const CANDIDATE_READ: &str = "candidate.read";
+
+/// One candidate's data read through `target` (an application, an event).
+pub struct CandidateRead<'a> {
+    pub target: &'a str,
+    pub candidate: &'a str,
+}
+
 impl Store {
     /// Appends an entry, inside the caller's transaction when it passes one.
     pub async fn audit<C: ConnectionTrait>(
@@ -38,6 +47,34 @@ impl Store {
             detail: Set(detail.to_string()),
             candidate_id: Set(candidate.map(str::to_owned)),
         })
+        .exec(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Issue 16: an admin's read of candidates' personal data, one `candidate.read` entry per
+    /// candidate (what was read as its target, the endpoint as `via`), in one statement. The
+    /// one way every endpoint that shows names or addresses records its reads.
+    pub async fn audit_candidate_reads<C: ConnectionTrait>(
+        db: &C,
+        actor: &str,
+        via: &str,
+        reads: &[CandidateRead<'_>],
+    ) -> StoreResult<()> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let at = crate::domain::time::now_millis();
+        let detail = serde_json::json!({ "via": via }).to_string();
+        audit_entry::Entity::insert_many(reads.iter().map(|read| audit_entry::ActiveModel {
+            id: Default::default(),
+            at: Set(at),
+            actor: Set(actor.to_owned()),
+            action: Set(CANDIDATE_READ.to_owned()),
+            target: Set(read.target.to_owned()),
+            detail: Set(detail.clone()),
+            candidate_id: Set(Some(read.candidate.to_owned())),
+        }))
         .exec(db)
         .await?;
         Ok(())

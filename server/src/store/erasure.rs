@@ -159,7 +159,7 @@ pub(super) async fn erase_in(
     let foreign_ids = foreign_ids(&applications);
     foreign_ids.iter().for_each(|id| values.add(id));
 
-    let events = person_events(txn, &person, &app_ids, &foreign_ids, &invitations).await?;
+    let events = person_events(txn, &person, key, &app_ids, &foreign_ids, &invitations).await?;
     erasure.events = purge_events(txn, &events, now).await?;
     erasure.decisions = redact_decisions(txn, &events, &values).await?;
     erasure.kpi_records = redact_kpis(txn, &events, &values).await?;

@@ -22,6 +22,17 @@ pub struct NewEvent {
     pub body_hash: String,
     pub payload: String,
     pub received_at: i64,
+    /// Who the event is about, recorded with it (issue 16).
+    pub person: EventPerson,
+}
+
+/// Issue 16: the person an event is about, as indexes find them (an erasure or an export reads
+/// no payload): the keyed hash of the candidate's normalised address in the payload (`""` when
+/// it names none) and the candidate, when hirelay knew them as the event was stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventPerson {
+    pub address_hash: String,
+    pub candidate_id: Option<String>,
 }
 
 /// What storing one event of a batch came to.
@@ -96,9 +107,11 @@ pub struct OwnEvent {
     pub payload: serde_json::Value,
     /// `None`: the action succeeded (`done`); `Some`: it failed with this error (`failed`).
     pub error: Option<String>,
+    /// The candidate the record is about (their erasure purges it).
+    pub candidate_id: Option<String>,
 }
 
-/// Most rows one multi-row INSERT carries (SQLite allows 32,766 bound values; 7 a row).
+/// Most rows one multi-row INSERT carries (SQLite allows 32,766 bound values; 12 a row).
 const INSERT_CHUNK: usize = 2_000;
 
 /// `LIKE` pattern of payloads purged by erasure or retention
@@ -460,6 +473,8 @@ impl Store {
             last_error: Set(own.error),
             received_at: Set(now),
             processed_at: Set(Some(now)),
+            person_hash: Set(Some(String::new())),
+            candidate_id: Set(own.candidate_id),
         })
         .on_conflict(
             OnConflict::columns([Column::Source, Column::WebhookId])
@@ -488,6 +503,8 @@ impl Store {
             last_error: Set(None),
             received_at: Set(e.received_at),
             processed_at: Set(None),
+            person_hash: Set(Some(e.person.address_hash.clone())),
+            candidate_id: Set(e.person.candidate_id.clone()),
         }
     }
 }
@@ -570,6 +587,8 @@ fn insert_statement(backend: DatabaseBackend, events: &[NewEvent]) -> Statement 
         Column::Attempts,
         Column::NextAttemptAt,
         Column::ReceivedAt,
+        Column::PersonHash,
+        Column::CandidateId,
     ]);
     for e in events {
         insert.values_panic([
@@ -583,6 +602,8 @@ fn insert_statement(backend: DatabaseBackend, events: &[NewEvent]) -> Statement 
             0i32.into(),
             e.received_at.into(),
             e.received_at.into(),
+            e.person.address_hash.clone().into(),
+            e.person.candidate_id.clone().into(),
         ]);
     }
     insert.on_conflict(
@@ -662,6 +683,7 @@ mod tests {
                 body_hash: crate::ingest::body_hash(b"{}"),
                 payload: "{}".into(),
                 received_at: 1_700_000_000_000 + i as i64,
+                person: Default::default(),
             })
             .collect()
     }

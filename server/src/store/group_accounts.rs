@@ -360,6 +360,7 @@ mod tests {
                 body_hash: format!("h{i}"),
                 payload: "{}".into(),
                 received_at: 0,
+                person: Default::default(),
             })
             .collect()
     }

@@ -8,6 +8,7 @@ pub mod decisions;
 pub mod documents;
 pub mod entities;
 pub mod erasure;
+pub mod event_people;
 pub mod events;
 pub mod funnel;
 pub mod group_accounts;

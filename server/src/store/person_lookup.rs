@@ -1,12 +1,15 @@
 //! Issue 16: where one person's rows are, for an erasure ([`super::erasure`]) and an export
-//! ([`super::personal_data`]): by their ids through indexes, and by their values where only
-//! text names them (stored payloads, decision contexts, outbound deliveries), with one scan
-//! of each such table for all the values.
+//! ([`super::personal_data`]): by their ids through indexes (stored events by the person
+//! recorded with them), and by their values where only text names them (outbound deliveries,
+//! audit details, events stored before m0018 not recorded yet), with one scan of each such
+//! table for all the values.
 use std::collections::BTreeSet;
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use super::{statement, StoreResult};
+use crate::crypto::AddressKey;
+use crate::domain::email::Email;
 use crate::store::entities::candidate;
 
 /// Rows per statement when a list of ids goes into `IN (…)`.
@@ -186,11 +189,15 @@ pub(super) async fn invitation_ids<C: ConnectionTrait>(
     .await
 }
 
-/// Every stored event about the person: those their applications' history, invitations and
-/// decisions name, and those whose payload holds their address or their applications' ids.
+/// Every stored event about the person, by index: those their applications' history and
+/// invitations name, those recorded as theirs when stored (`candidate_id`) or as naming their
+/// address (`person_hash`, m0018). Events stored before m0018 whose person is not recorded yet
+/// (`person_hash` NULL, found through the same index) are found by their text: payloads holding
+/// the address or the applications' foreign ids, decision contexts naming an application.
 pub(super) async fn person_events<C: ConnectionTrait>(
     db: &C,
     person: &candidate::Model,
+    key: &AddressKey,
     app_ids: &[String],
     foreign_ids: &[String],
     invitations: &[InvitationIds],
@@ -208,13 +215,42 @@ pub(super) async fn person_events<C: ConnectionTrait>(
         )
         .await?,
     );
-    // One scan of each table, whatever the number of patterns.
+    let mut recorded: Vec<Id> = rows(
+        db,
+        "SELECT id FROM events WHERE candidate_id = ?",
+        vec![person.id.as_str().into()],
+    )
+    .await?;
+    if let Ok(address) = Email::parse(&person.email) {
+        recorded.extend(
+            rows::<Id, _>(
+                db,
+                "SELECT id FROM events WHERE person_hash = ?",
+                vec![key.hash(&address).as_str().into()],
+            )
+            .await?,
+        );
+    }
+    events.extend(recorded.into_iter().map(|r| r.id));
+    events.extend(unrecorded_events(db, person, app_ids, foreign_ids).await?);
+    Ok(events.into_iter().collect())
+}
+
+/// Of the events whose person is not recorded yet, those naming the person in their text.
+async fn unrecorded_events<C: ConnectionTrait>(
+    db: &C,
+    person: &candidate::Model,
+    app_ids: &[String],
+    foreign_ids: &[String],
+) -> StoreResult<Vec<String>> {
+    let mut events = Vec::new();
     // Ids as JSON strings, quotes included: `app_b1` is not `app_b12`.
     let contexts: Vec<String> = app_ids.iter().map(|a| quoted(a)).collect();
     for chunk in contexts.chunks(CHUNK) {
         let sql = format!(
-            "SELECT event_id AS id FROM decisions WHERE {}",
-            any_like("context", chunk.len())
+            "SELECT d.event_id AS id FROM events e JOIN decisions d ON d.event_id = e.id \
+             WHERE e.person_hash IS NULL AND {}",
+            any_like("d.context", chunk.len())
         );
         let named: Vec<Id> =
             rows(db, &sql, chunk.iter().map(|p| p.as_str().into()).collect()).await?;
@@ -223,12 +259,12 @@ pub(super) async fn person_events<C: ConnectionTrait>(
     let mut patterns = address_patterns(&person.email);
     patterns.extend(foreign_ids.iter().map(|id| quoted(id).to_lowercase()));
     let sql = format!(
-        "SELECT id FROM events WHERE {}",
+        "SELECT id FROM events WHERE person_hash IS NULL AND {}",
         any_like("LOWER(payload)", patterns.len())
     );
     let found: Vec<Id> = rows(db, &sql, patterns.into_iter().map(Value::from).collect()).await?;
     events.extend(found.into_iter().map(|r| r.id));
-    Ok(events.into_iter().collect())
+    Ok(events)
 }
 
 /// The outbox rows about the person: their invitations' mails, mails to their address, and

@@ -43,7 +43,7 @@ impl Store {
         let app_ids: Vec<String> = ids.iter().map(|a| a.id.clone()).collect();
         let invited = invitation_ids(db, id).await?;
         let event_ids =
-            person_events(db, &candidate, &app_ids, &foreign_ids(&ids), &invited).await?;
+            person_events(db, &candidate, key, &app_ids, &foreign_ids(&ids), &invited).await?;
         let mail_ids = person_mails(db, &candidate, &app_ids, &event_ids, &invited).await?;
         let (opt_outs, consents) = match Email::parse(&candidate.email) {
             Ok(address) => {

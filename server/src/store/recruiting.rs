@@ -1,5 +1,5 @@
 //! Look-ups on recruiting data that the ingestion path needs.
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::entities::{application, group_account};
 use super::{Store, StoreResult};
@@ -15,12 +15,12 @@ impl Store {
             .await?)
     }
 
-    /// Whether an application is known by its source reference or its ATS id.
-    pub async fn application_known(
+    /// The candidate of the application known by its source reference or its ATS id, if any.
+    pub async fn application_candidate(
         &self,
         source: Option<(&str, &str)>,
         ats_id: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         let mut condition = sea_orm::Condition::any();
         if let Some((system, id)) = source {
             condition = condition.add(
@@ -34,9 +34,9 @@ impl Store {
         }
         Ok(application::Entity::find()
             .filter(condition)
-            .count(&self.db)
+            .one(&self.db)
             .await?
-            > 0)
+            .map(|a| a.candidate_id))
     }
 }
 

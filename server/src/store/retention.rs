@@ -57,6 +57,11 @@ fn cutoff(now: i64, days: u32) -> Option<i64> {
 }
 
 /// One kind of data under retention: which rows are due, and what purges them.
+///
+/// A `due` condition wraps indexed columns in expressions (`received_at + 0`, `status || ''`)
+/// so the walk in id order goes through the primary key: SQLite otherwise takes the
+/// `(status, …)` index, reads every finished event and sorts them, for every batch (over a
+/// million events, 3.2 s a batch instead of 15 ms: quadratic).
 struct Purge<'a> {
     table: &'a str,
     /// The condition of a due row, with `?` for the cut-off.
@@ -139,7 +144,7 @@ impl Store {
                 cutoff(now, windows.payload_days),
                 Purge {
                     table: "events",
-                    due: "received_at < ? AND status IN ('done', 'dead') \
+                    due: "received_at + 0 < ? AND status || '' IN ('done', 'dead') \
                           AND payload NOT LIKE '{\"purged\"%'",
                     apply: "UPDATE events SET payload = ?, last_error = NULL",
                     values: vec![marker.as_str().into()],
@@ -150,7 +155,7 @@ impl Store {
                 cutoff(now, windows.mail_body_days),
                 Purge {
                     table: "mail_outbox",
-                    due: "created_at < ? AND status IN ('sent', 'cancelled', 'dead', 'failed') \
+                    due: "created_at + 0 < ? AND status || '' IN ('sent', 'cancelled', 'dead', 'failed') \
                           AND (html <> '' OR text_body <> '' OR data IS NOT NULL)",
                     apply: "UPDATE mail_outbox SET html = '', text_body = '', data = NULL",
                     values: Vec::new(),

@@ -16,8 +16,9 @@ use crate::domain::status::EventStatus;
 
 /// One row per event; a redelivery (same source and webhook id) changes nothing.
 const INSERT: &str = "INSERT INTO events \
-     (id, source, kind, webhook_id, body_hash, payload, status, attempts, next_attempt_at, received_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8) \
+     (id, source, kind, webhook_id, body_hash, payload, status, attempts, next_attempt_at, received_at, \
+      person_hash, candidate_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8, ?9, ?10) \
      ON CONFLICT (source, webhook_id) DO NOTHING";
 /// What is stored under a key an INSERT did not take.
 const STORED: &str = "SELECT id, body_hash FROM events WHERE source = ?1 AND webhook_id = ?2";
@@ -99,6 +100,8 @@ fn store_batch(db: &mut Connection, batch: &[NewEvent]) -> rusqlite::Result<Vec<
                 e.payload,
                 EventStatus::Pending.as_str(),
                 e.received_at,
+                e.person.address_hash,
+                e.person.candidate_id,
             ])?;
             if inserted == 1 {
                 outcomes.push(InsertOutcome::Accepted);
@@ -150,6 +153,7 @@ mod tests {
             body_hash: crate::ingest::body_hash(body.as_bytes()),
             payload: body.into(),
             received_at: 1_700_000_000_000,
+            person: Default::default(),
         }
     }
 

@@ -220,6 +220,7 @@ impl ProgressSync {
                     webhook_id: format!("sync:{}:{}", app.id, new_id("push")),
                     payload: payload.clone(),
                     error: None,
+                    candidate_id: Some(app.candidate_id.clone()),
                 },
                 now,
             )
@@ -255,6 +256,7 @@ impl ProgressSync {
                 webhook_id: format!("sync:{}:{}", item.application.id, new_id("fail")),
                 payload: event_payload(&item.application, item.target, now),
                 error: Some(error.to_string()),
+                candidate_id: Some(item.application.candidate_id.clone()),
             },
             now,
         )

@@ -82,9 +82,11 @@ pub async fn fresh_database(dir: &Path) -> String {
 
 /// Everything logged in this test binary, from the first server started (or the first call).
 ///
-/// One subscriber for the binary, with two outputs: every line at every level into this
-/// buffer, for tests that check what is (never) logged; warnings and errors to the test
-/// output, which the harness shows for a failing test (a 500's cause is logged, never answered).
+/// One subscriber for the binary, with two outputs: every line at every level the server's
+/// own filter lets through at its most verbose (`RUST_LOG=trace`: everything but the database
+/// drivers' statement spans, see `hirelay::telemetry`) into this buffer, for tests that check
+/// what is (never) logged; warnings and errors to the test output, which the harness shows for
+/// a failing test (a 500's cause is logged, never answered).
 pub fn log_capture() -> Arc<Mutex<Vec<u8>>> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -98,7 +100,8 @@ pub fn log_capture() -> Arc<Mutex<Vec<u8>>> {
                 .with(
                     tracing_subscriber::fmt::layer()
                         .with_ansi(false)
-                        .with_writer(move || Sink(sink.clone())),
+                        .with_writer(move || Sink(sink.clone()))
+                        .with_filter(hirelay::telemetry::filter("trace")),
                 )
                 .with(
                     tracing_subscriber::fmt::layer()
@@ -407,6 +410,7 @@ pub async fn queued_together_with(
             body_hash: format!("hash-{i}"),
             payload: body.clone(),
             received_at: now + i as i64,
+            person: Default::default(),
         })
         .collect();
     store.insert_events(&events).await.unwrap();

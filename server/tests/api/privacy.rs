@@ -729,3 +729,241 @@ async fn issue16_erasure_removes_the_persons_mail_files_and_no_one_elses() {
     let purged = app.get_json(&format!("/v1/events/{}", events[0])).await;
     assert_eq!(purged["payload"]["purged"]["by"], "erasure", "{purged}");
 }
+
+/// The `candidate.read` entries of one candidate's audit log, as `(via, target)`.
+async fn reads_of(app: &TestApp, candidate_id: &str) -> Vec<(String, String)> {
+    let log = app
+        .get_json(&format!("/v1/audit-log?candidate={candidate_id}"))
+        .await;
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "candidate.read")
+        .map(|e| {
+            (
+                e["detail"]["via"].as_str().unwrap_or_default().to_owned(),
+                e["target"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 16, access audit: an admin's reads of a person's data through the import inbox and
+/// through a stored event's payload are audited as `candidate.read`, each naming what was
+/// read, and `GET /v1/audit-log?candidate=` lists them.
+#[tokio::test]
+async fn issue16_reads_through_the_import_inbox_and_an_events_payload_are_audited() {
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.link("grp-001").await;
+    let app = &b.app;
+    let imported = crate::imports::import(
+        app,
+        "issue16-audit-import",
+        &sample("bizreach-direct-application.json")
+            .replace("Taro.Yamada@Example.jp", "Audit.Reader@Example.jp")
+            .replace("br-app-000123", "br-app-issue16-audit"),
+    )
+    .await;
+    assert_eq!(imported["status"], "done", "{imported}");
+    let event_id = imported["id"].as_str().unwrap().to_owned();
+    let application = crate::imports::application(app, "br-app-issue16-audit").await;
+    let (application_id, candidate_id) = (
+        application["id"].as_str().unwrap().to_owned(),
+        application["candidate"]["id"].as_str().unwrap().to_owned(),
+    );
+    let before = reads_of(app, &candidate_id).await;
+    assert!(
+        !before.iter().any(|(via, _)| via == "GET /v1/imports"),
+        "{before:?}"
+    );
+
+    let inbox = app.get_json("/v1/imports").await;
+    assert!(
+        inbox.to_string().contains("audit.reader@example.jp"),
+        "the inbox shows the address: {inbox}"
+    );
+    let event = app.get_json(&format!("/v1/events/{event_id}")).await;
+    assert!(
+        event["payload"].to_string().contains("Audit.Reader"),
+        "{event}"
+    );
+
+    let reads = reads_of(app, &candidate_id).await;
+    assert!(
+        reads.contains(&("GET /v1/imports".to_owned(), application_id.clone())),
+        "the inbox read: {reads:?}"
+    );
+    assert!(
+        reads.contains(&("GET /v1/events/{id}".to_owned(), event_id.clone())),
+        "the payload read: {reads:?}"
+    );
+}
+
+/// Issue 16, least exposure: a mixed run with the samples' address (import, inbox, routing,
+/// ATS rejection, invitation mail, opt-out, export, events, erasure by address) logs it by
+/// domain only: no line of the whole capture (every level, every crate) holds it in full.
+#[tokio::test]
+async fn issue16_c8_no_log_line_holds_an_address_in_full() {
+    const ADDRESS: &str = "taro.yamada@example.jp";
+    let b = Bizreach::spawn(0).await;
+    b.sign_in().await;
+    b.link("grp-001").await;
+    let app = &b.app;
+    app.activate_rule("status", STATUS_SCRIPT).await;
+    let imported = crate::imports::import(
+        app,
+        "issue16-logs-import",
+        &sample("bizreach-direct-application.json"),
+    )
+    .await;
+    assert_eq!(imported["status"], "done", "{imported}");
+    let inbox = app.get_json("/v1/imports").await;
+    let application_id = inbox["items"][0]["id"].as_str().unwrap().to_owned();
+    let candidate_id = inbox["items"][0]["candidate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mails_before = app.smtp.mails().len();
+    let rejected = app
+        .deliver(
+            "ats",
+            "issue16-logs-reject",
+            &sample("ats-status-rejected.json"),
+        )
+        .await;
+    assert_eq!(rejected["status"], "done", "{rejected}");
+    // A redelivery with another body: a 409 naming the event, nothing stored.
+    let conflict = app
+        .post_webhook(
+            "ats",
+            "issue16-logs-reject",
+            &sample("ats-status-rejected.json").replace("一次面接", "二次面接"),
+        )
+        .await;
+    assert_eq!(conflict.status(), 409);
+    let mails = app.smtp.wait_for(mails_before + 1).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(ADDRESS))),
+        "the invitation went to the address"
+    );
+    let export = app
+        .get_json(&format!("/v1/candidates/{candidate_id}/export"))
+        .await;
+    assert!(export.to_string().to_lowercase().contains(ADDRESS));
+    app.get_json(&format!("/v1/applications/{application_id}"))
+        .await;
+    let res = app
+        .admin(
+            Method::DELETE,
+            "/v1/candidates?email=Taro.Yamada@Example.JP",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let logs =
+        String::from_utf8_lossy(&crate::helpers::log_capture().lock().unwrap()).to_lowercase();
+    assert!(
+        logs.contains("example.jp"),
+        "the capture holds this run's lines"
+    );
+    let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(ADDRESS)).collect();
+    assert!(leaks.is_empty(), "logged in full:\n{}", leaks.join("\n"));
+}
+
+/// `(person_hash, candidate_id)` of event `id`.
+async fn recorded_person(
+    db: &sea_orm::DatabaseConnection,
+    id: &str,
+) -> (Option<String>, Option<String>) {
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                DatabaseBackend::Postgres => {
+                    "SELECT person_hash, candidate_id FROM events WHERE id = $1"
+                }
+                _ => "SELECT person_hash, candidate_id FROM events WHERE id = ?",
+            },
+            [id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get("", "person_hash").unwrap(),
+        row.try_get("", "candidate_id").unwrap(),
+    )
+}
+
+/// Issue 16: m0018 records each stored event's person, so an erasure finds them by index. An
+/// event stored before it (down through m0018 and up again) gets its candidate from its
+/// history at once, and the keyed hash of its address from the server after the upgrade; an
+/// erasure finds it before and after that. A new event is recorded as it is stored.
+#[tokio::test]
+async fn issue16_m0019_records_the_person_of_older_events_after_the_upgrade() {
+    use migrations::{Migrator, MigratorTrait};
+    let app = TestApp::spawn().await;
+    let body = crate::ats::change(
+        "ats-m18",
+        "m18.person@example.jp",
+        "rejected",
+        "2026-11-21T18:00:00+09:00",
+    );
+    let event = app.deliver("ats", "m18-reject", &body).await;
+    assert_eq!(event["status"], "done", "{event}");
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let (hash, _) = recorded_person(&app.state.store.db, &event_id).await;
+    let hash = hash.expect("recorded as stored");
+    assert_eq!(hash.len(), 64, "the keyed hash of the address: {hash}");
+    assert!(!hash.contains("m18"), "{hash}");
+    let candidate_id = app
+        .get_json("/v1/applications?ats_application_id=ats-m18")
+        .await["items"][0]["candidate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (dir, url) = app.stop().await;
+    let store = hirelay::store::Store::connect(&url, 2, 1).await.unwrap();
+    crate::helpers::migrate_down_through(&store.db, "m0019_event_person").await;
+    assert!(store
+        .db
+        .execute_unprepared("SELECT person_hash FROM events")
+        .await
+        .is_err());
+    Migrator::up(&store.db, None).await.unwrap();
+    assert_eq!(
+        recorded_person(&store.db, &event_id).await,
+        (None, Some(candidate_id.clone())),
+        "the candidate from the history, the hash not yet"
+    );
+    store.db.clone().close().await.unwrap();
+
+    let app = TestApp::spawn_in(dir, url, &[]).await;
+    let mut recorded = (None, None);
+    for _ in 0..200 {
+        recorded = recorded_person(&app.state.store.db, &event_id).await;
+        if recorded.0.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(recorded, (Some(hash), Some(candidate_id.clone())));
+    let erased: Value = app
+        .admin(Method::DELETE, &format!("/v1/candidates/{candidate_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(erased["events"], 1, "{erased}");
+    let purged = app.get_json(&format!("/v1/events/{event_id}")).await;
+    assert!(purged["payload"]["purged"].is_object(), "{purged}");
+}

@@ -19,6 +19,11 @@ pub struct Model {
     pub last_error: Option<String>,
     pub received_at: i64,
     pub processed_at: Option<i64>,
+    /// Issue 16: the keyed hash of the candidate's address in the payload (`''`: none; NULL:
+    /// stored before m0018 and not recorded yet).
+    pub person_hash: Option<String>,
+    /// Issue 16: the candidate the event is about, when known as it was stored.
+    pub candidate_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
