@@ -11,9 +11,9 @@ use crate::domain::message_kind::MessageKind;
 use crate::domain::role::Role;
 use crate::store::applications::BIZREACH;
 use crate::store::audit::CandidateRead;
-use crate::views::{application_json, history_json};
 use crate::store::entities::application;
 use crate::store::Store;
+use crate::views::{application_json, history_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/applications", web::get().to(find))
