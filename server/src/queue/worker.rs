@@ -1,7 +1,7 @@
 //! Workers: take a batch of due events and handle it in one transaction (claim its events and
 //! handle them one per transaction when one of it does not succeed), commit, repeat.
 use sea_orm::DatabaseTransaction;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +40,10 @@ pub struct Worker {
     /// before it was handled, doubled back towards `settings.batch` when one is handled well
     /// within it. A machine or database too slow for a full batch then still makes progress.
     cap: AtomicU64,
+    /// The last batch, taken after giving way to webhooks, was full: events are piling up, so
+    /// the next batch is taken at once and larger. Processing then keeps a share of the writer
+    /// under a steady load instead of falling further behind with every batch.
+    behind: AtomicBool,
 }
 
 /// Starts `settings.workers` workers; they stop when `shutdown` is cancelled, after finishing
@@ -61,6 +65,7 @@ pub fn spawn_workers(
                 settings: settings.clone(),
                 metrics: metrics.clone(),
                 cap: AtomicU64::new(settings.batch),
+                behind: AtomicBool::new(false),
             };
             let (shutdown, wake) = (shutdown.clone(), wake.clone());
             tokio::spawn(async move { worker.run(wake, shutdown).await })
@@ -107,12 +112,13 @@ impl Worker {
     }
 
     /// While webhooks saturate ingestion, a small batch, so the single writer (SQLite) and the
-    /// CPU are back with them within a few milliseconds; while they arrive at all, one that
-    /// holds the writer for a few milliseconds; otherwise the configured one.
-    fn batch_size(&self) -> u64 {
+    /// CPU are back with them within a few milliseconds (one of 32 when the worker is `behind`);
+    /// while they arrive at all, one that holds the writer for a few milliseconds; otherwise
+    /// the configured one.
+    fn batch_size(&self, behind: bool) -> u64 {
         let cap = self.cap.load(Ordering::Relaxed).max(1);
         if self.store.ingest_busy() {
-            cap.min(4)
+            cap.min(if behind { 32 } else { 4 })
         } else if self.store.ingest_recent(INGEST_RECENT) {
             cap.min(32)
         } else {
@@ -148,12 +154,18 @@ impl Worker {
     pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
         // Acknowledgements first: processing waits while webhooks keep arriving, and takes a
         // small batch at least every quarter second.
-        self.store.yield_to_ingest(Duration::from_millis(250)).await;
+        // A worker that is behind (see `behind`) takes this turn at once, and the next after
+        // giving way again: batches alternate between the two.
+        let behind = self.behind.swap(false, Ordering::Relaxed);
+        if !behind {
+            self.store.yield_to_ingest(Duration::from_millis(250)).await;
+        }
         let turn = self.store.write_turn().await;
         let started = std::time::Instant::now();
         let now = now_millis();
         let txn = self.store.begin_processing().await?;
-        let batch = match Store::take_due_events(&txn, now, self.batch_size()).await {
+        let size = self.batch_size(behind);
+        let batch = match Store::take_due_events(&txn, now, size).await {
             Ok(batch) if !batch.is_empty() => batch,
             none_or_error => {
                 txn.rollback().await?;
@@ -161,6 +173,8 @@ impl Worker {
             }
         };
         let claim_us = started.elapsed().as_micros() as u64;
+        self.behind
+            .store(!behind && batch.len() as u64 >= size, Ordering::Relaxed);
         // Stop taking events from the batch halfway through the lease, so a slow batch never
         // outlives it; what is left stays pending, due at once.
         let yield_at = now + self.settings.lease.as_millis() as i64 / 2;
