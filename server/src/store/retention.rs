@@ -16,6 +16,8 @@ use crate::domain::time::rfc3339;
 pub const BATCH: u64 = 500;
 /// Candidates erased per transaction.
 const CANDIDATE_BATCH: u64 = 50;
+/// The longest a batch waits for webhooks waiting to be stored (a busy server still purges).
+const INGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The windows, in days; `0` keeps that kind of data forever.
@@ -207,6 +209,8 @@ impl Store {
                 );
                 let mut values = purge.values.clone();
                 values.extend(due.iter().cloned());
+                // Webhooks first, as for processing: a batch waits while they wait to be stored.
+                self.yield_to_ingest(INGEST_WAIT).await;
                 let _turn = self.write_turn().await;
                 counts[slot] += self
                     .db
@@ -268,6 +272,7 @@ impl Store {
             if due.is_empty() {
                 return Ok(erased);
             }
+            self.yield_to_ingest(INGEST_WAIT).await;
             let _turn = self.write_turn().await;
             let txn = self.begin_writing().await?;
             for candidate in &due {
