@@ -339,6 +339,18 @@ impl TestApp {
     }
 
     /// Waits until the event reaches a final state (`done`, `failed`, `dead`) and returns it.
+    /// Erases candidate `id` as the admin (`DELETE /v1/candidates/{id}`); expects `200` and
+    /// answers what the erasure reported.
+    pub async fn erase_candidate(&self, id: &str) -> Value {
+        let res = self
+            .admin(reqwest::Method::DELETE, &format!("/v1/candidates/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "erasing {id}");
+        res.json().await.unwrap()
+    }
+
     pub async fn wait_event(&self, event_id: &str) -> Value {
         for _ in 0..1200 {
             let e = self.get_json(&format!("/v1/events/{event_id}")).await;

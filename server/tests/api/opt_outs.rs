@@ -190,12 +190,7 @@ async fn c8_an_opt_out_survives_the_erasure_of_the_candidate() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = app
-        .admin(Method::DELETE, &format!("/v1/candidates/{cand_id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    app.erase_candidate(&cand_id).await;
     let kept = app.get_json("/v1/opt-outs?email=erased%40example.jp").await;
     assert_eq!(kept["items"][0]["channel"], "one_click", "{kept}");
     let db = &app.state.store.db;

@@ -257,13 +257,7 @@ async fn issue16_c8_erasure_leaves_no_value_anywhere_and_every_total_unchanged()
     let before = totals(app).await;
     assert_eq!(before[3]["registered"], 1, "{}", before[3]);
 
-    let res = app
-        .admin(Method::DELETE, &format!("/v1/candidates/{candidate_id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let erased: Value = res.json().await.unwrap();
+    let erased = app.erase_candidate(&candidate_id).await;
     assert_eq!(erased["already_erased"], false, "{erased}");
     assert!(erased["events"].as_u64().unwrap() >= 3, "{erased}");
     assert!(erased["mails"].as_u64().unwrap() >= 2, "{erased}");
@@ -305,14 +299,7 @@ async fn issue16_c8_erasure_leaves_no_value_anywhere_and_every_total_unchanged()
     );
     assert_eq!(entry["target"], candidate_id.as_str());
     // Again: nothing left to do.
-    let again: Value = app
-        .admin(Method::DELETE, &format!("/v1/candidates/{candidate_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = app.erase_candidate(&candidate_id).await;
     assert_eq!(again["already_erased"], true, "{again}");
 
     // The same address again: a new person, never invited (their opt-out survived).
@@ -699,14 +686,7 @@ async fn issue16_erasure_removes_the_persons_mail_files_and_no_one_elses() {
         .as_str()
         .unwrap()
         .to_owned();
-    let erased: Value = app
-        .admin(Method::DELETE, &format!("/v1/candidates/{candidate}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let erased = app.erase_candidate(&candidate).await;
     assert_eq!(erased["files"], 1, "{erased}");
     let left = mail_files(&outbox);
     assert_eq!(left.len(), 1);
@@ -955,14 +935,7 @@ async fn issue16_m0019_records_the_person_of_older_events_after_the_upgrade() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(recorded, (Some(hash), Some(candidate_id.clone())));
-    let erased: Value = app
-        .admin(Method::DELETE, &format!("/v1/candidates/{candidate_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let erased = app.erase_candidate(&candidate_id).await;
     assert_eq!(erased["events"], 1, "{erased}");
     let purged = app.get_json(&format!("/v1/events/{event_id}")).await;
     assert!(purged["payload"]["purged"].is_object(), "{purged}");
